@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import type { ContainerClient } from '@azure/storage-blob';
+import {
+  NotFoundError,
+  checkBlobKey,
+  type BlobInfo,
+  type BlobStore,
+  type ByteSource,
+  type PutBlobOptions,
+  type PutBlobResult,
+} from '@nexus/core';
+import { azureStatus, translateAzureError } from './azure-errors.ts';
+
+/** Bodies up to this size go up in one request; larger ones as staged blocks. */
+const SINGLE_PUT_BYTES = 4 * 1024 * 1024;
+const BLOCK_BYTES = 4 * 1024 * 1024;
+/** Blocks uploading at once: memory in flight is at most this many blocks. */
+const BLOCKS_IN_FLIGHT = 3;
+
+/**
+ * Blobs in one container. Create-only writes use `If-None-Match: *`: on the single put, or on
+ * the block-list commit for large bodies, so a blob becomes visible only when the whole source
+ * was read without error; staged but uncommitted blocks are discarded by the service.
+ */
+export class AzureBlobStore implements BlobStore {
+  private readonly container: ContainerClient;
+
+  constructor(container: ContainerClient) {
+    this.container = container;
+  }
+
+  async putIfAbsent(
+    key: string,
+    source: ByteSource,
+    options: PutBlobOptions = {},
+  ): Promise<PutBlobResult> {
+    checkBlobKey(key);
+    const client = this.container.getBlockBlobClient(key);
+    if (await this.head(key)) return { created: false, size: await drain(source) };
+
+    const headers = options.contentType ? { blobContentType: options.contentType } : {};
+    const chunker = new Chunker(source, SINGLE_PUT_BYTES);
+    const first = await chunker.next();
+    if (chunker.finished) {
+      const body = first ?? new Uint8Array(0);
+      const created = await this.commitOnce(key, (conditions) =>
+        client.upload(body, body.byteLength, { conditions, blobHTTPHeaders: headers }),
+      );
+      return { created, size: body.byteLength };
+    }
+    const uploadId = randomUUID().replaceAll('-', '');
+    const blockIds: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let stagingFailure: unknown;
+    let size = 0;
+    for (
+      let block: Uint8Array | undefined = first;
+      block;
+      block = await chunker.next(BLOCK_BYTES)
+    ) {
+      const id = Buffer.from(`${uploadId}-${String(blockIds.length).padStart(6, '0')}`).toString(
+        'base64',
+      );
+      blockIds.push(id);
+      size += block.byteLength;
+      // Settles to void either way, so an abandoned upload never leaves an unhandled rejection.
+      const staging: Promise<void> = client.stageBlock(id, block, block.byteLength).then(
+        () => void inFlight.delete(staging),
+        (error: unknown) => {
+          inFlight.delete(staging);
+          stagingFailure ??= error;
+        },
+      );
+      inFlight.add(staging);
+      if (inFlight.size >= BLOCKS_IN_FLIGHT) await Promise.race(inFlight);
+      if (stagingFailure !== undefined)
+        throw translateAzureError(stagingFailure, `writing blob ${key}`);
+    }
+    await Promise.all(inFlight);
+    if (stagingFailure !== undefined)
+      throw translateAzureError(stagingFailure, `writing blob ${key}`);
+    const created = await this.commitOnce(key, (conditions) =>
+      client.commitBlockList(blockIds, { conditions, blobHTTPHeaders: headers }),
+    );
+    return { created, size };
+  }
+
+  /**
+   * Runs the committing request with `If-None-Match: *`. A 409/412 is believed only when a
+   * committed blob is really there: Azurite (unlike Azure) also refuses the condition when an
+   * earlier, abandoned upload left uncommitted blocks under the key, and answering "already
+   * present" then would lose the content. Without a committed blob the request is sent again
+   * unconditionally; Nexus keys name their content (agent, session, SHA-256), so the only writer
+   * that could race it writes the same bytes.
+   */
+  private async commitOnce(
+    key: string,
+    commit: (conditions: { ifNoneMatch?: string }) => Promise<unknown>,
+  ): Promise<boolean> {
+    try {
+      await commit({ ifNoneMatch: '*' });
+      return true;
+    } catch (error) {
+      const status = azureStatus(error);
+      if (status !== 409 && status !== 412) throw translateAzureError(error, `writing blob ${key}`);
+      if (await this.head(key)) return false;
+    }
+    try {
+      await commit({});
+      return true;
+    } catch (error) {
+      throw translateAzureError(error, `writing blob ${key}`);
+    }
+  }
+
+  async get(key: string): Promise<{ info: BlobInfo; body: ByteSource }> {
+    checkBlobKey(key);
+    try {
+      const response = await this.container.getBlobClient(key).download();
+      const body = response.readableStreamBody;
+      if (!body) throw new Error('the download returned no body stream');
+      return {
+        info: { key, size: response.contentLength ?? 0 },
+        body: body as AsyncIterable<Uint8Array>,
+      };
+    } catch (error) {
+      if (azureStatus(error) === 404) throw new NotFoundError(`No blob ${key}.`, 'blob_not_found');
+      throw translateAzureError(error, `reading blob ${key}`);
+    }
+  }
+
+  async head(key: string): Promise<BlobInfo | undefined> {
+    checkBlobKey(key);
+    try {
+      const properties = await this.container.getBlobClient(key).getProperties();
+      return { key, size: properties.contentLength ?? 0 };
+    } catch (error) {
+      if (azureStatus(error) === 404) return undefined;
+      throw translateAzureError(error, `reading properties of blob ${key}`);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    try {
+      for await (const item of this.container.listBlobsFlat({ prefix })) {
+        yield { key: item.name, size: item.properties.contentLength ?? 0 };
+      }
+    } catch (error) {
+      throw translateAzureError(error, `listing blobs under ${prefix}`);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    checkBlobKey(key);
+    try {
+      await this.container.getBlobClient(key).deleteIfExists();
+    } catch (error) {
+      throw translateAzureError(error, `deleting blob ${key}`);
+    }
+  }
+}
+
+/** Regroups a byte source into chunks of a target size, so blocks are few and large. */
+class Chunker {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private carry: Uint8Array | undefined;
+  private readonly firstSize: number;
+  private done = false;
+
+  constructor(source: ByteSource, firstSize: number) {
+    this.iterator = source[Symbol.asyncIterator]();
+    this.firstSize = firstSize;
+  }
+
+  /** The source is exhausted and every byte was handed out. */
+  get finished(): boolean {
+    return this.done && this.carry === undefined;
+  }
+
+  /**
+   * The next chunk of up to `size` bytes, or `undefined` at the end. The first call reads one
+   * byte more than `size` to learn whether the source is already finished.
+   */
+  async next(size = this.firstSize): Promise<Uint8Array | undefined> {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    if (this.carry) {
+      parts.push(this.carry);
+      length = this.carry.byteLength;
+      this.carry = undefined;
+    }
+    while (length < size + 1 && !this.done) {
+      const result = await this.iterator.next();
+      if (result.done) {
+        this.done = true;
+        break;
+      }
+      parts.push(result.value);
+      length += result.value.byteLength;
+    }
+    if (length === 0) return undefined;
+    const joined = parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, length);
+    if (joined.byteLength > size) {
+      this.carry = joined.subarray(size);
+      return joined.subarray(0, size);
+    }
+    return joined;
+  }
+}
+
+async function drain(source: ByteSource): Promise<number> {
+  let size = 0;
+  for await (const chunk of source) size += chunk.byteLength;
+  return size;
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import {
+  NotFoundError,
+  checkBlobKey,
+  type BlobInfo,
+  type BlobStore,
+  type ByteSource,
+  type PutBlobResult,
+} from '@nexus/core';
+
+/**
+ * Blobs as files under `<root>/blobs`. A write goes to `<root>/tmp/<uuid>.part`, is fsync'd, then
+ * hard-linked to its final name: `link` fails when the name exists, which makes the write
+ * create-only and atomic (a reader sees the whole file or none), and a crash at any point leaves
+ * at worst a `.part` file that `open` sweeps away. The parent folder is fsync'd so the new name
+ * survives a power cut, not only a killed process.
+ */
+export class EmbeddedBlobStore implements BlobStore {
+  private readonly blobsDir: string;
+  private readonly tmpDir: string;
+
+  private constructor(root: string) {
+    this.blobsDir = join(root, 'blobs');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  static async open(root: string): Promise<EmbeddedBlobStore> {
+    const store = new EmbeddedBlobStore(root);
+    await mkdir(store.blobsDir, { recursive: true, mode: 0o700 });
+    // Leftovers of writes interrupted by a crash: never visible, safe to drop.
+    await rm(store.tmpDir, { recursive: true, force: true });
+    await mkdir(store.tmpDir, { recursive: true, mode: 0o700 });
+    return store;
+  }
+
+  async putIfAbsent(key: string, source: ByteSource): Promise<PutBlobResult> {
+    const path = this.pathOf(key);
+    if (await exists(path)) return { created: false, size: await drain(source) };
+
+    const tmp = join(this.tmpDir, `${randomUUID()}.part`);
+    const file = await open(tmp, 'wx', 0o600);
+    let size = 0;
+    try {
+      for await (const chunk of source) {
+        size += chunk.byteLength;
+        await file.write(chunk);
+      }
+      await file.sync();
+    } catch (error) {
+      await file.close();
+      await unlink(tmp).catch(() => undefined);
+      throw error;
+    }
+    await file.close();
+    try {
+      const firstCreated = await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await link(tmp, path);
+      // New folders are entries of their parents: sync up to the first folder that existed.
+      const top = firstCreated === undefined ? dirname(path) : dirname(firstCreated);
+      for (let dir = dirname(path); ; dir = dirname(dir)) {
+        await syncDir(dir);
+        if (dir === top || dir === this.blobsDir) break;
+      }
+      return { created: true, size };
+    } catch (error) {
+      if (isErrno(error, 'EEXIST')) return { created: false, size };
+      throw error;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  async get(key: string): Promise<{ info: BlobInfo; body: ByteSource }> {
+    const info = await this.head(key);
+    if (!info) throw new NotFoundError(`No blob ${key}.`, 'blob_not_found');
+    return { info, body: createReadStream(this.pathOf(key), { highWaterMark: 256 * 1024 }) };
+  }
+
+  async head(key: string): Promise<BlobInfo | undefined> {
+    try {
+      const stats = await stat(this.pathOf(key));
+      return stats.isFile() ? { key, size: stats.size } : undefined;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    // Start from the deepest folder the prefix names, then filter by the full prefix.
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    if (folder !== '') checkBlobKey(folder);
+    for await (const path of walk(join(this.blobsDir, folder))) {
+      const key = relative(this.blobsDir, path).split(sep).join('/');
+      if (!key.startsWith(prefix)) continue;
+      const stats = await stat(path).catch(() => undefined);
+      if (stats?.isFile()) yield { key, size: stats.size };
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await unlink(this.pathOf(key)).catch((error: unknown) => {
+      if (!isErrno(error, 'ENOENT')) throw error;
+    });
+  }
+
+  private pathOf(key: string): string {
+    return join(this.blobsDir, ...checkBlobKey(key));
+  }
+}
+
+async function* walk(dir: string): AsyncIterable<string> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (entry.isFile()) yield path;
+  }
+}
+
+async function drain(source: ByteSource): Promise<number> {
+  let size = 0;
+  for await (const chunk of source) size += chunk.byteLength;
+  return size;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return false;
+    throw error;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Windows cannot open a folder for fsync; there, NTFS journals the rename itself.
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export function isErrno(error: unknown, code: string): boolean {
+  return error instanceof Error && 'code' in error && error.code === code;
+}

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  PreconditionFailedError,
+  UnavailableError,
+  ValidationError,
+  checkEntity,
+  coerceError,
+  checkTableKey,
+  type Entity,
+  type EntityProperties,
+  type Page,
+  type QueryOptions,
+  type StoredEntity,
+  type TableStore,
+} from '@nexus/core';
+
+const MAX_PAGE = 1000;
+
+interface Row {
+  pk: string;
+  rk: string;
+  etag: string;
+  props: string;
+}
+
+/**
+ * Table rows in one SQLite database (`<root>/tables.sqlite`), WAL mode with `synchronous=FULL`:
+ * a write returns only after it is in the log on disk, so a `kill -9` or power cut loses nothing
+ * that was acknowledged. ETags are random per write, as Azure's are opaque.
+ */
+export class EmbeddedTableStore implements TableStore {
+  private readonly db: DatabaseSync;
+  private readonly statements: {
+    insert: StatementSync;
+    upsert: StatementSync;
+    get: StatementSync;
+    update: StatementSync;
+    deleteAny: StatementSync;
+    deleteIfMatch: StatementSync;
+    query: StatementSync;
+  };
+
+  constructor(path: string) {
+    this.db = new DatabaseSync(path);
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = FULL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS entities (
+        tbl TEXT NOT NULL, pk TEXT NOT NULL, rk TEXT NOT NULL, etag TEXT NOT NULL, props TEXT NOT NULL,
+        PRIMARY KEY (tbl, pk, rk)
+      ) WITHOUT ROWID;
+    `);
+    const db = this.db;
+    this.statements = {
+      insert: db.prepare('INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?)'),
+      upsert: db.prepare(
+        'INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tbl, pk, rk) DO UPDATE SET etag = excluded.etag, props = excluded.props',
+      ),
+      get: db.prepare(
+        'SELECT pk, rk, etag, props FROM entities WHERE tbl = ? AND pk = ? AND rk = ?',
+      ),
+      update: db.prepare(
+        'UPDATE entities SET etag = ?, props = ? WHERE tbl = ? AND pk = ? AND rk = ? AND etag = ?',
+      ),
+      deleteAny: db.prepare('DELETE FROM entities WHERE tbl = ? AND pk = ? AND rk = ?'),
+      deleteIfMatch: db.prepare(
+        'DELETE FROM entities WHERE tbl = ? AND pk = ? AND rk = ? AND etag = ?',
+      ),
+      query: db.prepare(
+        'SELECT pk, rk, etag, props FROM entities WHERE tbl = ? AND pk = ? AND rk >= ? AND rk < ? AND rk > ? ORDER BY rk LIMIT ?',
+      ),
+    };
+  }
+
+  insert(table: string, entity: Entity): Promise<string> {
+    return this.run(() => {
+      checkEntity(entity);
+      const etag = newEtag();
+      try {
+        this.statements.insert.run(
+          table,
+          entity.partitionKey,
+          entity.rowKey,
+          etag,
+          JSON.stringify(entity.properties),
+        );
+      } catch (error) {
+        if (isConstraint(error)) {
+          throw new AlreadyExistsError(
+            `Row ${entity.partitionKey}/${entity.rowKey} already exists in ${table}.`,
+          );
+        }
+        throw error;
+      }
+      return etag;
+    });
+  }
+
+  upsert(table: string, entity: Entity): Promise<string> {
+    return this.run(() => {
+      checkEntity(entity);
+      const etag = newEtag();
+      this.statements.upsert.run(
+        table,
+        entity.partitionKey,
+        entity.rowKey,
+        etag,
+        JSON.stringify(entity.properties),
+      );
+      return etag;
+    });
+  }
+
+  get(table: string, partitionKey: string, rowKey: string): Promise<StoredEntity | undefined> {
+    return this.run(() => {
+      checkTableKey('partition key', partitionKey);
+      checkTableKey('row key', rowKey);
+      const row = this.statements.get.get(table, partitionKey, rowKey) as Row | undefined;
+      return row && toEntity(row);
+    });
+  }
+
+  update(table: string, entity: Entity, etag: string): Promise<string> {
+    return this.run(() => {
+      checkEntity(entity);
+      const next = newEtag();
+      const result = this.statements.update.run(
+        next,
+        JSON.stringify(entity.properties),
+        table,
+        entity.partitionKey,
+        entity.rowKey,
+        etag,
+      );
+      if (result.changes === 0) this.explainMiss(table, entity.partitionKey, entity.rowKey);
+      return next;
+    });
+  }
+
+  delete(table: string, partitionKey: string, rowKey: string, etag?: string): Promise<void> {
+    return this.run(() => {
+      checkTableKey('partition key', partitionKey);
+      checkTableKey('row key', rowKey);
+      if (etag === undefined) {
+        this.statements.deleteAny.run(table, partitionKey, rowKey);
+        return;
+      }
+      const result = this.statements.deleteIfMatch.run(table, partitionKey, rowKey, etag);
+      if (result.changes === 0 && this.statements.get.get(table, partitionKey, rowKey)) {
+        throw new PreconditionFailedError(
+          `Row ${partitionKey}/${rowKey} in ${table} changed since it was read.`,
+        );
+      }
+    });
+  }
+
+  query(
+    table: string,
+    partitionKey: string,
+    options: QueryOptions = {},
+  ): Promise<Page<StoredEntity>> {
+    return this.run(() => {
+      checkTableKey('partition key', partitionKey);
+      const limit = Math.min(Math.max(options.limit ?? MAX_PAGE, 1), MAX_PAGE);
+      const after = options.cursor === undefined ? '' : decodeCursor(options.cursor);
+      const rows = this.statements.query.all(
+        table,
+        partitionKey,
+        options.rowKeyFrom ?? '',
+        options.rowKeyTo ?? '\u{10FFFF}',
+        after,
+        limit + 1,
+      ) as unknown as Row[];
+      const items = rows.slice(0, limit).map(toEntity);
+      const last = items[items.length - 1];
+      return rows.length > limit && last ? { items, cursor: encodeCursor(last.rowKey) } : { items };
+    });
+  }
+
+  /** One round trip through SQLite, used by the health check. */
+  ping(): void {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  private explainMiss(table: string, partitionKey: string, rowKey: string): never {
+    if (this.statements.get.get(table, partitionKey, rowKey)) {
+      throw new PreconditionFailedError(
+        `Row ${partitionKey}/${rowKey} in ${table} changed since it was read.`,
+      );
+    }
+    throw new NotFoundError(`No row ${partitionKey}/${rowKey} in ${table}.`, 'row_not_found');
+  }
+
+  /** Runs a synchronous SQLite call as a promise, turning a locked database into a retryable 503. */
+  private run<T>(operation: () => T): Promise<T> {
+    try {
+      return Promise.resolve(operation());
+    } catch (error) {
+      if (error instanceof Error && /SQLITE_BUSY|database is locked/.test(error.message)) {
+        return Promise.reject(
+          new UnavailableError('The embedded database is busy; retry shortly.', { cause: error }),
+        );
+      }
+      return Promise.reject(coerceError(error));
+    }
+  }
+}
+
+function toEntity(row: Row): StoredEntity {
+  return {
+    partitionKey: row.pk,
+    rowKey: row.rk,
+    etag: row.etag,
+    properties: JSON.parse(row.props) as EntityProperties,
+  };
+}
+
+function newEtag(): string {
+  return `W/"${randomUUID()}"`;
+}
+
+function isConstraint(error: unknown): boolean {
+  return error instanceof Error && /UNIQUE constraint failed|SQLITE_CONSTRAINT/.test(error.message);
+}
+
+function encodeCursor(rowKey: string): string {
+  return Buffer.from(rowKey, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const rowKey = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (rowKey === '' || encodeCursor(rowKey) !== cursor) {
+    throw new ValidationError(
+      'invalid_cursor',
+      'The cursor is not one this server issued; start again without a cursor.',
+    );
+  }
+  return rowKey;
+}

@@ -1,0 +1,274 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  PreconditionFailedError,
+  ValidationError,
+  type ByteSource,
+  type Storage,
+} from '@nexus/core';
+
+/**
+ * The storage contract as tests: every backend runs this same suite against a real store
+ * (the embedded one in a temp folder, the Azure one against Azurite). No mocks.
+ */
+export function describeStorageConformance(name: string, open: () => Promise<Storage>): void {
+  describe(`storage contract: ${name}`, () => {
+    let storage: Storage;
+    beforeAll(async () => {
+      storage = await open();
+    });
+    afterAll(async () => {
+      await storage.close();
+    });
+
+    describe('blobs', () => {
+      it('stores a blob once and reads back the same bytes', async () => {
+        const bytes = randomBytes(100_000);
+        const result = await storage.blobs.putIfAbsent('t/a/one.bin', chunks(bytes, 7_000));
+        expect(result).toEqual({ created: true, size: bytes.length });
+        expect(await storage.blobs.head('t/a/one.bin')).toEqual({
+          key: 't/a/one.bin',
+          size: bytes.length,
+        });
+        const { info, body } = await storage.blobs.get('t/a/one.bin');
+        expect(info.size).toBe(bytes.length);
+        expect(await collect(body)).toEqual(bytes);
+      });
+
+      it('keeps the first content when the same key is written again, and says so', async () => {
+        const first = Buffer.from('first');
+        await storage.blobs.putIfAbsent('t/again.txt', chunks(first));
+        const second = await storage.blobs.putIfAbsent(
+          't/again.txt',
+          chunks(Buffer.from('second!')),
+        );
+        expect(second).toEqual({ created: false, size: 7 });
+        expect(await collect((await storage.blobs.get('t/again.txt')).body)).toEqual(first);
+      });
+
+      it('stores an empty blob', async () => {
+        expect(await storage.blobs.putIfAbsent('t/empty', chunks(Buffer.alloc(0)))).toEqual({
+          created: true,
+          size: 0,
+        });
+        expect(await storage.blobs.head('t/empty')).toEqual({ key: 't/empty', size: 0 });
+      });
+
+      it('round-trips a body larger than one upload block', async () => {
+        const bytes = randomBytes(11 * 1024 * 1024 + 123);
+        const result = await storage.blobs.putIfAbsent('t/large.bin', chunks(bytes, 64 * 1024));
+        expect(result).toEqual({ created: true, size: bytes.length });
+        const back = await collect((await storage.blobs.get('t/large.bin')).body);
+        expect(sha256(back)).toBe(sha256(bytes));
+      });
+
+      it.each([
+        ['a small body', 10_000],
+        ['a body of several blocks', 9 * 1024 * 1024],
+      ])('stores nothing when the source of %s fails before its end', async (_label, size) => {
+        const failing = failingAfter(
+          randomBytes(size),
+          new ValidationError('bad_content', 'content rejected'),
+        );
+        await expect(storage.blobs.putIfAbsent(`t/failed-${size}`, failing)).rejects.toThrow(
+          'content rejected',
+        );
+        expect(await storage.blobs.head(`t/failed-${size}`)).toBeUndefined();
+        // The key stays free for a later, valid write.
+        expect(
+          (await storage.blobs.putIfAbsent(`t/failed-${size}`, chunks(Buffer.from('ok')))).created,
+        ).toBe(true);
+      });
+
+      it('lets exactly one of several concurrent writers of one key create it', async () => {
+        const results = await Promise.all(
+          [1, 2, 3, 4].map(() =>
+            storage.blobs.putIfAbsent('t/race', chunks(Buffer.from('same bytes'))),
+          ),
+        );
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+      });
+
+      it('lists exactly the blobs under a prefix', async () => {
+        for (const key of ['l/x/1', 'l/x/2', 'l/x/sub/3', 'l/xy/4', 'l/y/5']) {
+          await storage.blobs.putIfAbsent(key, chunks(Buffer.from(key)));
+        }
+        const keys: string[] = [];
+        for await (const info of storage.blobs.list('l/x/')) keys.push(info.key);
+        expect(keys.sort()).toEqual(['l/x/1', 'l/x/2', 'l/x/sub/3']);
+      });
+
+      it('reports missing blobs as absent or not found, and deletes idempotently', async () => {
+        expect(await storage.blobs.head('t/missing')).toBeUndefined();
+        await expect(storage.blobs.get('t/missing')).rejects.toBeInstanceOf(NotFoundError);
+        await storage.blobs.putIfAbsent('t/doomed', chunks(Buffer.from('x')));
+        await storage.blobs.delete('t/doomed');
+        await storage.blobs.delete('t/doomed');
+        expect(await storage.blobs.head('t/doomed')).toBeUndefined();
+      });
+
+      it.each([
+        '../escape',
+        't/../../etc/passwd',
+        '/abs',
+        't//double',
+        't/back\\slash',
+        't/.hidden/..',
+      ])('refuses the unsafe key %j', async (key) => {
+        await expect(
+          storage.blobs.putIfAbsent(key, chunks(Buffer.from('x'))),
+        ).rejects.toBeInstanceOf(ValidationError);
+      });
+    });
+
+    describe('tables', () => {
+      const entity = (
+        rowKey: string,
+        properties: Record<string, string | number | boolean> = {},
+      ) => ({
+        partitionKey: 'p1',
+        rowKey,
+        properties,
+      });
+
+      it('inserts a row once and reads it back with its types', async () => {
+        const properties = {
+          text: 'héllo',
+          big: 5_000_000_123,
+          fraction: 0.0127635,
+          yes: true,
+          zero: 0,
+        };
+        const etag = await storage.tables.insert('agents', entity('typed', properties));
+        const row = await storage.tables.get('agents', 'p1', 'typed');
+        expect(row).toEqual({ partitionKey: 'p1', rowKey: 'typed', etag, properties });
+        await expect(storage.tables.insert('agents', entity('typed'))).rejects.toBeInstanceOf(
+          AlreadyExistsError,
+        );
+      });
+
+      it('updates only while the ETag matches', async () => {
+        const etag = await storage.tables.insert('agents', entity('versioned', { n: 1 }));
+        const next = await storage.tables.update('agents', entity('versioned', { n: 2 }), etag);
+        expect(next).not.toBe(etag);
+        await expect(
+          storage.tables.update('agents', entity('versioned', { n: 3 }), etag),
+        ).rejects.toBeInstanceOf(PreconditionFailedError);
+        expect((await storage.tables.get('agents', 'p1', 'versioned'))?.properties).toEqual({
+          n: 2,
+        });
+        await expect(
+          storage.tables.update('agents', entity('never-inserted'), next),
+        ).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it('lets exactly one of two concurrent conditional updates win', async () => {
+        const etag = await storage.tables.insert('agents', entity('contended', { n: 0 }));
+        const outcomes = await Promise.allSettled([
+          storage.tables.update('agents', entity('contended', { n: 1 }), etag),
+          storage.tables.update('agents', entity('contended', { n: 2 }), etag),
+        ]);
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        const rejected = outcomes.find((o) => o.status === 'rejected');
+        expect(rejected?.status === 'rejected' && rejected.reason).toBeInstanceOf(
+          PreconditionFailedError,
+        );
+      });
+
+      it('upserts: creates, then replaces every property', async () => {
+        await storage.tables.upsert('agents', entity('up', { a: 1, b: 'x' }));
+        await storage.tables.upsert('agents', entity('up', { c: false }));
+        expect((await storage.tables.get('agents', 'p1', 'up'))?.properties).toEqual({ c: false });
+      });
+
+      it('deletes conditionally and idempotently', async () => {
+        const etag = await storage.tables.insert('agents', entity('gone', { n: 1 }));
+        const newer = await storage.tables.update('agents', entity('gone', { n: 2 }), etag);
+        await expect(storage.tables.delete('agents', 'p1', 'gone', etag)).rejects.toBeInstanceOf(
+          PreconditionFailedError,
+        );
+        await storage.tables.delete('agents', 'p1', 'gone', newer);
+        expect(await storage.tables.get('agents', 'p1', 'gone')).toBeUndefined();
+        await storage.tables.delete('agents', 'p1', 'gone');
+      });
+
+      it('queries one partition by row-key range, in order, page by page', async () => {
+        for (let i = 0; i < 25; i += 1) {
+          await storage.tables.insert('sessions', {
+            partitionKey: 'q',
+            rowKey: `k${String(i).padStart(2, '0')}`,
+            properties: { i },
+          });
+        }
+        await storage.tables.insert('sessions', {
+          partitionKey: 'q-other',
+          rowKey: 'k05',
+          properties: {},
+        });
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await storage.tables.query('sessions', 'q', {
+            rowKeyFrom: 'k03',
+            rowKeyTo: 'k21',
+            limit: 5,
+            ...(cursor === undefined ? {} : { cursor }),
+          });
+          expect(page.items.length).toBeLessThanOrEqual(5);
+          seen.push(...page.items.map((item) => item.rowKey));
+          cursor = page.cursor;
+          pages += 1;
+        } while (cursor !== undefined && pages < 20);
+        const expected = Array.from({ length: 18 }, (_, n) => `k${String(n + 3).padStart(2, '0')}`);
+        expect(seen).toEqual(expected);
+        expect(pages).toBeGreaterThanOrEqual(4);
+      });
+
+      it('refuses rows Azure would refuse, with a clear error', async () => {
+        await expect(
+          storage.tables.insert('agents', entity('huge', { s: 'x'.repeat(40_000) })),
+        ).rejects.toThrow(/at most 32768/);
+        const many = Object.fromEntries(Array.from({ length: 253 }, (_, i) => [`p${i}`, i]));
+        await expect(storage.tables.insert('agents', entity('wide', many))).rejects.toThrow(
+          /252 properties/,
+        );
+        await expect(storage.tables.insert('agents', entity('a/b'))).rejects.toBeInstanceOf(
+          ValidationError,
+        );
+        await expect(storage.tables.insert('agents', entity('q?x'))).rejects.toBeInstanceOf(
+          ValidationError,
+        );
+        expect(await storage.tables.get('agents', 'p1', 'huge')).toBeUndefined();
+      });
+    });
+
+    it('answers its health check', async () => {
+      await expect(storage.check()).resolves.toBeUndefined();
+    });
+  });
+}
+
+async function* chunks(bytes: Uint8Array, size = 65_536): ByteSource {
+  for (let offset = 0; offset < bytes.length; offset += size) {
+    await Promise.resolve();
+    yield bytes.subarray(offset, offset + size);
+  }
+}
+
+async function* failingAfter(bytes: Uint8Array, error: Error): ByteSource {
+  yield* chunks(bytes);
+  throw error;
+}
+
+async function collect(body: ByteSource): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

@@ -1,0 +1,94 @@
+/**
+ * Named errors carry their meaning: an HTTP status, a stable machine-readable code, and a message
+ * that says what was wrong and how to fix it. They are turned into responses in one place
+ * (the API's error handler); storage backends translate SDK errors into these.
+ */
+export class NexusError extends Error {
+  readonly status: number;
+  readonly code: string;
+  /** Seconds after which a retry can succeed (sent as `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export class ValidationError extends NexusError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(400, code, message, options);
+  }
+}
+
+export class UnauthorizedError extends NexusError {
+  constructor(message: string) {
+    super(401, 'unauthorized', message);
+  }
+}
+
+export class NotFoundError extends NexusError {
+  constructor(message: string, code = 'not_found') {
+    super(404, code, message);
+  }
+}
+
+export class MethodNotAllowedError extends NexusError {
+  readonly allow: readonly string[];
+  constructor(method: string, allow: readonly string[]) {
+    super(405, 'method_not_allowed', `${method} is not allowed here; use ${allow.join(' or ')}.`);
+    this.allow = allow;
+  }
+}
+
+/** A create-only write found the row or blob already there. */
+export class AlreadyExistsError extends NexusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(409, 'already_exists', message, options);
+  }
+}
+
+/** A conditional update lost a race: the ETag no longer matches. */
+export class PreconditionFailedError extends NexusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(412, 'precondition_failed', message, options);
+  }
+}
+
+export class PayloadTooLargeError extends NexusError {
+  constructor(message: string) {
+    super(413, 'payload_too_large', message);
+  }
+}
+
+export class UnsupportedMediaTypeError extends NexusError {
+  constructor(code: string, message: string) {
+    super(415, code, message);
+  }
+}
+
+/** A storage or dependency fault that a later retry can get past. */
+export class UnavailableError extends NexusError {
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(503, 'unavailable', message, { retryAfterSeconds: 5, ...options });
+  }
+}
+
+/** Normalises whatever a `catch` caught into an `Error`, so callers never handle `unknown`. */
+export function coerceError(caught: unknown): Error {
+  if (caught instanceof Error) return caught;
+  if (typeof caught === 'string') return new Error(caught);
+  try {
+    return new Error(`non-error thrown: ${JSON.stringify(caught)}`);
+  } catch {
+    return new Error(`non-error thrown: ${String(caught)}`);
+  }
+}

@@ -1,0 +1,138 @@
+import { combineUsage, type UsageBucket } from './transcript/usage.ts';
+import {
+  emptyTokens,
+  type TokenTotals,
+  type TranscriptSummary,
+  type UsageRecord,
+} from './transcript/summary.ts';
+import { roundUsd } from './transcript/scanner.ts';
+
+/**
+ * Where a transcript file came from (OPENCLAW.md): the live `<id>.jsonl` (completed or a
+ * snapshot), a `.reset.<ts>` or `.deleted.<ts>` archive, or a `.bak.<ts>` saved before a compact.
+ */
+export const TRANSCRIPT_KINDS = ['live', 'reset', 'deleted', 'bak'] as const;
+export type TranscriptKind = (typeof TRANSCRIPT_KINDS)[number];
+
+/** What OpenClaw's database knows about a session that its transcript file does not. */
+export interface SessionContext {
+  readonly sessionKey?: string;
+  readonly channel?: string;
+  readonly chatType?: string;
+  readonly provider?: string;
+  readonly model?: string;
+  readonly status?: string;
+  readonly previousSessionId?: string;
+}
+
+/** One stored transcript of a session: identified by agent, session and the SHA-256 of its bytes. */
+export interface Generation {
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly sha256: string;
+  readonly kind: TranscriptKind;
+  readonly fileName: string;
+  readonly receivedAt: string;
+  readonly summary: TranscriptSummary;
+  readonly context?: SessionContext;
+}
+
+/** A session as the read API shows it: every generation combined, usage counted once. */
+export interface SessionRecord {
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly generations: number;
+  /** The generation whose content reaches furthest in time (ties: the one received last). */
+  readonly latestSha256: string;
+  readonly kinds: readonly TranscriptKind[];
+  readonly firstTimestamp: string | null;
+  readonly lastTimestamp: string | null;
+  /** The time the session list is ordered by: its last entry, else when it was last received. */
+  readonly activityAt: string;
+  readonly firstReceivedAt: string;
+  readonly lastReceivedAt: string;
+  readonly storedBytes: number;
+  readonly models: readonly string[];
+  readonly providers: readonly string[];
+  readonly tokens: TokenTotals;
+  readonly costUsd: number;
+  readonly context: SessionContext;
+  readonly usage: readonly UsageBucket[];
+}
+
+/** Builds a session from all of its generations and their usage records. Pure. */
+export function summarizeSession(
+  generations: readonly Generation[],
+  ledgers: Iterable<readonly UsageRecord[]>,
+): SessionRecord {
+  const [first] = generations;
+  if (!first) throw new Error('summarizeSession needs at least one generation');
+  const byAge = [...generations].sort(
+    (a, b) =>
+      compareNullable(a.summary.lastTimestamp, b.summary.lastTimestamp) ||
+      a.receivedAt.localeCompare(b.receivedAt),
+  );
+  const latest = byAge[byAge.length - 1] ?? first;
+  const usage = combineUsage(ledgers);
+  const tokens = emptyTokens();
+  let costUsd = 0;
+  for (const bucket of usage) {
+    tokens.input += bucket.input;
+    tokens.output += bucket.output;
+    tokens.cacheRead += bucket.cacheRead;
+    tokens.cacheWrite += bucket.cacheWrite;
+    tokens.total += bucket.totalTokens;
+    costUsd += bucket.costUsd;
+  }
+  const firstTimestamp = minOf(generations.map((g) => g.summary.firstTimestamp));
+  const lastTimestamp = maxOf(generations.map((g) => g.summary.lastTimestamp));
+  const received = generations.map((g) => g.receivedAt).sort();
+  const lastReceivedAt = received[received.length - 1] ?? first.receivedAt;
+  // Context from later generations wins field by field: the database's view only sharpens.
+  const context: SessionContext = Object.assign(
+    {},
+    ...[...generations]
+      .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))
+      .map((g) => g.context ?? {}),
+  ) as SessionContext;
+  return {
+    agentId: first.agentId,
+    sessionId: first.sessionId,
+    generations: generations.length,
+    latestSha256: latest.sha256,
+    kinds: [...new Set(generations.map((g) => g.kind))].sort(),
+    firstTimestamp,
+    lastTimestamp,
+    activityAt: lastTimestamp ?? lastReceivedAt,
+    firstReceivedAt: received[0] ?? first.receivedAt,
+    lastReceivedAt,
+    storedBytes: generations.reduce((sum, g) => sum + g.summary.bytes, 0),
+    models: union(generations.map((g) => g.summary.models)),
+    providers: union(generations.map((g) => g.summary.providers)),
+    tokens,
+    costUsd: roundUsd(costUsd),
+    context,
+    usage,
+  };
+}
+
+function compareNullable(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a.localeCompare(b);
+}
+
+function minOf(values: readonly (string | null)[]): string | null {
+  const present = values.filter((v): v is string => v !== null).sort();
+  return present[0] ?? null;
+}
+
+function maxOf(values: readonly (string | null)[]): string | null {
+  const present = values.filter((v): v is string => v !== null).sort();
+  return present[present.length - 1] ?? null;
+}
+
+function union(lists: readonly (readonly string[])[]): string[] {
+  return [...new Set(lists.flat())].sort();
+}

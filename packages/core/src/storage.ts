@@ -1,0 +1,107 @@
+/**
+ * The storage contract: the narrow set of operations the domain needs from a blob store and a
+ * table store. Two backends implement it (Azure Storage, and the embedded data folder); one
+ * conformance suite holds both to it.
+ *
+ * Errors: backends throw the project's own errors (`AlreadyExistsError`, `PreconditionFailedError`,
+ * `NotFoundError`, `UnavailableError`), never SDK errors.
+ */
+
+/** A blob's content is any async sequence of byte chunks (a Node `Readable` is one). */
+export type ByteSource = AsyncIterable<Uint8Array>;
+
+export interface BlobInfo {
+  readonly key: string;
+  readonly size: number;
+}
+
+export interface PutBlobOptions {
+  /** A hint for backends that keep one (Azure shows it in the portal); not part of the contract. */
+  readonly contentType?: string;
+}
+
+export interface PutBlobResult {
+  /** `true` when this call stored the blob; `false` when a blob with this key was already there. */
+  readonly created: boolean;
+  readonly size: number;
+}
+
+export interface BlobStore {
+  /**
+   * Create-only write from a stream. The blob becomes visible only once the whole source was read
+   * and made durable. If the source throws, nothing is stored and the error propagates: callers
+   * validate content by throwing from the source. If a blob with this key exists, the call still
+   * consumes the source (so its checks run) and answers `created: false` without overwriting;
+   * `size` is then the number of bytes the source yielded.
+   */
+  putIfAbsent(key: string, source: ByteSource, options?: PutBlobOptions): Promise<PutBlobResult>;
+  /** Streams a blob's bytes; `NotFoundError` when absent. */
+  get(key: string): Promise<{ readonly info: BlobInfo; readonly body: ByteSource }>;
+  head(key: string): Promise<BlobInfo | undefined>;
+  /** Every blob whose key starts with `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<BlobInfo>;
+  /** Removes a blob; absent blobs are not an error. */
+  delete(key: string): Promise<void>;
+}
+
+/** Table values are flat; nested data is stored as JSON text by the layer above. */
+export type EntityValue = string | number | boolean;
+export type EntityProperties = Readonly<Record<string, EntityValue>>;
+
+export interface Entity {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+  readonly properties: EntityProperties;
+}
+
+export interface StoredEntity extends Entity {
+  readonly etag: string;
+}
+
+export interface QueryOptions {
+  /** Inclusive lower bound on the row key. */
+  readonly rowKeyFrom?: string;
+  /** Exclusive upper bound on the row key. */
+  readonly rowKeyTo?: string;
+  /** Page size; backends may return fewer. */
+  readonly limit?: number;
+  /** Opaque cursor from a previous page. */
+  readonly cursor?: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Present when more items may follow. */
+  readonly cursor?: string;
+}
+
+export interface TableStore {
+  /** Create-only; `AlreadyExistsError` when the row exists. Returns the new ETag. */
+  insert(table: string, entity: Entity): Promise<string>;
+  /** Create or replace, unconditionally. Returns the new ETag. */
+  upsert(table: string, entity: Entity): Promise<string>;
+  get(table: string, partitionKey: string, rowKey: string): Promise<StoredEntity | undefined>;
+  /**
+   * Replace an existing row only if its ETag still matches: `PreconditionFailedError` when it
+   * changed, `NotFoundError` when the row is gone. Returns the new ETag.
+   */
+  update(table: string, entity: Entity, etag: string): Promise<string>;
+  /** Remove a row; with an ETag, only if it still matches. Absent rows are not an error. */
+  delete(table: string, partitionKey: string, rowKey: string, etag?: string): Promise<void>;
+  /** Rows of one partition in ascending row-key order, one page at a time. */
+  query(table: string, partitionKey: string, options?: QueryOptions): Promise<Page<StoredEntity>>;
+}
+
+export interface Storage {
+  readonly blobs: BlobStore;
+  readonly tables: TableStore;
+  /** A cheap round trip that proves the backend answers; throws `UnavailableError` otherwise. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+  /** Human-readable description for logs, e.g. the data folder or the account name. */
+  readonly description: string;
+}
+
+/** The tables Nexus uses; backends create them up front. */
+export const TABLES = ['agents', 'sessions', 'sessionsByTime', 'generations'] as const;
+export type TableName = (typeof TABLES)[number];

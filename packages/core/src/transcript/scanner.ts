@@ -1,0 +1,295 @@
+import { ValidationError } from '../errors.ts';
+import {
+  emptyTokens,
+  type TokenTotals,
+  type TranscriptSummary,
+  type UsageRecord,
+} from './summary.ts';
+
+/** A transcript that is not a valid OpenClaw JSONL transcript; `line` is 1-based. */
+export class TranscriptError extends ValidationError {
+  readonly line: number | undefined;
+  constructor(code: string, message: string, line?: number) {
+    super(code, line === undefined ? message : `Line ${line}: ${message}`);
+    this.line = line;
+  }
+}
+
+export interface ScannerOptions {
+  /** Longest line accepted, in bytes; bounds memory for one line. */
+  readonly maxLineBytes?: number;
+}
+
+const NEWLINE = 0x0a;
+const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** OpenClaw copies delivered messages into the transcript with zero usage (OPENCLAW.md). */
+const MIRROR_PROVIDER = 'openclaw';
+const MIRROR_MODEL = 'delivery-mirror';
+const MAX_DATE_MS = 8.64e15;
+
+type Json = Record<string, unknown>;
+
+/**
+ * Validates and summarises an OpenClaw transcript fed in chunks of any size, holding at most one
+ * line in memory. Rules (OPENCLAW.md, "Transcript format"): UTF-8 JSONL; the first line is the
+ * session header `{"type":"session","id":...}` (any version); every other line is a JSON object;
+ * unknown entry types are kept and counted, never rejected; the last line may lack its newline;
+ * blank lines are tolerated.
+ */
+export class TranscriptScanner {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private readonly maxLineBytes: number;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private lineNumber = 0;
+  private bytes = 0;
+
+  private sessionId: string | undefined;
+  private headerVersion: number | null = null;
+  private parentSession: string | null = null;
+  private firstMs = Number.POSITIVE_INFINITY;
+  private lastMs = Number.NEGATIVE_INFINITY;
+  private readonly entriesByType: Record<string, number> = {};
+  private readonly messagesByRole: Record<string, number> = {};
+  private readonly toolCalls: Record<string, number> = {};
+  private readonly models = new Set<string>();
+  private readonly providers = new Set<string>();
+  private readonly tokens: TokenTotals = emptyTokens();
+  private costUsd = 0;
+  private errorStops = 0;
+  private abortedStops = 0;
+  private readonly usage: UsageRecord[] = [];
+
+  constructor(options: ScannerOptions = {}) {
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.bytes += chunk.byteLength;
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      if (newline === -1) break;
+      this.takeLine(chunk.subarray(start, newline));
+      start = newline + 1;
+    }
+    if (start < chunk.byteLength) this.hold(chunk.subarray(start));
+  }
+
+  /** Ends the scan; throws `TranscriptError` when the whole transcript is not acceptable. */
+  finish(): { summary: TranscriptSummary; usage: readonly UsageRecord[] } {
+    if (this.pendingBytes > 0) this.takeLine(new Uint8Array(0));
+    if (this.sessionId === undefined) {
+      throw new TranscriptError(
+        'empty_transcript',
+        'The transcript is empty; send a JSONL file whose first line is the session header {"type":"session","id":...}.',
+      );
+    }
+    return {
+      summary: {
+        sessionId: this.sessionId,
+        headerVersion: this.headerVersion,
+        parentSession: this.parentSession,
+        firstTimestamp: Number.isFinite(this.firstMs) ? new Date(this.firstMs).toISOString() : null,
+        lastTimestamp: Number.isFinite(this.lastMs) ? new Date(this.lastMs).toISOString() : null,
+        bytes: this.bytes,
+        lines: this.lineNumber,
+        entriesByType: this.entriesByType,
+        messagesByRole: this.messagesByRole,
+        toolCalls: this.toolCalls,
+        models: [...this.models].sort(),
+        providers: [...this.providers].sort(),
+        tokens: this.tokens,
+        costUsd: roundUsd(this.costUsd),
+        compactions: this.entriesByType['compaction'] ?? 0,
+        errorStops: this.errorStops,
+        abortedStops: this.abortedStops,
+      },
+      usage: this.usage,
+    };
+  }
+
+  private hold(part: Uint8Array): void {
+    this.pendingBytes += part.byteLength;
+    if (this.pendingBytes > this.maxLineBytes) {
+      throw new TranscriptError(
+        'line_too_long',
+        `a line is longer than ${this.maxLineBytes} bytes; transcripts are JSONL, one entry per line.`,
+        this.lineNumber + 1,
+      );
+    }
+    // Copy: the caller may reuse its buffer after push() returns.
+    this.pending.push(part.slice());
+  }
+
+  private takeLine(tail: Uint8Array): void {
+    this.lineNumber += 1;
+    let line = tail;
+    if (this.pendingBytes > 0) {
+      if (this.pendingBytes + tail.byteLength > this.maxLineBytes) {
+        throw new TranscriptError(
+          'line_too_long',
+          `the line is longer than ${this.maxLineBytes} bytes; transcripts are JSONL, one entry per line.`,
+          this.lineNumber,
+        );
+      }
+      line = concat([...this.pending, tail], this.pendingBytes + tail.byteLength);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    let text: string;
+    try {
+      text = this.decoder.decode(line);
+    } catch {
+      throw new TranscriptError(
+        'invalid_utf8',
+        'the bytes are not valid UTF-8; transcripts are UTF-8 JSONL text (was a binary or differently encoded file sent?).',
+        this.lineNumber,
+      );
+    }
+    if (text.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      const reason = error instanceof SyntaxError ? error.message : 'unparseable';
+      throw new TranscriptError(
+        'invalid_json',
+        `not valid JSON (${reason}); every line of a transcript must be one JSON object.`,
+        this.lineNumber,
+      );
+    }
+    if (!isObject(value)) {
+      throw new TranscriptError(
+        'invalid_entry',
+        `a JSON ${Array.isArray(value) ? 'array' : typeof value} where a JSON object was expected; every line of a transcript must be one JSON object.`,
+        this.lineNumber,
+      );
+    }
+    if (this.sessionId === undefined) this.takeHeader(value);
+    else this.takeEntry(value);
+  }
+
+  private takeHeader(header: Json): void {
+    const id = header['id'];
+    if (header['type'] !== 'session' || typeof id !== 'string' || id.length === 0) {
+      throw new TranscriptError(
+        'missing_header',
+        'the first line is not an OpenClaw session header; it must be {"type":"session","id":"<session id>",...}.',
+        this.lineNumber,
+      );
+    }
+    this.sessionId = id;
+    const version = header['version'];
+    this.headerVersion = typeof version === 'number' ? version : null;
+    const parent = header['parentSession'];
+    this.parentSession = typeof parent === 'string' ? parent : null;
+    this.noteTimestamp(header['timestamp']);
+  }
+
+  private takeEntry(entry: Json): void {
+    const type = typeof entry['type'] === 'string' ? entry['type'] : '(none)';
+    increment(this.entriesByType, type);
+    this.noteTimestamp(entry['timestamp']);
+    if (type === 'model_change') {
+      if (typeof entry['provider'] === 'string') this.providers.add(entry['provider']);
+      if (typeof entry['modelId'] === 'string') this.models.add(entry['modelId']);
+    }
+    if (type !== 'message' || !isObject(entry['message'])) return;
+    const message = entry['message'];
+    const role = typeof message['role'] === 'string' ? message['role'] : '(none)';
+    increment(this.messagesByRole, role);
+    if (role === 'assistant') this.takeAssistant(entry, message);
+  }
+
+  private takeAssistant(entry: Json, message: Json): void {
+    const content = message['content'];
+    if (Array.isArray(content)) {
+      for (const block of content) {
+        if (isObject(block) && block['type'] === 'toolCall' && typeof block['name'] === 'string') {
+          increment(this.toolCalls, block['name']);
+        }
+      }
+    }
+    if (message['stopReason'] === 'error') this.errorStops += 1;
+    if (message['stopReason'] === 'aborted') this.abortedStops += 1;
+
+    const provider = typeof message['provider'] === 'string' ? message['provider'] : 'unknown';
+    const model = typeof message['model'] === 'string' ? message['model'] : 'unknown';
+    if (provider === MIRROR_PROVIDER && model === MIRROR_MODEL) return;
+    if (provider !== 'unknown') this.providers.add(provider);
+    if (model !== 'unknown') this.models.add(model);
+
+    const usage = isObject(message['usage']) ? message['usage'] : undefined;
+    if (!usage) return;
+    const cost = isObject(usage['cost']) ? usage['cost'] : {};
+    const record: UsageRecord = {
+      entryId: typeof entry['id'] === 'string' ? entry['id'] : `line-${this.lineNumber}`,
+      day: dayOf(message['timestamp'], entry['timestamp']),
+      provider,
+      model,
+      input: count(usage['input']),
+      output: count(usage['output']),
+      cacheRead: count(usage['cacheRead']),
+      cacheWrite: count(usage['cacheWrite']),
+      totalTokens: count(usage['totalTokens']),
+      costUsd: count(cost['total']),
+    };
+    this.tokens.input += record.input;
+    this.tokens.output += record.output;
+    this.tokens.cacheRead += record.cacheRead;
+    this.tokens.cacheWrite += record.cacheWrite;
+    this.tokens.total += record.totalTokens;
+    this.costUsd += record.costUsd;
+    this.usage.push(record);
+  }
+
+  private noteTimestamp(value: unknown): void {
+    const ms = toMillis(value);
+    if (ms === undefined) return;
+    if (ms < this.firstMs) this.firstMs = ms;
+    if (ms > this.lastMs) this.lastMs = ms;
+  }
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function increment(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+function toMillis(value: unknown): number | undefined {
+  const ms =
+    typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
+  // Beyond ±8.64e15 ms a Date is invalid; such a value is noise, not a time.
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
+}
+
+function dayOf(...candidates: unknown[]): string {
+  for (const candidate of candidates) {
+    const ms = toMillis(candidate);
+    if (ms !== undefined) return new Date(ms).toISOString().slice(0, 10);
+  }
+  return 'unknown';
+}
+
+/** Costs are sums of many small floats; 1e-9 USD is below any price OpenClaw reports. */
+export function roundUsd(value: number): number {
+  return Math.round(value * 1e9) / 1e9;
+}
+
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
