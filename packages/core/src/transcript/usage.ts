@@ -35,18 +35,9 @@ export function combineUsage(ledgers: Iterable<readonly UsageRecord[]>): UsageBu
   return bucketize(records.map((record) => ({ ...record, messages: 1 })));
 }
 
-/** Adds buckets of several sessions, keeping only days in `[fromDay, toDay)` when given. */
-export function sumBuckets(
-  buckets: Iterable<UsageBucket>,
-  range: { fromDay?: string; toDay?: string } = {},
-): UsageBucket[] {
-  const inRange: UsageBucket[] = [];
-  for (const bucket of buckets) {
-    if (range.fromDay !== undefined && bucket.day < range.fromDay) continue;
-    if (range.toDay !== undefined && bucket.day >= range.toDay) continue;
-    inRange.push(bucket);
-  }
-  return bucketize(inRange);
+/** Adds buckets of several sessions into one bucket per day and model. */
+export function sumBuckets(buckets: Iterable<UsageBucket>): UsageBucket[] {
+  return bucketize(buckets);
 }
 
 function bucketize(

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { coerceError } from '@nexus/core';
+import { ConfigError } from '../config/api-config.ts';
+import { VERSION } from '../version.ts';
+import { SERVE_HELP, UsageError, serveCommand } from './serve-command.ts';
+
+const HELP = `Usage: nexus <command> [options]
+
+Nexus: transcript backup, usage and durable webhooks for OpenClaw agents.
+
+Commands:
+  serve        run the Nexus API (embedded storage by default)
+
+Options:
+  -h, --help       show this help (or: nexus <command> --help)
+  -v, --version    print the version
+
+${SERVE_HELP.split('\n')[0] ?? ''}
+`;
+
+/** Parses the command, runs it, and maps the outcome to an exit code in one place. */
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (command === 'serve') return serveCommand(rest, process.env);
+  process.stderr.write(`nexus: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (caught: unknown) => {
+    const error = coerceError(caught);
+    const expected =
+      error instanceof ConfigError ||
+      error instanceof UsageError ||
+      ('code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(`nexus: ${expected ? error.message : (error.stack ?? error.message)}\n`);
+    process.exitCode = expected ? 2 : 1;
+  },
+);

@@ -1,0 +1,146 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { AzureStorageConfig } from '../storage/azure/open-azure-storage.ts';
+
+export type StorageConfig =
+  | { readonly kind: 'embedded'; readonly dataDir: string }
+  | ({ readonly kind: 'azure' } & AzureStorageConfig);
+
+export interface ApiConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Where embedded storage and a generated API key live. */
+  readonly dataDir: string;
+  readonly storage: StorageConfig;
+  readonly apiKeys: readonly string[];
+  readonly maxTranscriptBytes: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_PORT = 7420;
+export const DEFAULT_MAX_TRANSCRIPT_BYTES = 1024 * 1024 * 1024;
+
+const whole = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be from ${min} to ${max}`);
+
+const envSchema = z.object({
+  NEXUS_HOST: z.string().min(1).default('127.0.0.1'),
+  NEXUS_PORT: whole('NEXUS_PORT', 0, 65535).optional(),
+  NEXUS_DATA_DIR: z.string().min(1).optional(),
+  NEXUS_STORAGE: z
+    .enum(['embedded', 'azure'], { message: 'NEXUS_STORAGE must be "embedded" or "azure"' })
+    .optional(),
+  NEXUS_API_KEYS: z.string().optional(),
+  NEXUS_MAX_TRANSCRIPT_BYTES: whole(
+    'NEXUS_MAX_TRANSCRIPT_BYTES',
+    1024,
+    Number.MAX_SAFE_INTEGER,
+  ).optional(),
+  NEXUS_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+  AZURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
+  NEXUS_AZURE_BLOB_URL: z
+    .url({
+      message: 'NEXUS_AZURE_BLOB_URL must be a URL like https://<account>.blob.core.windows.net',
+    })
+    .optional(),
+  NEXUS_AZURE_TABLE_URL: z
+    .url({
+      message: 'NEXUS_AZURE_TABLE_URL must be a URL like https://<account>.table.core.windows.net',
+    })
+    .optional(),
+  NEXUS_AZURE_CONTAINER: z
+    .string()
+    .regex(
+      /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/,
+      'NEXUS_AZURE_CONTAINER must be 3-63 lowercase letters, digits and single hyphens',
+    )
+    .default('nexus'),
+  NEXUS_AZURE_TABLE_PREFIX: z
+    .string()
+    .regex(
+      /^[A-Za-z][A-Za-z0-9]{0,40}$/,
+      'NEXUS_AZURE_TABLE_PREFIX must be letters and digits, starting with a letter',
+    )
+    .default('nexus'),
+});
+
+export interface ConfigOverrides {
+  readonly host?: string;
+  readonly port?: number;
+  readonly dataDir?: string;
+}
+
+/**
+ * The API's configuration from environment variables (see docs/CONFIGURATION in the README),
+ * with command-line overrides. Fails with a `ConfigError` that names each bad variable.
+ */
+export function loadApiConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: ConfigOverrides = {},
+): ApiConfig {
+  const parsed = envSchema.safeParse(pickDefined(env));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `- ${issue.path.join('.') || 'environment'}: ${issue.message}`,
+    );
+    throw new ConfigError(`The API configuration is not valid:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(overrides.dataDir ?? e.NEXUS_DATA_DIR ?? join(homedir(), '.nexus'));
+  const wantsAzure =
+    e.NEXUS_STORAGE === 'azure' ||
+    (e.NEXUS_STORAGE === undefined &&
+      (e.AZURE_STORAGE_CONNECTION_STRING ?? e.NEXUS_AZURE_BLOB_URL) !== undefined);
+  return {
+    host: overrides.host ?? e.NEXUS_HOST,
+    port: overrides.port ?? e.NEXUS_PORT ?? DEFAULT_PORT,
+    dataDir,
+    storage: wantsAzure ? azureStorage(e) : { kind: 'embedded', dataDir: join(dataDir, 'data') },
+    apiKeys: (e.NEXUS_API_KEYS ?? '')
+      .split(',')
+      .map((key) => key.trim())
+      .filter((key) => key !== ''),
+    maxTranscriptBytes: e.NEXUS_MAX_TRANSCRIPT_BYTES ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
+    logLevel: e.NEXUS_LOG_LEVEL,
+  };
+}
+
+function azureStorage(e: z.infer<typeof envSchema>): StorageConfig {
+  const names = { container: e.NEXUS_AZURE_CONTAINER, tablePrefix: e.NEXUS_AZURE_TABLE_PREFIX };
+  if (e.AZURE_STORAGE_CONNECTION_STRING) {
+    return { kind: 'azure', connectionString: e.AZURE_STORAGE_CONNECTION_STRING, ...names };
+  }
+  if (e.NEXUS_AZURE_BLOB_URL && e.NEXUS_AZURE_TABLE_URL) {
+    return {
+      kind: 'azure',
+      blobUrl: e.NEXUS_AZURE_BLOB_URL,
+      tableUrl: e.NEXUS_AZURE_TABLE_URL,
+      ...names,
+    };
+  }
+  throw new ConfigError(
+    'Azure storage needs either AZURE_STORAGE_CONNECTION_STRING, or both NEXUS_AZURE_BLOB_URL and NEXUS_AZURE_TABLE_URL (signed in through DefaultAzureCredential).',
+  );
+}
+
+/** Empty variables count as unset, as shells and .env files produce them. */
+function pickDefined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env))
+    if (value !== undefined && value !== '') out[key] = value;
+  return out;
+}

@@ -1,0 +1,29 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The API keys this server accepts. Only their SHA-256 digests are kept in memory, and a
+ * presented key is compared against every digest in constant time, so neither timing nor the
+ * position of a match tells an attacker anything.
+ */
+export class ApiKeys {
+  private readonly digests: readonly Buffer[];
+
+  constructor(keys: readonly string[]) {
+    this.digests = keys.filter((key) => key.length > 0).map(digest);
+  }
+
+  get size(): number {
+    return this.digests.length;
+  }
+
+  verify(presented: string): boolean {
+    const candidate = digest(presented);
+    let match = false;
+    for (const known of this.digests) match = timingSafeEqual(candidate, known) || match;
+    return match;
+  }
+}
+
+function digest(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}

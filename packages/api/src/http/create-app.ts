@@ -1,0 +1,92 @@
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { NotFoundError, UnauthorizedError, type Storage } from '@nexus/core';
+import type { ApiKeys } from './api-keys.ts';
+import { errorResponse } from './error-response.ts';
+import { healthRoutes } from './routes/health-routes.ts';
+import { sessionRoutes } from './routes/session-routes.ts';
+import { transcriptRoutes } from './routes/transcript-routes.ts';
+
+export interface AppDeps {
+  readonly storage: Storage;
+  /** `embedded` or `azure`, shown by the health check. */
+  readonly storageKind: string;
+  readonly apiKeys: ApiKeys;
+  readonly logger: Logger;
+  readonly maxTranscriptBytes: number;
+  readonly version: string;
+  readonly now?: () => Date;
+}
+
+const OPEN_PATHS = new Set(['/v1/health']);
+
+/**
+ * The whole Nexus API as a function from `Request` to `Response`, free of any runtime: the Node
+ * server and the Azure Functions registration only adapt to it, and tests call `app.request()`.
+ */
+export function createApp(deps: AppDeps): Hono {
+  const { logger, apiKeys } = deps;
+  const now = deps.now ?? (() => new Date());
+  const app = new Hono();
+
+  app.onError((error, c) =>
+    errorResponse(error, logger, { method: c.req.method, path: c.req.path }),
+  );
+  app.notFound((c) =>
+    errorResponse(
+      new NotFoundError(
+        `There is no route ${c.req.method} ${c.req.path}; see docs/API.md for the routes.`,
+        'route_not_found',
+      ),
+      logger,
+      { method: c.req.method, path: c.req.path },
+    ),
+  );
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    logger.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    if (OPEN_PATHS.has(c.req.path)) return next();
+    const header = c.req.header('authorization');
+    if (header === undefined) {
+      throw new UnauthorizedError(
+        'This route needs an API key: send the header "Authorization: Bearer <key>".',
+      );
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) {
+      throw new UnauthorizedError('The Authorization header must be "Bearer <key>".');
+    }
+    if (!apiKeys.verify(match[1])) {
+      throw new UnauthorizedError(
+        'The API key is not valid for this server; check NEXUS_API_KEYS or the generated key file.',
+      );
+    }
+    return next();
+  });
+
+  healthRoutes(app, {
+    storage: deps.storage,
+    version: deps.version,
+    storageKind: deps.storageKind,
+  });
+  transcriptRoutes(app, {
+    storage: deps.storage,
+    now,
+    maxTranscriptBytes: deps.maxTranscriptBytes,
+  });
+  sessionRoutes(app, { storage: deps.storage });
+  return app;
+}

@@ -1,0 +1,53 @@
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from 'pino';
+import { MethodNotAllowedError, NexusError, coerceError } from '@nexus/core';
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/**
+ * The one place errors become HTTP responses: our named errors keep their status, code and
+ * message; anything else is a fault, logged with its stack and answered 500 without details.
+ */
+export function errorResponse(
+  caught: unknown,
+  logger: Logger,
+  context: { method: string; path: string },
+): Response {
+  const error = coerceError(caught);
+  if (error instanceof NexusError) {
+    const headers = new Headers({ 'content-type': 'application/json' });
+    if (error.retryAfterSeconds !== undefined)
+      headers.set('retry-after', String(error.retryAfterSeconds));
+    if (error instanceof MethodNotAllowedError) headers.set('allow', error.allow.join(', '));
+    if (error.status === 401) headers.set('www-authenticate', 'Bearer realm="nexus"');
+    if (error.status >= 500)
+      logger.warn({ err: error, ...context }, 'request failed: %s', error.message);
+    return json({ error: { code: error.code, message: error.message } }, error.status, headers);
+  }
+  if (error instanceof HTTPException) {
+    return json(
+      { error: { code: 'http_error', message: error.message || 'The request was refused.' } },
+      error.status,
+    );
+  }
+  logger.error({ err: error, ...context }, 'unexpected error');
+  return json(
+    {
+      error: {
+        code: 'internal_error',
+        message: 'The server failed to handle this request; it was logged. Retry later.',
+      },
+    },
+    500,
+  );
+}
+
+function json(
+  body: ErrorBody,
+  status: number,
+  headers = new Headers({ 'content-type': 'application/json' }),
+): Response {
+  return new Response(JSON.stringify(body), { status, headers });
+}

@@ -1,0 +1,102 @@
+import type { Context, Hono } from 'hono';
+import { ValidationError, type SessionContext, type Storage } from '@nexus/core';
+import { ingestTranscript } from '../../transcripts/ingest-transcript.ts';
+import { openTranscript } from '../../transcripts/session-queries.ts';
+import { parseContentEncoding } from '../../transcripts/verified-transcript.ts';
+import { route } from '../route-table.ts';
+
+export interface TranscriptRouteDeps {
+  readonly storage: Storage;
+  readonly now: () => Date;
+  readonly maxTranscriptBytes: number;
+}
+
+const PATH = '/v1/agents/:agentId/sessions/:sessionId/transcripts/:sha256';
+const CONTEXT_FIELDS = [
+  'sessionKey',
+  'channel',
+  'chatType',
+  'provider',
+  'model',
+  'status',
+  'previousSessionId',
+] as const;
+
+/**
+ * `PUT` stores a transcript under its content hash (idempotent: the same bytes again answer 200
+ * `already_present`); `GET` streams a stored generation back.
+ */
+export function transcriptRoutes(app: Hono, deps: TranscriptRouteDeps): void {
+  route(app, PATH, {
+    PUT: async (c) => {
+      const result = await ingestTranscript(deps, {
+        agentId: c.req.param('agentId') ?? '',
+        sessionId: c.req.param('sessionId') ?? '',
+        sha256: c.req.param('sha256') ?? '',
+        kind: c.req.query('kind') ?? 'live',
+        fileName: requiredQuery(c, 'fileName'),
+        encoding: parseContentEncoding(c.req.header('content-encoding')),
+        contentLength: parseContentLength(c.req.header('content-length')),
+        context: parseContext(c),
+        body: c.req.raw.body ?? emptyBody(),
+      });
+      return c.json(result, result.status === 'created' ? 201 : 200);
+    },
+    GET: async (c) => {
+      const { generation, info, body } = await openTranscript(
+        deps.storage,
+        c.req.param('agentId') ?? '',
+        c.req.param('sessionId') ?? '',
+        c.req.param('sha256') ?? '',
+      );
+      return new Response(ReadableStream.from(body), {
+        headers: {
+          'content-type': 'application/x-ndjson; charset=utf-8',
+          'content-length': String(info.size),
+          etag: `"${generation.sha256}"`,
+          'content-disposition': `attachment; filename="${generation.fileName}"`,
+          'cache-control': 'private, max-age=31536000, immutable',
+        },
+      });
+    },
+  });
+}
+
+function requiredQuery(c: Context, name: string): string {
+  const value = c.req.query(name);
+  if (value === undefined || value === '') {
+    throw new ValidationError(
+      `missing_${name}`,
+      `The query parameter ${name} is required; add ?${name}=<the transcript's file name>.`,
+    );
+  }
+  return value;
+}
+
+function parseContentLength(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const length = Number(header);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+/** Optional context from OpenClaw's database, as query parameters of at most 256 printable characters. */
+function parseContext(c: Context): SessionContext {
+  const context: Record<string, string> = {};
+  for (const field of CONTEXT_FIELDS) {
+    const value = c.req.query(field);
+    if (value === undefined) continue;
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused here
+    if (value.length > 256 || /[\u0000-\u001f\u007f]/.test(value)) {
+      throw new ValidationError(
+        'invalid_context',
+        `${field} must be at most 256 printable characters.`,
+      );
+    }
+    context[field] = value;
+  }
+  return context;
+}
+
+async function* emptyBody(): AsyncGenerator<Uint8Array> {
+  // A PUT without a body: the scanner reports the empty transcript.
+}

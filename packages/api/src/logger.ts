@@ -1,0 +1,22 @@
+import pino, { type Logger } from 'pino';
+
+/**
+ * JSON logs for machines (journald, Azure), readable lines in a terminal. Transcript content and
+ * secrets are never passed to the logger: requests log method, path, status and duration only.
+ */
+export function createLogger(options: { level: string; name: string; pretty?: boolean }): Logger {
+  const pretty = options.pretty ?? process.stdout.isTTY;
+  return pino({
+    name: options.name,
+    level: options.level,
+    redact: { paths: ['req.headers.authorization', '*.apiKey', 'apiKey'], censor: '[redacted]' },
+    ...(pretty
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' },
+          },
+        }
+      : {}),
+  });
+}

@@ -1,0 +1,151 @@
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  PayloadTooLargeError,
+  TRANSCRIPT_KINDS,
+  ValidationError,
+  validateId,
+  validateSha256,
+  type ByteSource,
+  type Generation,
+  type SessionContext,
+  type SessionRecord,
+  type Storage,
+  type TranscriptKind,
+} from '@nexus/core';
+import { AGENTS_PARTITION, generationRowKey, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
+import { encodeLedger, refreshSession } from './refresh-session.ts';
+import { generationEntity, generationFromEntity } from './rows.ts';
+import { VerifiedTranscript, type ContentEncoding } from './verified-transcript.ts';
+
+export interface TranscriptUpload {
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly sha256: string;
+  readonly kind: string;
+  readonly fileName: string;
+  readonly encoding: ContentEncoding;
+  /** The `Content-Length` the client announced, if any: checked before anything is read. */
+  readonly contentLength: number | undefined;
+  readonly context: SessionContext;
+  readonly body: ByteSource;
+}
+
+export interface IngestResult {
+  readonly status: 'created' | 'already_present';
+  readonly generation: Generation;
+  readonly session: SessionRecord;
+}
+
+export interface IngestDeps {
+  readonly storage: Storage;
+  readonly now: () => Date;
+  readonly maxTranscriptBytes: number;
+}
+
+/**
+ * Stores one transcript upload. Order matters for "nothing lost, nothing half-written":
+ * 1. the bytes, verified while they stream (hash, transcript rules); on any failure no blob exists;
+ * 2. the usage ledger derived from them;
+ * 3. the generation row; its existence is what "already present" means;
+ * 4. the derived session and agent rows, recomputed every time so a retry heals an earlier crash.
+ * The client is answered only after all four, so a 2xx means durably stored.
+ */
+export async function ingestTranscript(
+  deps: IngestDeps,
+  upload: TranscriptUpload,
+): Promise<IngestResult> {
+  const { storage, maxTranscriptBytes } = deps;
+  const agentId = validateId('agent id', upload.agentId);
+  const sessionId = validateId('session id', upload.sessionId);
+  const sha256 = validateSha256(upload.sha256);
+  const kind = validateKind(upload.kind);
+  const fileName = validateFileName(upload.fileName);
+  if (upload.contentLength !== undefined && upload.contentLength > maxTranscriptBytes) {
+    throw new PayloadTooLargeError(
+      `The body is ${upload.contentLength} bytes; this server accepts transcripts up to ${maxTranscriptBytes} bytes (NEXUS_MAX_TRANSCRIPT_BYTES).`,
+    );
+  }
+
+  const verified = new VerifiedTranscript({
+    sessionId,
+    sha256,
+    encoding: upload.encoding,
+    maxBytes: maxTranscriptBytes,
+  });
+  await storage.blobs.putIfAbsent(
+    transcriptBlobKey(agentId, sessionId, sha256),
+    verified.read(upload.body),
+    {
+      contentType: 'application/x-ndjson',
+    },
+  );
+  const { summary, usage } = verified.result();
+  await storage.blobs.putIfAbsent(
+    ledgerBlobKey(agentId, sessionId, sha256),
+    once(encodeLedger(usage)),
+    {
+      contentType: 'application/json',
+    },
+  );
+
+  const generation: Generation = {
+    agentId,
+    sessionId,
+    sha256,
+    kind,
+    fileName,
+    receivedAt: deps.now().toISOString(),
+    summary,
+    context: upload.context,
+  };
+  let status: IngestResult['status'] = 'created';
+  let stored = generation;
+  try {
+    await storage.tables.insert('generations', generationEntity(generation));
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+    status = 'already_present';
+    const existing = await storage.tables.get(
+      'generations',
+      agentId,
+      generationRowKey(sessionId, sha256),
+    );
+    if (!existing)
+      throw new NotFoundError('The generation vanished while it was being read; retry.');
+    stored = generationFromEntity(existing);
+  }
+  const session = await refreshSession(storage, agentId, sessionId);
+  await storage.tables.upsert('agents', {
+    partitionKey: AGENTS_PARTITION,
+    rowKey: agentId,
+    properties: { lastReceivedAt: generation.receivedAt },
+  });
+  return { status, generation: stored, session };
+}
+
+async function* once(text: string): ByteSource {
+  await Promise.resolve();
+  yield Buffer.from(text, 'utf8');
+}
+
+function validateKind(kind: string): TranscriptKind {
+  if ((TRANSCRIPT_KINDS as readonly string[]).includes(kind)) return kind as TranscriptKind;
+  throw new ValidationError(
+    'invalid_kind',
+    `kind ${JSON.stringify(kind)} is not known; use one of ${TRANSCRIPT_KINDS.join(', ')}.`,
+  );
+}
+
+// OpenClaw's file names are ASCII (`<uuid>.jsonl.reset.2026-02-02T20-29-47.344Z` and the like).
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,254}$/;
+
+function validateFileName(fileName: string): string {
+  if (!FILE_NAME.test(fileName)) {
+    throw new ValidationError(
+      'invalid_file_name',
+      `fileName ${JSON.stringify(fileName.slice(0, 80))} is not a plain file name; send the transcript's base name (letters, digits, '.', '_', '-', ':', '+'; at most 255 characters; no folders).`,
+    );
+  }
+  return fileName;
+}

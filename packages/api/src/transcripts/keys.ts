@@ -1,0 +1,54 @@
+/**
+ * Where a transcript's pieces live. Every id in here has passed `validateId`, so keys are safe as
+ * blob paths and table keys. Layout (docs/ARCHITECTURE.md, "Storage layout"):
+ *
+ *   blob  transcripts/<agent>/<session>/<sha256>.jsonl   the exact bytes
+ *   blob  ledgers/<agent>/<session>/<sha256>.json        usage per assistant entry, for de-duplication
+ *   row   generations     PK agent, RK <session>|<sha256>
+ *   row   sessions        PK agent, RK <session>
+ *   row   sessionsByTime  PK agent, RK <inverted activity ms>|<session>   newest first
+ *   row   agents          PK "agent", RK <agent>
+ */
+export const AGENTS_PARTITION = 'agent';
+
+export function transcriptBlobKey(agentId: string, sessionId: string, sha256: string): string {
+  return `transcripts/${agentId}/${sessionId}/${sha256}.jsonl`;
+}
+
+export function ledgerBlobKey(agentId: string, sessionId: string, sha256: string): string {
+  return `ledgers/${agentId}/${sessionId}/${sha256}.json`;
+}
+
+export function generationRowKey(sessionId: string, sha256: string): string {
+  return `${sessionId}|${sha256}`;
+}
+
+/** Row-key range holding every generation of one session (`|` sorts below `}`). */
+export function generationRange(sessionId: string): { rowKeyFrom: string; rowKeyTo: string } {
+  return { rowKeyFrom: `${sessionId}|`, rowKeyTo: `${sessionId}}` };
+}
+
+/** Larger than any millisecond time until the year 2286, so inverted times stay positive. */
+const TIME_CEILING = 9_999_999_999_999;
+
+function invertedTime(ms: number): string {
+  return String(TIME_CEILING - Math.max(0, Math.min(ms, TIME_CEILING))).padStart(13, '0');
+}
+
+export function activityRowKey(activityAt: string, sessionId: string): string {
+  return `${invertedTime(Date.parse(activityAt))}|${sessionId}`;
+}
+
+/**
+ * Row-key bounds for sessions active in `[fromMs, toMs)`. Newer sessions have smaller keys, so
+ * `toMs` sets the lower bound and `fromMs` the upper one.
+ */
+export function activityRange(
+  fromMs?: number,
+  toMs?: number,
+): { rowKeyFrom?: string; rowKeyTo?: string } {
+  return {
+    ...(toMs === undefined ? {} : { rowKeyFrom: invertedTime(toMs - 1) }),
+    ...(fromMs === undefined ? {} : { rowKeyTo: `${invertedTime(fromMs)}}` }),
+  };
+}

@@ -1,0 +1,55 @@
+import type {
+  Entity,
+  Generation,
+  SessionContext,
+  SessionRecord,
+  StoredEntity,
+  TranscriptKind,
+  TranscriptSummary,
+} from '@nexus/core';
+import { generationRowKey } from './keys.ts';
+import { packJson, unpackJson } from './json-properties.ts';
+
+/** Generation ↔ table row. The summary and context are JSON; the rest are plain columns. */
+export function generationEntity(generation: Generation): Entity {
+  return {
+    partitionKey: generation.agentId,
+    rowKey: generationRowKey(generation.sessionId, generation.sha256),
+    properties: {
+      sessionId: generation.sessionId,
+      sha256: generation.sha256,
+      kind: generation.kind,
+      fileName: generation.fileName,
+      receivedAt: generation.receivedAt,
+      bytes: generation.summary.bytes,
+      ...packJson('summary', generation.summary),
+      ...packJson('context', generation.context ?? {}),
+    },
+  };
+}
+
+export function generationFromEntity(entity: StoredEntity): Generation {
+  const p = entity.properties;
+  return {
+    agentId: entity.partitionKey,
+    sessionId: String(p['sessionId']),
+    sha256: String(p['sha256']),
+    kind: String(p['kind']) as TranscriptKind,
+    fileName: String(p['fileName']),
+    receivedAt: String(p['receivedAt']),
+    summary: unpackJson(p, 'summary') as TranscriptSummary,
+    context: unpackJson(p, 'context') as SessionContext,
+  };
+}
+
+export function sessionEntity(record: SessionRecord, indexKey: string): Entity {
+  return {
+    partitionKey: record.agentId,
+    rowKey: record.sessionId,
+    properties: { indexKey, activityAt: record.activityAt, ...packJson('record', record) },
+  };
+}
+
+export function sessionFromEntity(entity: StoredEntity): SessionRecord {
+  return unpackJson(entity.properties, 'record') as SessionRecord;
+}
