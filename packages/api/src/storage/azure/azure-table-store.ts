@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import {
+  ValidationError,
   checkEntity,
   checkTableKey,
   type Entity,
@@ -95,6 +96,7 @@ export class AzureTableStore implements TableStore {
   ): Promise<Page<StoredEntity>> {
     checkTableKey('partition key', partitionKey);
     const limit = Math.min(Math.max(options.limit ?? MAX_PAGE, 1), MAX_PAGE);
+    if (options.cursor !== undefined) checkContinuationToken(options.cursor);
     let filter = odata`PartitionKey eq ${partitionKey}`;
     if (options.rowKeyFrom !== undefined) filter += odata` and RowKey ge ${options.rowKeyFrom}`;
     if (options.rowKeyTo !== undefined) filter += odata` and RowKey lt ${options.rowKeyTo}`;
@@ -113,6 +115,25 @@ export class AzureTableStore implements TableStore {
     } catch (error) {
       throw translateAzureError(error, `rows of ${partitionKey} in ${table}`);
     }
+  }
+}
+
+/**
+ * The SDK's continuation token is base64 JSON naming the next keys; anything else came from a
+ * client's mistake and must be a 400, not an SDK parse failure.
+ */
+function checkContinuationToken(cursor: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('nextPartitionKey' in parsed)) {
+    throw new ValidationError(
+      'invalid_cursor',
+      'The cursor is not one this server issued; start again without a cursor.',
+    );
   }
 }
 

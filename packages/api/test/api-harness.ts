@@ -1,0 +1,103 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Hono } from 'hono';
+import type { Storage } from '@nexus/core';
+import { ApiKeys } from '../src/http/api-keys.ts';
+import { createApp } from '../src/http/create-app.ts';
+import { openAzureStorage } from '../src/storage/azure/open-azure-storage.ts';
+import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
+
+export const API_KEY = 'test-key-one';
+export const SECOND_KEY = 'test-key-two';
+export const NOW = new Date('2026-11-25T12:00:00.000Z');
+
+export interface Backend {
+  readonly name: string;
+  open(): Promise<Storage>;
+}
+
+/** The two storage backends every API test runs against. */
+export function backends(azuriteConnectionString: string): Backend[] {
+  return [
+    {
+      name: 'embedded',
+      open: async () => openEmbeddedStorage(await mkdtemp(join(tmpdir(), 'nexus-api-'))),
+    },
+    {
+      name: 'azure (Azurite)',
+      open: () =>
+        openAzureStorage({
+          connectionString: azuriteConnectionString,
+          container: `api-${randomBytes(4).toString('hex')}`,
+          tablePrefix: `a${randomBytes(4).toString('hex')}`,
+        }),
+    },
+  ];
+}
+
+export function testApp(storage: Storage, options: { maxTranscriptBytes?: number } = {}): Hono {
+  return createApp({
+    storage,
+    storageKind: 'test',
+    apiKeys: new ApiKeys([API_KEY, SECOND_KEY]),
+    logger: pino({ level: 'silent' }),
+    maxTranscriptBytes: options.maxTranscriptBytes ?? 4 * 1024 * 1024,
+    version: 'test',
+    now: () => NOW,
+  });
+}
+
+export function sha256(bytes: string | Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface PutOptions {
+  readonly agentId?: string;
+  readonly sessionId?: string;
+  readonly sha256?: string;
+  readonly kind?: string;
+  readonly fileName?: string | null;
+  readonly headers?: Record<string, string>;
+  readonly query?: string;
+}
+
+export type Body = NonNullable<RequestInit['body']>;
+
+/** PUT a transcript the way the worker does; the hash defaults to that of `raw` (uncompressed). */
+export function putTranscript(
+  app: Hono,
+  body: Body,
+  raw: string | Uint8Array,
+  options: PutOptions = {},
+) {
+  const agentId = options.agentId ?? 'main';
+  const sessionId = options.sessionId ?? 's1';
+  const hash = options.sha256 ?? sha256(raw);
+  const params = new URLSearchParams();
+  params.set('kind', options.kind ?? 'live');
+  if (options.fileName !== null) params.set('fileName', options.fileName ?? `${sessionId}.jsonl`);
+  const query = `${params.toString()}${options.query ?? ''}`;
+  return app.request(`/v1/agents/${agentId}/sessions/${sessionId}/transcripts/${hash}?${query}`, {
+    method: 'PUT',
+    body,
+    headers: { authorization: `Bearer ${API_KEY}`, ...options.headers },
+  });
+}
+
+export function get(app: Hono, path: string, key: string | null = API_KEY) {
+  return app.request(path, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
+}
+
+/** Counts what the storage holds, to prove a rejected upload left nothing behind. */
+export async function storedCounts(storage: Storage, agentId = 'main') {
+  let blobs = 0;
+  for await (const info of storage.blobs.list('transcripts/')) if (info.key !== '') blobs += 1;
+  let ledgers = 0;
+  for await (const info of storage.blobs.list('ledgers/')) if (info.key !== '') ledgers += 1;
+  const generations = (await storage.tables.query('generations', agentId)).items.length;
+  const sessions = (await storage.tables.query('sessions', agentId)).items.length;
+  return { blobs, ledgers, generations, sessions };
+}

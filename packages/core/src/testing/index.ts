@@ -1,0 +1,1 @@
+export * from './transcript-builder.ts';
