@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildTranscript } from '@nexus/core/testing';
+import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
+import { spawnServer } from './spawn-server.ts';
+
+const KEY = 'crash-test-key';
+
+interface Upload {
+  readonly sessionId: string;
+  readonly text: string;
+  readonly sha: string;
+}
+
+function makeUploads(count: number): Upload[] {
+  return Array.from({ length: count }, (_, i) => {
+    const sessionId = `crash-${i}`;
+    // Sizes from a few KB to ~3 MB, so kills land inside streaming writes too.
+    const text = buildTranscript({
+      sessionId,
+      turns: 5 + (i % 4) * 40,
+      toolEvery: 1,
+      toolResultChars: i % 3 === 0 ? 4000 : 200,
+    }).text;
+    return { sessionId, text, sha: createHash('sha256').update(text).digest('hex') };
+  });
+}
+
+async function upload(url: string, item: Upload): Promise<number> {
+  const response = await fetch(
+    `${url}/v1/agents/main/sessions/${item.sessionId}/transcripts/${item.sha}?fileName=${item.sessionId}.jsonl`,
+    {
+      method: 'PUT',
+      body: item.text,
+      headers: { authorization: `Bearer ${KEY}` },
+    },
+  );
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe('crash recovery of the Node server on embedded storage', () => {
+  it(
+    'loses nothing it acknowledged and leaves nothing half-written across SIGKILLs',
+    { timeout: 120_000 },
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'nexus-crash-'));
+      const uploads = makeUploads(60);
+      const acknowledged = new Set<string>();
+
+      for (const [round, killAfterMs] of [120, 350, 700].entries()) {
+        const server = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY });
+        const pending = uploads.filter((u) => !acknowledged.has(u.sessionId)).slice(round * 5);
+        // Two uploads at a time, as the worker does, until the kill cuts them off.
+        const runners = [0, 1].map(async (lane) => {
+          for (let i = lane; i < pending.length; i += 2) {
+            const item = pending[i];
+            if (!item) break;
+            const status = await upload(server.url, item).catch(() => 0);
+            if (status === 0) return;
+            expect([200, 201]).toContain(status);
+            acknowledged.add(item.sessionId);
+          }
+        });
+        await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+        await server.kill();
+        await Promise.all(runners);
+      }
+      expect(acknowledged.size).toBeGreaterThan(0);
+      expect(acknowledged.size).toBeLessThan(uploads.length);
+
+      // Restart: everything acknowledged is there, byte for byte.
+      const server = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY });
+      for (const item of uploads.filter((u) => acknowledged.has(u.sessionId))) {
+        const response = await fetch(
+          `${server.url}/v1/agents/main/sessions/${item.sessionId}/transcripts/${item.sha}`,
+          {
+            headers: { authorization: `Bearer ${KEY}` },
+          },
+        );
+        expect(response.status, item.sessionId).toBe(200);
+        expect(
+          createHash('sha256')
+            .update(Buffer.from(await response.arrayBuffer()))
+            .digest('hex'),
+        ).toBe(item.sha);
+      }
+      // The worker retries everything it was not sure of; each is stored exactly once.
+      for (const item of uploads) expect([200, 201]).toContain(await upload(server.url, item));
+      for (const item of uploads) expect(await upload(server.url, item)).toBe(200);
+      expect(await server.stop()).toBe(0);
+      // Checked before reopening, which would sweep it: no write was left half-done.
+      expect(await readdir(join(dataDir, 'data', 'tmp'))).toEqual([]);
+
+      const storage = await openEmbeddedStorage(join(dataDir, 'data'));
+      const generations = (await storage.tables.query('generations', 'main')).items;
+      expect(generations.map((g) => g.properties['sessionId']).sort()).toEqual(
+        uploads.map((u) => u.sessionId).sort(),
+      );
+      for (const generation of generations) {
+        const info = await storage.blobs.head(
+          `transcripts/main/${String(generation.properties['sessionId'])}/${String(generation.properties['sha256'])}.jsonl`,
+        );
+        expect(info?.size).toBe(generation.properties['bytes']);
+      }
+      expect((await storage.tables.query('sessions', 'main')).items).toHaveLength(uploads.length);
+      await storage.close();
+    },
+  );
+});
