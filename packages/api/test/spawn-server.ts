@@ -23,10 +23,10 @@ export function spawnServer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('exit', (code) => { resolve(code); }),
   );
   const output: string[] = [];
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -36,7 +36,7 @@ export function spawnServer(
       clearTimeout(timer);
       reject(new Error(`the server exited with ${String(code)}:\n${output.join('')}`));
     });
-    createInterface({ input: child.stdout ?? process.stdin }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(line);
       const match = /listening on (http:\/\/\S+)/.exec(line);
       if (!match?.[1]) return;

@@ -46,6 +46,7 @@ function putStream(
 }
 
 async function* repeat(head: string, line: string, times: number): AsyncIterable<Uint8Array> {
+  await Promise.resolve();
   yield Buffer.from(head);
   const block = Buffer.from(line.repeat(100));
   for (let i = 0; i < times / 100; i += 1) yield block;
@@ -94,7 +95,7 @@ describe('the Node server over a real socket', () => {
     const download = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
     expect(download.headers.get('content-length')).toBe(String(size));
     const back = createHash('sha256');
-    for await (const chunk of download.body ?? []) back.update(chunk);
+    for await (const chunk of download.body ?? []) back.update(chunk as Uint8Array);
     expect(back.digest('hex')).toBe(sha);
   });
 
