@@ -23,7 +23,9 @@ export function spawnServer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => { resolve(code); }),
+    child.once('exit', (code) => {
+      resolve(code);
+    }),
   );
   const output: string[] = [];
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
