@@ -16,7 +16,9 @@ const sizeMb = Number(process.argv[2] ?? 200);
 const KEY = 'bench-key';
 
 function* transcriptChunks(sessionId: string, bytes: number): Generator<Buffer> {
-  yield Buffer.from(`${JSON.stringify({ type: 'session', version: 3, id: sessionId, timestamp: '2026-02-03T09:14:02.118Z' })}\n`);
+  yield Buffer.from(
+    `${JSON.stringify({ type: 'session', version: 3, id: sessionId, timestamp: '2026-02-03T09:14:02.118Z' })}\n`,
+  );
   let written = 0;
   let n = 0;
   while (written < bytes) {
@@ -28,7 +30,13 @@ function* transcriptChunks(sessionId: string, bytes: number): Generator<Buffer> 
           id: n.toString(16).padStart(8, '0'),
           parentId: null,
           timestamp: new Date(1770110042118 + n * 1000).toISOString(),
-          message: { role: 'toolResult', toolCallId: `t${n}`, toolName: 'exec', content: [{ type: 'text', text: 'o'.repeat(900) }], isError: false },
+          message: {
+            role: 'toolResult',
+            toolCallId: `t${n}`,
+            toolName: 'exec',
+            content: [{ type: 'text', text: 'o'.repeat(900) }],
+            isError: false,
+          },
         }),
       );
     }
@@ -52,29 +60,39 @@ try {
   // Warm up: one small upload so lazy initialisation is not counted as growth.
   const warm = [...transcriptChunks('warm', 1024 * 1024)];
   const warmSha = createHash('sha256').update(Buffer.concat(warm)).digest('hex');
-  await fetch(`${server.url}/v1/agents/main/sessions/warm/transcripts/${warmSha}?fileName=warm.jsonl`, {
-    method: 'PUT',
-    body: Buffer.concat(warm),
-    headers: { authorization: `Bearer ${KEY}` },
-  });
+  await fetch(
+    `${server.url}/v1/agents/main/sessions/warm/transcripts/${warmSha}?fileName=warm.jsonl`,
+    {
+      method: 'PUT',
+      body: Buffer.concat(warm),
+      headers: { authorization: `Bearer ${KEY}` },
+    },
+  );
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = await rssOf(pid);
   const sampler = sampleRss(pid);
   const started = performance.now();
   const body = ReadableStream.from(transcriptChunks('big', sizeMb * 1024 * 1024));
-  const response = await fetch(`${server.url}/v1/agents/main/sessions/big/transcripts/${sha}?fileName=big.jsonl`, {
-    method: 'PUT',
-    body,
-    duplex: 'half',
-    headers: { authorization: `Bearer ${KEY}` },
-  } as RequestInit);
+  const response = await fetch(
+    `${server.url}/v1/agents/main/sessions/big/transcripts/${sha}?fileName=big.jsonl`,
+    {
+      method: 'PUT',
+      body,
+      duplex: 'half',
+      headers: { authorization: `Bearer ${KEY}` },
+    },
+  );
   const seconds = (performance.now() - started) / 1000;
   const peak = await sampler.stop();
   const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-  console.log(`upload status ${response.status}: ${await response.text().then((t) => t.slice(0, 60))}...`);
+  console.log(
+    `upload status ${response.status}: ${await response.text().then((t) => t.slice(0, 60))}...`,
+  );
   console.log('| transcript | server RSS before | server RSS peak | growth | wall | throughput |');
   console.log('| --- | --- | --- | --- | --- | --- |');
-  console.log(`| ${mb(total)} MB | ${mb(before)} MB | ${mb(peak)} MB | ${mb(peak - before)} MB | ${seconds.toFixed(1)} s | ${(total / 1024 / 1024 / seconds).toFixed(0)} MB/s |`);
+  console.log(
+    `| ${mb(total)} MB | ${mb(before)} MB | ${mb(peak)} MB | ${mb(peak - before)} MB | ${seconds.toFixed(1)} s | ${(total / 1024 / 1024 / seconds).toFixed(0)} MB/s |`,
+  );
 } finally {
   await server.stop();
   await rm(dataDir, { recursive: true, force: true });
