@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { discoverAgents, resolveStateDir } from '../openclaw/state-dir.ts';
+
+export const INIT_HELP = `Usage: nexus-worker init [options]
+
+Writes a starter config for this machine: the OpenClaw state folder and agents it finds, the
+Nexus API URL, and a session_upload job. Reads OpenClaw's files, never writes them.
+
+Options:
+  --config <path>        where to write (default $NEXUS_WORKER_CONFIG or ~/.nexus/worker.json)
+  --openclaw-dir <path>  OpenClaw state folder (default $OPENCLAW_STATE_DIR or ~/.openclaw)
+  --nexus-url <url>      Nexus API base URL (default http://127.0.0.1:7420)
+  --force                overwrite an existing config
+  -h, --help             show this help
+`;
+
+export interface InitOptions {
+  readonly configPath: string;
+  readonly openclawDir?: string;
+  readonly nexusUrl?: string;
+  readonly force: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Returns the lines to show the user; throws when a config exists and `force` is not set. */
+export async function initCommand(options: InitOptions): Promise<string[]> {
+  if (existsSync(options.configPath) && !options.force) {
+    throw new Error(
+      `${options.configPath} already exists; edit it, or run init again with --force to replace it.`,
+    );
+  }
+  const stateDir = options.openclawDir ?? resolveStateDir(options.env);
+  const agents = existsSync(stateDir) ? await discoverAgents(stateDir, options.env) : [];
+  const keyFile = join(homedir(), '.nexus', 'api-key');
+  const config = {
+    nexus: { url: options.nexusUrl ?? 'http://127.0.0.1:7420', apiKeyFile: '~/.nexus/api-key' },
+    openclaw: { stateDir },
+    jobs: [
+      {
+        id: 'session-upload',
+        type: 'session_upload',
+        enabled: true,
+        intervalMinutes: 15,
+        config: {
+          mode: 'keep',
+          quietMinutes: 15,
+          concurrency: 4,
+          snapshots: false,
+          compression: 'zstd',
+        },
+      },
+    ],
+  };
+  await mkdir(dirname(options.configPath), { recursive: true, mode: 0o700 });
+  await writeFile(options.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  const lines = [`Wrote ${options.configPath}`];
+  if (!existsSync(stateDir)) {
+    lines.push(
+      `  OpenClaw: no state folder at ${stateDir} yet; the worker will find nothing until OpenClaw runs (or pass --openclaw-dir).`,
+    );
+  } else {
+    lines.push(
+      `  OpenClaw: ${stateDir}, agents: ${agents.map((a) => a.agentId).join(', ') || 'none yet'}`,
+    );
+  }
+  lines.push(
+    `  Nexus API: ${config.nexus.url}, key from ${keyFile}${existsSync(keyFile) ? '' : ' (not there yet: start the API once with "npm start", or set NEXUS_API_KEY)'}`,
+  );
+  lines.push(
+    '  Job: session-upload every 15 min, mode "keep" (files stay where OpenClaw reads them).',
+  );
+  lines.push('Try it: nexus-worker --job session-upload --dry-run');
+  return lines;
+}

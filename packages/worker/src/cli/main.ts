@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { coerceError } from '@nexus/core';
+import { ConfigError, defaultConfigPath, loadWorkerConfig } from '../config/worker-config.ts';
+import { buildJob, buildServices } from '../build-worker.ts';
+import { createLogger } from '../logger.ts';
+import { ScheduleState } from '../scheduler/schedule-state.ts';
+import { Scheduler, systemClock } from '../scheduler/scheduler.ts';
+import { INIT_HELP, initCommand } from './init-command.ts';
+import { UsageError } from './usage-error.ts';
+import manifest from '../../package.json' with { type: 'json' };
+
+const HELP = `Usage: nexus-worker [options]
+       nexus-worker init [options]
+
+Runs beside OpenClaw: a scheduler that wakes every 60 s and runs each enabled job of the config
+whose intervalMinutes have passed. Stop it with Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  --job <id>        run that job once now and exit (exit code 0 when it succeeded, 1 when not)
+  --dry-run         with --job: show what would be uploaded and why each other file is skipped
+  --config <path>   config file (default $NEXUS_WORKER_CONFIG or ~/.nexus/worker.json)
+  --verbose         debug logs (every file considered, every skip reason)
+  -h, --help        show this help
+  -v, --version     print the version
+
+Commands:
+  init              write a starter config for this machine (nexus-worker init --help)
+
+Docs: docs/WORKER.md
+`;
+
+/** Parses argv, runs, and maps the outcome to an exit code in one place. */
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv[0] === 'init') return init(argv.slice(1), env);
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      job: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      config: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+    strict: true,
+  });
+  if (values.help) return print(HELP);
+  if (values.version) return print(`${manifest.version}\n`);
+  if (values['dry-run'] && values.job === undefined)
+    throw new UsageError('--dry-run goes with --job <id>.');
+
+  const config = loadWorkerConfig(values.config ?? defaultConfigPath(env), env);
+  const logger = createLogger({ verbose: values.verbose ?? false });
+  const services = buildServices(config, logger, env);
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    logger.info(`${signal} received: finishing the file in flight, then stopping (again to force)`);
+    controller.abort();
+    setTimeout(() => {
+      logger.error('stopping took too long; exiting');
+      process.exit(1);
+    }, 30_000).unref();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  if (values.job !== undefined) {
+    const definition = config.jobs.find((job) => job.id === values.job);
+    if (!definition) {
+      throw new UsageError(
+        `No job "${values.job}" in ${config.path}; its jobs: ${config.jobs.map((j) => j.id).join(', ')}.`,
+      );
+    }
+    const result = await buildJob(definition, services).run({
+      signal: controller.signal,
+      logger: logger.child({ job: definition.id }),
+      dryRun: values['dry-run'] ?? false,
+      interactive: process.stderr.isTTY,
+    });
+    for (const error of result.errors) logger.warn({ item: error.item }, error.message);
+    (result.success ? logger.info.bind(logger) : logger.error.bind(logger))(
+      { counts: result.counts, ms: result.durationMs },
+      result.message,
+    );
+    await flush(logger);
+    return result.success ? 0 : 1;
+  }
+
+  const enabled = config.jobs.filter((job) => job.enabled);
+  if (enabled.length === 0)
+    throw new UsageError(`Every job in ${config.path} is disabled; enable one ("enabled": true).`);
+  const health = await services.client.health();
+  if (!health.ok)
+    logger.warn(
+      `The Nexus API at ${config.nexus.url} does not answer (${health.detail}); jobs will retry on each run.`,
+    );
+  const state = new ScheduleState(join(config.stateDir, 'schedule.json'));
+  await state.load();
+  const scheduler = new Scheduler({
+    jobs: enabled.map((definition) => ({
+      job: buildJob(definition, services),
+      intervalMinutes: definition.intervalMinutes,
+    })),
+    state,
+    clock: systemClock,
+    logger,
+    interactive: process.stderr.isTTY,
+  });
+  await scheduler.run(controller.signal);
+  logger.info('worker stopped');
+  await flush(logger);
+  return 0;
+}
+
+async function init(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      config: { type: 'string' },
+      'openclaw-dir': { type: 'string' },
+      'nexus-url': { type: 'string' },
+      force: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return print(INIT_HELP);
+  const lines = await initCommand({
+    configPath: values.config ?? defaultConfigPath(env),
+    force: values.force ?? false,
+    env,
+    ...(values['openclaw-dir'] === undefined ? {} : { openclawDir: values['openclaw-dir'] }),
+    ...(values['nexus-url'] === undefined ? {} : { nexusUrl: values['nexus-url'] }),
+  });
+  return print(`${lines.join('\n')}\n`);
+}
+
+function print(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
+function flush(logger: { flush(cb?: (err?: Error) => void): void }): Promise<void> {
+  return new Promise((resolve) => {
+    logger.flush(() => { resolve(); });
+  });
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (caught: unknown) => {
+    const error = coerceError(caught);
+    const expected =
+      error instanceof ConfigError ||
+      error instanceof UsageError ||
+      ('code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) ||
+      /already exists/.test(error.message);
+    process.stderr.write(
+      `nexus-worker: ${expected ? error.message : (error.stack ?? error.message)}\n`,
+    );
+    process.exitCode = expected ? 2 : 1;
+  },
+);

@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { JOB_TYPES } from '../jobs/registry.ts';
+import { resolveStateDir } from '../openclaw/state-dir.ts';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function defaultConfigPath(env: Readonly<Record<string, string | undefined>>): string {
+  return env['NEXUS_WORKER_CONFIG']
+    ? resolve(env['NEXUS_WORKER_CONFIG'])
+    : join(homedir(), '.nexus', 'worker.json');
+}
+
+const jobSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9_-]{0,63}$/,
+        'must be lowercase letters, digits, "-" or "_", e.g. "session-upload"',
+      ),
+    type: z.string().min(1),
+    enabled: z.boolean().default(true),
+    intervalMinutes: z
+      .number({ message: 'must be a number of minutes, e.g. 15' })
+      .positive('must be more than 0')
+      .max(7 * 24 * 60, 'must be at most a week (10080)'),
+    config: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    nexus: z
+      .object({
+        url: z.url({ message: 'must be the API base URL, e.g. "http://127.0.0.1:7420"' }),
+        apiKey: z.string().min(1).optional(),
+        apiKeyFile: z.string().min(1).optional(),
+      })
+      .strict(),
+    openclaw: z
+      .object({
+        stateDir: z.string().min(1).optional(),
+        agents: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .default({}),
+    stateDir: z.string().min(1).optional(),
+    jobs: z
+      .array(jobSchema)
+      .min(
+        1,
+        'list at least one job, e.g. {"id":"session-upload","type":"session_upload","intervalMinutes":15}',
+      ),
+  })
+  .strict();
+
+export interface JobDefinition {
+  readonly id: string;
+  readonly type: string;
+  readonly enabled: boolean;
+  readonly intervalMinutes: number;
+  /** Validated by the job type's own schema. */
+  readonly config: unknown;
+}
+
+export interface WorkerConfig {
+  readonly path: string;
+  readonly nexus: { readonly url: string; readonly apiKey: string };
+  readonly openclaw: { readonly stateDir: string; readonly agents: readonly string[] | undefined };
+  /** The worker's own state: schedule and upload ledger. */
+  readonly stateDir: string;
+  readonly jobs: readonly JobDefinition[];
+}
+
+/**
+ * Reads and validates config.json. Secrets may come from the environment instead of the file:
+ * `NEXUS_API_KEY` (or `nexus.apiKeyFile`, e.g. the key `nexus serve` generated); `NEXUS_URL`
+ * overrides the URL. Errors name the file, the field and the fix.
+ */
+export function loadWorkerConfig(
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+): WorkerConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(
+      `No worker config at ${path}. Create one with "nexus-worker init", or pass --config <path>.`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(
+      `${path} is not valid JSON (${error instanceof Error ? error.message : 'parse error'}).`,
+    );
+  }
+  return parseWorkerConfig(raw, path, env);
+}
+
+export function parseWorkerConfig(
+  raw: unknown,
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+): WorkerConfig {
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error.issues));
+  const file = parsed.data;
+  const base = dirname(path);
+  const jobs: JobDefinition[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  file.jobs.forEach((job, index) => {
+    if (seen.has(job.id))
+      problems.push(`- jobs[${index}].id: "${job.id}" is used twice; job ids must be unique`);
+    seen.add(job.id);
+    const type = JOB_TYPES[job.type];
+    if (!type) {
+      problems.push(
+        `- jobs[${index}].type: unknown job type "${job.type}"; known types: ${Object.keys(JOB_TYPES).join(', ')}`,
+      );
+      return;
+    }
+    const config = type.configSchema.safeParse(job.config);
+    if (!config.success) {
+      for (const issue of config.error.issues)
+        problems.push(
+          `- jobs[${index}].config${issue.path.map((p) => `.${String(p)}`).join('')}: ${issue.message}`,
+        );
+      return;
+    }
+    jobs.push({ ...job, config: config.data });
+  });
+  const apiKey =
+    env['NEXUS_API_KEY'] ?? file.nexus.apiKey ?? readKeyFile(file.nexus.apiKeyFile, base, problems);
+  if (apiKey === undefined) {
+    problems.push(
+      '- nexus.apiKey: no API key; set "apiKey", or "apiKeyFile" (e.g. "~/.nexus/api-key"), or the NEXUS_API_KEY environment variable',
+    );
+  }
+  if (problems.length > 0 || apiKey === undefined)
+    throw new ConfigError(`${path} is not valid:\n${problems.join('\n')}`);
+  return {
+    path,
+    nexus: { url: env['NEXUS_URL'] ?? file.nexus.url, apiKey },
+    openclaw: {
+      stateDir: file.openclaw.stateDir
+        ? expand(file.openclaw.stateDir, base)
+        : resolveStateDir(env),
+      agents: file.openclaw.agents,
+    },
+    stateDir: file.stateDir ? expand(file.stateDir, base) : join(homedir(), '.nexus', 'worker'),
+    jobs,
+  };
+}
+
+function readKeyFile(
+  file: string | undefined,
+  base: string,
+  problems: string[],
+): string | undefined {
+  if (file === undefined) return undefined;
+  const path = expand(file, base);
+  try {
+    const key = readFileSync(path, 'utf8').trim();
+    if (key !== '') return key;
+    problems.push(`- nexus.apiKeyFile: ${path} is empty`);
+  } catch {
+    problems.push(
+      `- nexus.apiKeyFile: cannot read ${path}; start the API once ("npm start") to create it, or set nexus.apiKey`,
+    );
+  }
+  return undefined;
+}
+
+/** `~` is the home folder; relative paths are relative to the config file. */
+export function expand(path: string, base: string): string {
+  const home = path.replace(/^~(?=\/|$)/, homedir());
+  return isAbsolute(home) ? home : resolve(base, home);
+}
+
+function describeIssues(path: string, issues: readonly z.core.$ZodIssue[]): string {
+  const lines = issues.map((issue) => {
+    const where =
+      issue.path
+        .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+        .join('') || '(top level)';
+    return `- ${where}: ${issue.message}`;
+  });
+  return `${path} is not valid:\n${lines.join('\n')}`;
+}

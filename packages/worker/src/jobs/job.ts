@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+
+/** What one run of a job did. `counts` are job-specific (files found, uploaded, ...). */
+export interface JobResult {
+  readonly success: boolean;
+  readonly message: string;
+  readonly counts: Readonly<Record<string, number>>;
+  /** One entry per item that went wrong, with the reason, for the log and the exit report. */
+  readonly errors: readonly { readonly item: string; readonly message: string }[];
+  readonly durationMs: number;
+}
+
+export interface JobContext {
+  /** Aborted on SIGINT/SIGTERM: stop taking new items, leave the one in flight safe. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** Show what would happen and why, change nothing. */
+  readonly dryRun: boolean;
+  /** Draw a progress bar (a terminal is attached). */
+  readonly interactive: boolean;
+}
+
+/**
+ * A unit of scheduled work. Subclasses implement `run()`; the scheduler decides when, never
+ * overlaps a job with itself, and logs the result. Adding a job type is one file extending this
+ * plus one line in `registry.ts`.
+ */
+export abstract class Job {
+  readonly id: string;
+
+  constructor(id: string) {
+    this.id = id;
+  }
+
+  abstract run(context: JobContext): Promise<JobResult>;
+}

@@ -1,0 +1,18 @@
+import pino, { type Logger } from 'pino';
+
+/** JSON lines for journald and files; readable lines in a terminal. Never transcript content. */
+export function createLogger(options: { verbose: boolean; pretty?: boolean }): Logger {
+  const pretty = options.pretty ?? process.stdout.isTTY;
+  return pino({
+    name: 'nexus-worker',
+    level: options.verbose ? 'debug' : (process.env['NEXUS_LOG_LEVEL'] ?? 'info'),
+    ...(pretty
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' },
+          },
+        }
+      : {}),
+  });
+}

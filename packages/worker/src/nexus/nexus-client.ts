@@ -1,0 +1,152 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { coerceError } from '@nexus/core';
+import { isRetryableStatus, retryDelayMs } from './retry-policy.ts';
+
+export interface TranscriptUploadRequest {
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly sha256: string;
+  readonly kind: string;
+  readonly fileName: string;
+  readonly encoding: 'zstd' | 'gzip' | 'identity';
+  /** Opens the body afresh for each attempt. */
+  readonly openBody: () => ReadableStream<Uint8Array>;
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+export type UploadOutcome =
+  | { readonly outcome: 'stored'; readonly status: 'created' | 'already_present' }
+  | {
+      readonly outcome: 'rejected';
+      readonly httpStatus: number;
+      readonly code: string;
+      readonly message: string;
+    }
+  | { readonly outcome: 'failed'; readonly message: string };
+
+export interface NexusClientOptions {
+  readonly url: string;
+  readonly apiKey: string;
+  readonly maxAttempts?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly fetch?: typeof fetch;
+  readonly random?: () => number;
+  /** Called before each retry, for logs. */
+  readonly onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+}
+
+/**
+ * The worker's side of the Nexus API. Uploads retry on network errors, 408, 429 and 5xx with
+ * backoff and jitter, honouring `Retry-After`; a 4xx is final and returned with the API's reason.
+ */
+export class NexusClient {
+  private readonly options: Required<Omit<NexusClientOptions, 'onRetry'>> &
+    Pick<NexusClientOptions, 'onRetry'>;
+
+  constructor(options: NexusClientOptions) {
+    this.options = {
+      maxAttempts: 5,
+      baseDelayMs: 500,
+      maxDelayMs: 30_000,
+      fetch: globalThis.fetch,
+      random: Math.random,
+      ...options,
+      url: options.url.replace(/\/+$/, ''),
+    };
+  }
+
+  async uploadTranscript(
+    request: TranscriptUploadRequest,
+    signal?: AbortSignal,
+  ): Promise<UploadOutcome> {
+    const query = new URLSearchParams({
+      kind: request.kind,
+      fileName: request.fileName,
+      ...request.context,
+    });
+    const url = `${this.options.url}/v1/agents/${encodeURIComponent(request.agentId)}/sessions/${encodeURIComponent(request.sessionId)}/transcripts/${request.sha256}?${query.toString()}`;
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
+    if (request.encoding !== 'identity') headers['content-encoding'] = request.encoding;
+    let lastReason = '';
+    for (let attempt = 1; attempt <= this.options.maxAttempts; attempt += 1) {
+      let retryAfter: string | null = null;
+      try {
+        const init: RequestInit & { duplex: 'half' } = {
+          method: 'PUT',
+          headers,
+          body: request.openBody(),
+          duplex: 'half',
+          ...(signal ? { signal } : {}),
+        };
+        const response = await this.options.fetch(url, init);
+        const text = await response.text();
+        if (response.ok) {
+          const body = parseJson(text) as { status?: unknown } | undefined;
+          return {
+            outcome: 'stored',
+            status: body?.status === 'already_present' ? 'already_present' : 'created',
+          };
+        }
+        const error = (
+          parseJson(text) as { error?: { code?: unknown; message?: unknown } } | undefined
+        )?.error;
+        const code = typeof error?.code === 'string' ? error.code : `http_${response.status}`;
+        const message =
+          typeof error?.message === 'string'
+            ? error.message
+            : text.slice(0, 300) || response.statusText;
+        if (!isRetryableStatus(response.status))
+          return { outcome: 'rejected', httpStatus: response.status, code, message };
+        lastReason = `HTTP ${response.status}: ${message}`;
+        retryAfter = response.headers.get('retry-after');
+      } catch (caught) {
+        if (signal?.aborted)
+          return { outcome: 'failed', message: 'stopped: the worker is shutting down' };
+        lastReason = describeNetworkError(caught);
+      }
+      if (attempt === this.options.maxAttempts) break;
+      const delayMs = retryDelayMs(attempt, {
+        baseMs: this.options.baseDelayMs,
+        maxMs: this.options.maxDelayMs,
+        retryAfter,
+        random: this.options.random,
+        nowMs: Date.now(),
+      });
+      this.options.onRetry?.({ attempt, delayMs, reason: lastReason });
+      try {
+        await delay(delayMs, undefined, signal ? { signal } : {});
+      } catch {
+        return { outcome: 'failed', message: 'stopped: the worker is shutting down' };
+      }
+    }
+    return {
+      outcome: 'failed',
+      message: `gave up after ${this.options.maxAttempts} attempts: ${lastReason}`,
+    };
+  }
+
+  /** `GET /v1/health`: used by `init` and at start-up to say clearly when the API is unreachable. */
+  async health(): Promise<{ ok: boolean; detail: string }> {
+    try {
+      const response = await this.options.fetch(`${this.options.url}/v1/health`);
+      return { ok: response.ok, detail: `HTTP ${response.status}` };
+    } catch (caught) {
+      return { ok: false, detail: describeNetworkError(caught) };
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function describeNetworkError(caught: unknown): string {
+  const error = coerceError(caught);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`;
+}

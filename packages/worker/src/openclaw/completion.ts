@@ -1,0 +1,73 @@
+/**
+ * Is a transcript file ready to upload? The rules are facts about OpenClaw (OPENCLAW.md, "When
+ * is a transcript completed?"), kept pure so they can be tested over a table of cases.
+ */
+export interface CandidateFile {
+  readonly kind: 'live' | 'reset' | 'deleted' | 'bak';
+  readonly path: string;
+  /** The id in the file name (`stem`) and, when readable, the header's canonical id. */
+  readonly stemId: string;
+  readonly headerId: string | undefined;
+  readonly mtimeMs: number;
+  /** A `<file>.lock` is present and held by a live writer. */
+  readonly locked: boolean;
+}
+
+/** What `sessions.json` says is live: the values' `sessionId`s and absolute `sessionFile`s. */
+export interface LiveSessions {
+  readonly sessionIds: ReadonlySet<string>;
+  readonly sessionFiles: ReadonlySet<string>;
+}
+
+export type Decision =
+  | { readonly upload: true; readonly reason: string; readonly snapshot: boolean }
+  | { readonly upload: false; readonly reason: string };
+
+export interface CompletionPolicy {
+  readonly nowMs: number;
+  /** A primary transcript must not have changed for this long. */
+  readonly quietMs: number;
+  /** Upload live sessions too, when quiet and unlocked (OpenClaw's default reset mode is `none`). */
+  readonly snapshots: boolean;
+}
+
+export function decide(
+  file: CandidateFile,
+  live: LiveSessions,
+  policy: CompletionPolicy,
+): Decision {
+  if (file.kind === 'reset' || file.kind === 'deleted') {
+    return {
+      upload: true,
+      reason: `${file.kind} archive: written once, complete`,
+      snapshot: false,
+    };
+  }
+  if (file.kind === 'bak') {
+    return { upload: true, reason: 'history saved before a compaction: complete', snapshot: false };
+  }
+  if (file.locked) return { upload: false, reason: 'a run is writing it (lock file held)' };
+  const quietForMs = policy.nowMs - file.mtimeMs;
+  if (quietForMs < policy.quietMs) {
+    return {
+      upload: false,
+      reason: `changed ${Math.round(quietForMs / 1000)} s ago; waiting for ${Math.round(policy.quietMs / 60_000)} min of quiet`,
+    };
+  }
+  const referenced =
+    live.sessionFiles.has(file.path) ||
+    live.sessionIds.has(file.stemId) ||
+    (file.headerId !== undefined && live.sessionIds.has(file.headerId));
+  if (!referenced)
+    return {
+      upload: true,
+      reason: 'no longer in sessions.json, unlocked and quiet: complete',
+      snapshot: false,
+    };
+  if (policy.snapshots)
+    return { upload: true, reason: 'live session, quiet and unlocked: snapshot', snapshot: true };
+  return {
+    upload: false,
+    reason: 'live session in sessions.json (enable snapshots to back it up while live)',
+  };
+}

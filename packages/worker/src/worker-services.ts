@@ -1,0 +1,12 @@
+import type { Logger } from 'pino';
+import type { NexusClient } from './nexus/nexus-client.ts';
+import type { WorkerConfig } from './config/worker-config.ts';
+
+/** What jobs share: the validated configuration, the API client, the worker's state folder. */
+export interface WorkerServices {
+  readonly config: WorkerConfig;
+  readonly client: NexusClient;
+  readonly logger: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly now: () => number;
+}
