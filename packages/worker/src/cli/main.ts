@@ -145,7 +145,9 @@ function print(text: string): number {
 
 function flush(logger: { flush(cb?: (err?: Error) => void): void }): Promise<void> {
   return new Promise((resolve) => {
-    logger.flush(() => { resolve(); });
+    logger.flush(() => {
+      resolve();
+    });
   });
 }
 

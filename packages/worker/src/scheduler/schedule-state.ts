@@ -15,6 +15,8 @@ export interface JobRunRecord {
 export class ScheduleState {
   private readonly path: string;
   private jobs: Record<string, JobRunRecord> = {};
+  /** Writes happen one after another: jobs finishing together must not race on the temp file. */
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(path: string) {
     this.path = path;
@@ -36,11 +38,16 @@ export class ScheduleState {
     return this.jobs[jobId] ?? {};
   }
 
-  async update(jobId: string, change: JobRunRecord): Promise<void> {
+  update(jobId: string, change: JobRunRecord): Promise<void> {
     this.jobs[jobId] = { ...this.jobs[jobId], ...change };
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.tmp`;
-    await writeFile(tmp, `${JSON.stringify({ jobs: this.jobs }, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, this.path);
+    const write = this.writes.then(async () => {
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+      const tmp = `${this.path}.tmp`;
+      await writeFile(tmp, `${JSON.stringify({ jobs: this.jobs }, null, 2)}\n`, { mode: 0o600 });
+      await rename(tmp, this.path);
+    });
+    // The chain continues after a failed write; the caller still sees its own failure.
+    this.writes = write.catch(() => undefined);
+    return write;
   }
 }

@@ -67,6 +67,10 @@ export class Scheduler {
     }
   }
 
+  isRunning(jobId: string): boolean {
+    return this.running.has(jobId);
+  }
+
   /** Resolves when no job is running (for tests). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.all(this.running.values());
@@ -75,7 +79,12 @@ export class Scheduler {
   private async runOnce(job: Job, signal: AbortSignal): Promise<void> {
     const { state, clock, logger } = this.options;
     const log = logger.child({ job: job.id });
-    await state.update(job.id, { lastStartedAt: clock.now() });
+    const persist = (change: Parameters<ScheduleState['update']>[1]) =>
+      state.update(job.id, change).catch((error: unknown) => {
+        // Losing a last-run time only means an early re-run, which uploads nothing twice.
+        log.warn({ err: coerceError(error) }, 'could not save the schedule state');
+      });
+    await persist({ lastStartedAt: clock.now() });
     log.info('run started');
     const context: JobContext = {
       signal,

@@ -38,7 +38,7 @@ const HOUR = 60 * 60 * 1000;
  */
 export async function createOpenClawFixture(
   stateDir: string,
-  options: { nowMs?: number } = {},
+  options: { nowMs?: number; extraArchives?: number } = {},
 ): Promise<OpenClawFixture> {
   const now = options.nowMs ?? Date.now();
   const completed: FixtureFile[] = [];
@@ -172,6 +172,25 @@ export async function createOpenClawFixture(
   ]) {
     await writeFile(join(stateDir, 'agents', 'main', 'sessions', name), '{"type":"sidecar"}\n');
     sidecars.push(name);
+  }
+  // Optional bulk: reset archives from a few KB to about 1 MB, for crash and load tests.
+  for (let i = 0; i < (options.extraArchives ?? 0); i += 1) {
+    const id = randomUUID();
+    const text = buildTranscript({
+      sessionId: id,
+      turns: 10 + (i % 10) * 30,
+      toolEvery: 1,
+      toolResultChars: 1500,
+      idPrefix: id.slice(0, 4),
+    }).text;
+    completed.push(
+      await write(
+        'main',
+        `${id}.jsonl.reset.2026-04-01T00-00-${String(i % 60).padStart(2, '0')}.000Z`,
+        text,
+        { kind: 'reset', sessionId: id },
+      ),
+    );
   }
   // Agent work: one archive and a malformed transcript (no header).
   const workId = randomUUID();

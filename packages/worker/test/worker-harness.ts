@@ -1,0 +1,121 @@
+import { execFile, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+
+export interface WorkerRun {
+  readonly code: number | null;
+  readonly lines: {
+    msg?: string;
+    level?: number;
+    counts?: Record<string, number>;
+    [key: string]: unknown;
+  }[];
+  readonly stderr: string;
+}
+
+export async function writeWorkerConfig(
+  dir: string,
+  options: {
+    url: string;
+    apiKey: string;
+    stateDir: string;
+    mode: 'keep' | 'move';
+    concurrency?: number;
+    snapshots?: boolean;
+  },
+): Promise<string> {
+  const path = join(dir, 'worker.json');
+  await writeFile(
+    path,
+    JSON.stringify({
+      nexus: { url: options.url, apiKey: options.apiKey },
+      openclaw: { stateDir: options.stateDir },
+      stateDir: join(dir, 'worker-state'),
+      jobs: [
+        {
+          id: 'session-upload',
+          type: 'session_upload',
+          intervalMinutes: 15,
+          config: {
+            mode: options.mode,
+            archiveDir: join(dir, 'archive'),
+            concurrency: options.concurrency ?? 4,
+            snapshots: options.snapshots ?? false,
+          },
+        },
+      ],
+    }),
+  );
+  return path;
+}
+
+/** Runs `nexus-worker --job session-upload` as a separate process, as a user or systemd would. */
+export function runWorkerJob(configPath: string, extra: string[] = []): Promise<WorkerRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, '--config', configPath, '--job', 'session-upload', ...extra],
+      { env: { ...process.env, NEXUS_LOG_LEVEL: 'info' } },
+      (error, stdout, stderr) => {
+        const lines = stdout
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as WorkerRun['lines'][number]);
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+          lines,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+/** Starts the worker job and SIGKILLs it after `afterMs`. */
+export function killWorkerAfter(configPath: string, afterMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [CLI, '--config', configPath, '--job', 'session-upload'],
+      { stdio: 'ignore' },
+    );
+    const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export function summaryOf(run: WorkerRun): Record<string, number> {
+  const last = [...run.lines].reverse().find((line) => line.counts !== undefined);
+  if (!last?.counts)
+    throw new Error(
+      `no summary in the worker output:\n${run.stderr}\n${JSON.stringify(run.lines.slice(-5))}`,
+    );
+  return last.counts;
+}
+
+/** Every stored generation's (session id, sha256), read back through the API. */
+export async function storedGenerations(
+  url: string,
+  apiKey: string,
+  agentId: string,
+): Promise<{ sessionId: string; sha256: string; kind: string }[]> {
+  const headers = { authorization: `Bearer ${apiKey}` };
+  const list = (await (
+    await fetch(`${url}/v1/agents/${agentId}/sessions?limit=1000`, { headers })
+  ).json()) as { sessions?: { sessionId: string }[] };
+  const out: { sessionId: string; sha256: string; kind: string }[] = [];
+  for (const session of list.sessions ?? []) {
+    const detail = (await (
+      await fetch(`${url}/v1/agents/${agentId}/sessions/${session.sessionId}`, { headers })
+    ).json()) as { generations: { sha256: string; kind: string }[] };
+    for (const g of detail.generations)
+      out.push({ sessionId: session.sessionId, sha256: g.sha256, kind: g.kind });
+  }
+  return out;
+}
