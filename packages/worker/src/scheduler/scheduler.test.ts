@@ -55,7 +55,13 @@ class RecordingJob extends Job {
     if (this.behaviour === 'hold') {
       await new Promise<void>((resolve) => {
         this.release = resolve;
-        context.signal.addEventListener('abort', () => { resolve(); }, { once: true });
+        context.signal.addEventListener(
+          'abort',
+          () => {
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     return ok('done');
