@@ -5,7 +5,9 @@ import pino, { type Logger } from 'pino';
  * secrets are never passed to the logger: requests log method, path, status and duration only.
  */
 export function createLogger(options: { level: string; name: string; pretty?: boolean }): Logger {
-  const pretty = options.pretty ?? process.stdout.isTTY;
+  const format = process.env['NEXUS_LOG_FORMAT'];
+  const pretty =
+    options.pretty ?? (format === undefined ? process.stdout.isTTY : format === 'pretty');
   return pino({
     name: options.name,
     level: options.level,

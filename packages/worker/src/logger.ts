@@ -2,7 +2,9 @@ import pino, { type Logger } from 'pino';
 
 /** JSON lines for journald and files; readable lines in a terminal. Never transcript content. */
 export function createLogger(options: { verbose: boolean; pretty?: boolean }): Logger {
-  const pretty = options.pretty ?? process.stdout.isTTY;
+  const format = process.env['NEXUS_LOG_FORMAT'];
+  const pretty =
+    options.pretty ?? (format === undefined ? process.stdout.isTTY : format === 'pretty');
   return pino({
     name: 'nexus-worker',
     level: options.verbose ? 'debug' : (process.env['NEXUS_LOG_LEVEL'] ?? 'info'),

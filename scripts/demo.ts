@@ -1,0 +1,118 @@
+/**
+ * `npm run demo`: the whole flow in under a minute on a machine without OpenClaw. Builds a sample
+ * OpenClaw state folder (two agents, live and archived sessions, a malformed file), starts the API
+ * on a free port with a temporary data folder, runs the worker's session_upload job once, and
+ * shows what the API now holds. Everything lives in a temp folder, removed at the end unless
+ * --keep is given.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createOpenClawFixture } from '../packages/worker/src/testing/openclaw-fixture.ts';
+import { spawnServer } from '../packages/api/test/spawn-server.ts';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    'Usage: npm run demo [-- --keep]\n\nRuns the API and the worker on a sample OpenClaw folder and prints what was stored.\n  --keep   keep the temp folder to look around\n',
+  );
+  process.exit(0);
+}
+
+const run = promisify(execFile);
+const keep = process.argv.includes('--keep');
+const dir = await mkdtemp(join(tmpdir(), 'nexus-demo-'));
+const key = 'demo-key';
+const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
+
+step(`Sample OpenClaw state folder in ${join(dir, 'openclaw')}`);
+const fixture = await createOpenClawFixture(join(dir, 'openclaw'));
+process.stdout.write(
+  `   ${fixture.completed.length} completed transcripts, ${fixture.live.length} live sessions, 1 malformed file, ${fixture.sidecars.length} sidecars\n`,
+);
+
+step('Starting the Nexus API (embedded storage)');
+const server = await spawnServer(join(dir, 'api'), {
+  NEXUS_API_KEYS: key,
+  NEXUS_LOG_LEVEL: 'info',
+});
+process.stdout.write(`   ${server.url}\n`);
+
+try {
+  const config = join(dir, 'worker.json');
+  await writeFile(
+    config,
+    JSON.stringify({
+      nexus: { url: server.url, apiKey: key },
+      openclaw: { stateDir: fixture.stateDir },
+      stateDir: join(dir, 'worker-state'),
+      jobs: [
+        {
+          id: 'session-upload',
+          type: 'session_upload',
+          intervalMinutes: 15,
+          config: { mode: 'keep' },
+        },
+      ],
+    }),
+  );
+  step('nexus-worker --job session-upload');
+  const worker = fileURLToPath(new URL('../packages/worker/src/cli/main.ts', import.meta.url));
+  const result = await run(
+    process.execPath,
+    [worker, '--config', config, '--job', 'session-upload'],
+    {
+      env: { ...process.env, NEXUS_LOG_FORMAT: 'json' },
+    },
+  ).catch((error: unknown) => ({
+    // A non-zero exit (a failed upload) still printed its report.
+    stdout:
+      typeof error === 'object' && error !== null && 'stdout' in error ? String(error.stdout) : '',
+  }));
+  for (const line of result.stdout.split('\n').filter((l) => l.startsWith('{'))) {
+    const entry = JSON.parse(line) as { msg: string; file?: string };
+    process.stdout.write(
+      `   ${entry.file ? `${entry.file.slice(0, 60).padEnd(60)}  ` : ''}${entry.msg}\n`,
+    );
+  }
+
+  const get = async (path: string) =>
+    (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${key}` } })).json();
+  step('What the API holds now');
+  for (const agent of ['main', 'work']) {
+    const list = (await get(`/v1/agents/${agent}/sessions`)) as {
+      sessions: {
+        sessionId: string;
+        kinds: string[];
+        generations: number;
+        costUsd: number;
+        tokens: { total: number };
+      }[];
+    };
+    process.stdout.write(`   agent ${agent}: ${list.sessions.length} sessions\n`);
+    for (const s of list.sessions) {
+      process.stdout.write(
+        `     ${s.sessionId.padEnd(50)} ${s.kinds.join(',').padEnd(8)} ${String(s.tokens.total).padStart(8)} tokens  $${s.costUsd.toFixed(4)}\n`,
+      );
+    }
+  }
+  const usage = (await get('/v1/agents/main/usage')) as {
+    sessions: number;
+    totals: { totalTokens: number; costUsd: number };
+    byDay: { day: string; model: string; costUsd: number }[];
+  };
+  process.stdout.write(
+    `   usage of main: ${usage.sessions} sessions, ${usage.totals.totalTokens} tokens, $${usage.totals.costUsd.toFixed(4)}\n`,
+  );
+  for (const day of usage.byDay)
+    process.stdout.write(`     ${day.day}  ${day.model.padEnd(20)} $${day.costUsd.toFixed(4)}\n`);
+  step(
+    'Done. For the real thing on this machine: npm start (the API and the worker against ~/.openclaw)',
+  );
+} finally {
+  await server.stop();
+  if (keep) process.stdout.write(`\nKept ${dir}\n`);
+  else await rm(dir, { recursive: true, force: true });
+}
