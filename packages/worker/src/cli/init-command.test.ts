@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createOpenClawFixture } from '../testing/openclaw-fixture.ts';
+import { parseWorkerConfig } from '../config/worker-config.ts';
+import { initCommand } from './init-command.ts';
+
+describe('nexus-worker init', () => {
+  it('writes a valid config naming the OpenClaw folder and agents it found, touching nothing of OpenClaw', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-init-'));
+    const fixture = await createOpenClawFixture(join(dir, 'openclaw'));
+    const before = await readdir(join(fixture.stateDir, 'agents', 'main', 'sessions'));
+    const openclawJson = await readFile(join(fixture.stateDir, 'openclaw.json'), 'utf8');
+    const configPath = join(dir, 'nexus', 'worker.json');
+
+    const lines = await initCommand({
+      configPath,
+      openclawDir: fixture.stateDir,
+      force: false,
+      env: {},
+    });
+    expect(lines.join('\n')).toMatch(/agents: main, work/);
+    expect((await stat(configPath)).mode & 0o777).toBe(0o600);
+    const config = parseWorkerConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath, {
+      NEXUS_API_KEY: 'k',
+    });
+    expect(config.openclaw.stateDir).toBe(fixture.stateDir);
+    expect(config.jobs.map((j) => j.type)).toEqual(['session_upload']);
+    expect(await readdir(join(fixture.stateDir, 'agents', 'main', 'sessions'))).toEqual(before);
+    expect(await readFile(join(fixture.stateDir, 'openclaw.json'), 'utf8')).toBe(openclawJson);
+  });
+
+  it('refuses to overwrite a config unless forced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-init-'));
+    const configPath = join(dir, 'worker.json');
+    await initCommand({ configPath, openclawDir: join(dir, 'none'), force: false, env: {} });
+    await expect(
+      initCommand({ configPath, openclawDir: join(dir, 'none'), force: false, env: {} }),
+    ).rejects.toThrow(/--force/);
+    await expect(
+      initCommand({ configPath, openclawDir: join(dir, 'none'), force: true, env: {} }),
+    ).resolves.toBeDefined();
+  });
+
+  it('says clearly when there is no OpenClaw folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-init-'));
+    const lines = await initCommand({
+      configPath: join(dir, 'w.json'),
+      openclawDir: join(dir, 'missing'),
+      force: false,
+      env: {},
+    });
+    expect(lines.join('\n')).toMatch(/no state folder at .*missing/);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+});

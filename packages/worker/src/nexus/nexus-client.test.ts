@@ -1,0 +1,159 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NexusClient, type TranscriptUploadRequest } from './nexus-client.ts';
+
+type Reply = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+/** A real HTTP server on a loopback port that answers each request with the next reply. */
+async function serverWith(replies: Reply[]) {
+  const seen: {
+    url: string;
+    body: string;
+    encoding: string | undefined;
+    auth: string | undefined;
+  }[] = [];
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (p: Buffer) => parts.push(p));
+    req.on('end', () => {
+      const body = Buffer.concat(parts).toString('utf8');
+      seen.push({
+        url: req.url ?? '',
+        body,
+        encoding: req.headers['content-encoding'],
+        auth: req.headers.authorization,
+      });
+      const reply = replies[Math.min(seen.length - 1, replies.length - 1)];
+      reply?.(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => { resolve(); })) };
+}
+
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Reply =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+
+const request: TranscriptUploadRequest = {
+  agentId: 'main',
+  sessionId: 's1',
+  sha256: 'a'.repeat(64),
+  kind: 'reset',
+  fileName: 's1.jsonl.reset.2026-02-02T20-29-47.344Z',
+  encoding: 'identity',
+  openBody: () => new Blob(['{"type":"session","id":"s1"}\n']).stream(),
+};
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+describe('NexusClient.uploadTranscript over a real socket', () => {
+  it('sends the key, the query and a fresh body on every attempt, and retries 503 as Retry-After asks', async () => {
+    const server = await serverWith([
+      json(503, { error: { code: 'unavailable', message: 'busy' } }, { 'retry-after': '0' }),
+      json(201, { status: 'created' }),
+    ]);
+    close = server.close;
+    const retries: number[] = [];
+    const client = new NexusClient({
+      url: `${server.url}/`,
+      apiKey: 'k',
+      baseDelayMs: 1,
+      random: () => 0,
+      onRetry: (r) => retries.push(r.attempt),
+    });
+    expect(await client.uploadTranscript(request)).toEqual({
+      outcome: 'stored',
+      status: 'created',
+    });
+    expect(retries).toEqual([1]);
+    expect(server.seen).toHaveLength(2);
+    expect(
+      server.seen.every(
+        (s) => s.body === '{"type":"session","id":"s1"}\n' && s.auth === 'Bearer k',
+      ),
+    ).toBe(true);
+    expect(server.seen[0]?.url).toBe(
+      `/v1/agents/main/sessions/s1/transcripts/${'a'.repeat(64)}?kind=reset&fileName=s1.jsonl.reset.2026-02-02T20-29-47.344Z`,
+    );
+  });
+
+  it("returns a 4xx as a rejection with the API's reason, without retrying", async () => {
+    const server = await serverWith([
+      json(400, { error: { code: 'invalid_json', message: 'Line 2: not valid JSON' } }),
+    ]);
+    close = server.close;
+    const client = new NexusClient({ url: server.url, apiKey: 'k', baseDelayMs: 1 });
+    expect(await client.uploadTranscript(request)).toEqual({
+      outcome: 'rejected',
+      httpStatus: 400,
+      code: 'invalid_json',
+      message: 'Line 2: not valid JSON',
+    });
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('reads already_present, and reports a non-JSON error page by its status', async () => {
+    const server = await serverWith([
+      json(200, { status: 'already_present' }),
+      (_q, res) => {
+        res.writeHead(404, { 'content-type': 'text/html' });
+        res.end('<h1>Not Found</h1>');
+      },
+    ]);
+    close = server.close;
+    const client = new NexusClient({ url: server.url, apiKey: 'k' });
+    expect(await client.uploadTranscript(request)).toEqual({
+      outcome: 'stored',
+      status: 'already_present',
+    });
+    expect(await client.uploadTranscript(request)).toMatchObject({
+      outcome: 'rejected',
+      httpStatus: 404,
+      code: 'http_404',
+      message: '<h1>Not Found</h1>',
+    });
+  });
+
+  it('gives up after its attempts when nothing listens, saying why', async () => {
+    const client = new NexusClient({
+      url: 'http://127.0.0.1:9',
+      apiKey: 'k',
+      maxAttempts: 3,
+      baseDelayMs: 1,
+    });
+    const outcome = await client.uploadTranscript(request);
+    expect(outcome.outcome).toBe('failed');
+    expect(outcome.outcome === 'failed' && outcome.message).toMatch(
+      /gave up after 3 attempts: .*(ECONNREFUSED|fetch failed)/,
+    );
+  });
+
+  it('stops retrying at once when the worker is shutting down', async () => {
+    const server = await serverWith([
+      json(503, { error: { code: 'unavailable', message: 'busy' } }, { 'retry-after': '60' }),
+    ]);
+    close = server.close;
+    const controller = new AbortController();
+    const client = new NexusClient({
+      url: server.url,
+      apiKey: 'k',
+      onRetry: () => { controller.abort(); },
+    });
+    const started = Date.now();
+    expect(await client.uploadTranscript(request, controller.signal)).toEqual({
+      outcome: 'failed',
+      message: 'stopped: the worker is shutting down',
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
