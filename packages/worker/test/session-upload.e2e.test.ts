@@ -105,6 +105,10 @@ describe('nexus-worker --job session-upload against the real API', () => {
     }
     for (const file of [...fixture.live, fixture.malformed])
       expect(existsSync(file.path)).toBe(true);
+    // A second run remembers the rejection: the file is neither sent again nor moved.
+    const again = await runWorkerJob(config);
+    expect(summaryOf(again)).toMatchObject({ uploaded: 0, rejected: 0, archived: 0, unchanged: 1 });
+    expect(existsSync(fixture.malformed.path)).toBe(true);
     for (const sidecar of fixture.sidecars)
       expect(existsSync(join(fixture.stateDir, 'agents', 'main', 'sessions', sidecar))).toBe(true);
   });

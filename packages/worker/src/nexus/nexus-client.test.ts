@@ -30,7 +30,16 @@ async function serverWith(replies: Reply[]) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => { resolve(); })) };
+  return {
+    url,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
+  };
 }
 
 const json =
@@ -147,7 +156,9 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     const client = new NexusClient({
       url: server.url,
       apiKey: 'k',
-      onRetry: () => { controller.abort(); },
+      onRetry: () => {
+        controller.abort();
+      },
     });
     const started = Date.now();
     expect(await client.uploadTranscript(request, controller.signal)).toEqual({

@@ -71,3 +71,42 @@ export function decide(
     reason: 'live session in sessions.json (enable snapshots to back it up while live)',
   };
 }
+
+/** What the agent database says of one session (era C). */
+export interface DatabaseCandidate {
+  /** Another session's `previous_session_id` names it: a rollover ended it for good. */
+  readonly superseded: boolean;
+  /** `session_windows.status`: NULL before the first run, `running` during one, then `done`, ... */
+  readonly status: string | null;
+  readonly lastActivityMs: number | undefined;
+}
+
+/**
+ * Era C (OPENCLAW.md): a session is complete when superseded by a rollover (a deleted one leaves
+ * its rows for an archive file, which the file source uploads). `/new` and `/reset` keep the id,
+ * and a `done` session can get more turns, so everything else is live: uploaded only as a
+ * snapshot, when not `running` and quiet.
+ */
+export function decideDatabaseSession(
+  session: DatabaseCandidate,
+  policy: CompletionPolicy,
+): Decision {
+  if (session.superseded)
+    return { upload: true, reason: 'superseded by a rollover: complete', snapshot: false };
+  if (!policy.snapshots)
+    return {
+      upload: false,
+      reason: 'live session in the agent database (enable snapshots to back it up while live)',
+    };
+  if (session.status === 'running') return { upload: false, reason: 'a run is in progress' };
+  if (
+    session.lastActivityMs !== undefined &&
+    policy.nowMs - session.lastActivityMs < policy.quietMs
+  ) {
+    return {
+      upload: false,
+      reason: `changed ${Math.round((policy.nowMs - session.lastActivityMs) / 1000)} s ago; waiting for ${Math.round(policy.quietMs / 60_000)} min of quiet`,
+    };
+  }
+  return { upload: true, reason: 'live session, not running and quiet: snapshot', snapshot: true };
+}

@@ -26,6 +26,13 @@ export function resolveStateDir(
 export interface AgentSessions {
   readonly agentId: string;
   readonly sessionsDir: string;
+  /** Era C's agent database, when it exists. */
+  readonly databasePath: string | undefined;
+}
+
+/** Where OpenClaw 2026.8+ keeps an agent's live transcripts (OPENCLAW.md, "Era C"). */
+export function agentDatabasePath(stateDir: string, agentId: string): string {
+  return join(stateDir, 'agents', agentId, 'agent', 'openclaw-agent.sqlite');
 }
 
 interface OpenClawConfig {
@@ -50,8 +57,8 @@ export async function readOpenClawConfig(
 }
 
 /**
- * The agents and their sessions folders: those listed in `openclaw.json`, plus every
- * `<root>/agents/<id>/sessions` that exists. `session.store` (which may contain `{agentId}`)
+ * The agents, their sessions folders and databases: those listed in `openclaw.json`, plus every
+ * `<root>/agents/<id>` with a `sessions` folder or an agent database. `session.store` (which may contain `{agentId}`)
  * moves the sessions index, and with it the folder. `only` restricts to the agents named.
  */
 export async function discoverAgents(
@@ -65,18 +72,25 @@ export async function discoverAgents(
     if (typeof agent.id === 'string') ids.add(agent.id);
   try {
     for (const entry of await readdir(join(stateDir, 'agents'), { withFileTypes: true })) {
-      if (entry.isDirectory() && existsSync(join(stateDir, 'agents', entry.name, 'sessions')))
-        ids.add(entry.name);
+      if (!entry.isDirectory()) continue;
+      const hasSessions = existsSync(join(stateDir, 'agents', entry.name, 'sessions'));
+      if (hasSessions || existsSync(agentDatabasePath(stateDir, entry.name))) ids.add(entry.name);
     }
   } catch {
     // No agents folder yet: nothing discovered from disk.
   }
-  if (ids.size === 0 && existsSync(join(stateDir, 'agents', 'main', 'sessions'))) ids.add('main');
   const store = typeof config?.session?.store === 'string' ? config.session.store : undefined;
   return [...ids]
     .filter((id) => only === undefined || only.includes(id))
     .sort()
-    .map((agentId) => ({ agentId, sessionsDir: sessionsDirOf(stateDir, agentId, store) }));
+    .map((agentId) => {
+      const databasePath = agentDatabasePath(stateDir, agentId);
+      return {
+        agentId,
+        sessionsDir: sessionsDirOf(stateDir, agentId, store),
+        databasePath: existsSync(databasePath) ? databasePath : undefined,
+      };
+    });
 }
 
 function sessionsDirOf(stateDir: string, agentId: string, store: string | undefined): string {

@@ -1,28 +1,15 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decide, type CompletionPolicy, type Decision } from '../../openclaw/completion.ts';
+import { decide, type CompletionPolicy } from '../../openclaw/completion.ts';
 import { isLockHeld } from '../../openclaw/lock-file.ts';
 import { readLiveSessions } from '../../openclaw/sessions-index.ts';
 import { readHeaderId } from '../../openclaw/transcript-header.ts';
 import { classifyFileName } from '../../openclaw/transcript-file-name.ts';
 import type { LedgerEntry } from './upload-ledger.ts';
-
-export interface ScannedFile {
-  readonly agentId: string;
-  readonly path: string;
-  readonly name: string;
-  readonly kind: 'live' | 'reset' | 'deleted' | 'bak';
-  readonly compressed: boolean;
-  readonly size: number;
-  readonly mtimeMs: number;
-  /** The header's id, else the id in the file name. */
-  readonly sessionId: string;
-  readonly decision:
-    Decision | { readonly upload: false; readonly reason: string; readonly ledger: LedgerEntry };
-}
+import { ledgerReason, unchangedSince, type TranscriptCandidate } from './transcript-candidate.ts';
 
 export interface ScanResult {
-  readonly files: ScannedFile[];
+  readonly candidates: TranscriptCandidate[];
   readonly ignored: { readonly path: string; readonly reason: string }[];
 }
 
@@ -36,13 +23,13 @@ export async function scanSessionsFolder(
   ledger: ReadonlyMap<string, LedgerEntry>,
   policy: CompletionPolicy,
 ): Promise<ScanResult> {
-  const files: ScannedFile[] = [];
+  const candidates: TranscriptCandidate[] = [];
   const ignored: { path: string; reason: string }[] = [];
   let names: string[];
   try {
     names = await readdir(sessionsDir);
   } catch {
-    return { files, ignored };
+    return { candidates, ignored };
   }
   const classified = names.map((name) => ({
     name,
@@ -64,23 +51,19 @@ export async function scanSessionsFolder(
     if (!stats?.isFile()) continue;
     const base = {
       agentId,
-      path,
-      name,
       kind: file.kind,
-      compressed: file.compressed,
-      size: stats.size,
-      mtimeMs: stats.mtimeMs,
+      fileName: name,
+      ledgerKey: path,
+      version: { size: stats.size, mtimeMs: stats.mtimeMs },
+      source: { type: 'file', path, compressed: file.compressed } as const,
+      context: {},
     };
-    const known = ledger.get(path);
-    if (known && known.size === stats.size && known.mtimeMs === stats.mtimeMs) {
-      const reason =
-        known.status === 'uploaded'
-          ? 'uploaded before, unchanged'
-          : `rejected before, unchanged: ${known.detail}`;
-      files.push({
+    const known = unchangedSince(ledger.get(path), base.version);
+    if (known) {
+      candidates.push({
         ...base,
         sessionId: file.stem,
-        decision: { upload: false, reason, ledger: known },
+        decision: { upload: false, reason: ledgerReason(known), ledger: known },
       });
       continue;
     }
@@ -90,7 +73,7 @@ export async function scanSessionsFolder(
       // Read lazily: only folders with primary transcripts need the index.
       live ??= await readLiveSessions(sessionsDir);
       if (live === 'unreadable') {
-        files.push({
+        candidates.push({
           ...base,
           sessionId,
           decision: {
@@ -109,7 +92,7 @@ export async function scanSessionsFolder(
         : live,
       policy,
     );
-    files.push({ ...base, sessionId, decision });
+    candidates.push({ ...base, sessionId, decision });
   }
-  return { files, ignored };
+  return { candidates, ignored };
 }

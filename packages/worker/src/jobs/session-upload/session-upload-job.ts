@@ -1,14 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { coerceError, validateId } from '@nexus/core';
+import { AgentDatabase, DatabaseSchemaError } from '../../openclaw/agent-database.ts';
 import { discoverAgents } from '../../openclaw/state-dir.ts';
 import { Job, type JobContext, type JobResult } from '../job.ts';
 import type { JobType } from '../registry.ts';
 import type { WorkerServices } from '../../worker-services.ts';
 import { archiveFile } from './archive-file.ts';
 import { Progress } from './progress.ts';
-import { scanSessionsFolder, type ScannedFile } from './scan-sessions-folder.ts';
+import { scanAgentDatabase } from './scan-agent-database.ts';
+import { scanSessionsFolder } from './scan-sessions-folder.ts';
+import type { TranscriptCandidate } from './transcript-candidate.ts';
 import { hashTranscript, openUploadBody } from './transcript-body.ts';
 import { UploadLedger } from './upload-ledger.ts';
 
@@ -30,6 +35,13 @@ export const sessionUploadConfigSchema = z
     compression: z
       .enum(['zstd', 'gzip', 'none'], { message: 'must be "zstd", "gzip" or "none"' })
       .default('zstd'),
+    /** Where transcripts come from: the sessions folder's files, and OpenClaw 2026.8+'s agent database. */
+    sources: z
+      .array(z.enum(['files', 'database'], { message: 'must be "files" or "database"' }))
+      .min(1)
+      .default(['files', 'database']),
+    /** Read an agent database whose schema version this worker has not been tested with. */
+    allowUnknownSchema: z.boolean().default(false),
   })
   .strict();
 
@@ -50,16 +62,18 @@ type Counts = Record<
   | 'rejected'
   | 'failed'
   | 'archived'
-  | 'bytes',
+  | 'bytes'
+  | 'skippedDatabases',
   number
 >;
+type Errors = { item: string; message: string }[];
 
 /**
- * `session_upload`: per agent, find transcripts that are complete by OpenClaw's rules, upload
- * each (hash first, then a compressed stream), and only once the API confirmed it, record it in
- * the ledger (`keep`) or move it to the archive folder (`move`). Nothing is deleted or moved
- * before a 2xx; a crash at any point is repaired by the next run (re-uploads answer
- * `already_present`).
+ * `session_upload`: per agent, find transcripts that are complete by OpenClaw's rules, in the
+ * sessions folder and in the agent database, upload each (hash first, then a compressed stream),
+ * and only once the API confirmed it, record it in the ledger (`keep`) or move the file to the
+ * archive folder (`move`). Nothing is deleted or moved before a 2xx; a crash at any point is
+ * repaired by the next run (re-uploads answer `already_present`).
  */
 export class SessionUploadJob extends Job {
   private readonly config: SessionUploadConfig;
@@ -84,8 +98,9 @@ export class SessionUploadJob extends Job {
       failed: 0,
       archived: 0,
       bytes: 0,
+      skippedDatabases: 0,
     };
-    const errors: { item: string; message: string }[] = [];
+    const errors: Errors = [];
     const finish = (message: string): JobResult => ({
       success: counts.failed === 0,
       message,
@@ -103,6 +118,7 @@ export class SessionUploadJob extends Job {
     }
     const agents = await discoverAgents(stateDir, this.services.env, onlyAgents);
     const ledger = new UploadLedger(join(this.services.config.stateDir, 'ledger.sqlite'));
+    const databases: AgentDatabase[] = [];
     try {
       const known = ledger.loadAll();
       const policy = {
@@ -110,53 +126,79 @@ export class SessionUploadJob extends Job {
         quietMs: this.config.quietMinutes * 60_000,
         snapshots: this.config.snapshots,
       };
-      const queue: ScannedFile[] = [];
+      const candidates: TranscriptCandidate[] = [];
       for (const agent of agents) {
-        const scan = await scanSessionsFolder(agent.agentId, agent.sessionsDir, known, policy);
-        for (const ignored of scan.ignored)
-          logger.debug({ file: ignored.path }, `skipped: ${ignored.reason}`);
-        for (const file of scan.files) {
-          counts.found += 1;
-          const decision = file.decision;
-          if (context.dryRun) {
-            logger.info(
-              { agent: file.agentId, file: file.name, session: file.sessionId },
-              `${decision.upload ? 'would upload' : 'would skip'}: ${decision.reason}`,
+        if (this.config.sources.includes('files')) {
+          const scan = await scanSessionsFolder(agent.agentId, agent.sessionsDir, known, policy);
+          for (const ignored of scan.ignored)
+            logger.debug({ file: ignored.path }, `skipped: ${ignored.reason}`);
+          candidates.push(...scan.candidates);
+        }
+        if (this.config.sources.includes('database') && agent.databasePath !== undefined) {
+          try {
+            const database = AgentDatabase.open(agent.databasePath, {
+              allowUnknownSchema: this.config.allowUnknownSchema,
+            });
+            databases.push(database);
+            candidates.push(
+              ...scanAgentDatabase(agent.agentId, database, agent.databasePath, known, policy),
+            );
+          } catch (caught) {
+            counts.skippedDatabases += 1;
+            const reason =
+              caught instanceof DatabaseSchemaError ? caught.message : coerceError(caught).message;
+            logger.warn(
+              { agent: agent.agentId, database: agent.databasePath },
+              `agent ${agent.agentId}: its database is skipped this run: ${reason}`,
             );
           }
-          if (decision.upload) {
-            queue.push(file);
-          } else if ('ledger' in decision) {
-            counts.unchanged += 1;
-            // Uploaded, then interrupted before the move: finish the move now.
-            if (
-              !context.dryRun &&
-              this.config.mode === 'move' &&
-              decision.ledger.status === 'uploaded' &&
-              decision.ledger.detail === 'complete'
-            ) {
-              await this.archive(file, counts, errors, ledger, logger);
-            }
-          } else {
-            counts.notCompleted += 1;
-            logger.debug(
-              { agent: file.agentId, file: file.name },
-              `not uploaded: ${decision.reason}`,
-            );
+        }
+      }
+
+      const queue: TranscriptCandidate[] = [];
+      for (const candidate of candidates) {
+        counts.found += 1;
+        const { decision } = candidate;
+        const where = {
+          agent: candidate.agentId,
+          file: candidate.fileName,
+          session: candidate.sessionId,
+        };
+        if (context.dryRun)
+          logger.info(
+            where,
+            `${decision.upload ? 'would upload' : 'would skip'}: ${decision.reason}`,
+          );
+        if (decision.upload) {
+          queue.push(candidate);
+        } else if ('ledger' in decision) {
+          counts.unchanged += 1;
+          // Uploaded, then interrupted before the move: finish the move now.
+          const uploaded = decision.ledger.status === 'uploaded';
+          if (
+            !context.dryRun &&
+            uploaded &&
+            this.shouldArchive(candidate, decision.ledger.detail === 'snapshot')
+          ) {
+            await this.archive(candidate, counts, errors, ledger, context);
           }
+        } else {
+          counts.notCompleted += 1;
+          logger.debug(where, `not uploaded: ${decision.reason}`);
         }
       }
       if (context.dryRun)
         return finish(`dry run: ${queue.length} of ${counts.found} transcripts would be uploaded`);
 
-      queue.sort((a, b) => a.mtimeMs - b.mtimeMs);
+      queue.sort((a, b) => a.version.mtimeMs - b.version.mtimeMs);
       const progress = new Progress(queue.length, context.interactive && queue.length >= 20);
       let next = 0;
       const lane = async () => {
         while (next < queue.length && !context.signal.aborted) {
-          const file = queue[next++];
-          if (file) await this.uploadOne(file, counts, errors, ledger, context);
-          progress.advance(file?.size ?? 0);
+          const candidate = queue[next++];
+          if (!candidate) continue;
+          await this.uploadOne(candidate, counts, errors, ledger, context);
+          progress.advance(candidate.source.type === 'file' ? candidate.version.size : 0);
         }
       };
       await Promise.all(
@@ -167,32 +209,43 @@ export class SessionUploadJob extends Job {
         context.signal.aborted && next < queue.length
           ? `; stopped early, ${queue.length - next} left for the next run`
           : '';
+      const skipped =
+        counts.skippedDatabases > 0 ? `, ${counts.skippedDatabases} agent databases skipped` : '';
       return finish(
         `${counts.found} transcripts: ${counts.uploaded} uploaded, ${counts.alreadyPresent} already stored, ${counts.unchanged} unchanged, ` +
-          `${counts.notCompleted} not completed, ${counts.rejected} rejected, ${counts.failed} failed${stopped}`,
+          `${counts.notCompleted} not completed, ${counts.rejected} rejected, ${counts.failed} failed${skipped}${stopped}`,
       );
     } finally {
+      for (const database of databases) database.close();
       ledger.close();
     }
   }
 
+  /** Only files leave their folder, only in `move` mode, and never a live session's snapshot. */
+  private shouldArchive(candidate: TranscriptCandidate, snapshot: boolean): boolean {
+    return this.config.mode === 'move' && candidate.source.type === 'file' && !snapshot;
+  }
+
   private async uploadOne(
-    file: ScannedFile,
+    candidate: TranscriptCandidate,
     counts: Counts,
-    errors: { item: string; message: string }[],
+    errors: Errors,
     ledger: UploadLedger,
     context: JobContext,
   ): Promise<void> {
     const { logger } = context;
-    const where = { agent: file.agentId, file: file.name, session: file.sessionId };
-    const snapshot = file.decision.upload && file.decision.snapshot;
-    const reject = (message: string, sha256: string) => {
+    const where = {
+      agent: candidate.agentId,
+      file: candidate.fileName,
+      session: candidate.sessionId,
+    };
+    const snapshot = candidate.decision.upload && candidate.decision.snapshot;
+    const reject = (message: string, sha256: string, version = candidate.version) => {
       counts.rejected += 1;
-      errors.push({ item: file.path, message });
+      errors.push({ item: candidate.ledgerKey, message });
       ledger.record({
-        path: file.path,
-        size: file.size,
-        mtimeMs: file.mtimeMs,
+        path: candidate.ledgerKey,
+        ...version,
         sha256,
         status: 'rejected',
         detail: message,
@@ -200,24 +253,40 @@ export class SessionUploadJob extends Job {
       logger.warn(where, `rejected, left in place: ${message}`);
     };
     try {
-      validateId('agent id', file.agentId);
-      validateId('session id', file.sessionId);
+      validateId('agent id', candidate.agentId);
+      validateId('session id', candidate.sessionId);
     } catch (error) {
       reject(coerceError(error).message, '');
       return;
     }
+    let temp: string | undefined;
     try {
-      const { sha256, bytes } = await hashTranscript(file.path, file.compressed);
-      const body = openUploadBody(file.path, file.compressed, this.config.compression);
+      let path: string;
+      let compressed = false;
+      let version = candidate.version;
+      if (candidate.source.type === 'file') {
+        ({ path, compressed } = candidate.source);
+      } else {
+        // A consistent snapshot of the session, written once, hashed and sent from the same bytes.
+        const tmpDir = join(this.services.config.stateDir, 'tmp');
+        await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+        temp = join(tmpDir, `${randomUUID()}.jsonl`);
+        const written = await candidate.source.database.writeTranscript(candidate.sessionId, temp);
+        version = { size: written.eventCount, mtimeMs: written.lastSeq };
+        path = temp;
+      }
+      const { sha256, bytes } = await hashTranscript(path, compressed);
+      const body = openUploadBody(path, compressed, this.config.compression);
       const outcome = await this.services.client.uploadTranscript(
         {
-          agentId: file.agentId,
-          sessionId: file.sessionId,
+          agentId: candidate.agentId,
+          sessionId: candidate.sessionId,
           sha256,
-          kind: file.kind,
-          fileName: file.name,
+          kind: candidate.kind,
+          fileName: candidate.fileName,
           encoding: body.encoding,
           openBody: body.open,
+          context: candidate.context,
         },
         context.signal,
       );
@@ -225,9 +294,8 @@ export class SessionUploadJob extends Job {
         counts[outcome.status === 'created' ? 'uploaded' : 'alreadyPresent'] += 1;
         counts.bytes += bytes;
         ledger.record({
-          path: file.path,
-          size: file.size,
-          mtimeMs: file.mtimeMs,
+          path: candidate.ledgerKey,
+          ...version,
           sha256,
           status: 'uploaded',
           detail: snapshot ? 'snapshot' : 'complete',
@@ -236,46 +304,48 @@ export class SessionUploadJob extends Job {
           { ...where, bytes, sha256: sha256.slice(0, 12) },
           outcome.status === 'created' ? 'uploaded' : 'already stored',
         );
-        // A snapshot of a live session stays where OpenClaw is still writing it.
-        if (this.config.mode === 'move' && !snapshot)
-          await this.archive(file, counts, errors, ledger, logger);
+        if (this.shouldArchive(candidate, snapshot))
+          await this.archive(candidate, counts, errors, ledger, context);
       } else if (outcome.outcome === 'rejected' && outcome.code === 'sha256_mismatch') {
         // The file changed between hashing and sending: a live file still growing. Next run.
         counts.notCompleted += 1;
         logger.info(where, 'changed while being uploaded; will try again next run');
       } else if (outcome.outcome === 'rejected') {
-        reject(`${outcome.message} (HTTP ${outcome.httpStatus} ${outcome.code})`, sha256);
+        reject(`${outcome.message} (HTTP ${outcome.httpStatus} ${outcome.code})`, sha256, version);
       } else {
         counts.failed += 1;
-        errors.push({ item: file.path, message: outcome.message });
+        errors.push({ item: candidate.ledgerKey, message: outcome.message });
         logger.warn(where, `not uploaded, will retry next run: ${outcome.message}`);
       }
     } catch (caught) {
       counts.failed += 1;
       const message = coerceError(caught).message;
-      errors.push({ item: file.path, message });
+      errors.push({ item: candidate.ledgerKey, message });
       logger.warn(where, `failed, will retry next run: ${message}`);
+    } finally {
+      if (temp !== undefined) await rm(temp, { force: true });
     }
   }
 
   private async archive(
-    file: ScannedFile,
+    candidate: TranscriptCandidate,
     counts: Counts,
-    errors: { item: string; message: string }[],
+    errors: Errors,
     ledger: UploadLedger,
-    logger: JobContext['logger'],
+    context: JobContext,
   ): Promise<void> {
+    if (candidate.source.type !== 'file') return;
     const archiveDir = this.config.archiveDir ?? join(this.services.config.stateDir, 'archive');
     try {
-      const target = await archiveFile(file.path, archiveDir, file.agentId);
-      ledger.forget(file.path);
+      const target = await archiveFile(candidate.source.path, archiveDir, candidate.agentId);
+      ledger.forget(candidate.ledgerKey);
       counts.archived += 1;
-      logger.debug({ file: file.name, to: target }, 'archived');
+      context.logger.debug({ file: candidate.fileName, to: target }, 'archived');
     } catch (caught) {
       counts.failed += 1;
       const message = `uploaded, but could not move it to ${archiveDir}: ${coerceError(caught).message}`;
-      errors.push({ item: file.path, message });
-      logger.warn({ file: file.name }, message);
+      errors.push({ item: candidate.ledgerKey, message });
+      context.logger.warn({ file: candidate.fileName }, message);
     }
   }
 }

@@ -1,0 +1,35 @@
+import { decideDatabaseSession, type CompletionPolicy } from '../../openclaw/completion.ts';
+import { AgentDatabase } from '../../openclaw/agent-database.ts';
+import type { LedgerEntry } from './upload-ledger.ts';
+import { ledgerReason, unchangedSince, type TranscriptCandidate } from './transcript-candidate.ts';
+
+/**
+ * The sessions of one agent database as upload candidates. A session whose event count and last
+ * `seq` match the ledger is decided without reading its events. The database stays open for the
+ * uploads; the caller closes it.
+ */
+export function scanAgentDatabase(
+  agentId: string,
+  database: AgentDatabase,
+  databasePath: string,
+  ledger: ReadonlyMap<string, LedgerEntry>,
+  policy: CompletionPolicy,
+): TranscriptCandidate[] {
+  return database.listSessions().map((session) => {
+    const ledgerKey = `sqlite:${databasePath}#${session.sessionId}`;
+    const base = {
+      agentId,
+      kind: 'live' as const,
+      sessionId: session.sessionId,
+      fileName: `${session.sessionId}.jsonl`,
+      ledgerKey,
+      version: { size: session.eventCount, mtimeMs: session.lastSeq },
+      source: { type: 'database', database } as const,
+      context: session.context,
+    };
+    const known = unchangedSince(ledger.get(ledgerKey), base.version);
+    if (known)
+      return { ...base, decision: { upload: false, reason: ledgerReason(known), ledger: known } };
+    return { ...base, decision: decideDatabaseSession(session, policy) };
+  });
+}

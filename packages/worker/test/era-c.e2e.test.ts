@@ -1,0 +1,175 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTranscript } from '@nexus/core/testing';
+import { OpenClawDatabase } from '../src/testing/openclaw-database.ts';
+import { spawnServer, type ServerProcess } from '../../api/test/spawn-server.ts';
+import { runWorkerJob, storedGenerations, summaryOf, writeWorkerConfig } from './worker-harness.ts';
+
+const KEY = 'era-c-key';
+const HOUR = 3_600_000;
+
+function lines(sessionId: string, turns: number): string[] {
+  return buildTranscript({
+    sessionId,
+    turns,
+    toolEvery: 2,
+    toolResultChars: 2500,
+    idPrefix: sessionId.slice(0, 2),
+  })
+    .text.trimEnd()
+    .split('\n');
+}
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('session_upload on an era C OpenClaw (agent database) against the real API', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await spawnServer(await mkdtemp(join(tmpdir(), 'nexus-c-api-')), {
+      NEXUS_API_KEYS: KEY,
+    });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('stores superseded and quiet sessions with their context, skips running ones, and never stores a deleted session twice', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-c-'));
+    const stateDir = join(dir, 'openclaw');
+    const sessionsDir = join(stateDir, 'agents', 'main', 'sessions');
+    await mkdir(sessionsDir, { recursive: true });
+    const db = new OpenClawDatabase(
+      join(stateDir, 'agents', 'main', 'agent', 'openclaw-agent.sqlite'),
+    );
+    const old = Date.now() - HOUR;
+    // A rollover chain: c-old was superseded by c-new (same session key).
+    db.append('c-old', lines('c-old', 4), { createdAt: old, zstdOver: 2000 });
+    db.window({
+      sessionId: 'c-old',
+      sessionKey: 'agent:main:main',
+      status: 'done',
+      endedAt: old,
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      channel: 'telegram',
+      chatType: 'direct',
+    });
+    db.append('c-new', lines('c-new', 2), { createdAt: old });
+    db.window({
+      sessionId: 'c-new',
+      sessionKey: 'agent:main:main',
+      previousSessionId: 'c-old',
+      status: 'done',
+      endedAt: old,
+    });
+    // A session in the middle of a run.
+    db.append('c-running', lines('c-running', 2), { createdAt: Date.now() });
+    db.window({ sessionId: 'c-running', status: 'running' });
+    // A done session that will be deleted after its snapshot was uploaded.
+    db.append('c-doomed', lines('c-doomed', 3), { createdAt: old, zstdOver: 2000 });
+    db.window({ sessionId: 'c-doomed', sessionKey: 'cron:nightly', status: 'done', endedAt: old });
+    const config = await writeWorkerConfig(dir, {
+      url: server.url,
+      apiKey: KEY,
+      stateDir,
+      mode: 'keep',
+      snapshots: true,
+    });
+
+    const first = await runWorkerJob(config);
+    expect(first.code).toBe(0);
+    expect(summaryOf(first)).toMatchObject({ uploaded: 3, notCompleted: 1, failed: 0 });
+    let stored = await storedGenerations(server.url, KEY, 'main');
+    expect(stored.map((g) => g.sessionId).sort()).toEqual(['c-doomed', 'c-new', 'c-old']);
+    expect(stored.find((g) => g.sessionId === 'c-old')?.sha256).toBe(sha(db.transcript('c-old')));
+
+    const detail = (await (
+      await fetch(`${server.url}/v1/agents/main/sessions/c-old`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      })
+    ).json()) as {
+      session: { context: Record<string, string> };
+    };
+    expect(detail.session.context).toEqual({
+      sessionKey: 'agent:main:main',
+      channel: 'telegram',
+      chatType: 'direct',
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      status: 'done',
+    });
+
+    // OpenClaw deletes c-doomed: its archive file has exactly the bytes uploaded from the database.
+    const archive = db.deleteSession('c-doomed', 'ab'.repeat(16));
+    await writeFile(
+      join(sessionsDir, `c-doomed.jsonl.deleted.2026-11-25T10-00-00.000Z.${'ab'.repeat(16)}.zst`),
+      archive,
+    );
+    // c-new gets another turn.
+    db.append(
+      'c-new',
+      [
+        JSON.stringify({
+          type: 'custom',
+          id: 'late',
+          parentId: null,
+          timestamp: new Date(old).toISOString(),
+        }),
+      ],
+      { createdAt: old },
+    );
+
+    const second = await runWorkerJob(config);
+    expect(summaryOf(second)).toMatchObject({
+      uploaded: 1,
+      alreadyPresent: 1,
+      unchanged: 1,
+      failed: 0,
+    });
+    stored = await storedGenerations(server.url, KEY, 'main');
+    expect(stored.filter((g) => g.sessionId === 'c-doomed')).toHaveLength(1);
+    expect(stored.filter((g) => g.sessionId === 'c-new')).toHaveLength(2);
+
+    const third = await runWorkerJob(config);
+    expect(summaryOf(third)).toMatchObject({ uploaded: 0, alreadyPresent: 0 });
+    db.close();
+  });
+
+  it('without snapshots uploads only superseded sessions; a database it cannot read skips that agent, not the run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-c2-'));
+    const stateDir = join(dir, 'openclaw');
+    const good = new OpenClawDatabase(
+      join(stateDir, 'agents', 'main', 'agent', 'openclaw-agent.sqlite'),
+    );
+    good.append('g-old', lines('g-old', 2), { createdAt: Date.now() - HOUR });
+    good.window({ sessionId: 'g-old', status: 'done' });
+    good.append('g-live', lines('g-live', 2), { createdAt: Date.now() - HOUR });
+    good.window({ sessionId: 'g-live', previousSessionId: 'g-old', status: 'done' });
+    const bad = new OpenClawDatabase(
+      join(stateDir, 'agents', 'work', 'agent', 'openclaw-agent.sqlite'),
+      { schemaVersion: 99 },
+    );
+    bad.append('w1', lines('w1', 1));
+    const config = await writeWorkerConfig(dir, {
+      url: server.url,
+      apiKey: KEY,
+      stateDir,
+      mode: 'keep',
+    });
+
+    const run = await runWorkerJob(config);
+    expect(run.code).toBe(0);
+    expect(summaryOf(run)).toMatchObject({ uploaded: 1, notCompleted: 1, skippedDatabases: 1 });
+    const warning = run.lines.find(
+      (l) => typeof l.msg === 'string' && l.msg.includes('database is skipped'),
+    );
+    expect(warning?.msg).toMatch(/agent work: .*schema version 99/);
+    expect((await storedGenerations(server.url, KEY, 'main')).map((g) => g.sessionId)).toContain(
+      'g-old',
+    );
+    good.close();
+    bad.close();
+  });
+});
