@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** The well-known development account every Azurite instance accepts. */
 const ACCOUNT = 'devstoreaccount1';
@@ -47,12 +48,15 @@ export async function startAzurite(options: { inMemory?: boolean } = {}): Promis
   return {
     connectionString,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
+      // Azurite closes its services on SIGTERM but its process may linger; and an 'exit' event
+      // can be missed. So the process itself is asked whether it is gone, with SIGKILL after 5 s.
+      const pid = child.pid;
+      if (pid !== undefined && isAlive(pid)) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
+        const deadline = Date.now() + 5000;
+        while (isAlive(pid) && Date.now() < deadline) await delay(50);
+        if (isAlive(pid)) child.kill('SIGKILL');
+        while (isAlive(pid)) await delay(50);
       }
       await rm(location, { recursive: true, force: true });
     },
@@ -95,4 +99,13 @@ function readPorts(child: ChildProcess): Promise<{ blob: number; table: number }
       }
     });
   });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
