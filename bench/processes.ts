@@ -18,8 +18,9 @@ export function startNode(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => { reject(new Error(`${args[0] ?? ''} exited with ${String(code)} before it was ready`)); },
-    );
+    child.once('exit', (code) => {
+      reject(new Error(`${args[0] ?? ''} exited with ${String(code)} before it was ready`));
+    });
     createInterface({ input: child.stdout }).on('line', (line) => {
       const match = ready.exec(line);
       if (match) resolve({ child, match });
