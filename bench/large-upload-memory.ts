@@ -15,6 +15,11 @@ import { rssOf, sampleRss } from './rss.ts';
 const sizeMb = Number(process.argv[2] ?? 200);
 const KEY = 'bench-key';
 
+/**
+ * A generated transcript, chunk by chunk: half tool results of ~1 KB, half assistant replies with
+ * usage (each a distinct entry, so the usage ledger has one row per reply: the worst case for
+ * memory that grows with message count).
+ */
 function* transcriptChunks(sessionId: string, bytes: number): Generator<Buffer> {
   yield Buffer.from(
     `${JSON.stringify({ type: 'session', version: 3, id: sessionId, timestamp: '2026-02-03T09:14:02.118Z' })}\n`,
@@ -24,20 +29,44 @@ function* transcriptChunks(sessionId: string, bytes: number): Generator<Buffer> 
   while (written < bytes) {
     const lines: string[] = [];
     for (let i = 0; i < 200; i += 1, n += 1) {
+      const id = n.toString(16).padStart(8, '0');
+      const timestamp = new Date(1770110042118 + n * 1000).toISOString();
       lines.push(
-        JSON.stringify({
-          type: 'message',
-          id: n.toString(16).padStart(8, '0'),
-          parentId: null,
-          timestamp: new Date(1770110042118 + n * 1000).toISOString(),
-          message: {
-            role: 'toolResult',
-            toolCallId: `t${n}`,
-            toolName: 'exec',
-            content: [{ type: 'text', text: 'o'.repeat(900) }],
-            isError: false,
-          },
-        }),
+        n % 2 === 0
+          ? JSON.stringify({
+              type: 'message',
+              id,
+              parentId: null,
+              timestamp,
+              message: {
+                role: 'toolResult',
+                toolCallId: `t${n}`,
+                toolName: 'exec',
+                content: [{ type: 'text', text: 'o'.repeat(900) }],
+                isError: false,
+              },
+            })
+          : JSON.stringify({
+              type: 'message',
+              id,
+              parentId: null,
+              timestamp,
+              message: {
+                role: 'assistant',
+                content: [{ type: 'text', text: 'done' }],
+                provider: 'anthropic',
+                model: 'claude-sonnet-4-5',
+                usage: {
+                  input: 3,
+                  output: 40,
+                  cacheRead: 11000,
+                  cacheWrite: 200,
+                  totalTokens: 11243,
+                  cost: { total: 0.0045 },
+                },
+                stopReason: 'stop',
+              },
+            }),
       );
     }
     const chunk = Buffer.from(`${lines.join('\n')}\n`);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { summarizeSession, type Generation } from './session.ts';
 import { TranscriptScanner } from './transcript/scanner.ts';
+import type { UsageRecord } from './transcript/summary.ts';
+import { combineUsage } from './transcript/usage.ts';
 import { buildTranscript } from './testing/index.ts';
 
 function generation(
@@ -9,9 +11,10 @@ function generation(
   receivedAt: string,
   extra: Partial<Generation> = {},
 ) {
-  const scanner = new TranscriptScanner();
+  const usage: UsageRecord[] = [];
+  const scanner = new TranscriptScanner({ onUsage: (record) => usage.push(record) });
   scanner.push(new TextEncoder().encode(text));
-  const { summary, usage } = scanner.finish();
+  const { summary } = scanner.finish();
   const g: Generation = {
     agentId: 'main',
     sessionId: 's1',
@@ -31,7 +34,7 @@ describe('summarizeSession', () => {
     const half = full.text.split('\n').slice(0, 12).join('\n');
     const a = generation(half, 'a'.repeat(64), '2026-02-03T10:00:00Z');
     const b = generation(full.text, 'b'.repeat(64), '2026-02-03T11:00:00Z', { kind: 'reset' });
-    const session = summarizeSession([a.g, b.g], [a.usage, b.usage]);
+    const session = summarizeSession([a.g, b.g], combineUsage([a.usage, b.usage]));
     expect(session.generations).toBe(2);
     expect(session.costUsd).toBeCloseTo(full.expected.costUsd, 9);
     expect(session.tokens.output).toBe(full.expected.output);
@@ -46,7 +49,7 @@ describe('summarizeSession', () => {
       'c'.repeat(64),
       '2026-03-01T00:00:00.000Z',
     );
-    expect(summarizeSession([noTimes.g], [noTimes.usage]).activityAt).toBe(
+    expect(summarizeSession([noTimes.g], combineUsage([noTimes.usage])).activityAt).toBe(
       '2026-03-01T00:00:00.000Z',
     );
   });
@@ -59,7 +62,7 @@ describe('summarizeSession', () => {
     const b = generation(text, 'b'.repeat(64), '2026-02-03T11:00:00Z', {
       context: { status: 'done' },
     });
-    expect(summarizeSession([b.g, a.g], [a.usage, b.usage]).context).toEqual({
+    expect(summarizeSession([b.g, a.g], combineUsage([a.usage, b.usage])).context).toEqual({
       sessionKey: 'agent:main:main',
       status: 'done',
     });

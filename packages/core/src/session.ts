@@ -1,11 +1,5 @@
-import { combineUsage, type UsageBucket } from './transcript/usage.ts';
-import {
-  emptyTokens,
-  type TokenTotals,
-  type TranscriptSummary,
-  type UsageRecord,
-} from './transcript/summary.ts';
-import { roundUsd } from './transcript/scanner.ts';
+import { sumUsage, type UsageBucket } from './transcript/usage.ts';
+import type { TokenTotals, TranscriptSummary } from './transcript/summary.ts';
 
 /**
  * Where a transcript file came from (OPENCLAW.md): the live `<id>.jsonl` (completed or a
@@ -60,10 +54,13 @@ export interface SessionRecord {
   readonly usage: readonly UsageBucket[];
 }
 
-/** Builds a session from all of its generations and their usage records. Pure. */
+/**
+ * Builds a session from all of its generations and their usage, already combined so that each
+ * message counts once (`UsageCombiner`). Pure.
+ */
 export function summarizeSession(
   generations: readonly Generation[],
-  ledgers: Iterable<readonly UsageRecord[]>,
+  usage: readonly UsageBucket[],
 ): SessionRecord {
   const [first] = generations;
   if (!first) throw new Error('summarizeSession needs at least one generation');
@@ -73,17 +70,7 @@ export function summarizeSession(
       a.receivedAt.localeCompare(b.receivedAt),
   );
   const latest = byAge[byAge.length - 1] ?? first;
-  const usage = combineUsage(ledgers);
-  const tokens = emptyTokens();
-  let costUsd = 0;
-  for (const bucket of usage) {
-    tokens.input += bucket.input;
-    tokens.output += bucket.output;
-    tokens.cacheRead += bucket.cacheRead;
-    tokens.cacheWrite += bucket.cacheWrite;
-    tokens.total += bucket.totalTokens;
-    costUsd += bucket.costUsd;
-  }
+  const totals = sumUsage(usage);
   const firstTimestamp = minOf(generations.map((g) => g.summary.firstTimestamp));
   const lastTimestamp = maxOf(generations.map((g) => g.summary.lastTimestamp));
   const received = generations.map((g) => g.receivedAt).sort();
@@ -109,8 +96,14 @@ export function summarizeSession(
     storedBytes: generations.reduce((sum, g) => sum + g.summary.bytes, 0),
     models: union(generations.map((g) => g.summary.models)),
     providers: union(generations.map((g) => g.summary.providers)),
-    tokens,
-    costUsd: roundUsd(costUsd),
+    tokens: {
+      input: totals.input,
+      output: totals.output,
+      cacheRead: totals.cacheRead,
+      cacheWrite: totals.cacheWrite,
+      total: totals.totalTokens,
+    },
+    costUsd: totals.costUsd,
     context,
     usage,
   };

@@ -12,9 +12,11 @@ import {
   type SessionRecord,
   type Storage,
   type TranscriptKind,
+  type TranscriptSummary,
 } from '@nexus/core';
 import { AGENTS_PARTITION, generationRowKey, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
-import { encodeLedger, refreshSession } from './refresh-session.ts';
+import { refreshSession } from './refresh-session.ts';
+import { LedgerWriter } from './usage-ledger.ts';
 import { generationEntity, generationFromEntity } from './rows.ts';
 import { VerifiedTranscript, type ContentEncoding } from './verified-transcript.ts';
 
@@ -67,27 +69,34 @@ export async function ingestTranscript(
     );
   }
 
-  const verified = new VerifiedTranscript({
-    sessionId,
-    sha256,
-    encoding: upload.encoding,
-    maxBytes: maxTranscriptBytes,
-  });
-  await storage.blobs.putIfAbsent(
-    transcriptBlobKey(agentId, sessionId, sha256),
-    verified.read(upload.body),
-    {
-      contentType: 'application/x-ndjson',
-    },
-  );
-  const { summary, usage } = verified.result();
-  await storage.blobs.putIfAbsent(
-    ledgerBlobKey(agentId, sessionId, sha256),
-    once(encodeLedger(usage)),
-    {
-      contentType: 'application/json',
-    },
-  );
+  const ledger = new LedgerWriter();
+  let summary: TranscriptSummary;
+  try {
+    const verified = new VerifiedTranscript({
+      sessionId,
+      sha256,
+      encoding: upload.encoding,
+      maxBytes: maxTranscriptBytes,
+      ledger,
+    });
+    await storage.blobs.putIfAbsent(
+      transcriptBlobKey(agentId, sessionId, sha256),
+      verified.read(upload.body),
+      {
+        contentType: 'application/x-ndjson',
+      },
+    );
+    ({ summary } = verified.result());
+    await storage.blobs.putIfAbsent(
+      ledgerBlobKey(agentId, sessionId, sha256),
+      await ledger.finish(),
+      {
+        contentType: 'application/x-ndjson',
+      },
+    );
+  } finally {
+    await ledger.dispose();
+  }
 
   const generation: Generation = {
     agentId,
@@ -122,11 +131,6 @@ export async function ingestTranscript(
     properties: { lastReceivedAt: generation.receivedAt },
   });
   return { status, generation: stored, session };
-}
-
-async function* once(text: string): ByteSource {
-  await Promise.resolve();
-  yield Buffer.from(text, 'utf8');
 }
 
 function validateKind(kind: string): TranscriptKind {

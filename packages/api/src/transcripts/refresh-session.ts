@@ -3,13 +3,15 @@ import {
   PreconditionFailedError,
   UnavailableError,
   summarizeSession,
+  UsageCombiner,
   type Generation,
   type SessionRecord,
   type Storage,
-  type UsageRecord,
+  type UsageBucket,
 } from '@nexus/core';
 import { activityRowKey, generationRange, ledgerBlobKey } from './keys.ts';
 import { generationFromEntity, sessionEntity } from './rows.ts';
+import { readLedger } from './usage-ledger.ts';
 
 const MAX_ATTEMPTS = 8;
 
@@ -32,8 +34,7 @@ export async function refreshSession(
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const current = await tables.get('sessions', agentId, sessionId);
     const generations = await listGenerations(storage, agentId, sessionId);
-    const ledgers = await Promise.all(generations.map((g) => readLedger(storage, g)));
-    const record = summarizeSession(generations, ledgers);
+    const record = summarizeSession(generations, await combinedUsage(storage, generations));
     const indexKey = activityRowKey(record.activityAt, sessionId);
     await tables.upsert('sessionsByTime', {
       partitionKey: agentId,
@@ -80,55 +81,18 @@ export async function listGenerations(
   return generations;
 }
 
-/** Ledger rows are written compactly: one array per assistant entry. */
-type LedgerRow = [string, string, string, string, number, number, number, number, number, number];
-
-export function encodeLedger(usage: readonly UsageRecord[]): string {
-  const rows: LedgerRow[] = usage.map((u) => [
-    u.entryId,
-    u.day,
-    u.provider,
-    u.model,
-    u.input,
-    u.output,
-    u.cacheRead,
-    u.cacheWrite,
-    u.totalTokens,
-    u.costUsd,
-  ]);
-  return JSON.stringify(rows);
-}
-
-async function readLedger(storage: Storage, generation: Generation): Promise<UsageRecord[]> {
-  const { body } = await storage.blobs.get(
-    ledgerBlobKey(generation.agentId, generation.sessionId, generation.sha256),
-  );
-  const parts: Uint8Array[] = [];
-  for await (const part of body) parts.push(part);
-  const rows = JSON.parse(Buffer.concat(parts).toString('utf8')) as LedgerRow[];
-  return rows.map(
-    ([
-      entryId,
-      day,
-      provider,
-      model,
-      input,
-      output,
-      cacheRead,
-      cacheWrite,
-      totalTokens,
-      costUsd,
-    ]) => ({
-      entryId,
-      day,
-      provider,
-      model,
-      input,
-      output,
-      cacheRead,
-      cacheWrite,
-      totalTokens,
-      costUsd,
-    }),
-  );
+/**
+ * The session's usage per day and model, streamed from each generation's ledger. Only when
+ * there are several generations does it remember entry ids (to count overlaps once).
+ */
+async function combinedUsage(
+  storage: Storage,
+  generations: readonly Generation[],
+): Promise<UsageBucket[]> {
+  const combiner = new UsageCombiner({ dedupe: generations.length > 1 });
+  for (const g of generations) {
+    const { body } = await storage.blobs.get(ledgerBlobKey(g.agentId, g.sessionId, g.sha256));
+    for await (const record of readLedger(body)) combiner.add(record);
+  }
+  return combiner.result();
 }

@@ -1,6 +1,6 @@
 import {
   NotFoundError,
-  roundUsd,
+  sumUsage,
   sumBuckets,
   validateId,
   validateSha256,
@@ -159,24 +159,7 @@ export async function usageSummary(
     (toExclusive === undefined || day < toExclusive);
   const counted = sessions.filter((s) => s.usage.some((bucket) => inRange(bucket.day)));
   const byDay = sumBuckets(counted.flatMap((s) => s.usage.filter((bucket) => inRange(bucket.day))));
-  const totals = {
-    messages: 0,
-    input: 0,
-    output: 0,
-    cacheRead: 0,
-    cacheWrite: 0,
-    totalTokens: 0,
-    costUsd: 0,
-  };
-  for (const bucket of byDay) {
-    totals.messages += bucket.messages;
-    totals.input += bucket.input;
-    totals.output += bucket.output;
-    totals.cacheRead += bucket.cacheRead;
-    totals.cacheWrite += bucket.cacheWrite;
-    totals.totalTokens += bucket.totalTokens;
-    totals.costUsd = roundUsd(totals.costUsd + bucket.costUsd);
-  }
+  const totals = sumUsage(byDay);
   return {
     agentId,
     fromDay: range.fromDay ?? null,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
+import type { LedgerWriter } from './usage-ledger.ts';
 import {
   PayloadTooLargeError,
   TranscriptScanner,
@@ -9,7 +10,6 @@ import {
   ValidationError,
   type ByteSource,
   type TranscriptSummary,
-  type UsageRecord,
 } from '@nexus/core';
 
 export const CONTENT_ENCODINGS = ['identity', 'gzip', 'zstd'] as const;
@@ -32,11 +32,12 @@ export interface VerifyOptions {
   readonly encoding: ContentEncoding;
   /** Largest transcript accepted, counted both as sent and once decompressed. */
   readonly maxBytes: number;
+  /** Receives each assistant message's usage as the bytes stream by. */
+  readonly ledger: LedgerWriter;
 }
 
 export interface VerifiedContent {
   readonly summary: TranscriptSummary;
-  readonly usage: readonly UsageRecord[];
 }
 
 /**
@@ -59,15 +60,16 @@ export class VerifiedTranscript {
   }
 
   async *read(body: ByteSource): AsyncGenerator<Uint8Array> {
-    const { maxBytes, encoding, sha256, sessionId } = this.options;
+    const { maxBytes, encoding, sha256, sessionId, ledger } = this.options;
     const hash = createHash('sha256');
-    const scanner = new TranscriptScanner();
+    const scanner = new TranscriptScanner({ onUsage: (record) => { ledger.add(record); } });
     let bytes = 0;
     for await (const chunk of decode(limit(body, maxBytes, 'sent'), encoding)) {
       bytes += chunk.byteLength;
       if (bytes > maxBytes) throw tooLarge(maxBytes, 'once decompressed');
       hash.update(chunk);
       scanner.push(chunk);
+      await ledger.drain();
       yield chunk;
     }
     const actual = hash.digest('hex');

@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { buildTranscript } from '../testing/index.ts';
 import { TranscriptError, TranscriptScanner } from './scanner.ts';
+import type { UsageRecord } from './summary.ts';
 
 const HEADER = '{"type":"session","version":3,"id":"s1","timestamp":"2026-02-03T09:14:02.118Z"}';
 
 function scan(text: string | Uint8Array, chunkSize = 7, maxLineBytes?: number) {
   const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
-  const scanner = new TranscriptScanner(maxLineBytes === undefined ? {} : { maxLineBytes });
+  const usage: UsageRecord[] = [];
+  const scanner = new TranscriptScanner({
+    onUsage: (record) => usage.push(record),
+    ...(maxLineBytes === undefined ? {} : { maxLineBytes }),
+  });
   for (let offset = 0; offset < bytes.length; offset += chunkSize)
     scanner.push(bytes.subarray(offset, offset + chunkSize));
-  return scanner.finish();
+  return { ...scanner.finish(), usage };
 }
 
 function scanError(text: string | Uint8Array, maxLineBytes?: number): TranscriptError {

@@ -18,6 +18,11 @@ export class TranscriptError extends ValidationError {
 export interface ScannerOptions {
   /** Longest line accepted, in bytes; bounds memory for one line. */
   readonly maxLineBytes?: number;
+  /**
+   * Receives each assistant message's usage as it is read. The scanner keeps none of them, so
+   * its memory does not grow with the number of messages.
+   */
+  readonly onUsage?: (record: UsageRecord) => void;
 }
 
 const NEWLINE = 0x0a;
@@ -58,10 +63,13 @@ export class TranscriptScanner {
   private costUsd = 0;
   private errorStops = 0;
   private abortedStops = 0;
-  private readonly usage: UsageRecord[] = [];
+  private readonly onUsage: ((record: UsageRecord) => void) | undefined;
+  /** Strings that repeat on every message (day, provider, model) are kept once. */
+  private readonly interned = new Map<string, string>();
 
   constructor(options: ScannerOptions = {}) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.onUsage = options.onUsage;
   }
 
   push(chunk: Uint8Array): void {
@@ -77,7 +85,7 @@ export class TranscriptScanner {
   }
 
   /** Ends the scan; throws `TranscriptError` when the whole transcript is not acceptable. */
-  finish(): { summary: TranscriptSummary; usage: readonly UsageRecord[] } {
+  finish(): { summary: TranscriptSummary } {
     if (this.pendingBytes > 0) this.takeLine(new Uint8Array(0));
     if (this.sessionId === undefined) {
       throw new TranscriptError(
@@ -105,7 +113,6 @@ export class TranscriptScanner {
         errorStops: this.errorStops,
         abortedStops: this.abortedStops,
       },
-      usage: this.usage,
     };
   }
 
@@ -225,9 +232,9 @@ export class TranscriptScanner {
     const cost = isObject(usage['cost']) ? usage['cost'] : {};
     const record: UsageRecord = {
       entryId: typeof entry['id'] === 'string' ? entry['id'] : `line-${this.lineNumber}`,
-      day: dayOf(message['timestamp'], entry['timestamp']),
-      provider,
-      model,
+      day: this.intern(dayOf(message['timestamp'], entry['timestamp'])),
+      provider: this.intern(provider),
+      model: this.intern(model),
       input: count(usage['input']),
       output: count(usage['output']),
       cacheRead: count(usage['cacheRead']),
@@ -241,7 +248,14 @@ export class TranscriptScanner {
     this.tokens.cacheWrite += record.cacheWrite;
     this.tokens.total += record.totalTokens;
     this.costUsd += record.costUsd;
-    this.usage.push(record);
+    this.onUsage?.(record);
+  }
+
+  private intern(value: string): string {
+    const known = this.interned.get(value);
+    if (known !== undefined) return known;
+    if (this.interned.size < 10_000) this.interned.set(value, value);
+    return value;
   }
 
   private noteTimestamp(value: unknown): void {

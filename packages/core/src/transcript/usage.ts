@@ -18,58 +18,101 @@ export interface UsageBucket {
 type MutableBucket = { -readonly [K in keyof UsageBucket]: UsageBucket[K] };
 
 /**
- * Combines the usage records of several generations of one session. Generations overlap (a
- * snapshot and the later reset archive of the same session hold the same messages), so each
- * entry id counts once; without this, every re-upload would multiply the session's cost.
+ * Adds usage records into one bucket per UTC day and model, in constant memory per bucket.
+ * Generations of one session overlap (a snapshot and the later reset archive of the same session
+ * hold the same messages), so with `dedupe` each entry id counts once; without it nothing per
+ * message is kept, which is right for a session's only generation.
  */
-export function combineUsage(ledgers: Iterable<readonly UsageRecord[]>): UsageBucket[] {
-  const seen = new Set<string>();
-  const records: UsageRecord[] = [];
-  for (const ledger of ledgers) {
-    for (const record of ledger) {
-      if (seen.has(record.entryId)) continue;
-      seen.add(record.entryId);
-      records.push(record);
-    }
+export class UsageCombiner {
+  private readonly seen: Set<string> | undefined;
+  private readonly buckets = new Map<string, MutableBucket>();
+
+  constructor(options: { dedupe: boolean }) {
+    this.seen = options.dedupe ? new Set() : undefined;
   }
-  return bucketize(records.map((record) => ({ ...record, messages: 1 })));
+
+  add(record: UsageRecord): void {
+    if (this.seen) {
+      if (this.seen.has(record.entryId)) return;
+      this.seen.add(record.entryId);
+    }
+    addTo(this.buckets, {
+      ...bucketKeyOf(record),
+      messages: 1,
+      input: record.input,
+      output: record.output,
+      cacheRead: record.cacheRead,
+      cacheWrite: record.cacheWrite,
+      totalTokens: record.totalTokens,
+      costUsd: record.costUsd,
+    });
+  }
+
+  result(): UsageBucket[] {
+    return sorted(this.buckets);
+  }
+}
+
+/** Combines whole ledgers at once (each entry id once). */
+export function combineUsage(ledgers: Iterable<Iterable<UsageRecord>>): UsageBucket[] {
+  const combiner = new UsageCombiner({ dedupe: true });
+  for (const ledger of ledgers) for (const record of ledger) combiner.add(record);
+  return combiner.result();
+}
+
+export type UsageTotals = Omit<UsageBucket, 'day' | 'provider' | 'model'>;
+
+/** Every bucket added up: the totals of a session or of a usage report. */
+export function sumUsage(buckets: Iterable<UsageBucket>): UsageTotals {
+  const totals = {
+    messages: 0,
+    input: 0,
+    output: 0,
+    cacheRead: 0,
+    cacheWrite: 0,
+    totalTokens: 0,
+    costUsd: 0,
+  };
+  for (const bucket of buckets) {
+    totals.messages += bucket.messages;
+    totals.input += bucket.input;
+    totals.output += bucket.output;
+    totals.cacheRead += bucket.cacheRead;
+    totals.cacheWrite += bucket.cacheWrite;
+    totals.totalTokens += bucket.totalTokens;
+    totals.costUsd = roundUsd(totals.costUsd + bucket.costUsd);
+  }
+  return totals;
 }
 
 /** Adds buckets of several sessions into one bucket per day and model. */
 export function sumBuckets(buckets: Iterable<UsageBucket>): UsageBucket[] {
-  return bucketize(buckets);
+  const merged = new Map<string, MutableBucket>();
+  for (const bucket of buckets) addTo(merged, bucket);
+  return sorted(merged);
 }
 
-function bucketize(
-  items: Iterable<Omit<UsageBucket, 'messages'> & { messages: number }>,
-): UsageBucket[] {
-  const buckets = new Map<string, MutableBucket>();
-  for (const item of items) {
-    const key = `${item.day}\u0000${item.provider}\u0000${item.model}`;
-    let bucket = buckets.get(key);
-    if (!bucket) {
-      bucket = {
-        day: item.day,
-        provider: item.provider,
-        model: item.model,
-        messages: 0,
-        input: 0,
-        output: 0,
-        cacheRead: 0,
-        cacheWrite: 0,
-        totalTokens: 0,
-        costUsd: 0,
-      };
-      buckets.set(key, bucket);
-    }
-    bucket.messages += item.messages;
-    bucket.input += item.input;
-    bucket.output += item.output;
-    bucket.cacheRead += item.cacheRead;
-    bucket.cacheWrite += item.cacheWrite;
-    bucket.totalTokens += item.totalTokens;
-    bucket.costUsd = roundUsd(bucket.costUsd + item.costUsd);
+function bucketKeyOf(item: { day: string; provider: string; model: string }) {
+  return { day: item.day, provider: item.provider, model: item.model };
+}
+
+function addTo(buckets: Map<string, MutableBucket>, item: UsageBucket): void {
+  const key = `${item.day}\u0000${item.provider}\u0000${item.model}`;
+  const bucket = buckets.get(key);
+  if (!bucket) {
+    buckets.set(key, { ...item });
+    return;
   }
+  bucket.messages += item.messages;
+  bucket.input += item.input;
+  bucket.output += item.output;
+  bucket.cacheRead += item.cacheRead;
+  bucket.cacheWrite += item.cacheWrite;
+  bucket.totalTokens += item.totalTokens;
+  bucket.costUsd = roundUsd(bucket.costUsd + item.costUsd);
+}
+
+function sorted(buckets: Map<string, MutableBucket>): UsageBucket[] {
   return [...buckets.values()].sort(
     (a, b) =>
       a.day.localeCompare(b.day) ||

@@ -240,6 +240,12 @@ export class SessionUploadJob extends Job {
       session: candidate.sessionId,
     };
     const snapshot = candidate.decision.upload && candidate.decision.snapshot;
+    /** Not uploaded this time; the file stays and the next run tries again. */
+    const fail = (message: string) => {
+      counts.failed += 1;
+      errors.push({ item: candidate.ledgerKey, message });
+      logger.warn(where, `not uploaded, will retry next run: ${message}`);
+    };
     const reject = (message: string, sha256: string, version = candidate.version) => {
       counts.rejected += 1;
       errors.push({ item: candidate.ledgerKey, message });
@@ -313,15 +319,10 @@ export class SessionUploadJob extends Job {
       } else if (outcome.outcome === 'rejected') {
         reject(`${outcome.message} (HTTP ${outcome.httpStatus} ${outcome.code})`, sha256, version);
       } else {
-        counts.failed += 1;
-        errors.push({ item: candidate.ledgerKey, message: outcome.message });
-        logger.warn(where, `not uploaded, will retry next run: ${outcome.message}`);
+        fail(outcome.message);
       }
     } catch (caught) {
-      counts.failed += 1;
-      const message = coerceError(caught).message;
-      errors.push({ item: candidate.ledgerKey, message });
-      logger.warn(where, `failed, will retry next run: ${message}`);
+      fail(coerceError(caught).message);
     } finally {
       if (temp !== undefined) await rm(temp, { force: true });
     }

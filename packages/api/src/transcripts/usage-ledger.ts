@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import type { ByteSource, UsageRecord } from '@nexus/core';
+
+/**
+ * A generation's usage ledger: one JSON array per assistant message,
+ * `[entryId, day, provider, model, input, output, cacheRead, cacheWrite, totalTokens, costUsd]`,
+ * one per line. Written while the transcript streams in and read back line by line, so neither
+ * side holds a transcript's messages in memory.
+ */
+type LedgerRow = [string, string, string, string, number, number, number, number, number, number];
+
+const FLUSH_BYTES = 256 * 1024;
+
+/** Collects ledger lines into a temp file while the transcript is scanned. */
+export class LedgerWriter {
+  private readonly path = join(tmpdir(), `nexus-ledger-${randomUUID()}.jsonl`);
+  private file: FileHandle | undefined;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+
+  /** Synchronous, for the scanner's callback; `drain()` writes what piled up. */
+  add(record: UsageRecord): void {
+    const row: LedgerRow = [
+      record.entryId,
+      record.day,
+      record.provider,
+      record.model,
+      record.input,
+      record.output,
+      record.cacheRead,
+      record.cacheWrite,
+      record.totalTokens,
+      record.costUsd,
+    ];
+    const line = `${JSON.stringify(row)}\n`;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+  }
+
+  /** Writes pending lines once enough piled up (call between chunks). */
+  async drain(force = false): Promise<void> {
+    if (this.pendingBytes === 0 || (!force && this.pendingBytes < FLUSH_BYTES)) return;
+    this.file ??= await open(this.path, 'w', 0o600);
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.file.write(text);
+  }
+
+  /** The finished ledger as a byte source (empty when there was no usage). */
+  async finish(): Promise<ByteSource> {
+    await this.drain(true);
+    if (!this.file) return emptySource();
+    await this.file.close();
+    this.file = undefined;
+    return createReadStream(this.path, { highWaterMark: 256 * 1024 });
+  }
+
+  async dispose(): Promise<void> {
+    await this.file?.close().catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+  }
+}
+
+/** Reads a stored ledger line by line. */
+export async function* readLedger(body: ByteSource): AsyncGenerator<UsageRecord> {
+  const lines = createInterface({ input: Readable.from(body), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line === '') continue;
+    const [
+      entryId,
+      day,
+      provider,
+      model,
+      input,
+      output,
+      cacheRead,
+      cacheWrite,
+      totalTokens,
+      costUsd,
+    ] = JSON.parse(line) as LedgerRow;
+    yield {
+      entryId,
+      day,
+      provider,
+      model,
+      input,
+      output,
+      cacheRead,
+      cacheWrite,
+      totalTokens,
+      costUsd,
+    };
+  }
+}
+
+async function* emptySource(): ByteSource {
+  // A transcript without assistant usage has an empty ledger.
+}
