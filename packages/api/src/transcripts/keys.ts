@@ -3,7 +3,7 @@
  * blob paths and table keys. Layout (docs/ARCHITECTURE.md, "Storage layout"):
  *
  *   blob  transcripts/<agent>/<session>/<sha256>.jsonl   the exact bytes
- *   blob  ledgers/<agent>/<session>/<sha256>.json        usage per assistant entry, for de-duplication
+ *   blob  ledgers/<agent>/<session>/<sha256>.jsonl       usage per assistant entry, for de-duplication
  *   row   generations     PK agent, RK <session>|<sha256>
  *   row   sessions        PK agent, RK <session>
  *   row   sessionsByTime  PK agent, RK <inverted activity ms>|<session>   newest first
@@ -16,7 +16,7 @@ export function transcriptBlobKey(agentId: string, sessionId: string, sha256: st
 }
 
 export function ledgerBlobKey(agentId: string, sessionId: string, sha256: string): string {
-  return `ledgers/${agentId}/${sessionId}/${sha256}.json`;
+  return `ledgers/${agentId}/${sessionId}/${sha256}.jsonl`;
 }
 
 export function generationRowKey(sessionId: string, sha256: string): string {

@@ -15,7 +15,12 @@ import type { ByteSource, UsageRecord } from '@nexus/core';
  */
 type LedgerRow = [string, string, string, string, number, number, number, number, number, number];
 
-const FLUSH_BYTES = 256 * 1024;
+/**
+ * Small on purpose: pending lines that wait long survive young-generation collections and are
+ * promoted, growing the old space. 16 KB instead of 256 KB took a 200 MB usage-heavy upload's RSS
+ * growth from 67-86 MB to 61-63 MB over five runs (bench/large-upload-memory.ts).
+ */
+const FLUSH_BYTES = 16 * 1024;
 
 /** Collects ledger lines into a temp file while the transcript is scanned. */
 export class LedgerWriter {

@@ -62,7 +62,11 @@ export class VerifiedTranscript {
   async *read(body: ByteSource): AsyncGenerator<Uint8Array> {
     const { maxBytes, encoding, sha256, sessionId, ledger } = this.options;
     const hash = createHash('sha256');
-    const scanner = new TranscriptScanner({ onUsage: (record) => { ledger.add(record); } });
+    const scanner = new TranscriptScanner({
+      onUsage: (record) => {
+        ledger.add(record);
+      },
+    });
     let bytes = 0;
     for await (const chunk of decode(limit(body, maxBytes, 'sent'), encoding)) {
       bytes += chunk.byteLength;
