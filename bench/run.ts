@@ -271,6 +271,8 @@ try {
               key,
               '--azureblob-endpoint',
               endpoint,
+              // Azurite's plain-HTTP, path-style addressing.
+              '--azureblob-use-emulator',
             ],
             {
               env: { ...process.env, RCLONE_CONFIG_AZ_TYPE: 'azureblob' },
