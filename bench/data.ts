@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildTranscript } from '@nexus/core/testing';
@@ -64,33 +65,22 @@ export async function writeSessionsFolder(
 }
 
 /**
- * Streams one very large transcript to disk (never whole in memory): a header, then assistant
- * replies with usage and tool results of about 1 KB each, to `bytes`.
+ * A large transcript, chunk by chunk, never whole in memory: a header, then alternately tool
+ * results of about 1 KB and assistant replies with usage, each a distinct entry (one usage-ledger
+ * row per reply: the worst case for memory that grows with message count), to about `bytes`.
  */
-export async function writeLargeTranscript(
-  path: string,
-  sessionId: string,
-  bytes: number,
-): Promise<number> {
-  const { createWriteStream } = await import('node:fs');
-  const out = createWriteStream(path);
-  let written = 0;
-  const write = (text: string) =>
-    new Promise<void>((resolve) => {
-      written += Buffer.byteLength(text);
-      if (out.write(text)) resolve();
-      else out.once('drain', resolve);
-    });
-  await write(
+export function* largeTranscriptChunks(sessionId: string, bytes: number): Generator<Buffer> {
+  yield Buffer.from(
     `${JSON.stringify({ type: 'session', version: 3, id: sessionId, timestamp: '2026-02-03T09:14:02.118Z' })}\n`,
   );
-  for (let n = 0; written < bytes; n += 1) {
+  let written = 0;
+  for (let n = 0; written < bytes;) {
     const lines: string[] = [];
-    for (let i = 0; i < 500; i += 1) {
-      const id = (n * 500 + i).toString(16).padStart(8, '0');
-      const timestamp = new Date(1770110042118 + (n * 500 + i) * 1000).toISOString();
+    for (let i = 0; i < 200; i += 1, n += 1) {
+      const id = n.toString(16).padStart(8, '0');
+      const timestamp = new Date(1770110042118 + n * 1000).toISOString();
       lines.push(
-        i % 2 === 0
+        n % 2 === 0
           ? JSON.stringify({
               type: 'message',
               id,
@@ -127,11 +117,26 @@ export async function writeLargeTranscript(
             }),
       );
     }
-    await write(`${lines.join('\n')}\n`);
+    const chunk = Buffer.from(`${lines.join('\n')}\n`);
+    written += chunk.length;
+    yield chunk;
+  }
+}
+
+/** Writes `largeTranscriptChunks` to a file an hour old (past any quiet window); returns its size. */
+export async function writeLargeTranscript(
+  path: string,
+  sessionId: string,
+  bytes: number,
+): Promise<number> {
+  const out = createWriteStream(path);
+  let written = 0;
+  for (const chunk of largeTranscriptChunks(sessionId, bytes)) {
+    written += chunk.length;
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => { resolve(); }));
   }
   await new Promise<void>((resolve) => out.end(resolve));
   const old = (Date.now() - 3_600_000) / 1000;
-  const { utimes } = await import('node:fs/promises');
   await utimes(path, old, old);
   return written;
 }

@@ -10,70 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServer } from '../packages/api/test/spawn-server.ts';
+import { largeTranscriptChunks } from './data.ts';
 import { rssOf, sampleRss } from './rss.ts';
 
 const sizeMb = Number(process.argv[2] ?? 200);
 const KEY = 'bench-key';
-
-/**
- * A generated transcript, chunk by chunk: half tool results of ~1 KB, half assistant replies with
- * usage (each a distinct entry, so the usage ledger has one row per reply: the worst case for
- * memory that grows with message count).
- */
-function* transcriptChunks(sessionId: string, bytes: number): Generator<Buffer> {
-  yield Buffer.from(
-    `${JSON.stringify({ type: 'session', version: 3, id: sessionId, timestamp: '2026-02-03T09:14:02.118Z' })}\n`,
-  );
-  let written = 0;
-  let n = 0;
-  while (written < bytes) {
-    const lines: string[] = [];
-    for (let i = 0; i < 200; i += 1, n += 1) {
-      const id = n.toString(16).padStart(8, '0');
-      const timestamp = new Date(1770110042118 + n * 1000).toISOString();
-      lines.push(
-        n % 2 === 0
-          ? JSON.stringify({
-              type: 'message',
-              id,
-              parentId: null,
-              timestamp,
-              message: {
-                role: 'toolResult',
-                toolCallId: `t${n}`,
-                toolName: 'exec',
-                content: [{ type: 'text', text: 'o'.repeat(900) }],
-                isError: false,
-              },
-            })
-          : JSON.stringify({
-              type: 'message',
-              id,
-              parentId: null,
-              timestamp,
-              message: {
-                role: 'assistant',
-                content: [{ type: 'text', text: 'done' }],
-                provider: 'anthropic',
-                model: 'claude-sonnet-4-5',
-                usage: {
-                  input: 3,
-                  output: 40,
-                  cacheRead: 11000,
-                  cacheWrite: 200,
-                  totalTokens: 11243,
-                  cost: { total: 0.0045 },
-                },
-                stopReason: 'stop',
-              },
-            }),
-      );
-    }
-    const chunk = Buffer.from(`${lines.join('\n')}\n`);
-    written += chunk.length;
-    yield chunk;
-  }
-}
 
 const dataDir = await mkdtemp(join(tmpdir(), 'nexus-bench-mem-'));
 const server = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY });
@@ -81,13 +22,13 @@ const pid = server.child.pid ?? 0;
 try {
   const hash = createHash('sha256');
   let total = 0;
-  for (const chunk of transcriptChunks('big', sizeMb * 1024 * 1024)) {
+  for (const chunk of largeTranscriptChunks('big', sizeMb * 1024 * 1024)) {
     hash.update(chunk);
     total += chunk.length;
   }
   const sha = hash.digest('hex');
   // Warm up: one small upload so lazy initialisation is not counted as growth.
-  const warm = [...transcriptChunks('warm', 1024 * 1024)];
+  const warm = [...largeTranscriptChunks('warm', 1024 * 1024)];
   const warmSha = createHash('sha256').update(Buffer.concat(warm)).digest('hex');
   await fetch(
     `${server.url}/v1/agents/main/sessions/warm/transcripts/${warmSha}?fileName=warm.jsonl`,
@@ -101,7 +42,7 @@ try {
   const before = await rssOf(pid);
   const sampler = sampleRss(pid);
   const started = performance.now();
-  const body = ReadableStream.from(transcriptChunks('big', sizeMb * 1024 * 1024));
+  const body = ReadableStream.from(largeTranscriptChunks('big', sizeMb * 1024 * 1024));
   const response = await fetch(
     `${server.url}/v1/agents/main/sessions/big/transcripts/${sha}?fileName=big.jsonl`,
     {

@@ -73,15 +73,7 @@ export function sumUsage(buckets: Iterable<UsageBucket>): UsageTotals {
     totalTokens: 0,
     costUsd: 0,
   };
-  for (const bucket of buckets) {
-    totals.messages += bucket.messages;
-    totals.input += bucket.input;
-    totals.output += bucket.output;
-    totals.cacheRead += bucket.cacheRead;
-    totals.cacheWrite += bucket.cacheWrite;
-    totals.totalTokens += bucket.totalTokens;
-    totals.costUsd = roundUsd(totals.costUsd + bucket.costUsd);
-  }
+  for (const bucket of buckets) accumulate(totals, bucket);
   return totals;
 }
 
@@ -103,13 +95,20 @@ function addTo(buckets: Map<string, MutableBucket>, item: UsageBucket): void {
     buckets.set(key, { ...item });
     return;
   }
-  bucket.messages += item.messages;
-  bucket.input += item.input;
-  bucket.output += item.output;
-  bucket.cacheRead += item.cacheRead;
-  bucket.cacheWrite += item.cacheWrite;
-  bucket.totalTokens += item.totalTokens;
-  bucket.costUsd = roundUsd(bucket.costUsd + item.costUsd);
+  accumulate(bucket, item);
+}
+
+function accumulate(
+  target: { -readonly [K in keyof UsageTotals]: number },
+  item: UsageTotals,
+): void {
+  target.messages += item.messages;
+  target.input += item.input;
+  target.output += item.output;
+  target.cacheRead += item.cacheRead;
+  target.cacheWrite += item.cacheWrite;
+  target.totalTokens += item.totalTokens;
+  target.costUsd = roundUsd(target.costUsd + item.costUsd);
 }
 
 function sorted(buckets: Map<string, MutableBucket>): UsageBucket[] {

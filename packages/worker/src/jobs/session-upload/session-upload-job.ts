@@ -68,6 +68,14 @@ type Counts = Record<
 >;
 type Errors = { item: string; message: string }[];
 
+/** What one run shares across its candidates. */
+interface RunState {
+  readonly counts: Counts;
+  readonly errors: Errors;
+  readonly ledger: UploadLedger;
+  readonly context: JobContext;
+}
+
 /**
  * `session_upload`: per agent, find transcripts that are complete by OpenClaw's rules, in the
  * sessions folder and in the agent database, upload each (hash first, then a compressed stream),
@@ -120,6 +128,7 @@ export class SessionUploadJob extends Job {
     const ledger = new UploadLedger(join(this.services.config.stateDir, 'ledger.sqlite'));
     const databases: AgentDatabase[] = [];
     try {
+      const state: RunState = { counts, errors, ledger, context };
       const known = ledger.loadAll();
       const policy = {
         nowMs: this.services.now(),
@@ -180,7 +189,7 @@ export class SessionUploadJob extends Job {
             uploaded &&
             this.shouldArchive(candidate, decision.ledger.detail === 'snapshot')
           ) {
-            await this.archive(candidate, counts, errors, ledger, context);
+            await this.archive(candidate, state);
           }
         } else {
           counts.notCompleted += 1;
@@ -197,7 +206,7 @@ export class SessionUploadJob extends Job {
         while (next < queue.length && !context.signal.aborted) {
           const candidate = queue[next++];
           if (!candidate) continue;
-          await this.uploadOne(candidate, counts, errors, ledger, context);
+          await this.uploadOne(candidate, state);
           progress.advance(candidate.source.type === 'file' ? candidate.version.size : 0);
         }
       };
@@ -226,13 +235,8 @@ export class SessionUploadJob extends Job {
     return this.config.mode === 'move' && candidate.source.type === 'file' && !snapshot;
   }
 
-  private async uploadOne(
-    candidate: TranscriptCandidate,
-    counts: Counts,
-    errors: Errors,
-    ledger: UploadLedger,
-    context: JobContext,
-  ): Promise<void> {
+  private async uploadOne(candidate: TranscriptCandidate, state: RunState): Promise<void> {
+    const { counts, errors, ledger, context } = state;
     const { logger } = context;
     const where = {
       agent: candidate.agentId,
@@ -310,8 +314,7 @@ export class SessionUploadJob extends Job {
           { ...where, bytes, sha256: sha256.slice(0, 12) },
           outcome.status === 'created' ? 'uploaded' : 'already stored',
         );
-        if (this.shouldArchive(candidate, snapshot))
-          await this.archive(candidate, counts, errors, ledger, context);
+        if (this.shouldArchive(candidate, snapshot)) await this.archive(candidate, state);
       } else if (outcome.outcome === 'rejected' && outcome.code === 'sha256_mismatch') {
         // The file changed between hashing and sending: a live file still growing. Next run.
         counts.notCompleted += 1;
@@ -328,13 +331,8 @@ export class SessionUploadJob extends Job {
     }
   }
 
-  private async archive(
-    candidate: TranscriptCandidate,
-    counts: Counts,
-    errors: Errors,
-    ledger: UploadLedger,
-    context: JobContext,
-  ): Promise<void> {
+  private async archive(candidate: TranscriptCandidate, state: RunState): Promise<void> {
+    const { counts, errors, ledger, context } = state;
     if (candidate.source.type !== 'file') return;
     const archiveDir = this.config.archiveDir ?? join(this.services.config.stateDir, 'archive');
     try {
