@@ -133,7 +133,12 @@ export async function writeLargeTranscript(
   let written = 0;
   for (const chunk of largeTranscriptChunks(sessionId, bytes)) {
     written += chunk.length;
-    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => { resolve(); }));
+    if (!out.write(chunk))
+      await new Promise<void>((resolve) =>
+        out.once('drain', () => {
+          resolve();
+        }),
+      );
   }
   await new Promise<void>((resolve) => out.end(resolve));
   const old = (Date.now() - 3_600_000) / 1000;
