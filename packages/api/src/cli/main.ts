@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { coerceError } from '@nexus/core';
+import { coerceError, describeSystemError } from '@nexus/core';
 import { ConfigError } from '../config/api-config.ts';
 import { VERSION } from '../version.ts';
 import { SERVE_HELP, UsageError, serveCommand } from './serve-command.ts';
@@ -44,7 +44,10 @@ main(process.argv.slice(2)).then(
       error instanceof ConfigError ||
       error instanceof UsageError ||
       ('code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
-    process.stderr.write(`nexus: ${expected ? error.message : (error.stack ?? error.message)}\n`);
-    process.exitCode = expected ? 2 : 1;
+    const system = describeSystemError(error);
+    process.stderr.write(
+      `nexus: ${system ?? (expected ? error.message : (error.stack ?? error.message))}\n`,
+    );
+    process.exitCode = expected || system !== undefined ? 2 : 1;
   },
 );

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { coerceError } from '@nexus/core';
+import { coerceError, describeSystemError } from '@nexus/core';
 import { ConfigError, defaultConfigPath, loadWorkerConfig } from '../config/worker-config.ts';
 import { buildJob, buildServices } from '../build-worker.ts';
 import { createLogger } from '../logger.ts';
@@ -162,9 +162,10 @@ main(process.argv.slice(2), process.env).then(
       error instanceof UsageError ||
       ('code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) ||
       /already exists/.test(error.message);
+    const system = describeSystemError(error);
     process.stderr.write(
-      `nexus-worker: ${expected ? error.message : (error.stack ?? error.message)}\n`,
+      `nexus-worker: ${system ?? (expected ? error.message : (error.stack ?? error.message))}\n`,
     );
-    process.exitCode = expected ? 2 : 1;
+    process.exitCode = expected || system !== undefined ? 2 : 1;
   },
 );
