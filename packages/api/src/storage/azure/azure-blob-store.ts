@@ -36,17 +36,24 @@ export class AzureBlobStore implements BlobStore {
   ): Promise<PutBlobResult> {
     checkBlobKey(key);
     const client = this.container.getBlockBlobClient(key);
-    if (await this.head(key)) return { created: false, size: await drain(source) };
-
     const headers = options.contentType ? { blobContentType: options.contentType } : {};
     const chunker = new Chunker(source, SINGLE_PUT_BYTES);
     const first = await chunker.next();
+    // A body that fits one request goes straight to the conditional put, which answers "exists"
+    // itself: one round trip instead of two (bench B1a).
     if (chunker.finished) {
       const body = first ?? new Uint8Array(0);
       const created = await this.commitOnce(key, (conditions) =>
         client.upload(body, body.byteLength, { conditions, blobHTTPHeaders: headers }),
       );
       return { created, size: body.byteLength };
+    }
+    // A larger one is checked first, so an existing blob's content is read but not sent again.
+    if (await this.head(key)) {
+      let size = first?.byteLength ?? 0;
+      for (let rest = await chunker.next(BLOCK_BYTES); rest; rest = await chunker.next(BLOCK_BYTES))
+        size += rest.byteLength;
+      return { created: false, size };
     }
     const uploadId = randomUUID().replaceAll('-', '');
     const blockIds: string[] = [];
@@ -206,10 +213,4 @@ class Chunker {
     }
     return joined;
   }
-}
-
-async function drain(source: ByteSource): Promise<number> {
-  let size = 0;
-  for await (const chunk of source) size += chunk.byteLength;
-  return size;
 }
