@@ -13,6 +13,7 @@ import {
   type Storage,
   type TranscriptKind,
   type TranscriptSummary,
+  type UsageBucket,
 } from '@nexus/core';
 import { AGENTS_PARTITION, generationRowKey, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
 import { refreshSession } from './refresh-session.ts';
@@ -71,6 +72,7 @@ export async function ingestTranscript(
 
   const ledger = new LedgerWriter();
   let summary: TranscriptSummary;
+  let usage: UsageBucket[];
   try {
     const verified = new VerifiedTranscript({
       sessionId,
@@ -87,6 +89,7 @@ export async function ingestTranscript(
       },
     );
     ({ summary } = verified.result());
+    usage = ledger.usage();
     await storage.blobs.putIfAbsent(
       ledgerBlobKey(agentId, sessionId, sha256),
       await ledger.finish(),
@@ -124,7 +127,7 @@ export async function ingestTranscript(
       throw new NotFoundError('The generation vanished while it was being read; retry.');
     stored = generationFromEntity(existing);
   }
-  const session = await refreshSession(storage, agentId, sessionId);
+  const session = await refreshSession(storage, agentId, sessionId, { sha256, usage });
   await storage.tables.upsert('agents', {
     partitionKey: AGENTS_PARTITION,
     rowKey: agentId,

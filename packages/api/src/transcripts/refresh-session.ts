@@ -29,12 +29,14 @@ export async function refreshSession(
   storage: Storage,
   agentId: string,
   sessionId: string,
+  /** Usage the caller already has for one generation (just ingested): saves reading its ledger back. */
+  known?: { readonly sha256: string; readonly usage: readonly UsageBucket[] },
 ): Promise<SessionRecord> {
   const { tables } = storage;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const current = await tables.get('sessions', agentId, sessionId);
     const generations = await listGenerations(storage, agentId, sessionId);
-    const record = summarizeSession(generations, await combinedUsage(storage, generations));
+    const record = summarizeSession(generations, await combinedUsage(storage, generations, known));
     const indexKey = activityRowKey(record.activityAt, sessionId);
     await tables.upsert('sessionsByTime', {
       partitionKey: agentId,
@@ -88,7 +90,11 @@ export async function listGenerations(
 async function combinedUsage(
   storage: Storage,
   generations: readonly Generation[],
+  known: { readonly sha256: string; readonly usage: readonly UsageBucket[] } | undefined,
 ): Promise<UsageBucket[]> {
+  // A session's only generation needs no de-duplication: its own buckets are the answer.
+  const [only] = generations;
+  if (generations.length === 1 && only?.sha256 === known?.sha256 && known) return [...known.usage];
   const combiner = new UsageCombiner({ dedupe: generations.length > 1 });
   for (const g of generations) {
     const { body } = await storage.blobs.get(ledgerBlobKey(g.agentId, g.sessionId, g.sha256));

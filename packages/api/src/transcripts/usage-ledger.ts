@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import type { ByteSource, UsageRecord } from '@nexus/core';
+import { UsageCombiner, type ByteSource, type UsageBucket, type UsageRecord } from '@nexus/core';
 
 /**
  * A generation's usage ledger: one JSON array per assistant message,
@@ -28,9 +28,12 @@ export class LedgerWriter {
   private file: FileHandle | undefined;
   private pending: string[] = [];
   private pendingBytes = 0;
+  /** This generation's own usage per day and model (no dedupe needed within one transcript). */
+  private readonly combiner = new UsageCombiner({ dedupe: false });
 
   /** Synchronous, for the scanner's callback; `drain()` writes what piled up. */
   add(record: UsageRecord): void {
+    this.combiner.add(record);
     const row: LedgerRow = [
       record.entryId,
       record.day,
@@ -65,6 +68,11 @@ export class LedgerWriter {
     await this.file.close();
     this.file = undefined;
     return createReadStream(this.path, { highWaterMark: 256 * 1024 });
+  }
+
+  /** The usage of this transcript alone, per day and model. */
+  usage(): UsageBucket[] {
+    return this.combiner.result();
   }
 
   async dispose(): Promise<void> {
