@@ -1,0 +1,229 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { sign as signGithub } from '@octokit/webhooks-methods';
+import Stripe from 'stripe';
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it } from 'vitest';
+import {
+  REPLAY_WINDOW_SECONDS,
+  verifySignature,
+  type WebhookProvider,
+} from './verify-signature.ts';
+
+/** The reference time of every case. */
+const NOW = 1_795_600_000;
+const body = JSON.stringify({ action: 'opened', number: 42, note: 'ünïcode' });
+const bytes = new TextEncoder().encode(body);
+const stripe = new Stripe('sk_test_not_used');
+
+function verify(
+  provider: WebhookProvider,
+  headers: Record<string, string>,
+  secrets: string[],
+  payload: Uint8Array = bytes,
+  nowSeconds = NOW,
+) {
+  return verifySignature(provider, {
+    headers: new Headers(headers),
+    body: payload,
+    secrets,
+    nowSeconds,
+  });
+}
+
+const tampered = new TextEncoder().encode(body.replace('42', '43'));
+
+describe('GitHub signatures (checked against @octokit/webhooks-methods)', () => {
+  it('accepts the official signature, with any of several secrets', async () => {
+    const signature = await signGithub('new-secret', body);
+    expect(
+      verify({ type: 'github' }, { 'x-hub-signature-256': signature }, ['new-secret']),
+    ).toEqual({ ok: true });
+    expect(
+      verify({ type: 'github' }, { 'x-hub-signature-256': signature }, [
+        'old-secret',
+        'new-secret',
+      ]),
+    ).toEqual({ ok: true });
+  });
+
+  it.each<[string, () => Promise<[Record<string, string>, string[], Uint8Array]>, RegExp]>([
+    [
+      'a wrong secret',
+      async () => [{ 'x-hub-signature-256': await signGithub('other', body) }, ['secret'], bytes],
+      /does not match/,
+    ],
+    [
+      'a tampered body',
+      async () => [
+        { 'x-hub-signature-256': await signGithub('secret', body) },
+        ['secret'],
+        tampered,
+      ],
+      /does not match/,
+    ],
+    ['no header', () => Promise.resolve([{}, ['secret'], bytes]), /missing X-Hub-Signature-256/],
+    [
+      'a malformed header',
+      () => Promise.resolve([{ 'x-hub-signature-256': 'sha1=abc' }, ['secret'], bytes]),
+      /not "sha256=<64 hex>"/,
+    ],
+  ])('refuses %s, saying why', async (_label, make, reason) => {
+    const [headers, secrets, payload] = await make();
+    const result = verify({ type: 'github' }, headers, secrets, payload);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(reason);
+  });
+});
+
+describe('Stripe signatures (checked against stripe.webhooks.generateTestHeaderString)', () => {
+  const header = (secret: string, timestamp = NOW, payload = body) => ({
+    'stripe-signature': stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp }),
+  });
+
+  it('accepts the official header, and any of several secrets', () => {
+    expect(verify({ type: 'stripe' }, header('whsec_a'), ['whsec_a'])).toEqual({ ok: true });
+    expect(verify({ type: 'stripe' }, header('whsec_b'), ['whsec_a', 'whsec_b'])).toEqual({
+      ok: true,
+    });
+  });
+
+  it('accepts a header with several v1 signatures of which one is valid', () => {
+    const official = header('whsec_a')['stripe-signature'];
+    const withDecoy = `${official},v1=${'0'.repeat(64)}`.replace(
+      /^t=(\d+),/,
+      `t=$1,v1=${'f'.repeat(64)},`,
+    );
+    expect(verify({ type: 'stripe' }, { 'stripe-signature': withDecoy }, ['whsec_a'])).toEqual({
+      ok: true,
+    });
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['a wrong secret', header('whsec_other'), /no v1 signature matches/],
+    ['an expired timestamp', header('whsec_a', NOW - REPLAY_WINDOW_SECONDS - 1), /s old/],
+    [
+      'a timestamp from the future',
+      header('whsec_a', NOW + REPLAY_WINDOW_SECONDS + 1),
+      /in the future/,
+    ],
+    ['no timestamp', { 'stripe-signature': `v1=${'a'.repeat(64)}` }, /no t=/],
+    ['no header', {}, /missing Stripe-Signature/],
+  ])('refuses %s', (_label, headers, reason) => {
+    const result = verify({ type: 'stripe' }, headers, ['whsec_a']);
+    expect(!result.ok && result.reason).toMatch(reason);
+  });
+
+  it('refuses a tampered body', () => {
+    expect(verify({ type: 'stripe' }, header('whsec_a'), ['whsec_a'], tampered).ok).toBe(false);
+  });
+});
+
+describe('Standard Webhooks signatures (checked against the standardwebhooks reference library)', () => {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const rotated = `whsec_${randomBytes(24).toString('base64')}`;
+  const headers = (key: string, at = NOW, id = 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W') => ({
+    'webhook-id': id,
+    'webhook-timestamp': String(at),
+    'webhook-signature': new Webhook(key).sign(id, new Date(at * 1000), body),
+  });
+
+  it('accepts the reference signature and rotated secrets', () => {
+    expect(verify({ type: 'standard' }, headers(secret), [secret])).toEqual({ ok: true });
+    expect(verify({ type: 'standard' }, headers(rotated), [secret, rotated])).toEqual({ ok: true });
+  });
+
+  it('accepts several space-separated signatures of which one is valid', () => {
+    const h = headers(secret);
+    const several = {
+      ...h,
+      'webhook-signature': `v1,${randomBytes(32).toString('base64')} ${h['webhook-signature']}`,
+    };
+    expect(verify({ type: 'standard' }, several, [secret])).toEqual({ ok: true });
+  });
+
+  it('agrees with the reference verifier on what it accepts', () => {
+    const h = headers(secret, Math.floor(Date.now() / 1000));
+    expect(() => new Webhook(secret).verify(body, h)).not.toThrow();
+    expect(verify({ type: 'standard' }, h, [secret], bytes, Math.floor(Date.now() / 1000))).toEqual(
+      { ok: true },
+    );
+  });
+
+  it.each<[string, () => Record<string, string>, RegExp]>([
+    ['a wrong secret', () => headers(rotated), /no v1 signature matches/],
+    ['an expired timestamp', () => headers(secret, NOW - 301), /s old/],
+    ['a future timestamp', () => headers(secret, NOW + 301), /in the future/],
+    [
+      'a changed id',
+      () => ({ ...headers(secret), 'webhook-id': 'msg_other' }),
+      /no v1 signature matches/,
+    ],
+    ['missing headers', () => ({}), /missing webhook-id/],
+  ])('refuses %s', (_label, make, reason) => {
+    const result = verify({ type: 'standard' }, make(), [secret]);
+    expect(!result.ok && result.reason).toMatch(reason);
+  });
+});
+
+describe("Slack signatures (computed from Slack's documented formula: v0:<ts>:<body>)", () => {
+  const slackHeaders = (secret: string, ts = NOW, payload = body) => ({
+    'x-slack-request-timestamp': String(ts),
+    'x-slack-signature': `v0=${createHmac('sha256', secret)
+      .update(`v0:${String(ts)}:${payload}`)
+      .digest('hex')}`,
+  });
+  const form = 'token=x&team_id=T1&command=%2Fdeploy&text=prod';
+
+  it('accepts a slash command body (form-encoded) and rotated secrets', () => {
+    expect(
+      verify(
+        { type: 'slack' },
+        slackHeaders('s2', NOW, form),
+        ['s1', 's2'],
+        new TextEncoder().encode(form),
+      ),
+    ).toEqual({ ok: true });
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['a wrong secret', slackHeaders('other'), /does not match/],
+    ['a stale timestamp (5 minutes)', slackHeaders('s1', NOW - 301), /s old/],
+    ['a future timestamp', slackHeaders('s1', NOW + 301), /in the future/],
+    ['no timestamp', { 'x-slack-signature': `v0=${'a'.repeat(64)}` }, /missing/],
+  ])('refuses %s', (_label, headers, reason) => {
+    const result = verify({ type: 'slack' }, headers, ['s1']);
+    expect(!result.ok && result.reason).toMatch(reason);
+  });
+});
+
+describe('generic HMAC and shared-token endpoints', () => {
+  const digest = (secret: string, payload: Uint8Array = bytes) =>
+    createHmac('sha256', secret).update(payload).digest('hex');
+
+  it('checks an HMAC hex digest in the configured header, with or without sha256=', () => {
+    const provider: WebhookProvider = { type: 'hmac', header: 'x-signature' };
+    expect(verify(provider, { 'x-signature': digest('k') }, ['k'])).toEqual({ ok: true });
+    expect(verify(provider, { 'x-signature': `sha256=${digest('k')}` }, ['k'])).toEqual({
+      ok: true,
+    });
+    expect(verify(provider, { 'x-signature': digest('k') }, ['k'], tampered).ok).toBe(false);
+    expect(verify(provider, { 'x-other': digest('k') }, ['k'])).toEqual({
+      ok: false,
+      reason: 'missing x-signature header',
+    });
+  });
+
+  it('checks a shared token in the configured header', () => {
+    const provider: WebhookProvider = { type: 'token', header: 'x-token' };
+    expect(verify(provider, { 'x-token': 'tok-2' }, ['tok-1', 'tok-2'])).toEqual({ ok: true });
+    expect(verify(provider, { 'x-token': 'tok-3' }, ['tok-1', 'tok-2']).ok).toBe(false);
+    expect(verify(provider, { 'x-token': 'tok' }, ['tok-1']).ok).toBe(false);
+  });
+
+  it('refuses everything for an endpoint without a secret', () => {
+    expect(verify({ type: 'github' }, {}, [])).toEqual({
+      ok: false,
+      reason: 'the endpoint has no secret configured',
+    });
+  });
+});
