@@ -103,5 +103,12 @@ export interface Storage {
 }
 
 /** The tables Nexus uses; backends create them up front. */
-export const TABLES = ['agents', 'sessions', 'sessionsByTime', 'generations'] as const;
+export const TABLES = [
+  'agents',
+  'sessions',
+  'sessionsByTime',
+  'generations',
+  'endpoints',
+  'webhooks',
+] as const;
 export type TableName = (typeof TABLES)[number];

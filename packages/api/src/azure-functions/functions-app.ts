@@ -33,6 +33,7 @@ export async function createFunctionsApp(
     apiKeys: new ApiKeys(config.apiKeys),
     logger,
     maxTranscriptBytes: config.maxTranscriptBytes,
+    maxWebhookBytes: config.maxWebhookBytes,
     version: VERSION,
   });
 }

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { AzureStorageConfig } from '../storage/azure/open-azure-storage.ts';
+import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
 
 export type StorageConfig =
   | { readonly kind: 'embedded'; readonly dataDir: string }
@@ -15,6 +16,7 @@ export interface ApiConfig {
   readonly storage: StorageConfig;
   readonly apiKeys: readonly string[];
   readonly maxTranscriptBytes: number;
+  readonly maxWebhookBytes: number;
   readonly logLevel: string;
 }
 
@@ -48,6 +50,7 @@ const envSchema = z.object({
     1024,
     Number.MAX_SAFE_INTEGER,
   ).optional(),
+  NEXUS_MAX_WEBHOOK_BYTES: whole('NEXUS_MAX_WEBHOOK_BYTES', 1024, 1024 * 1024 * 1024).optional(),
   NEXUS_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -115,6 +118,7 @@ export function loadApiConfig(
       .map((key) => key.trim())
       .filter((key) => key !== ''),
     maxTranscriptBytes: e.NEXUS_MAX_TRANSCRIPT_BYTES ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
+    maxWebhookBytes: e.NEXUS_MAX_WEBHOOK_BYTES ?? DEFAULT_MAX_WEBHOOK_BYTES,
     logLevel: e.NEXUS_LOG_LEVEL,
   };
 }

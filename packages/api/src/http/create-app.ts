@@ -6,6 +6,8 @@ import { errorResponse } from './error-response.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import { transcriptRoutes } from './routes/transcript-routes.ts';
+import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
+import { webhookRoutes } from '../webhooks/webhook-routes.ts';
 
 export interface AppDeps {
   readonly storage: Storage;
@@ -14,6 +16,8 @@ export interface AppDeps {
   readonly apiKeys: ApiKeys;
   readonly logger: Logger;
   readonly maxTranscriptBytes: number;
+  /** Largest webhook delivery accepted (default 25 MB, GitHub's cap). */
+  readonly maxWebhookBytes?: number;
   readonly version: string;
   readonly now?: () => Date;
 }
@@ -88,5 +92,10 @@ export function createApp(deps: AppDeps): Hono {
     maxTranscriptBytes: deps.maxTranscriptBytes,
   });
   sessionRoutes(app, { storage: deps.storage });
+  webhookRoutes(app, {
+    storage: deps.storage,
+    now,
+    maxWebhookBytes: deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES,
+  });
   return app;
 }

@@ -42,6 +42,7 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<Ru
     apiKeys: new ApiKeys(keys),
     logger,
     maxTranscriptBytes: config.maxTranscriptBytes,
+    maxWebhookBytes: config.maxWebhookBytes,
     version: VERSION,
   });
 

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ValidationError, validateId, type Entity, type StoredEntity } from '@nexus/core';
+import type { WebhookProvider } from './verify-signature.ts';
+
+/**
+ * A webhook endpoint: where one external service posts, which agent it is for, how its requests
+ * are verified, and what the agent's gateway is asked to do with each one (`wake`, `agent`, or a
+ * named hooks mapping). Secrets are kept as given: HMAC verification needs them in clear.
+ */
+export interface Endpoint {
+  readonly id: string;
+  readonly agentId: string;
+  readonly provider: WebhookProvider;
+  readonly secrets: readonly string[];
+  readonly action:
+    | { readonly type: 'wake' }
+    | { readonly type: 'agent' }
+    | { readonly type: 'mapping'; readonly name: string };
+  readonly template?: string;
+  /** For `hmac` and `token` endpoints: a header holding the sender's delivery id. */
+  readonly dedupeHeader?: string;
+  readonly enabled: boolean;
+  readonly createdAt: string;
+}
+
+export const ENDPOINTS_PARTITION = 'endpoint';
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name, e.g. "x-signature"');
+
+export const createEndpointSchema = z
+  .object({
+    id: z.string().optional(),
+    agentId: z.string(),
+    provider: z.enum(['github', 'stripe', 'slack', 'standard', 'hmac', 'token'], {
+      message: 'must be github, stripe, slack, standard, hmac or token',
+    }),
+    header: headerName.optional(),
+    secrets: z
+      .array(z.string().min(8, 'a secret must be at least 8 characters'))
+      .min(1)
+      .max(5)
+      .optional(),
+    action: z
+      .enum(['wake', 'agent', 'mapping'], { message: 'must be wake, agent or mapping' })
+      .default('agent'),
+    mapping: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a hooks mapping name')
+      .optional(),
+    template: z.string().max(4000).optional(),
+    dedupeHeader: headerName.optional(),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export type CreateEndpoint = z.infer<typeof createEndpointSchema>;
+
+/** Builds a validated endpoint; generates an id and a secret where none was given. */
+export function newEndpoint(input: CreateEndpoint, now: Date): Endpoint {
+  const id = validateId('endpoint id', input.id ?? `ep-${randomBytes(6).toString('hex')}`);
+  const agentId = validateId('agent id', input.agentId);
+  let provider: WebhookProvider;
+  if (input.provider === 'hmac' || input.provider === 'token') {
+    if (!input.header)
+      throw new ValidationError(
+        'missing_header_name',
+        `A ${input.provider} endpoint needs "header": the request header that carries the ${input.provider === 'hmac' ? 'signature' : 'token'}.`,
+      );
+    provider = { type: input.provider, header: input.header.toLowerCase() };
+  } else {
+    provider = { type: input.provider };
+  }
+  if (input.action === 'mapping' && !input.mapping) {
+    throw new ValidationError(
+      'missing_mapping',
+      'A "mapping" action needs "mapping": the name of the OpenClaw hooks mapping (POST /hooks/<name>).',
+    );
+  }
+  const action: Endpoint['action'] =
+    input.action === 'mapping'
+      ? { type: 'mapping', name: input.mapping ?? '' }
+      : { type: input.action };
+  return {
+    id,
+    agentId,
+    provider,
+    secrets: input.secrets ?? [generateSecret(input.provider)],
+    action,
+    ...(input.template === undefined ? {} : { template: input.template }),
+    ...(input.dedupeHeader === undefined ? {} : { dedupeHeader: input.dedupeHeader.toLowerCase() }),
+    enabled: input.enabled,
+    createdAt: now.toISOString(),
+  };
+}
+
+/** Standard Webhooks keys are `whsec_` + base64; the others are opaque strings. */
+export function generateSecret(provider: string): string {
+  const bytes = randomBytes(24);
+  return provider === 'standard'
+    ? `whsec_${bytes.toString('base64')}`
+    : bytes.toString('base64url');
+}
+
+export function endpointEntity(endpoint: Endpoint): Entity {
+  return {
+    partitionKey: ENDPOINTS_PARTITION,
+    rowKey: endpoint.id,
+    properties: { json: JSON.stringify(endpoint) },
+  };
+}
+
+export function endpointFromEntity(entity: StoredEntity): Endpoint {
+  return JSON.parse(String(entity.properties['json'])) as Endpoint;
+}
+
+/** What the read API shows: never a secret, only how many and their last four characters. */
+export function publicEndpoint(endpoint: Endpoint) {
+  const { secrets, ...rest } = endpoint;
+  return {
+    ...rest,
+    secrets: secrets.map((secret) => `…${secret.slice(-4)}`),
+    url: `/hooks/${endpoint.id}`,
+  };
+}

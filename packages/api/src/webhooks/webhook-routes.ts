@@ -1,0 +1,133 @@
+import type { Hono } from 'hono';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  ValidationError,
+  validateId,
+  type Storage,
+} from '@nexus/core';
+import { z } from 'zod';
+import { route } from '../http/route-table.ts';
+import {
+  ENDPOINTS_PARTITION,
+  createEndpointSchema,
+  endpointEntity,
+  endpointFromEntity,
+  generateSecret,
+  newEndpoint,
+  publicEndpoint,
+} from './endpoint.ts';
+import { ingestWebhook } from './ingest-webhook.ts';
+
+export interface WebhookRouteDeps {
+  readonly storage: Storage;
+  readonly now: () => Date;
+  readonly maxWebhookBytes: number;
+}
+
+const patchSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    /** `true` generates a secret; a string adds that one. The old ones stay valid (rotation). */
+    addSecret: z.union([z.literal(true), z.string().min(8)]).optional(),
+    /** Removes the secret ending in these characters (as the read API shows them). */
+    removeSecret: z.string().min(4).optional(),
+  })
+  .strict();
+
+/**
+ * Endpoint management (owner, bearer key) and the public delivery URL `/hooks/{endpointId}`,
+ * which senders call without a key: their signature is the authentication.
+ */
+export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
+  const { storage } = deps;
+  const load = async (id: string) => {
+    const row = await storage.tables.get(
+      'endpoints',
+      ENDPOINTS_PARTITION,
+      validateId('endpoint id', id),
+    );
+    if (!row) throw new NotFoundError(`There is no webhook endpoint ${id}.`, 'endpoint_not_found');
+    return { row, endpoint: endpointFromEntity(row) };
+  };
+
+  route(app, '/v1/endpoints', {
+    GET: async (c) => {
+      const page = await storage.tables.query('endpoints', ENDPOINTS_PARTITION);
+      return c.json({
+        endpoints: page.items.map((row) => publicEndpoint(endpointFromEntity(row))),
+      });
+    },
+    POST: async (c) => {
+      const parsed = createEndpointSchema.safeParse(await c.req.json().catch(() => undefined));
+      if (!parsed.success) {
+        throw new ValidationError(
+          'invalid_endpoint',
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+        );
+      }
+      const endpoint = newEndpoint(parsed.data, deps.now());
+      try {
+        await storage.tables.insert('endpoints', endpointEntity(endpoint));
+      } catch (error) {
+        if (error instanceof AlreadyExistsError)
+          throw new AlreadyExistsError(
+            `Endpoint ${endpoint.id} exists already; choose another id.`,
+          );
+        throw error;
+      }
+      // The only time the secrets are shown: paste them into the sender now.
+      return c.json({ ...publicEndpoint(endpoint), secrets: endpoint.secrets }, 201);
+    },
+  });
+
+  route(app, '/v1/endpoints/:endpointId', {
+    GET: async (c) =>
+      c.json(publicEndpoint((await load(c.req.param('endpointId') ?? '')).endpoint)),
+    PATCH: async (c) => {
+      const parsed = patchSchema.safeParse(await c.req.json().catch(() => undefined));
+      if (!parsed.success)
+        throw new ValidationError(
+          'invalid_patch',
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+        );
+      const { row, endpoint } = await load(c.req.param('endpointId') ?? '');
+      let secrets = [...endpoint.secrets];
+      let added: string | undefined;
+      if (parsed.data.addSecret !== undefined) {
+        added =
+          parsed.data.addSecret === true
+            ? generateSecret(endpoint.provider.type)
+            : parsed.data.addSecret;
+        secrets.push(added);
+      }
+      if (parsed.data.removeSecret !== undefined) {
+        const suffix = parsed.data.removeSecret.replace(/^…/, '');
+        secrets = secrets.filter((secret) => !secret.endsWith(suffix));
+        if (secrets.length === 0)
+          throw new ValidationError(
+            'last_secret',
+            'That would remove the last secret; add the new one first (addSecret), then remove the old one.',
+          );
+      }
+      const updated = { ...endpoint, secrets, enabled: parsed.data.enabled ?? endpoint.enabled };
+      await storage.tables.update('endpoints', endpointEntity(updated), row.etag);
+      return c.json({
+        ...publicEndpoint(updated),
+        ...(added === undefined ? {} : { addedSecret: added }),
+      });
+    },
+    DELETE: async (c) => {
+      const { row, endpoint } = await load(c.req.param('endpointId') ?? '');
+      await storage.tables.delete('endpoints', ENDPOINTS_PARTITION, endpoint.id, row.etag);
+      return c.body(null, 204);
+    },
+  });
+
+  route(app, '/hooks/:endpointId', {
+    POST: async (c) => {
+      const result = await ingestWebhook(deps, c.req.param('endpointId') ?? '', c.req.raw);
+      return c.json(result, result.status === 'accepted' ? 202 : 200);
+    },
+  });
+}

@@ -1,0 +1,298 @@
+import { sign as signGithub } from '@octokit/webhooks-methods';
+import { Webhook } from 'standardwebhooks';
+import Stripe from 'stripe';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Hono } from 'hono';
+import type { Storage } from '@nexus/core';
+import { ApiKeys } from '../src/http/api-keys.ts';
+import { createApp } from '../src/http/create-app.ts';
+import { API_KEY, NOW, backends, testApp } from './api-harness.ts';
+
+const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
+const nowSeconds = Math.floor(NOW.getTime() / 1000);
+
+async function createEndpoint(app: Hono, body: Record<string, unknown>) {
+  const response = await app.request('/v1/endpoints', {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as {
+      id: string;
+      secrets: string[];
+      url: string;
+      error?: { code: string; message: string };
+    },
+  };
+}
+
+async function storedItems(storage: Storage, agentId: string) {
+  return (await storage.tables.query('webhooks', agentId)).items;
+}
+
+describe.each(backends(inject('azuriteConnectionString')))(
+  'webhook endpoints and ingestion on $name storage',
+  (backend) => {
+    let storage: Storage;
+    let app: Hono;
+    beforeAll(async () => {
+      storage = await backend.open();
+      app = testApp(storage);
+    });
+    afterAll(async () => {
+      await storage.close();
+    });
+
+    it('creates an endpoint, shows its secret once, and never again', async () => {
+      const created = await createEndpoint(app, {
+        id: 'gh-main',
+        agentId: 'hooks',
+        provider: 'github',
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.url).toBe('/hooks/gh-main');
+      expect(created.body.secrets[0]?.length).toBeGreaterThan(20);
+      const listed = (await (await app.request('/v1/endpoints', { headers: auth })).json()) as {
+        endpoints: { id: string; secrets: string[] }[];
+      };
+      const shown = listed.endpoints.find((e) => e.id === 'gh-main');
+      expect(shown?.secrets).toEqual([`…${created.body.secrets[0]?.slice(-4) ?? ''}`]);
+      expect(
+        (await createEndpoint(app, { id: 'gh-main', agentId: 'hooks', provider: 'github' })).status,
+      ).toBe(409);
+    });
+
+    it.each<[string, Record<string, unknown>, RegExp]>([
+      ['an unknown provider', { agentId: 'a', provider: 'gitlab' }, /provider: must be github/],
+      ['an hmac endpoint without its header', { agentId: 'a', provider: 'hmac' }, /needs "header"/],
+      [
+        'a mapping action without a name',
+        { agentId: 'a', provider: 'github', action: 'mapping' },
+        /needs "mapping"/,
+      ],
+      ['a short secret', { agentId: 'a', provider: 'github', secrets: ['short'] }, /at least 8/],
+      ['an unsafe agent id', { agentId: '../x', provider: 'github' }, /agent id/],
+      ['an unknown field', { agentId: 'a', provider: 'github', secert: 'x' }, /secert/],
+    ])('refuses to create an endpoint with %s', async (_label, body, message) => {
+      const created = await createEndpoint(app, body);
+      expect(created.status).toBe(400);
+      expect(created.body.error?.message).toMatch(message);
+    });
+
+    it('accepts a signed GitHub delivery once, and a redelivery as a duplicate that stores nothing', async () => {
+      const { body: endpoint } = await createEndpoint(app, {
+        id: 'gh-dup',
+        agentId: 'hooks-dup',
+        provider: 'github',
+      });
+      const payload = JSON.stringify({ action: 'opened', pull_request: { number: 7 } });
+      const headers = {
+        'content-type': 'application/json',
+        'x-github-event': 'pull_request',
+        'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        'x-hub-signature-256': await signGithub(endpoint.secrets[0] ?? '', payload),
+      };
+      const first = await app.request('/hooks/gh-dup', { method: 'POST', headers, body: payload });
+      expect(first.status).toBe(202);
+      const accepted = (await first.json()) as { id: string; status: string };
+      expect(accepted.status).toBe('accepted');
+      const again = await app.request('/hooks/gh-dup', { method: 'POST', headers, body: payload });
+      expect(again.status).toBe(200);
+      expect(await again.json()).toEqual({ id: accepted.id, status: 'duplicate' });
+      const items = await storedItems(storage, 'hooks-dup');
+      expect(items).toHaveLength(1);
+      expect(items[0]?.properties).toMatchObject({
+        endpointId: 'gh-dup',
+        eventType: 'pull_request',
+        state: 'pending',
+        dedupeKey: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      });
+      const { body: stored } = await storage.blobs.get(`webhooks/hooks-dup/${accepted.id}`);
+      const parts: Uint8Array[] = [];
+      for await (const part of stored) parts.push(part);
+      expect(Buffer.concat(parts).toString('utf8')).toBe(payload);
+    });
+
+    it('accepts Stripe and Standard Webhooks deliveries signed by their official libraries', async () => {
+      const { body: stripeEndpoint } = await createEndpoint(app, {
+        id: 'stripe-1',
+        agentId: 'hooks-pay',
+        provider: 'stripe',
+        secrets: ['whsec_stripe_test_secret'],
+      });
+      const event = JSON.stringify({
+        id: 'evt_1',
+        type: 'invoice.paid',
+        data: { object: { id: 'in_1' } },
+      });
+      const stripeHeader = new Stripe('sk_test_x').webhooks.generateTestHeaderString({
+        payload: event,
+        secret: stripeEndpoint.secrets[0] ?? '',
+        timestamp: nowSeconds,
+      });
+      const stripeResponse = await app.request('/hooks/stripe-1', {
+        method: 'POST',
+        headers: { 'stripe-signature': stripeHeader, 'content-type': 'application/json' },
+        body: event,
+      });
+      expect(stripeResponse.status).toBe(202);
+
+      const { body: standard } = await createEndpoint(app, {
+        id: 'std-1',
+        agentId: 'hooks-pay',
+        provider: 'standard',
+      });
+      const message = JSON.stringify({ type: 'response.completed', data: {} });
+      const signature = new Webhook(standard.secrets[0] ?? '').sign('msg_1', NOW, message);
+      const standardResponse = await app.request('/hooks/std-1', {
+        method: 'POST',
+        headers: {
+          'webhook-id': 'msg_1',
+          'webhook-timestamp': String(nowSeconds),
+          'webhook-signature': signature,
+        },
+        body: message,
+      });
+      expect(standardResponse.status).toBe(202);
+      const items = await storedItems(storage, 'hooks-pay');
+      expect(
+        items.map((i) => [i.properties['eventType'], i.properties['dedupeKey']]).sort(),
+      ).toEqual([
+        ['invoice.paid', 'evt_1'],
+        ['response.completed', 'msg_1'],
+      ]);
+    });
+
+    it.each<[string, () => Promise<[string, Record<string, string>, string]>, number, string]>([
+      [
+        'a wrong signature',
+        async () => [
+          'gh-refuse',
+          { 'x-hub-signature-256': await signGithub('not-the-secret', '{}') },
+          '{}',
+        ],
+        401,
+        'unauthorized',
+      ],
+      ['no signature', () => Promise.resolve(['gh-refuse', {}, '{}']), 401, 'unauthorized'],
+      ['an unknown endpoint', () => Promise.resolve(['nope', {}, '{}']), 404, 'endpoint_not_found'],
+    ])('refuses %s and stores nothing', async (_label, make, status, code) => {
+      await createEndpoint(app, { id: 'gh-refuse', agentId: 'hooks-refuse', provider: 'github' });
+      const [endpointId, headers, body] = await make();
+      const response = await app.request(`/hooks/${endpointId}`, { method: 'POST', headers, body });
+      expect(response.status).toBe(status);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+      expect(await storedItems(storage, 'hooks-refuse')).toHaveLength(0);
+    });
+
+    it('refuses deliveries to a disabled endpoint until it is enabled again', async () => {
+      const { body: endpoint } = await createEndpoint(app, {
+        id: 'gh-off',
+        agentId: 'hooks-off',
+        provider: 'github',
+        enabled: false,
+      });
+      const payload = '{"zen":"Keep it logically awesome."}';
+      const headers = {
+        'x-hub-signature-256': await signGithub(endpoint.secrets[0] ?? '', payload),
+        'x-github-delivery': 'd-1',
+      };
+      const refused = await app.request('/hooks/gh-off', {
+        method: 'POST',
+        headers,
+        body: payload,
+      });
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+        /"enabled":true/,
+      );
+      await app.request('/v1/endpoints/gh-off', {
+        method: 'PATCH',
+        headers: auth,
+        body: JSON.stringify({ enabled: true }),
+      });
+      expect(
+        (await app.request('/hooks/gh-off', { method: 'POST', headers, body: payload })).status,
+      ).toBe(202);
+    });
+
+    it('rotates secrets: the new one works at once, the old one until removed', async () => {
+      const { body: endpoint } = await createEndpoint(app, {
+        id: 'gh-rot',
+        agentId: 'hooks-rot',
+        provider: 'github',
+      });
+      const old = endpoint.secrets[0] ?? '';
+      const rotated = (await (
+        await app.request('/v1/endpoints/gh-rot', {
+          method: 'PATCH',
+          headers: auth,
+          body: JSON.stringify({ addSecret: true }),
+        })
+      ).json()) as { addedSecret: string; secrets: string[] };
+      expect(rotated.secrets).toHaveLength(2);
+      const post = async (secret: string, delivery: string) =>
+        (
+          await app.request('/hooks/gh-rot', {
+            method: 'POST',
+            headers: {
+              'x-hub-signature-256': await signGithub(secret, '{}'),
+              'x-github-delivery': delivery,
+            },
+            body: '{}',
+          })
+        ).status;
+      expect(await post(old, 'r1')).toBe(202);
+      expect(await post(rotated.addedSecret, 'r2')).toBe(202);
+      await app.request('/v1/endpoints/gh-rot', {
+        method: 'PATCH',
+        headers: auth,
+        body: JSON.stringify({ removeSecret: old.slice(-4) }),
+      });
+      expect(await post(old, 'r3')).toBe(401);
+      const last = await app.request('/v1/endpoints/gh-rot', {
+        method: 'PATCH',
+        headers: auth,
+        body: JSON.stringify({ removeSecret: rotated.addedSecret.slice(-4) }),
+      });
+      expect(last.status).toBe(400);
+    });
+
+    it('refuses a delivery over the size limit with 413 before storing it', async () => {
+      const small = createApp({
+        storage,
+        storageKind: 'test',
+        apiKeys: new ApiKeys([API_KEY]),
+        logger: pino({ level: 'silent' }),
+        maxTranscriptBytes: 1 << 20,
+        maxWebhookBytes: 1024,
+        version: 'test',
+        now: () => NOW,
+      });
+      const { body: endpoint } = await createEndpoint(small, {
+        id: 'gh-big',
+        agentId: 'hooks-big',
+        provider: 'github',
+      });
+      const payload = JSON.stringify({ pad: 'x'.repeat(5000) });
+      const response = await small.request('/hooks/gh-big', {
+        method: 'POST',
+        headers: { 'x-hub-signature-256': await signGithub(endpoint.secrets[0] ?? '', payload) },
+        body: payload,
+      });
+      expect(response.status).toBe(413);
+      expect(await storedItems(storage, 'hooks-big')).toHaveLength(0);
+    });
+
+    it('keeps the management routes behind the API key, and the hook URL open to senders', async () => {
+      expect((await app.request('/v1/endpoints')).status).toBe(401);
+      expect((await app.request('/hooks/gh-main', { method: 'POST', body: '{}' })).status).toBe(
+        401,
+      );
+      expect((await app.request('/hooks/gh-main', { method: 'GET' })).status).toBe(405);
+    });
+  },
+);
