@@ -259,6 +259,32 @@ describe.each(backends(inject('azuriteConnectionString')))(
         body: JSON.stringify({ removeSecret: rotated.addedSecret.slice(-4) }),
       });
       expect(last.status).toBe(400);
+      expect(((await last.json()) as { error: { code: string } }).error.code).toBe('last_secret');
+    });
+
+    it('removes a secret only when its last characters name exactly one', async () => {
+      await createEndpoint(app, {
+        id: 'gh-two',
+        agentId: 'hooks-two',
+        provider: 'github',
+        secrets: ['first-secret-abcd', 'second-secret-abcd'],
+      });
+      const patch = (body: unknown) =>
+        app.request('/v1/endpoints/gh-two', {
+          method: 'PATCH',
+          headers: auth,
+          body: JSON.stringify(body),
+        });
+      const ambiguous = await patch({ removeSecret: 'abcd' });
+      expect(ambiguous.status).toBe(400);
+      expect(((await ambiguous.json()) as { error: { message: string } }).error.message).toMatch(
+        /2 secrets end in "abcd"/,
+      );
+      expect((await patch({ removeSecret: 'zzzz' })).status).toBe(400);
+      const removed = (await (await patch({ removeSecret: 't-secret-abcd' })).json()) as {
+        secrets: string[];
+      };
+      expect(removed.secrets).toHaveLength(1);
     });
 
     it('refuses a delivery over the size limit with 413 before storing it', async () => {

@@ -9,6 +9,7 @@ import {
   type Storage,
 } from '@nexus/core';
 import { ENDPOINTS_PARTITION, endpointFromEntity, type Endpoint } from './endpoint.ts';
+import { packJson } from '../transcripts/json-properties.ts';
 import { verifySignature } from './verify-signature.ts';
 
 /** GitHub caps payloads at 25 MB (WEBHOOKS.md); most are under 20 KB. */
@@ -101,7 +102,8 @@ export async function ingestWebhook(
         state: 'pending',
         attempts: 0,
         bytes: body.byteLength,
-        headers: JSON.stringify(headers).slice(0, 30_000),
+        // Node caps request headers at 16 KB, far below a row's 1 MiB; packJson splits past 32 K characters.
+        ...packJson('headers', headers),
       },
     });
   } catch (error) {

@@ -103,7 +103,16 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
       }
       if (parsed.data.removeSecret !== undefined) {
         const suffix = parsed.data.removeSecret.replace(/^…/, '');
-        secrets = secrets.filter((secret) => !secret.endsWith(suffix));
+        const matching = secrets.filter((secret) => secret.endsWith(suffix));
+        if (matching.length !== 1) {
+          throw new ValidationError(
+            'secret_not_identified',
+            matching.length === 0
+              ? `No secret of endpoint ${endpoint.id} ends in "${suffix}"; GET the endpoint to see their last characters.`
+              : `${matching.length} secrets end in "${suffix}"; give more of the secret's last characters.`,
+          );
+        }
+        secrets = secrets.filter((secret) => secret !== matching[0]);
         if (secrets.length === 0)
           throw new ValidationError(
             'last_secret',
