@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenClawFixture, type OpenClawFixture } from '../src/testing/openclaw-fixture.ts';
 import { spawnServer, type ServerProcess } from '../../api/test/spawn-server.ts';
 import {
-  killWorkerAfter,
+  killWorkerWhen,
   runWorkerJob,
   storedGenerations,
   summaryOf,
@@ -162,10 +162,17 @@ describe('nexus-worker --job session-upload against the real API', () => {
       mode: 'move',
       concurrency: 4,
     });
-    for (const afterMs of [250, 500, 900, 1400]) await killWorkerAfter(config, afterMs);
-    const archivedBefore = existsSync(join(dir, 'archive', 'main'))
-      ? (await readdir(join(dir, 'archive', 'main'))).length
-      : 0;
+    const archivedCount = async () => {
+      const folder = join(dir, 'archive', 'main');
+      return existsSync(folder) ? (await readdir(folder)).length : 0;
+    };
+    // Kill on progress, not on a timer: each SIGKILL lands while uploads are under way.
+    for (const threshold of [5, 20, 40]) {
+      expect(await killWorkerWhen(config, async () => (await archivedCount()) >= threshold)).toBe(
+        true,
+      );
+    }
+    const archivedBefore = await archivedCount();
     expect(archivedBefore).toBeLessThan(fixture.completed.length);
 
     const final = await runWorkerJob(config);

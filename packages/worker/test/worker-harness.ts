@@ -74,19 +74,36 @@ export function runWorkerJob(configPath: string, extra: string[] = []): Promise<
   });
 }
 
-/** Starts the worker job and SIGKILLs it after `afterMs`. */
-export function killWorkerAfter(configPath: string, afterMs: number): Promise<void> {
+/**
+ * Starts the worker job and SIGKILLs it as soon as `ready()` says enough progress was made, so the
+ * kill lands mid-run however fast the machine is. Resolves to whether the kill happened (false:
+ * the run finished first).
+ */
+export function killWorkerWhen(
+  configPath: string,
+  ready: () => Promise<boolean>,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
       [CLI, '--config', configPath, '--job', 'session-upload'],
       { stdio: 'ignore' },
     );
-    const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
+    let exited = false;
+    child.once('exit', (_code, signal) => {
+      exited = true;
+      resolve(signal === 'SIGKILL');
     });
+    const poll = async () => {
+      while (!exited) {
+        if (await ready()) {
+          child.kill('SIGKILL');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    void poll();
   });
 }
 
