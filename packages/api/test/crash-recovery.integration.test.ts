@@ -51,8 +51,11 @@ describe('crash recovery of the Node server on embedded storage', () => {
       const uploads = makeUploads(60);
       const acknowledged = new Set<string>();
 
-      for (const [round, killAfterMs] of [120, 350, 700].entries()) {
+      // Kill on progress, not on a timer, so each SIGKILL lands with uploads in flight however
+      // fast the machine is: after 5, then 10 more, then 10 more acknowledgements.
+      for (const [round, more] of [5, 10, 10].entries()) {
         const server = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY });
+        const target = acknowledged.size + more;
         const pending = uploads.filter((u) => !acknowledged.has(u.sessionId)).slice(round * 5);
         // Two uploads at a time, as the worker does, until the kill cuts them off.
         const runners = [0, 1].map(async (lane) => {
@@ -65,7 +68,13 @@ describe('crash recovery of the Node server on embedded storage', () => {
             acknowledged.add(item.sessionId);
           }
         });
-        await new Promise((resolve) => setTimeout(resolve, killAfterMs));
+        const lanes = { finished: false };
+        void Promise.all(runners).then(() => {
+          lanes.finished = true;
+        });
+        while (acknowledged.size < target && !lanes.finished)
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        expect(lanes.finished).toBe(false);
         await server.kill();
         await Promise.all(runners);
       }
