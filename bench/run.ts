@@ -13,6 +13,7 @@ import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { errorCode } from '@nexus/core';
 import { spawnServer } from '../packages/api/test/spawn-server.ts';
 import { startAzurite } from '../packages/api/test/azurite.ts';
 import { parseWorkerConfig } from '../packages/worker/src/config/worker-config.ts';
@@ -284,7 +285,7 @@ try {
           ratio = `${(wall / nexus.wallMs).toFixed(2)}×`;
           met = nexus.wallMs <= wall ? 'yes' : 'no';
         } catch (error) {
-          if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT'))
+          if (!(errorCode(error) === 'ENOENT'))
             rclone = `failed: ${error instanceof Error ? error.message.slice(0, 80) : 'error'}`;
         }
         rows.push({

@@ -94,9 +94,9 @@ export function get(app: Hono, path: string, key: string | null = API_KEY) {
 /** Counts what the storage holds, to prove a rejected upload left nothing behind. */
 export async function storedCounts(storage: Storage, agentId = 'main') {
   let blobs = 0;
-  for await (const info of storage.blobs.list('transcripts/')) if (info.key !== '') blobs += 1;
+  for await (const _ of storage.blobs.list('transcripts/')) blobs += 1;
   let ledgers = 0;
-  for await (const info of storage.blobs.list('ledgers/')) if (info.key !== '') ledgers += 1;
+  for await (const _ of storage.blobs.list('ledgers/')) ledgers += 1;
   const generations = (await storage.tables.query('generations', agentId)).items.length;
   const sessions = (await storage.tables.query('sessions', agentId)).items.length;
   return { blobs, ledgers, generations, sessions };

@@ -315,10 +315,14 @@ describe.each(backends(inject('azuriteConnectionString')))(
 
     it('keeps the management routes behind the API key, and the hook URL open to senders', async () => {
       expect((await app.request('/v1/endpoints')).status).toBe(401);
-      expect((await app.request('/hooks/gh-main', { method: 'POST', body: '{}' })).status).toBe(
-        401,
+      await createEndpoint(app, { id: 'gh-open', agentId: 'hooks-open', provider: 'github' });
+      // Reached without a key: refused by the signature check, not by the API-key guard.
+      const unsigned = await app.request('/hooks/gh-open', { method: 'POST', body: '{}' });
+      expect(unsigned.status).toBe(401);
+      expect(((await unsigned.json()) as { error: { message: string } }).error.message).toMatch(
+        /github signature was refused/,
       );
-      expect((await app.request('/hooks/gh-main', { method: 'GET' })).status).toBe(405);
+      expect((await app.request('/hooks/gh-open', { method: 'GET' })).status).toBe(405);
     });
   },
 );

@@ -92,3 +92,26 @@ export function coerceError(caught: unknown): Error {
     return new Error(`non-error thrown: ${String(caught)}`);
   }
 }
+
+/** The `code` of a caught error (`ENOENT`, `EADDRINUSE`, `ERR_PARSE_ARGS_…`), if it has one. */
+export function errorCode(caught: unknown): string | undefined {
+  return caught instanceof Error && 'code' in caught && typeof caught.code === 'string'
+    ? caught.code
+    : undefined;
+}
+
+/** A configuration the program cannot run with; the message names each problem and its fix. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A command line the program cannot run with; the message says what to do instead. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -111,4 +111,3 @@ export const TABLES = [
   'endpoints',
   'webhooks',
 ] as const;
-export type TableName = (typeof TABLES)[number];

@@ -1,10 +1,12 @@
+import { ConfigError, UsageError, coerceError, errorCode } from './errors.ts';
+
 /**
  * One line, with the fix, for the operating-system errors a user causes and can fix (a busy
  * port, a folder that cannot be written); `undefined` for anything else, which is a fault and
  * keeps its stack. Pure: it only reads the error's `code`, `path`, `port` and `message`.
  */
 export function describeSystemError(error: Error): string | undefined {
-  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  const code = errorCode(error);
   const path = 'path' in error && typeof error.path === 'string' ? error.path : undefined;
   const port = 'port' in error && typeof error.port === 'number' ? error.port : undefined;
   switch (code) {
@@ -24,4 +26,26 @@ export function describeSystemError(error: Error): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * How a command-line program reports a failure, in one place for every CLI: what the user can fix
+ * (a bad option, a bad config, a busy port) in one line with exit code 2; anything else is a
+ * fault, shown with its stack, exit code 1.
+ */
+export function describeCliFailure(caught: unknown): {
+  readonly message: string;
+  readonly exitCode: 1 | 2;
+} {
+  const error = coerceError(caught);
+  if (
+    error instanceof ConfigError ||
+    error instanceof UsageError ||
+    errorCode(error)?.startsWith('ERR_PARSE_ARGS')
+  ) {
+    return { message: error.message, exitCode: 2 };
+  }
+  const system = describeSystemError(error);
+  if (system !== undefined) return { message: system, exitCode: 2 };
+  return { message: error.stack ?? error.message, exitCode: 1 };
 }

@@ -1,6 +1,7 @@
 import { createApp } from '../http/create-app.ts';
 import { ApiKeys } from '../http/api-keys.ts';
-import { ConfigError, loadApiConfig } from '../config/api-config.ts';
+import { ConfigError } from '@nexus/core';
+import { loadApiConfig } from '../config/api-config.ts';
 import { createLogger } from '../logger.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { VERSION } from '../version.ts';

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import { coerceError, describeSystemError } from '@nexus/core';
-import { ConfigError } from '../config/api-config.ts';
+import { describeCliFailure } from '@nexus/core';
 import { VERSION } from '../version.ts';
-import { SERVE_HELP, UsageError, serveCommand } from './serve-command.ts';
+import { SERVE_HELP, serveCommand } from './serve-command.ts';
 
 const HELP = `Usage: nexus <command> [options]
 
@@ -39,15 +38,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (caught: unknown) => {
-    const error = coerceError(caught);
-    const expected =
-      error instanceof ConfigError ||
-      error instanceof UsageError ||
-      ('code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
-    const system = describeSystemError(error);
-    process.stderr.write(
-      `nexus: ${system ?? (expected ? error.message : (error.stack ?? error.message))}\n`,
-    );
-    process.exitCode = expected || system !== undefined ? 2 : 1;
+    const failure = describeCliFailure(caught);
+    process.stderr.write(`nexus: ${failure.message}
+`);
+    process.exitCode = failure.exitCode;
   },
 );

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { UsageError } from '@nexus/core';
 import { loadApiConfig, type ConfigOverrides } from '../config/api-config.ts';
 import { createLogger } from '../logger.ts';
 import { startServer } from '../node/start-server.ts';
@@ -65,11 +66,4 @@ function parsePort(value: string): number {
     );
   }
   return port;
-}
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError, describeIssue } from '@nexus/core';
 import type { AzureStorageConfig } from '../storage/azure/open-azure-storage.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
 
@@ -18,13 +19,6 @@ export interface ApiConfig {
   readonly maxTranscriptBytes: number;
   readonly maxWebhookBytes: number;
   readonly logLevel: string;
-}
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
 }
 
 export const DEFAULT_PORT = 7420;
@@ -98,7 +92,7 @@ export function loadApiConfig(
   const parsed = envSchema.safeParse(pickDefined(env));
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
-      (issue) => `- ${issue.path.join('.') || 'environment'}: ${issue.message}`,
+      (issue) => `- ${describeIssue(issue, { whole: 'environment' })}`,
     );
     throw new ConfigError(`The API configuration is not valid:\n${problems.join('\n')}`);
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrno } from '../storage/embedded/embedded-blob-store.ts';
+import { errorCode } from '@nexus/core';
 
 export const API_KEY_FILE = 'api-key';
 
@@ -18,7 +18,7 @@ export async function loadOrCreateApiKey(
     const key = (await readFile(path, 'utf8')).trim();
     if (key !== '') return { key, path, created: false };
   } catch (error) {
-    if (!isErrno(error, 'ENOENT')) throw error;
+    if (errorCode(error) !== 'ENOENT') throw error;
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = `nxk_${randomBytes(32).toString('base64url')}`;
@@ -26,7 +26,7 @@ export async function loadOrCreateApiKey(
     await writeFile(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     // Another process made it first: use theirs.
-    if (isErrno(error, 'EEXIST')) return loadOrCreateApiKey(dataDir);
+    if (errorCode(error) === 'EEXIST') return loadOrCreateApiKey(dataDir);
     throw error;
   }
   await chmod(path, 0o600);

@@ -11,9 +11,9 @@ import {
   type Storage,
   type UsageBucket,
 } from '@nexus/core';
-import { AGENTS_PARTITION, activityRange, transcriptBlobKey } from './keys.ts';
+import { AGENTS_PARTITION, activityRange, generationRowKey, transcriptBlobKey } from './keys.ts';
 import { listGenerations } from './refresh-session.ts';
-import { sessionFromEntity } from './rows.ts';
+import { generationFromEntity, sessionFromEntity } from './rows.ts';
 
 /** Point reads run this many at a time: enough to hide Azure latency, few enough to be polite. */
 const READ_CONCURRENCY = 16;
@@ -104,16 +104,15 @@ export async function openTranscript(
   const agentId = validateId('agent id', agentIdInput);
   const sessionId = validateId('session id', sessionIdInput);
   const sha256 = validateSha256(sha256Input);
-  const { generations } = await getSession(storage, agentId, sessionId);
-  const generation = generations.find((g) => g.sha256 === sha256);
-  if (!generation) {
+  const row = await storage.tables.get('generations', agentId, generationRowKey(sessionId, sha256));
+  if (!row) {
     throw new NotFoundError(
       `Session ${agentId}/${sessionId} has no generation ${sha256}; list its generations with GET /v1/agents/${agentId}/sessions/${sessionId}.`,
       'generation_not_found',
     );
   }
   const { info, body } = await storage.blobs.get(transcriptBlobKey(agentId, sessionId, sha256));
-  return { generation, info, body };
+  return { generation: generationFromEntity(row), info, body };
 }
 
 export interface UsageSummary {

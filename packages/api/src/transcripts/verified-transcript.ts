@@ -7,6 +7,8 @@ import {
   PayloadTooLargeError,
   TranscriptScanner,
   UnsupportedMediaTypeError,
+  coerceError,
+  errorCode,
   ValidationError,
   type ByteSource,
   type TranscriptSummary,
@@ -132,27 +134,15 @@ async function* decode(
 /** Our own errors (limits) thrown by the body pass through; zlib's become a clear 400. */
 function asDecodeError(error: unknown, encoding: ContentEncoding): Error {
   if (error instanceof PayloadTooLargeError || error instanceof ValidationError) return error;
-  if (
+  const fromDecoder =
     error instanceof Error &&
-    'code' in error &&
-    typeof error.code === 'string' &&
-    error.code.startsWith('Z_')
-  ) {
-    return new ValidationError(
-      'invalid_content_encoding',
-      `The body is not valid ${encoding} (${error.message}); compress the whole file with ${encoding}, or send it uncompressed without Content-Encoding.`,
-    );
-  }
-  if (
-    error instanceof Error &&
-    /zstd|unexpected end of file|incorrect header/i.test(error.message)
-  ) {
-    return new ValidationError(
-      'invalid_content_encoding',
-      `The body is not valid ${encoding} (${error.message}); compress the whole file with ${encoding}, or send it uncompressed without Content-Encoding.`,
-    );
-  }
-  return error instanceof Error ? error : new Error(String(error));
+    (errorCode(error)?.startsWith('Z_') === true ||
+      /zstd|unexpected end of file|incorrect header/i.test(error.message));
+  if (!fromDecoder) return coerceError(error);
+  return new ValidationError(
+    'invalid_content_encoding',
+    `The body is not valid ${encoding} (${error.message}); compress the whole file with ${encoding}, or send it uncompressed without Content-Encoding.`,
+  );
 }
 
 async function settle(done: Promise<unknown>, fallback: unknown): Promise<unknown> {

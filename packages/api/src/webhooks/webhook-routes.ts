@@ -3,6 +3,7 @@ import {
   AlreadyExistsError,
   NotFoundError,
   ValidationError,
+  describeIssue,
   validateId,
   type Storage,
 } from '@nexus/core';
@@ -63,7 +64,7 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
       if (!parsed.success) {
         throw new ValidationError(
           'invalid_endpoint',
-          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+          parsed.error.issues.map((issue) => describeIssue(issue, { whole: 'body' })).join('; '),
         );
       }
       const endpoint = newEndpoint(parsed.data, deps.now());
@@ -89,7 +90,7 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
       if (!parsed.success)
         throw new ValidationError(
           'invalid_patch',
-          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+          parsed.error.issues.map((issue) => describeIssue(issue, { whole: 'body' })).join('; '),
         );
       const { row, endpoint } = await load(c.req.param('endpointId') ?? '');
       let secrets = [...endpoint.secrets];

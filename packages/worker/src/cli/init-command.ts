@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { UsageError } from '@nexus/core';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,7 +29,7 @@ export interface InitOptions {
 /** Returns the lines to show the user; throws when a config exists and `force` is not set. */
 export async function initCommand(options: InitOptions): Promise<string[]> {
   if (existsSync(options.configPath) && !options.force) {
-    throw new Error(
+    throw new UsageError(
       `${options.configPath} already exists; edit it, or run init again with --force to replace it.`,
     );
   }

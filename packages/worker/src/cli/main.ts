@@ -1,14 +1,13 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { coerceError, describeSystemError } from '@nexus/core';
-import { ConfigError, defaultConfigPath, loadWorkerConfig } from '../config/worker-config.ts';
+import { UsageError, describeCliFailure } from '@nexus/core';
+import { defaultConfigPath, loadWorkerConfig } from '../config/worker-config.ts';
 import { buildJob, buildServices } from '../build-worker.ts';
 import { createLogger } from '../logger.ts';
 import { ScheduleState } from '../scheduler/schedule-state.ts';
 import { Scheduler, systemClock } from '../scheduler/scheduler.ts';
 import { INIT_HELP, initCommand } from './init-command.ts';
-import { UsageError } from './usage-error.ts';
 import manifest from '../../package.json' with { type: 'json' };
 
 const HELP = `Usage: nexus-worker [options]
@@ -156,16 +155,9 @@ main(process.argv.slice(2), process.env).then(
     process.exitCode = code;
   },
   (caught: unknown) => {
-    const error = coerceError(caught);
-    const expected =
-      error instanceof ConfigError ||
-      error instanceof UsageError ||
-      ('code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) ||
-      /already exists/.test(error.message);
-    const system = describeSystemError(error);
-    process.stderr.write(
-      `nexus-worker: ${system ?? (expected ? error.message : (error.stack ?? error.message))}\n`,
-    );
-    process.exitCode = expected || system !== undefined ? 2 : 1;
+    const failure = describeCliFailure(caught);
+    process.stderr.write(`nexus-worker: ${failure.message}
+`);
+    process.exitCode = failure.exitCode;
   },
 );

@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadWorkerConfig, parseWorkerConfig } from './worker-config.ts';
+import { ConfigError } from '@nexus/core';
+import { loadWorkerConfig, parseWorkerConfig } from './worker-config.ts';
 
 const valid = {
   nexus: { url: 'http://127.0.0.1:7420', apiKey: 'k' },

@@ -2,15 +2,9 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError, describeIssue } from '@nexus/core';
 import { JOB_TYPES } from '../jobs/registry.ts';
 import { resolveStateDir } from '../openclaw/state-dir.ts';
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 export function defaultConfigPath(env: Readonly<Record<string, string | undefined>>): string {
   return env['NEXUS_WORKER_CONFIG']
@@ -114,7 +108,11 @@ export function parseWorkerConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): WorkerConfig {
   const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error.issues));
+  if (!parsed.success) {
+    throw new ConfigError(
+      `${path} is not valid:\n${parsed.error.issues.map((issue) => `- ${describeIssue(issue)}`).join('\n')}`,
+    );
+  }
   const file = parsed.data;
   const base = dirname(path);
   const jobs: JobDefinition[] = [];
@@ -134,9 +132,7 @@ export function parseWorkerConfig(
     const config = type.configSchema.safeParse(job.config);
     if (!config.success) {
       for (const issue of config.error.issues)
-        problems.push(
-          `- jobs[${index}].config${issue.path.map((p) => `.${String(p)}`).join('')}: ${issue.message}`,
-        );
+        problems.push(`- ${describeIssue(issue, { prefix: `jobs[${index}].config` })}`);
       return;
     }
     jobs.push({ ...job, config: config.data });
@@ -187,15 +183,4 @@ function readKeyFile(
 export function expand(path: string, base: string): string {
   const home = path.replace(/^~(?=\/|$)/, homedir());
   return isAbsolute(home) ? home : resolve(base, home);
-}
-
-function describeIssues(path: string, issues: readonly z.core.$ZodIssue[]): string {
-  const lines = issues.map((issue) => {
-    const where =
-      issue.path
-        .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
-        .join('') || '(top level)';
-    return `- ${where}: ${issue.message}`;
-  });
-  return `${path} is not valid:\n${lines.join('\n')}`;
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { errorCode } from '@nexus/core';
 
 /** OpenClaw treats a transcript lock older than this as stale (OPENCLAW.md). */
 export const STALE_LOCK_MS = 30 * 60 * 1000;
@@ -41,6 +42,6 @@ function processExists(pid: number): boolean {
     return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
-    return error instanceof Error && 'code' in error && error.code === 'EPERM';
+    return errorCode(error) === 'EPERM';
   }
 }

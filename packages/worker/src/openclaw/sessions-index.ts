@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { errorCode } from '@nexus/core';
 import type { LiveSessions } from './completion.ts';
 
 /**
@@ -13,7 +14,7 @@ export async function readLiveSessions(sessionsDir: string): Promise<LiveSession
   try {
     text = await readFile(join(sessionsDir, 'sessions.json'), 'utf8');
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
+    if (errorCode(error) === 'ENOENT') {
       return { sessionIds: new Set(), sessionFiles: new Set() };
     }
     return 'unreadable';

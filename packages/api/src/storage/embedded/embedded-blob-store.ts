@@ -5,6 +5,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import {
   NotFoundError,
   checkBlobKey,
+  errorCode,
   type BlobInfo,
   type BlobStore,
   type ByteSource,
@@ -66,7 +67,7 @@ export class EmbeddedBlobStore implements BlobStore {
       }
       return { created: true, size };
     } catch (error) {
-      if (isErrno(error, 'EEXIST')) return { created: false, size };
+      if (errorCode(error) === 'EEXIST') return { created: false, size };
       throw error;
     } finally {
       await unlink(tmp).catch(() => undefined);
@@ -84,7 +85,7 @@ export class EmbeddedBlobStore implements BlobStore {
       const stats = await stat(this.pathOf(key));
       return stats.isFile() ? { key, size: stats.size } : undefined;
     } catch (error) {
-      if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
       throw error;
     }
   }
@@ -103,7 +104,7 @@ export class EmbeddedBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await unlink(this.pathOf(key)).catch((error: unknown) => {
-      if (!isErrno(error, 'ENOENT')) throw error;
+      if (errorCode(error) !== 'ENOENT') throw error;
     });
   }
 
@@ -117,7 +118,7 @@ async function* walk(dir: string): AsyncIterable<string> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return;
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
     throw error;
   }
   for (const entry of entries) {
@@ -138,7 +139,7 @@ async function exists(path: string): Promise<boolean> {
     await stat(path);
     return true;
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) return false;
+    if (errorCode(error) === 'ENOENT') return false;
     throw error;
   }
 }
@@ -152,8 +153,4 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-export function isErrno(error: unknown, code: string): boolean {
-  return error instanceof Error && 'code' in error && error.code === code;
 }

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { copyFile, constants, link, mkdir, open, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { errorCode } from '@nexus/core';
 
 /**
  * `move` mode (the seed's behaviour): after the API confirmed an upload, the file leaves the
@@ -80,8 +81,4 @@ async function sameFile(a: string, b: string): Promise<boolean> {
     pendingLeft = pendingLeft.subarray(length);
     pendingRight = pendingRight.subarray(length);
   }
-}
-
-function errorCode(error: unknown): unknown {
-  return error instanceof Error && 'code' in error ? error.code : undefined;
 }

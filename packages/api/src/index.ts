@@ -1,0 +1,5 @@
+export * from './http/create-app.ts';
+export * from './http/api-keys.ts';
+export * from './config/api-config.ts';
+export * from './storage/open-storage.ts';
+export * from './node/start-server.ts';
