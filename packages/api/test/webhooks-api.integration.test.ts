@@ -110,10 +110,11 @@ describe.each(backends(inject('azuriteConnectionString')))(
         state: 'pending',
         dedupeKey: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
       });
-      const { body: stored } = await storage.blobs.get(`webhooks/hooks-dup/${accepted.id}`);
-      const parts: Uint8Array[] = [];
-      for await (const part of stored) parts.push(part);
-      expect(Buffer.concat(parts).toString('utf8')).toBe(payload);
+      const stored = await app.request(`/v1/webhooks/hooks-dup/${accepted.id}/body`, {
+        headers: auth,
+      });
+      expect(stored.headers.get('content-type')).toBe('application/json');
+      expect(await stored.text()).toBe(payload);
     });
 
     it('accepts Stripe and Standard Webhooks deliveries signed by their official libraries', async () => {

@@ -10,7 +10,7 @@ import { ValidationError } from './errors.ts';
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const MAX_ID_LENGTH = 128;
 
-export type IdKind = 'agent id' | 'session id' | 'endpoint id';
+export type IdKind = 'agent id' | 'session id' | 'endpoint id' | 'webhook id';
 
 /** Returns the id if it is safe as a key; otherwise a `ValidationError` naming the problem. */
 export function validateId(kind: IdKind, value: string): string {

@@ -110,4 +110,6 @@ export const TABLES = [
   'generations',
   'endpoints',
   'webhooks',
+  'webhookQueue',
+  'webhookExpiry',
 ] as const;

@@ -35,6 +35,8 @@ export async function createFunctionsApp(
     logger,
     maxTranscriptBytes: config.maxTranscriptBytes,
     maxWebhookBytes: config.maxWebhookBytes,
+    webhookRetry: config.webhookRetry,
+    webhookRetention: config.webhookRetention,
     version: VERSION,
   });
 }

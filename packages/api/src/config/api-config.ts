@@ -4,6 +4,10 @@ import { z } from 'zod';
 import { ConfigError, describeIssue } from '@nexus/core';
 import type { AzureStorageConfig } from '../storage/azure/open-azure-storage.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../webhooks/retry-policy.ts';
+import { DEFAULT_RETENTION, type RetentionPolicy } from '../webhooks/webhook-queue.ts';
+
+const DAY_MS = 24 * 3600_000;
 
 export type StorageConfig =
   | { readonly kind: 'embedded'; readonly dataDir: string }
@@ -18,6 +22,8 @@ export interface ApiConfig {
   readonly apiKeys: readonly string[];
   readonly maxTranscriptBytes: number;
   readonly maxWebhookBytes: number;
+  readonly webhookRetry: RetryPolicy;
+  readonly webhookRetention: RetentionPolicy;
   readonly logLevel: string;
 }
 
@@ -45,6 +51,10 @@ const envSchema = z.object({
     Number.MAX_SAFE_INTEGER,
   ).optional(),
   NEXUS_MAX_WEBHOOK_BYTES: whole('NEXUS_MAX_WEBHOOK_BYTES', 1024, 1024 * 1024 * 1024).optional(),
+  NEXUS_WEBHOOK_MAX_ATTEMPTS: whole('NEXUS_WEBHOOK_MAX_ATTEMPTS', 1, 100).optional(),
+  NEXUS_WEBHOOK_RETRY_BASE_SECONDS: whole('NEXUS_WEBHOOK_RETRY_BASE_SECONDS', 1, 3600).optional(),
+  NEXUS_WEBHOOK_RETENTION_DAYS: whole('NEXUS_WEBHOOK_RETENTION_DAYS', 1, 3650).optional(),
+  NEXUS_WEBHOOK_DEAD_RETENTION_DAYS: whole('NEXUS_WEBHOOK_DEAD_RETENTION_DAYS', 0, 3650).optional(),
   NEXUS_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -113,6 +123,25 @@ export function loadApiConfig(
       .filter((key) => key !== ''),
     maxTranscriptBytes: e.NEXUS_MAX_TRANSCRIPT_BYTES ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
     maxWebhookBytes: e.NEXUS_MAX_WEBHOOK_BYTES ?? DEFAULT_MAX_WEBHOOK_BYTES,
+    webhookRetry: {
+      ...DEFAULT_RETRY_POLICY,
+      ...(e.NEXUS_WEBHOOK_MAX_ATTEMPTS === undefined
+        ? {}
+        : { maxAttempts: e.NEXUS_WEBHOOK_MAX_ATTEMPTS }),
+      ...(e.NEXUS_WEBHOOK_RETRY_BASE_SECONDS === undefined
+        ? {}
+        : { baseDelayMs: e.NEXUS_WEBHOOK_RETRY_BASE_SECONDS * 1000 }),
+    },
+    webhookRetention: {
+      deliveredMs:
+        e.NEXUS_WEBHOOK_RETENTION_DAYS === undefined
+          ? DEFAULT_RETENTION.deliveredMs
+          : e.NEXUS_WEBHOOK_RETENTION_DAYS * DAY_MS,
+      deadMs:
+        e.NEXUS_WEBHOOK_DEAD_RETENTION_DAYS === undefined
+          ? DEFAULT_RETENTION.deadMs
+          : e.NEXUS_WEBHOOK_DEAD_RETENTION_DAYS * DAY_MS,
+    },
     logLevel: e.NEXUS_LOG_LEVEL,
   };
 }

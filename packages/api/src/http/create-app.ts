@@ -8,6 +8,13 @@ import { sessionRoutes } from './routes/session-routes.ts';
 import { transcriptRoutes } from './routes/transcript-routes.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
 import { webhookRoutes } from '../webhooks/webhook-routes.ts';
+import { queueRoutes } from '../webhooks/queue-routes.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../webhooks/retry-policy.ts';
+import {
+  DEFAULT_RETENTION,
+  WebhookQueue,
+  type RetentionPolicy,
+} from '../webhooks/webhook-queue.ts';
 
 export interface AppDeps {
   readonly storage: Storage;
@@ -20,6 +27,10 @@ export interface AppDeps {
   readonly maxWebhookBytes?: number;
   readonly version: string;
   readonly now?: () => Date;
+  /** Webhook queue retries and retention; defaults: 8 attempts from 10 s backoff, 7 / 30 days. */
+  readonly webhookRetry?: RetryPolicy;
+  readonly webhookRetention?: RetentionPolicy;
+  readonly random?: () => number;
 }
 
 const OPEN_PATHS = new Set(['/v1/health']);
@@ -92,10 +103,19 @@ export function createApp(deps: AppDeps): Hono {
     maxTranscriptBytes: deps.maxTranscriptBytes,
   });
   sessionRoutes(app, { storage: deps.storage });
+  const queue = new WebhookQueue({
+    storage: deps.storage,
+    now,
+    retry: deps.webhookRetry ?? DEFAULT_RETRY_POLICY,
+    retention: deps.webhookRetention ?? DEFAULT_RETENTION,
+    ...(deps.random === undefined ? {} : { random: deps.random }),
+  });
   webhookRoutes(app, {
     storage: deps.storage,
     now,
     maxWebhookBytes: deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES,
+    queue,
   });
+  queueRoutes(app, { queue });
   return app;
 }

@@ -43,6 +43,8 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<Ru
     logger,
     maxTranscriptBytes: config.maxTranscriptBytes,
     maxWebhookBytes: config.maxWebhookBytes,
+    webhookRetry: config.webhookRetry,
+    webhookRetention: config.webhookRetention,
     version: VERSION,
   });
 

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  AlreadyExistsError,
   NexusError,
   NotFoundError,
   PayloadTooLargeError,
@@ -9,7 +8,8 @@ import {
   type Storage,
 } from '@nexus/core';
 import { ENDPOINTS_PARTITION, endpointFromEntity, type Endpoint } from './endpoint.ts';
-import { packJson } from '../transcripts/json-properties.ts';
+import { INLINE_BODY_BYTES, blobKeyOf } from './webhook-item.ts';
+import type { WebhookQueue } from './webhook-queue.ts';
 import { verifySignature } from './verify-signature.ts';
 
 /** GitHub caps payloads at 25 MB (WEBHOOKS.md); most are under 20 KB. */
@@ -19,12 +19,12 @@ export interface WebhookIngestDeps {
   readonly storage: Storage;
   readonly now: () => Date;
   readonly maxWebhookBytes: number;
+  readonly queue: WebhookQueue;
 }
 
-export interface WebhookIngestResult {
-  readonly status: 'accepted' | 'duplicate';
-  readonly id: string;
-}
+export type WebhookIngestResult =
+  | { readonly status: 'accepted' | 'duplicate'; readonly id: string }
+  | { readonly status: 'challenge'; readonly challenge: string };
 
 /** Headers never kept: credentials, hop-by-hop and proxy noise. Everything else may be needed to verify again. */
 const DROPPED_HEADERS = new Set([
@@ -44,8 +44,9 @@ const DROPPED_HEADERS = new Set([
  * answering (providers give 3 to 10 s: nothing slow happens here).
  *
  * Dedupe: the item id is derived from the endpoint and the provider's delivery id (else the
- * body's SHA-256), and its row is written create-only, so that row is the dedupe record. The body
- * is stored first; a crash before the row leaves a blob that the provider's retry completes.
+ * body's SHA-256), and its row is written create-only, so that row is the dedupe record. A body
+ * over 16 KiB is stored as a blob first (a crash before the row leaves a blob that the provider's
+ * retry completes); a smaller one travels inside the row, one write instead of two.
  */
 export async function ingestWebhook(
   deps: WebhookIngestDeps,
@@ -81,36 +82,63 @@ export async function ingestWebhook(
       `The ${endpoint.provider.type} signature was refused: ${verdict.reason}. Check the secret configured at the sender.`,
     );
 
+  // Slack checks a new Events API URL by posting a signed challenge and wants it echoed back.
+  const challenge = endpoint.provider.type === 'slack' ? slackChallenge(body) : undefined;
+  if (challenge !== undefined) return { status: 'challenge', challenge };
+
   const dedupeKey = dedupeKeyOf(endpoint, request.headers, body);
-  const id = `wh_${createHash('sha256').update(`${endpoint.id}\n${dedupeKey}`).digest('hex').slice(0, 32)}`;
-  await storage.blobs.putIfAbsent(`webhooks/${endpoint.agentId}/${id}`, once(body), {
-    contentType: request.headers.get('content-type') ?? 'application/octet-stream',
-  });
+  const nowMs = now.getTime();
+  const ids = itemIdsFor(endpoint.id, dedupeKey, nowMs);
+  for (const candidate of ids) {
+    if (await storage.tables.get('webhooks', endpoint.agentId, candidate))
+      return { status: 'duplicate', id: candidate };
+  }
+  const id = ids[0] ?? '';
+  const contentType = request.headers.get('content-type') ?? 'application/octet-stream';
+  const inline = body.byteLength <= INLINE_BODY_BYTES;
+  if (!inline) {
+    await storage.blobs.putIfAbsent(blobKeyOf(endpoint.agentId, id), once(body), { contentType });
+  }
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers)
     if (!DROPPED_HEADERS.has(name)) headers[name] = value;
-  try {
-    await storage.tables.insert('webhooks', {
-      partitionKey: endpoint.agentId,
-      rowKey: id,
-      properties: {
-        endpointId: endpoint.id,
-        provider: endpoint.provider.type,
-        eventType: eventTypeOf(endpoint, request.headers, body),
-        dedupeKey,
-        receivedAt: now.toISOString(),
-        state: 'pending',
-        attempts: 0,
-        bytes: body.byteLength,
-        // Node caps request headers at 16 KB, far below a row's 1 MiB; packJson splits past 32 K characters.
-        ...packJson('headers', headers),
-      },
-    });
-  } catch (error) {
-    if (error instanceof AlreadyExistsError) return { status: 'duplicate', id };
-    throw error;
-  }
-  return { status: 'accepted', id };
+  const created = await deps.queue.enqueue({
+    agentId: endpoint.agentId,
+    id,
+    endpointId: endpoint.id,
+    provider: endpoint.provider.type,
+    eventType: eventTypeOf(endpoint, request.headers, body),
+    dedupeKey,
+    receivedAt: now.toISOString(),
+    contentType,
+    bytes: body.byteLength,
+    // Node caps request headers at 16 KB, far below a row's 1 MiB; packJson splits past 32 K characters.
+    headers,
+    ...(inline ? { inlineBody: Buffer.from(body).toString('base64') } : {}),
+    delivery: {
+      action: endpoint.action.type,
+      ...(endpoint.action.type === 'mapping' ? { mapping: endpoint.action.name } : {}),
+      ...(endpoint.template === undefined ? {} : { template: endpoint.template }),
+    },
+  });
+  return { status: created ? 'accepted' : 'duplicate', id };
+}
+
+/** Deliveries without a delivery id are deduplicated on their bytes for at least this long. */
+export const BODY_DEDUPE_WINDOW_MS = 60 * 60_000;
+
+/**
+ * The item id is derived from the endpoint and the dedupe key, so the item's create-only row is the
+ * dedupe record. A body hash is only a dedupe key within a window (the same bytes a day later are a
+ * new event, e.g. a repeated slash command): its id includes the hour, and the previous hour's id
+ * is checked too, so a retry is recognised for between one and two hours.
+ */
+export function itemIdsFor(endpointId: string, dedupeKey: string, nowMs: number): string[] {
+  const id = (suffix: string) =>
+    `wh_${createHash('sha256').update(`${endpointId}\n${dedupeKey}${suffix}`).digest('hex').slice(0, 32)}`;
+  if (!dedupeKey.startsWith('sha256:')) return [id('')];
+  const window = Math.floor(nowMs / BODY_DEDUPE_WINDOW_MS);
+  return [id(`\n${window}`), id(`\n${window - 1}`)];
 }
 
 async function readLimited(request: Request, max: number): Promise<Uint8Array> {
@@ -136,6 +164,8 @@ function dedupeKeyOf(endpoint: Endpoint, headers: Headers, body: Uint8Array): st
   if (endpoint.provider.type === 'github') key = fromHeader('x-github-delivery');
   if (endpoint.provider.type === 'standard') key = fromHeader('webhook-id');
   if (endpoint.provider.type === 'stripe') key = jsonField(body, 'id');
+  // Slack's Events API sends the same event_id on each retry; slash commands have none.
+  if (endpoint.provider.type === 'slack') key = jsonField(body, 'event_id');
   if (endpoint.dedupeHeader !== undefined) key = fromHeader(endpoint.dedupeHeader);
   // No delivery id (Slack, or a sender without one): the same bytes are the same delivery.
   return key ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
@@ -150,6 +180,11 @@ function eventTypeOf(endpoint: Endpoint, headers: Headers, body: Uint8Array): st
     return new URLSearchParams(Buffer.from(body).toString('utf8')).get('command') ?? 'slack';
   }
   return jsonField(body, 'type') ?? endpoint.provider.type;
+}
+
+function slackChallenge(body: Uint8Array): string | undefined {
+  if (jsonField(body, 'type') !== 'url_verification') return undefined;
+  return jsonField(body, 'challenge');
 }
 
 function jsonField(body: Uint8Array, field: string): string | undefined {

@@ -19,11 +19,13 @@ import {
   publicEndpoint,
 } from './endpoint.ts';
 import { ingestWebhook } from './ingest-webhook.ts';
+import type { WebhookQueue } from './webhook-queue.ts';
 
 export interface WebhookRouteDeps {
   readonly storage: Storage;
   readonly now: () => Date;
   readonly maxWebhookBytes: number;
+  readonly queue: WebhookQueue;
 }
 
 const patchSchema = z
@@ -137,6 +139,7 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
   route(app, '/hooks/:endpointId', {
     POST: async (c) => {
       const result = await ingestWebhook(deps, c.req.param('endpointId') ?? '', c.req.raw);
+      if (result.status === 'challenge') return c.json({ challenge: result.challenge });
       return c.json(result, result.status === 'accepted' ? 202 : 200);
     },
   });

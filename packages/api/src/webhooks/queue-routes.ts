@@ -1,0 +1,214 @@
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { NexusError, ValidationError, describeIssue, validateId } from '@nexus/core';
+import { route } from '../http/route-table.ts';
+import { parseLimit } from '../http/query-params.ts';
+import { WEBHOOK_STATES, publicItem, type WebhookState } from './webhook-item.ts';
+import type { ClaimedItem, SettleRequest, WebhookQueue } from './webhook-queue.ts';
+
+export interface QueueRouteDeps {
+  readonly queue: WebhookQueue;
+}
+
+/** Bodies up to this size travel inside the claim answer; larger ones are fetched on their own. */
+const INLINE_CLAIM_BYTES = 256 * 1024;
+/** A claim answer carries at most this much body data, so a batch of large items stays small. */
+const CLAIM_BODY_BUDGET = 4 * 1024 * 1024;
+
+const agentIds = z.array(z.string().min(1)).min(1).max(50);
+
+const claimSchema = z
+  .object({
+    agents: agentIds,
+    max: z.number().int().min(1).max(100).default(10),
+    leaseSeconds: z.number().int().min(5).max(900).default(60),
+  })
+  .strict();
+
+const settleItem = z.discriminatedUnion('outcome', [
+  z
+    .object({
+      agentId: z.string(),
+      id: z.string(),
+      leaseId: z.string().min(1),
+      outcome: z.literal('delivered'),
+      status: z.number().int().min(100).max(599).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      agentId: z.string(),
+      id: z.string(),
+      leaseId: z.string().min(1),
+      outcome: z.enum(['failed', 'released']),
+      reason: z.string().min(1, 'say why, e.g. "gateway answered 500: ..."'),
+      status: z.number().int().min(0).max(599).optional(),
+      retryAfterSeconds: z
+        .number()
+        .min(0)
+        .max(24 * 3600)
+        .optional(),
+    })
+    .strict(),
+]);
+
+const settleSchema = z.object({ results: z.array(settleItem).min(1).max(100) }).strict();
+
+function parseBody<T>(schema: z.ZodType<T>, raw: unknown, code: string): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ValidationError(
+      code,
+      parsed.error.issues.map((issue) => describeIssue(issue, { whole: 'body' })).join('; '),
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The worker's side of the webhook queue (claim, settle) and the owner's (list, show, replay).
+ * All behind the API key.
+ */
+export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
+  const { queue } = deps;
+
+  route(app, '/v1/webhooks/claim', {
+    POST: async (c) => {
+      const request = parseBody(
+        claimSchema,
+        await c.req.json().catch(() => undefined),
+        'invalid_claim',
+      );
+      const agents = request.agents.map((agent) => validateId('agent id', agent));
+      const claimed = await queue.claim(agents, request.max, request.leaseSeconds * 1000);
+      let budget = CLAIM_BODY_BUDGET;
+      const items = [];
+      for (const entry of claimed) {
+        const inline = entry.item.bytes <= INLINE_CLAIM_BYTES && entry.item.bytes <= budget;
+        if (inline) budget -= entry.item.bytes;
+        items.push(await claimedView(queue, entry, inline));
+      }
+      return c.json({ items });
+    },
+  });
+
+  route(app, '/v1/webhooks/settle', {
+    POST: async (c) => {
+      const { results } = parseBody(
+        settleSchema,
+        await c.req.json().catch(() => undefined),
+        'invalid_settle',
+      );
+      const answers = [];
+      // One at a time: results for the same item (rare) must apply in order.
+      for (const result of results) {
+        try {
+          const request = {
+            ...result,
+            agentId: validateId('agent id', result.agentId),
+            id: validateId('webhook id', result.id),
+          } as SettleRequest;
+          const item = await queue.settle(request);
+          answers.push({ id: result.id, ok: true, state: item.state, attempts: item.attempts });
+        } catch (error) {
+          if (!(error instanceof NexusError)) throw error;
+          answers.push({
+            id: result.id,
+            ok: false,
+            error: { code: error.code, message: error.message },
+          });
+        }
+      }
+      return c.json({ results: answers });
+    },
+  });
+
+  route(app, '/v1/webhooks', {
+    GET: async (c) => {
+      const agentId = c.req.query('agentId');
+      if (agentId === undefined)
+        throw new ValidationError(
+          'missing_agent_id',
+          'Say whose webhooks to list: ?agentId=<agent> (the agent of the endpoint).',
+        );
+      const state = parseState(c.req.query('state'));
+      const cursor = parseCursor(c.req.query('cursor'));
+      const page = await queue.list(validateId('agent id', agentId), {
+        limit: parseLimit(c.req.query('limit'), 50, 200),
+        ...(state === undefined ? {} : { state }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      return c.json({
+        items: page.items.map(publicItem),
+        ...(page.cursor === undefined
+          ? {}
+          : { cursor: Buffer.from(page.cursor).toString('base64url') }),
+      });
+    },
+  });
+
+  const params = (c: { req: { param(name: string): string | undefined } }) => ({
+    agentId: validateId('agent id', c.req.param('agentId') ?? ''),
+    id: validateId('webhook id', c.req.param('id') ?? ''),
+  });
+
+  route(app, '/v1/webhooks/:agentId/:id', {
+    GET: async (c) => {
+      const { agentId, id } = params(c);
+      const item = await queue.require(agentId, id);
+      return c.json({ ...publicItem(item), headers: item.headers, delivery: item.delivery });
+    },
+  });
+
+  route(app, '/v1/webhooks/:agentId/:id/body', {
+    GET: async (c) => {
+      const { agentId, id } = params(c);
+      const item = await queue.require(agentId, id);
+      const body = await queue.body(item);
+      return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'content-type': item.contentType });
+    },
+  });
+
+  route(app, '/v1/webhooks/:agentId/:id/replay', {
+    POST: async (c) => {
+      const { agentId, id } = params(c);
+      return c.json(publicItem(await queue.replay(agentId, id)));
+    },
+  });
+}
+
+async function claimedView(queue: WebhookQueue, entry: ClaimedItem, inline: boolean) {
+  const { item } = entry;
+  return {
+    ...publicItem(item),
+    leaseId: entry.leaseId,
+    leaseUntil: entry.leaseUntil,
+    delivery: entry.delivery,
+    headers: item.headers,
+    ...(inline
+      ? { body: Buffer.from(await queue.body(item)).toString('base64') }
+      : { bodyUrl: `/v1/webhooks/${item.agentId}/${item.id}/body` }),
+  };
+}
+
+function parseState(value: string | undefined): WebhookState | undefined {
+  if (value === undefined) return undefined;
+  if (!(WEBHOOK_STATES as readonly string[]).includes(value)) {
+    throw new ValidationError(
+      'invalid_state',
+      `state must be one of ${WEBHOOK_STATES.join(', ')}; got ${JSON.stringify(value)}.`,
+    );
+  }
+  return value as WebhookState;
+}
+
+function parseCursor(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const key = Buffer.from(value, 'base64url').toString('utf8');
+  if (!/^(\d{13}_)?wh_[0-9a-f]{32}$/.test(key) || Buffer.from(key).toString('base64url') !== value)
+    throw new ValidationError(
+      'invalid_cursor',
+      'The cursor is not one this server issued; start again without a cursor.',
+    );
+  return key;
+}

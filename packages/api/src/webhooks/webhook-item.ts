@@ -1,0 +1,175 @@
+import type { EntityProperties, EntityValue, StoredEntity } from '@nexus/core';
+import { packJson, unpackJson } from '../transcripts/json-properties.ts';
+
+/**
+ * One accepted webhook delivery and where it is in the queue:
+ *
+ *   pending ──claim──▶ leased ──delivered──▶ delivered ──retention──▶ (removed)
+ *      ▲                 │ failed (attempts left: back after a backoff)
+ *      └─────────────────┤ released (gateway down or busy: not counted as an attempt)
+ *                        │ lease expired (the worker died): claimable again
+ *                        └ failed, no attempts left ──▶ dead ──replay──▶ pending
+ *
+ * The row in `webhooks` (PK agent, RK item id) is the truth and the dedupe record. Two index
+ * tables point at it: `webhookQueue` (RK `<due ms>_<id>`) orders pending and leased items by when
+ * they may be claimed, `webhookExpiry` (RK `<expiry ms>_<id>`) orders delivered and dead items by
+ * when retention removes them. An index row is written before the item row that names it and
+ * removed after, so a crash leaves at worst a stale index row, which the reader recognises (its key
+ * differs from the item's `dueKey` / `expiryKey`) and deletes; never an item nothing points at.
+ */
+export type WebhookState = 'pending' | 'leased' | 'delivered' | 'dead';
+export const WEBHOOK_STATES: readonly WebhookState[] = ['pending', 'leased', 'delivered', 'dead'];
+
+/** What the gateway is asked to do, as the endpoint said when the item arrived. */
+export interface DeliveryAction {
+  readonly action: 'wake' | 'agent' | 'mapping';
+  readonly mapping?: string;
+  readonly template?: string;
+}
+
+export interface WebhookItem {
+  readonly agentId: string;
+  readonly id: string;
+  readonly endpointId: string;
+  readonly provider: string;
+  readonly eventType: string;
+  readonly dedupeKey: string;
+  readonly receivedAt: string;
+  readonly contentType: string;
+  readonly bytes: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Bodies up to `INLINE_BODY_BYTES` live in the row (one write instead of two); larger ones in a blob. */
+  readonly inlineBody?: string;
+  readonly delivery: DeliveryAction;
+  readonly state: WebhookState;
+  readonly attempts: number;
+  /** The `webhookQueue` row key while pending or leased, else empty. */
+  readonly dueKey: string;
+  /** The `webhookExpiry` row key while delivered or dead (when retention applies), else empty. */
+  readonly expiryKey: string;
+  readonly leaseId: string;
+  readonly leaseUntil: string;
+  readonly availableAt: string;
+  readonly lastAttemptAt: string;
+  readonly lastError: string;
+  /** The gateway's HTTP status on the last attempt, 0 when it was not reached. */
+  readonly lastStatus: number;
+  readonly deliveredAt: string;
+  readonly deadAt: string;
+}
+
+/** 16 KiB is 21,848 base64 characters: under a table property's 32 K, and most webhooks (< 20 KB). */
+export const INLINE_BODY_BYTES = 16 * 1024;
+
+export function blobKeyOf(agentId: string, id: string): string {
+  return `webhooks/${agentId}/${id}`;
+}
+
+/** Index row keys sort by time: 13 digits of milliseconds hold dates until the year 2286. */
+export function timeKey(ms: number, id: string): string {
+  return `${String(Math.max(0, Math.floor(ms))).padStart(13, '0')}_${id}`;
+}
+
+export function timeOfKey(key: string): number {
+  return Number(key.slice(0, 13));
+}
+
+export function idOfKey(key: string): string {
+  return key.slice(14);
+}
+
+export function itemProperties(item: WebhookItem): Record<string, EntityValue> {
+  // Keys and the ETag live outside the properties; a read item carries its ETag along.
+  const {
+    agentId: _agent,
+    id: _id,
+    etag: _etag,
+    headers,
+    inlineBody,
+    delivery,
+    ...rest
+  } = item as WebhookItem & { etag?: string };
+  return {
+    ...rest,
+    ...packJson('headers', headers),
+    delivery: JSON.stringify(delivery),
+    ...(inlineBody === undefined ? {} : { inlineBody }),
+  };
+}
+
+export function itemFromEntity(entity: StoredEntity): WebhookItem & { readonly etag: string } {
+  const p = entity.properties;
+  const text = (name: string) => (typeof p[name] === 'string' ? p[name] : '');
+  const number = (name: string) => (typeof p[name] === 'number' ? p[name] : 0);
+  const state = text('state');
+  return {
+    agentId: entity.partitionKey,
+    id: entity.rowKey,
+    etag: entity.etag,
+    endpointId: text('endpointId'),
+    provider: text('provider'),
+    eventType: text('eventType'),
+    dedupeKey: text('dedupeKey'),
+    receivedAt: text('receivedAt'),
+    contentType: text('contentType') || 'application/octet-stream',
+    bytes: number('bytes'),
+    headers: headersOf(p),
+    ...(typeof p['inlineBody'] === 'string' ? { inlineBody: p['inlineBody'] } : {}),
+    delivery: deliveryOf(p),
+    state: (WEBHOOK_STATES as readonly string[]).includes(state)
+      ? (state as WebhookState)
+      : 'pending',
+    attempts: number('attempts'),
+    dueKey: text('dueKey'),
+    expiryKey: text('expiryKey'),
+    leaseId: text('leaseId'),
+    leaseUntil: text('leaseUntil'),
+    availableAt: text('availableAt'),
+    lastAttemptAt: text('lastAttemptAt'),
+    lastError: text('lastError'),
+    lastStatus: number('lastStatus'),
+    deliveredAt: text('deliveredAt'),
+    deadAt: text('deadAt'),
+  };
+}
+
+function headersOf(p: EntityProperties): Record<string, string> {
+  try {
+    return unpackJson(p, 'headers') as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+function deliveryOf(p: EntityProperties): DeliveryAction {
+  try {
+    return JSON.parse(String(p['delivery'])) as DeliveryAction;
+  } catch {
+    return { action: 'agent' };
+  }
+}
+
+/** What the list and detail routes show: everything but the body. */
+export function publicItem(item: WebhookItem) {
+  return {
+    id: item.id,
+    agentId: item.agentId,
+    endpointId: item.endpointId,
+    provider: item.provider,
+    eventType: item.eventType,
+    dedupeKey: item.dedupeKey,
+    receivedAt: item.receivedAt,
+    contentType: item.contentType,
+    bytes: item.bytes,
+    state: item.state,
+    attempts: item.attempts,
+    availableAt: item.availableAt || undefined,
+    leaseUntil: item.state === 'leased' ? item.leaseUntil : undefined,
+    lastAttemptAt: item.lastAttemptAt || undefined,
+    lastError: item.lastError || undefined,
+    lastStatus: item.lastStatus || undefined,
+    deliveredAt: item.deliveredAt || undefined,
+    deadAt: item.deadAt || undefined,
+    action: item.delivery.action,
+  };
+}

@@ -1,0 +1,508 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AlreadyExistsError,
+  NexusError,
+  NotFoundError,
+  PreconditionFailedError,
+  type Storage,
+  type StoredEntity,
+} from '@nexus/core';
+import { ENDPOINTS_PARTITION, endpointFromEntity } from './endpoint.ts';
+import { decideFailure, type RetryPolicy } from './retry-policy.ts';
+import {
+  blobKeyOf,
+  idOfKey,
+  itemFromEntity,
+  itemProperties,
+  timeKey,
+  timeOfKey,
+  type DeliveryAction,
+  type WebhookItem,
+  type WebhookState,
+} from './webhook-item.ts';
+
+export interface RetentionPolicy {
+  /** How long a delivered item (and its body) is kept; its dedupe record goes with it. */
+  readonly deliveredMs: number;
+  /** How long a dead-lettered item is kept for inspection and replay; 0 keeps it until removed. */
+  readonly deadMs: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  deliveredMs: 7 * 24 * 3600_000,
+  deadMs: 30 * 24 * 3600_000,
+};
+
+export interface WebhookQueueOptions {
+  readonly storage: Storage;
+  readonly now: () => Date;
+  readonly retry: RetryPolicy;
+  readonly retention: RetentionPolicy;
+  readonly random?: () => number;
+}
+
+export interface ClaimedItem {
+  readonly item: WebhookItem;
+  readonly leaseId: string;
+  readonly leaseUntil: string;
+  /** The endpoint's current action (so a corrected template applies to a replay), else the one it had. */
+  readonly delivery: DeliveryAction;
+}
+
+export type SettleRequest =
+  | {
+      readonly agentId: string;
+      readonly id: string;
+      readonly leaseId: string;
+      readonly outcome: 'delivered';
+      readonly status?: number | undefined;
+    }
+  | {
+      readonly agentId: string;
+      readonly id: string;
+      readonly leaseId: string;
+      /** `failed` counts as an attempt; `released` (gateway down or busy) does not. */
+      readonly outcome: 'failed' | 'released';
+      readonly reason: string;
+      readonly status?: number | undefined;
+      readonly retryAfterSeconds?: number | undefined;
+    };
+
+/** Dead items kept "forever" still get an expiry row, at the end of time, so listing by state sees them. */
+const FOREVER_MS = 9_999_999_999_999;
+/** An index row whose item does not exist may belong to an ingestion still under way; leave it this long. */
+const ORPHAN_GRACE_MS = 5 * 60_000;
+const SWEEP_EVERY_MS = 60_000;
+const LIST_SCAN_ROWS = 1000;
+
+/**
+ * The durable webhook queue over the storage contract, so it works on both backends. Every state
+ * change is a conditional update of the item's row (its ETag), so two workers never both hold an
+ * item: the second update fails and that worker skips it.
+ */
+export class WebhookQueue {
+  private readonly options: WebhookQueueOptions;
+  private readonly random: () => number;
+  private readonly lastSweep = new Map<string, number>();
+
+  constructor(options: WebhookQueueOptions) {
+    this.options = options;
+    this.random = options.random ?? Math.random;
+  }
+
+  private get tables() {
+    return this.options.storage.tables;
+  }
+
+  private nowMs(): number {
+    return this.options.now().getTime();
+  }
+
+  /** Stores a new pending item; `false` when an item with this id exists (a duplicate delivery). */
+  async enqueue(
+    item: Omit<
+      WebhookItem,
+      | 'state'
+      | 'attempts'
+      | 'dueKey'
+      | 'expiryKey'
+      | 'leaseId'
+      | 'leaseUntil'
+      | 'availableAt'
+      | 'lastAttemptAt'
+      | 'lastError'
+      | 'lastStatus'
+      | 'deliveredAt'
+      | 'deadAt'
+    >,
+  ): Promise<boolean> {
+    const now = this.nowMs();
+    const dueKey = timeKey(now, item.id);
+    await this.insertIndex('webhookQueue', item.agentId, dueKey);
+    try {
+      await this.tables.insert('webhooks', {
+        partitionKey: item.agentId,
+        rowKey: item.id,
+        properties: itemProperties({
+          ...item,
+          state: 'pending',
+          attempts: 0,
+          dueKey,
+          expiryKey: '',
+          leaseId: '',
+          leaseUntil: '',
+          availableAt: new Date(now).toISOString(),
+          lastAttemptAt: '',
+          lastError: '',
+          lastStatus: 0,
+          deliveredAt: '',
+          deadAt: '',
+        }),
+      });
+      return true;
+    } catch (error) {
+      // The index row just written is stale unless it is the original's own (same millisecond);
+      // the next claim tells the two apart and removes it.
+      if (error instanceof AlreadyExistsError) return false;
+      throw error;
+    }
+  }
+
+  async get(agentId: string, id: string): Promise<(WebhookItem & { etag: string }) | undefined> {
+    const row = await this.tables.get('webhooks', agentId, id);
+    return row ? itemFromEntity(row) : undefined;
+  }
+
+  async require(agentId: string, id: string): Promise<WebhookItem & { etag: string }> {
+    const item = await this.get(agentId, id);
+    if (!item)
+      throw new NotFoundError(
+        `There is no webhook ${id} for agent ${agentId}; it may have passed its retention.`,
+        'webhook_not_found',
+      );
+    return item;
+  }
+
+  /** The exact bytes the sender posted. */
+  async body(item: WebhookItem): Promise<Uint8Array> {
+    if (item.inlineBody !== undefined) return Buffer.from(item.inlineBody, 'base64');
+    const { body } = await this.options.storage.blobs.get(blobKeyOf(item.agentId, item.id));
+    const parts: Uint8Array[] = [];
+    for await (const part of body) parts.push(part);
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * Leases up to `max` items that are due (pending, failed ones whose backoff passed, leased ones
+   * whose lease expired), oldest first, agent by agent.
+   */
+  async claim(agentIds: readonly string[], max: number, leaseMs: number): Promise<ClaimedItem[]> {
+    const claimed: ClaimedItem[] = [];
+    const endpoints = new Map<string, Promise<DeliveryAction | undefined>>();
+    for (const agentId of agentIds) {
+      if (claimed.length >= max) break;
+      await this.sweepIfDue(agentId);
+      const now = this.nowMs();
+      const page = await this.tables.query('webhookQueue', agentId, {
+        rowKeyTo: timeKey(now + 1, ''),
+        limit: Math.min(1000, (max - claimed.length) * 2),
+      });
+      const results = await Promise.all(
+        page.items.map((row) => this.claimOne(agentId, row, now, leaseMs)),
+      );
+      for (const result of results) {
+        if (!result || claimed.length >= max) {
+          if (result) await this.releaseUnwanted(result);
+          continue;
+        }
+        let action = endpoints.get(result.item.endpointId);
+        if (!action) {
+          action = this.currentAction(result.item.endpointId);
+          endpoints.set(result.item.endpointId, action);
+        }
+        claimed.push({ ...result, delivery: (await action) ?? result.item.delivery });
+      }
+    }
+    return claimed;
+  }
+
+  private async claimOne(
+    agentId: string,
+    row: StoredEntity,
+    now: number,
+    leaseMs: number,
+  ): Promise<Omit<ClaimedItem, 'delivery'> | undefined> {
+    const item = await this.get(agentId, idOfKey(row.rowKey));
+    if (!item) {
+      if (timeOfKey(row.rowKey) < now - ORPHAN_GRACE_MS)
+        await this.deleteIndex('webhookQueue', agentId, row.rowKey);
+      return undefined;
+    }
+    if (item.dueKey !== row.rowKey || (item.state !== 'pending' && item.state !== 'leased')) {
+      await this.deleteIndex('webhookQueue', agentId, row.rowKey);
+      return undefined;
+    }
+    if (item.state === 'leased' && item.attempts >= this.options.retry.maxAttempts) {
+      // The worker died (or hung) on the last attempt: give up rather than loop on a poison item.
+      await this.toFinal(item, 'dead', {
+        lastError: `the lease expired on attempt ${item.attempts} of ${this.options.retry.maxAttempts} (the worker stopped while delivering)`,
+      }).catch(ignoreConflict);
+      return undefined;
+    }
+    const leaseId = randomBytes(12).toString('hex');
+    const leaseUntil = now + leaseMs;
+    const updated = await this.moveInQueue(item, leaseUntil, {
+      state: 'leased',
+      attempts: item.attempts + 1,
+      leaseId,
+      leaseUntil: new Date(leaseUntil).toISOString(),
+      lastAttemptAt: new Date(now).toISOString(),
+    }).catch(ignoreConflict);
+    if (!updated) return undefined;
+    return { item: updated, leaseId, leaseUntil: updated.leaseUntil };
+  }
+
+  /** Claimed beyond `max` because of parallel claims: hand it straight back, uncounted. */
+  private async releaseUnwanted(result: Omit<ClaimedItem, 'delivery'>): Promise<void> {
+    await this.settle({
+      agentId: result.item.agentId,
+      id: result.item.id,
+      leaseId: result.leaseId,
+      outcome: 'released',
+      reason: 'claimed beyond the requested batch size',
+    }).catch(() => undefined);
+  }
+
+  private async currentAction(endpointId: string): Promise<DeliveryAction | undefined> {
+    const row = await this.tables.get('endpoints', ENDPOINTS_PARTITION, endpointId);
+    if (!row) return undefined;
+    const endpoint = endpointFromEntity(row);
+    return {
+      action: endpoint.action.type,
+      ...(endpoint.action.type === 'mapping' ? { mapping: endpoint.action.name } : {}),
+      ...(endpoint.template === undefined ? {} : { template: endpoint.template }),
+    };
+  }
+
+  /**
+   * Records what happened to a leased item. `delivered` is accepted whatever the lease (the
+   * gateway has it: that is the truth, even if the lease expired meanwhile); `failed` and
+   * `released` need the current lease, else `lease_lost` (another worker holds it now).
+   */
+  async settle(request: SettleRequest): Promise<WebhookItem> {
+    const item = await this.require(request.agentId, request.id);
+    const now = this.nowMs();
+    if (request.outcome === 'delivered') {
+      if (item.state === 'delivered') return item;
+      return this.toFinal(item, 'delivered', {
+        lastStatus: request.status ?? 0,
+        lastError: '',
+        deliveredAt: new Date(now).toISOString(),
+      });
+    }
+    if (item.state !== 'leased' || item.leaseId !== request.leaseId) {
+      throw new NexusError(
+        409,
+        'lease_lost',
+        `Webhook ${item.id} is no longer leased to this worker (it is ${item.state}); its lease expired and it was claimed again, or it was settled already.`,
+      );
+    }
+    const reason = request.reason.slice(0, 1000);
+    const retryAfterMs = (request.retryAfterSeconds ?? 0) * 1000;
+    if (request.outcome === 'released') {
+      return this.moveInQueue(item, now + retryAfterMs, {
+        state: 'pending',
+        attempts: Math.max(0, item.attempts - 1),
+        leaseId: '',
+        leaseUntil: '',
+        lastError: reason,
+        lastStatus: request.status ?? 0,
+      });
+    }
+    const decision = decideFailure(item.attempts, this.options.retry, this.random, retryAfterMs);
+    if (decision.kind === 'dead')
+      return this.toFinal(item, 'dead', {
+        lastError: reason,
+        lastStatus: request.status ?? 0,
+      });
+    return this.moveInQueue(item, now + decision.delayMs, {
+      state: 'pending',
+      leaseId: '',
+      leaseUntil: '',
+      lastError: reason,
+      lastStatus: request.status ?? 0,
+    });
+  }
+
+  /** Puts a delivered or dead item back in the queue, due now, with its attempts reset. */
+  async replay(agentId: string, id: string): Promise<WebhookItem> {
+    const item = await this.require(agentId, id);
+    if (item.state !== 'delivered' && item.state !== 'dead') {
+      throw new NexusError(
+        409,
+        'not_replayable',
+        `Webhook ${id} is ${item.state}: it is still in the queue. Only delivered or dead items can be replayed.`,
+      );
+    }
+    const updated = await this.moveInQueue(item, this.nowMs(), {
+      state: 'pending',
+      attempts: 0,
+      expiryKey: '',
+      leaseId: '',
+      leaseUntil: '',
+      lastError: '',
+      lastStatus: 0,
+      deliveredAt: '',
+      deadAt: '',
+    });
+    await this.deleteIndex('webhookExpiry', agentId, item.expiryKey);
+    return updated;
+  }
+
+  /**
+   * Items of one agent, optionally in one state. With a state, the index tables give time order
+   * (pending and leased by when they are due, delivered and dead by when they expire); without one,
+   * all items in id order. Scans at most 1,000 rows per call and returns a cursor to go on.
+   */
+  async list(
+    agentId: string,
+    options: { state?: WebhookState; limit: number; cursor?: string },
+  ): Promise<{ items: WebhookItem[]; cursor?: string }> {
+    const { state, limit } = options;
+    const table =
+      state === undefined
+        ? 'webhooks'
+        : state === 'pending' || state === 'leased'
+          ? 'webhookQueue'
+          : 'webhookExpiry';
+    const items: WebhookItem[] = [];
+    let storageCursor: string | undefined;
+    let scanned = 0;
+    for (;;) {
+      const page = await this.tables.query(table, agentId, {
+        ...(options.cursor === undefined ? {} : { rowKeyFrom: options.cursor }),
+        ...(storageCursor === undefined ? {} : { cursor: storageCursor }),
+        limit: 200,
+      });
+      for (const row of page.items) {
+        if (row.rowKey === options.cursor) continue; // the cursor is the last row already shown
+        scanned += 1;
+        const item =
+          table === 'webhooks' ? itemFromEntity(row) : await this.get(agentId, idOfKey(row.rowKey));
+        const current =
+          item !== undefined &&
+          (table === 'webhooks' ||
+            (table === 'webhookQueue' ? item.dueKey : item.expiryKey) === row.rowKey);
+        if (current && (state === undefined || item.state === state)) items.push(item);
+        if (items.length >= limit || scanned >= LIST_SCAN_ROWS)
+          return { items, cursor: row.rowKey };
+      }
+      if (page.cursor === undefined) return { items };
+      storageCursor = page.cursor;
+    }
+  }
+
+  /** Removes delivered and dead items whose retention has passed: body, row and index. */
+  async sweep(agentId: string): Promise<number> {
+    const now = this.nowMs();
+    let removed = 0;
+    for (;;) {
+      const page = await this.tables.query('webhookExpiry', agentId, {
+        rowKeyTo: timeKey(now + 1, ''),
+        limit: 200,
+      });
+      for (const row of page.items) {
+        const item = await this.get(agentId, idOfKey(row.rowKey));
+        if (
+          item?.expiryKey === row.rowKey &&
+          (item.state === 'delivered' || item.state === 'dead')
+        ) {
+          if (item.inlineBody === undefined)
+            await this.options.storage.blobs.delete(blobKeyOf(agentId, item.id));
+          try {
+            await this.tables.delete('webhooks', agentId, item.id, item.etag);
+            removed += 1;
+          } catch (error) {
+            if (!(error instanceof PreconditionFailedError)) throw error;
+            continue; // replayed meanwhile: its expiry row is stale now, and the replay removes it.
+          }
+        }
+        await this.deleteIndex('webhookExpiry', agentId, row.rowKey);
+      }
+      if (page.items.length < 200) return removed;
+    }
+  }
+
+  private async sweepIfDue(agentId: string): Promise<void> {
+    const now = this.nowMs();
+    if (now - (this.lastSweep.get(agentId) ?? 0) < SWEEP_EVERY_MS) return;
+    this.lastSweep.set(agentId, now);
+    await this.sweep(agentId);
+  }
+
+  /** Gives an item a new place in the queue: new index row, conditional item update, old row gone. */
+  private async moveInQueue(
+    item: WebhookItem & { etag: string },
+    dueMs: number,
+    changes: Partial<WebhookItem>,
+  ): Promise<WebhookItem & { etag: string }> {
+    const dueKey = timeKey(dueMs, item.id);
+    await this.insertIndex('webhookQueue', item.agentId, dueKey);
+    const updated = {
+      ...item,
+      ...changes,
+      dueKey,
+      availableAt: new Date(dueMs).toISOString(),
+    };
+    let etag: string;
+    try {
+      etag = await this.updateItem(updated, item.etag);
+    } catch (error) {
+      if (dueKey !== item.dueKey) await this.deleteIndex('webhookQueue', item.agentId, dueKey);
+      throw error;
+    }
+    if (item.dueKey !== '' && item.dueKey !== dueKey)
+      await this.deleteIndex('webhookQueue', item.agentId, item.dueKey);
+    return { ...updated, etag };
+  }
+
+  /** Out of the queue into `delivered` or `dead`, with an expiry row for retention. */
+  private async toFinal(
+    item: WebhookItem & { etag: string },
+    state: 'delivered' | 'dead',
+    changes: Partial<WebhookItem>,
+  ): Promise<WebhookItem & { etag: string }> {
+    const now = this.nowMs();
+    const keepMs =
+      state === 'delivered' ? this.options.retention.deliveredMs : this.options.retention.deadMs;
+    const expiryKey = timeKey(keepMs === 0 ? FOREVER_MS : now + keepMs, item.id);
+    await this.insertIndex('webhookExpiry', item.agentId, expiryKey);
+    const updated = {
+      ...item,
+      ...changes,
+      state,
+      dueKey: '',
+      expiryKey,
+      leaseId: '',
+      leaseUntil: '',
+      ...(state === 'dead' ? { deadAt: new Date(now).toISOString() } : {}),
+    };
+    let etag: string;
+    try {
+      etag = await this.updateItem(updated, item.etag);
+    } catch (error) {
+      await this.deleteIndex('webhookExpiry', item.agentId, expiryKey);
+      throw error;
+    }
+    await this.deleteIndex('webhookQueue', item.agentId, item.dueKey);
+    if (item.expiryKey !== '' && item.expiryKey !== expiryKey)
+      await this.deleteIndex('webhookExpiry', item.agentId, item.expiryKey);
+    return { ...updated, etag };
+  }
+
+  private updateItem(item: WebhookItem, etag: string): Promise<string> {
+    return this.tables.update(
+      'webhooks',
+      { partitionKey: item.agentId, rowKey: item.id, properties: itemProperties(item) },
+      etag,
+    );
+  }
+
+  private async insertIndex(table: string, agentId: string, key: string): Promise<void> {
+    try {
+      await this.tables.insert(table, { partitionKey: agentId, rowKey: key, properties: {} });
+    } catch (error) {
+      if (!(error instanceof AlreadyExistsError)) throw error;
+    }
+  }
+
+  private async deleteIndex(table: string, agentId: string, key: string): Promise<void> {
+    if (key !== '') await this.tables.delete(table, agentId, key);
+  }
+}
+
+/** Another worker changed the item first: it is theirs, skip it. */
+function ignoreConflict(error: unknown): undefined {
+  if (error instanceof PreconditionFailedError || error instanceof NotFoundError) return undefined;
+  throw error;
+}
