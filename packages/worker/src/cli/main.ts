@@ -78,6 +78,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       logger: logger.child({ job: definition.id }),
       dryRun: values['dry-run'] ?? false,
       interactive: process.stderr.isTTY,
+      once: true,
     });
     for (const error of result.errors) logger.warn({ item: error.item }, error.message);
     (result.success ? logger.info.bind(logger) : logger.error.bind(logger))(

@@ -18,6 +18,11 @@ export interface JobContext {
   readonly dryRun: boolean;
   /** Draw a progress bar (a terminal is attached). */
   readonly interactive: boolean;
+  /**
+   * Run once and return (`nexus-worker --job`): a job that otherwise keeps polling, like
+   * `webhook_delivery`, handles what is due now and stops.
+   */
+  readonly once?: boolean;
 }
 
 /**

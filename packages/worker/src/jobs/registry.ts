@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Job } from './job.ts';
 import type { WorkerServices } from '../worker-services.ts';
 import { sessionUploadJobType } from './session-upload/session-upload-job.ts';
+import { webhookDeliveryJobType } from './webhook-delivery/webhook-delivery-job.ts';
 
 export interface JobType<Schema extends z.ZodType = z.ZodType> {
   readonly description: string;
@@ -13,4 +14,5 @@ export interface JobType<Schema extends z.ZodType = z.ZodType> {
 /** Every job type, by the `type` name used in config.json. */
 export const JOB_TYPES: Readonly<Record<string, JobType>> = {
   session_upload: sessionUploadJobType,
+  webhook_delivery: webhookDeliveryJobType,
 };

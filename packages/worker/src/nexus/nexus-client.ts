@@ -1,6 +1,25 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { coerceError } from '@nexus/core';
 import { isRetryableStatus, retryDelayMs } from './retry-policy.ts';
+import type { ClaimedWebhook } from '../jobs/webhook-delivery/gateway-request.ts';
+
+export type WebhookSettlement =
+  | {
+      readonly agentId: string;
+      readonly id: string;
+      readonly leaseId: string;
+      readonly outcome: 'delivered';
+      readonly status: number;
+    }
+  | {
+      readonly agentId: string;
+      readonly id: string;
+      readonly leaseId: string;
+      readonly outcome: 'failed' | 'released';
+      readonly reason: string;
+      readonly status: number;
+      readonly retryAfterSeconds?: number;
+    };
 
 export interface TranscriptUploadRequest {
   readonly agentId: string;
@@ -124,6 +143,92 @@ export class NexusClient {
       outcome: 'failed',
       message: `gave up after ${this.options.maxAttempts} attempts: ${lastReason}`,
     };
+  }
+
+  /** Leases up to `max` due webhooks of these agents (`POST /v1/webhooks/claim`). */
+  async claimWebhooks(
+    agents: readonly string[],
+    max: number,
+    leaseSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<ClaimedWebhook[]> {
+    const answer = (await this.call(
+      'POST',
+      '/v1/webhooks/claim',
+      { agents, max, leaseSeconds },
+      signal,
+    )) as {
+      items: ClaimedWebhook[];
+    };
+    return answer.items;
+  }
+
+  /** Reports what happened to claimed webhooks; per-item errors (e.g. `lease_lost`) come back inline. */
+  async settleWebhooks(
+    results: readonly WebhookSettlement[],
+  ): Promise<{ id: string; ok: boolean; error?: { code: string; message: string } }[]> {
+    const answer = (await this.call('POST', '/v1/webhooks/settle', { results })) as {
+      results: { id: string; ok: boolean; error?: { code: string; message: string } }[];
+    };
+    return answer.results;
+  }
+
+  /** The exact bytes of a webhook too large to travel inside the claim answer. */
+  async webhookBody(bodyUrl: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const response = await this.options.fetch(`${this.options.url}${bodyUrl}`, {
+      headers: { authorization: `Bearer ${this.options.apiKey}` },
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok) throw new Error(`GET ${bodyUrl} answered ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** Pending webhooks of one agent, for dry runs (`GET /v1/webhooks`). */
+  async listWebhooks(
+    agentId: string,
+    state: string,
+  ): Promise<
+    { id: string; endpointId: string; eventType: string; action: string; bytes: number }[]
+  > {
+    const query = new URLSearchParams({ agentId, state, limit: '200' });
+    const answer = (await this.call('GET', `/v1/webhooks?${query.toString()}`)) as {
+      items: { id: string; endpointId: string; eventType: string; action: string; bytes: number }[];
+    };
+    return answer.items;
+  }
+
+  /** One JSON request; throws with the API's own message on any non-2xx. */
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await this.options.fetch(`${this.options.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.options.apiKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (caught) {
+      throw new Error(
+        `the Nexus API at ${this.options.url} is unreachable: ${describeNetworkError(caught)}`,
+        { cause: caught },
+      );
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      const error = (parseJson(text) as { error?: { message?: unknown } } | undefined)?.error;
+      throw new Error(
+        `${method} ${path.split('?')[0] ?? path} answered ${response.status}: ${typeof error?.message === 'string' ? error.message : text.slice(0, 300)}`,
+      );
+    }
+    return parseJson(text);
   }
 
   /** `GET /v1/health`: used by `init` and at start-up to say clearly when the API is unreachable. */

@@ -1,0 +1,119 @@
+import { buildMessage, parsePayload, providerName } from './webhook-message.ts';
+import type { GatewayTarget } from './gateway-target.ts';
+
+/** A claimed webhook as the worker sees it (see the API's claim answer). */
+export interface ClaimedWebhook {
+  readonly id: string;
+  readonly agentId: string;
+  readonly endpointId: string;
+  readonly provider: string;
+  readonly eventType: string;
+  readonly receivedAt: string;
+  readonly contentType: string;
+  readonly attempts: number;
+  readonly leaseId: string;
+  readonly delivery: {
+    readonly action: 'wake' | 'agent' | 'mapping';
+    readonly mapping?: string;
+    readonly template?: string;
+  };
+  readonly body?: string;
+  readonly bodyUrl?: string;
+}
+
+/** Options passed through to `/hooks/agent` (see OpenClaw's hooks docs). */
+export interface AgentOptions {
+  readonly wakeMode?: 'now' | 'next-heartbeat' | undefined;
+  readonly deliver?: boolean | undefined;
+  readonly channel?: string | undefined;
+  readonly to?: string | undefined;
+  readonly model?: string | undefined;
+  readonly thinking?: string | undefined;
+  readonly timeoutSeconds?: number | undefined;
+}
+
+export interface DeliveryOptions {
+  readonly agentOptions: AgentOptions;
+  readonly wakeMode: 'now' | 'next-heartbeat';
+  readonly maxMessageChars: number;
+}
+
+export interface GatewayRequest {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/**
+ * The gateway call for one webhook, per the endpoint's action:
+ * - `wake`: `POST <hooks>/wake {text, mode, agentId}`, a system event on the main session;
+ * - `agent`: `POST <hooks>/agent {message, name, agentId, idempotencyKey, ...options}`: an agent
+ *   run; the item id as `idempotencyKey` makes a second delivery (after a crash) a no-op;
+ * - `mapping`: `POST <hooks>/<name>` with the payload as JSON (form fields become an object).
+ */
+export function buildGatewayRequest(
+  webhook: ClaimedWebhook,
+  body: Uint8Array,
+  target: GatewayTarget,
+  options: DeliveryOptions,
+): GatewayRequest {
+  const headers = {
+    authorization: `Bearer ${target.token}`,
+    'content-type': 'application/json',
+    'x-nexus-webhook-id': webhook.id,
+  };
+  // Leave room for the JSON envelope; the gateway answers 413 past hooks.maxBodyBytes.
+  const maxChars = Math.max(
+    1000,
+    Math.min(options.maxMessageChars, Math.floor(target.maxBodyBytes / 2) - 2048),
+  );
+  const message = () =>
+    buildMessage(
+      {
+        id: webhook.id,
+        endpointId: webhook.endpointId,
+        provider: webhook.provider,
+        eventType: webhook.eventType,
+        receivedAt: webhook.receivedAt,
+        contentType: webhook.contentType,
+        body,
+        template: webhook.delivery.template,
+      },
+      maxChars,
+    );
+  const { action } = webhook.delivery;
+  if (action === 'wake') {
+    return {
+      url: `${target.hooksUrl}/wake`,
+      headers,
+      body: JSON.stringify({ text: message(), mode: options.wakeMode, agentId: webhook.agentId }),
+    };
+  }
+  if (action === 'agent') {
+    return {
+      url: `${target.hooksUrl}/agent`,
+      headers,
+      body: JSON.stringify({
+        message: message(),
+        name: `${providerName(webhook.provider)} (${webhook.endpointId})`,
+        agentId: webhook.agentId,
+        idempotencyKey: webhook.id,
+        ...options.agentOptions,
+      }),
+    };
+  }
+  const payload = parsePayload(webhook.contentType, body);
+  const isJson = webhook.contentType.includes('json') && typeof payload !== 'string';
+  return {
+    url: `${target.hooksUrl}/${encodeURIComponent(webhook.delivery.mapping ?? '')}`,
+    headers: {
+      ...headers,
+      'x-nexus-provider': webhook.provider,
+      'x-nexus-event': webhook.eventType,
+    },
+    // JSON bodies go as they came (byte for byte); anything else as a JSON value.
+    body: isJson
+      ? Buffer.from(body).toString('utf8')
+      : JSON.stringify(typeof payload === 'string' ? { body: payload } : payload),
+  };
+}

@@ -1,0 +1,377 @@
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, coerceError } from '@nexus/core';
+import type { WebhookSettlement } from '../../nexus/nexus-client.ts';
+import { discoverAgents } from '../../openclaw/state-dir.ts';
+import { systemClock } from '../../scheduler/scheduler.ts';
+import type { WorkerServices } from '../../worker-services.ts';
+import { Job, type JobContext, type JobResult } from '../job.ts';
+import type { JobType } from '../registry.ts';
+import { classifyGatewayResponse, unreachable, type GatewayOutcome } from './gateway-outcome.ts';
+import { buildGatewayRequest, type ClaimedWebhook } from './gateway-request.ts';
+import { resolveGateway, type GatewayTarget } from './gateway-target.ts';
+
+const wakeMode = z.enum(['now', 'next-heartbeat'], {
+  message: 'must be "now" or "next-heartbeat"',
+});
+
+export const webhookDeliveryConfigSchema = z
+  .object({
+    /** The agents whose webhooks this host delivers; default: every agent OpenClaw has here. */
+    agents: z.array(z.string().min(1)).min(1).max(50).optional(),
+    /** Overrides for what openclaw.json says about the gateway. */
+    gateway: z
+      .object({
+        url: z
+          .url({ message: 'must be the gateway URL, e.g. "http://127.0.0.1:18789"' })
+          .optional(),
+        hooksPath: z
+          .string()
+          .regex(/^\/[A-Za-z0-9/_-]*$/, 'must be a path such as "/hooks"')
+          .optional(),
+        token: z.string().min(1).optional(),
+        tokenFile: z.string().min(1).optional(),
+        maxBodyBytes: z.number().int().min(4096).optional(),
+      })
+      .strict()
+      .default({}),
+    /** Passed to `/hooks/agent` as they are. */
+    agentOptions: z
+      .object({
+        wakeMode: wakeMode.optional(),
+        deliver: z.boolean().optional(),
+        channel: z.string().min(1).optional(),
+        to: z.string().min(1).optional(),
+        model: z.string().min(1).optional(),
+        thinking: z.string().min(1).optional(),
+        timeoutSeconds: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
+    wakeMode: wakeMode.default('now'),
+    /** How often an idle run asks the API for new webhooks: the delivery latency when all is quiet. */
+    pollSeconds: z.number().min(0.2).max(300).default(2),
+    batchSize: z.number().int().min(1).max(100).default(20),
+    /** How long a claimed webhook is ours; after that (a crash) the API hands it out again. */
+    leaseSeconds: z.number().int().min(10).max(900).default(60),
+    maxMessageChars: z.number().int().min(1000).max(1_000_000).default(20_000),
+    requestTimeoutSeconds: z.number().min(1).max(300).default(30),
+  })
+  .strict();
+
+export type WebhookDeliveryConfig = z.infer<typeof webhookDeliveryConfigSchema>;
+
+export const webhookDeliveryJobType: JobType<typeof webhookDeliveryConfigSchema> = {
+  description:
+    'pulls webhooks the Nexus API accepted and hands them to the local OpenClaw gateway (/hooks)',
+  configSchema: webhookDeliveryConfigSchema,
+  create: (id, config, services) => new WebhookDeliveryJob(id, config, services),
+};
+
+type Counts = Record<'claimed' | 'delivered' | 'failed' | 'released' | 'leaseLost', number>;
+
+/**
+ * `webhook_delivery`: claims due webhooks with a lease, sends each to the gateway per its
+ * endpoint's action, and settles it: 2xx delivered; other answers failed (the API retries with
+ * backoff, then dead-letters); gateway down, busy (429) or refusing the token: released, not
+ * counted, and sending pauses.
+ *
+ * Under the scheduler a run keeps polling every `pollSeconds` until the worker stops, so a webhook
+ * reaches a running gateway within seconds while other jobs keep their 60 s ticks; if the run
+ * ends (an error), the scheduler starts it again at its next interval. `--job` drains what is due
+ * and returns.
+ */
+export class WebhookDeliveryJob extends Job {
+  private readonly config: WebhookDeliveryConfig;
+  private readonly services: WorkerServices;
+
+  constructor(id: string, config: WebhookDeliveryConfig, services: WorkerServices) {
+    super(id);
+    this.config = config;
+    this.services = services;
+  }
+
+  async run(context: JobContext): Promise<JobResult> {
+    const started = performance.now();
+    const { logger, signal } = context;
+    const counts: Counts = { claimed: 0, delivered: 0, failed: 0, released: 0, leaseLost: 0 };
+    const errors: { item: string; message: string }[] = [];
+    const finish = (message: string): JobResult => ({
+      success: errors.length === 0,
+      message,
+      counts,
+      errors,
+      durationMs: Math.round(performance.now() - started),
+    });
+
+    let target: GatewayTarget;
+    try {
+      target = await this.gateway();
+    } catch (caught) {
+      const error = coerceError(caught);
+      errors.push({ item: 'gateway', message: error.message });
+      return finish(error instanceof ConfigError ? error.message : `gateway: ${error.message}`);
+    }
+    const agents = await this.agents();
+    if (context.dryRun) return finish(await this.dryRun(agents, target, context));
+    logger.info(
+      `delivering webhooks of ${agents.join(', ')} to ${target.hooksUrl} (settings from ${target.source})`,
+    );
+
+    const once = context.once ?? false;
+    // A function, not the property: the checker would narrow `signal.aborted` to false in the loop.
+    const stopped = () => signal.aborted;
+    const poll = this.config.pollSeconds * 1000;
+    let apiFailures = 0;
+    let gatewayDownSince: number | undefined;
+    while (!signal.aborted) {
+      if (gatewayDownSince !== undefined) {
+        if (!(await this.gatewayAnswers(target))) {
+          if (once) {
+            errors.push({ item: 'gateway', message: `${target.hooksUrl} is unreachable` });
+            break;
+          }
+          const downFor = Date.now() - gatewayDownSince;
+          await this.sleep(Math.min(Math.max(poll, 5000), 1000 + downFor / 4), signal);
+          continue;
+        }
+        logger.info(
+          `the gateway is back after ${Math.round((Date.now() - gatewayDownSince) / 1000)} s`,
+        );
+        gatewayDownSince = undefined;
+      }
+      let items: ClaimedWebhook[];
+      try {
+        items = await this.services.client.claimWebhooks(
+          agents,
+          this.config.batchSize,
+          this.config.leaseSeconds,
+          signal,
+        );
+      } catch (caught) {
+        if (stopped()) break;
+        apiFailures += 1;
+        const message = coerceError(caught).message;
+        if (apiFailures === 1 || once) logger.warn(`cannot claim webhooks: ${message}`);
+        if (once) {
+          errors.push({ item: 'claim', message });
+          break;
+        }
+        await this.sleep(Math.min(30_000, poll * 2 ** apiFailures), signal);
+        continue;
+      }
+      if (apiFailures > 0) logger.info('the Nexus API answers again');
+      apiFailures = 0;
+      if (items.length === 0) {
+        if (once) break;
+        await this.sleep(poll, signal);
+        continue;
+      }
+      counts.claimed += items.length;
+      const pause = await this.deliverBatch(items, target, context, counts);
+      if (pause === undefined) continue;
+      if (pause.pause === 'down') {
+        gatewayDownSince = Date.now();
+        logger.warn(`${pause.reason}; webhooks stay queued until it is back`);
+      } else if (pause.pause === 'unauthorized') {
+        errors.push({ item: 'gateway', message: pause.reason });
+        logger.error(pause.reason);
+        if (!once) {
+          await this.sleep(30_000, signal);
+          // The owner may have fixed the token meanwhile.
+          target = await this.gateway().catch(() => target);
+        }
+      } else {
+        logger.info(`${pause.reason}; pausing ${pause.retryAfterSeconds} s`);
+        if (!once) await this.sleep(pause.retryAfterSeconds * 1000, signal);
+      }
+      if (once) break;
+    }
+    return finish(
+      `${counts.delivered} delivered, ${counts.failed} failed (will be retried or dead-lettered by the API), ${counts.released} handed back`,
+    );
+  }
+
+  /** Delivers one claimed batch in order and settles it; returns the reason to pause, if any. */
+  private async deliverBatch(
+    items: readonly ClaimedWebhook[],
+    target: GatewayTarget,
+    context: JobContext,
+    counts: Counts,
+  ): Promise<Extract<GatewayOutcome, { kind: 'released' }> | undefined> {
+    const { logger, signal } = context;
+    const settlements: WebhookSettlement[] = [];
+    let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
+    for (const item of items) {
+      const base = { agentId: item.agentId, id: item.id, leaseId: item.leaseId };
+      if (pause !== undefined || signal.aborted) {
+        counts.released += 1;
+        settlements.push({
+          ...base,
+          outcome: 'released',
+          status: 0,
+          reason: pause?.reason ?? 'the worker is stopping',
+          retryAfterSeconds: pause?.retryAfterSeconds ?? 0,
+        });
+        continue;
+      }
+      const outcome = await this.deliverOne(item, target, signal);
+      const label = `${item.id} (${item.provider} ${item.eventType}, ${item.delivery.action})`;
+      if (outcome.kind === 'delivered') {
+        counts.delivered += 1;
+        logger.info(`delivered ${label}: ${outcome.status}`);
+        settlements.push({ ...base, outcome: 'delivered', status: outcome.status });
+      } else if (outcome.kind === 'failed') {
+        counts.failed += 1;
+        logger.warn(`could not deliver ${label}: ${outcome.reason}`);
+        settlements.push({
+          ...base,
+          outcome: 'failed',
+          status: outcome.status,
+          reason: outcome.reason,
+          ...(outcome.retryAfterSeconds === undefined
+            ? {}
+            : { retryAfterSeconds: outcome.retryAfterSeconds }),
+        });
+      } else {
+        counts.released += 1;
+        pause = outcome;
+        settlements.push({
+          ...base,
+          outcome: 'released',
+          status: outcome.status,
+          reason: outcome.reason,
+          retryAfterSeconds: outcome.retryAfterSeconds,
+        });
+      }
+    }
+    await this.settle(settlements, context, counts);
+    return pause;
+  }
+
+  private async deliverOne(
+    item: ClaimedWebhook,
+    target: GatewayTarget,
+    signal: AbortSignal,
+  ): Promise<GatewayOutcome> {
+    let body: Uint8Array;
+    try {
+      body =
+        item.body !== undefined
+          ? Buffer.from(item.body, 'base64')
+          : await this.services.client.webhookBody(item.bodyUrl ?? '', signal);
+    } catch (caught) {
+      return {
+        kind: 'released',
+        status: 0,
+        reason: `could not fetch the body from Nexus: ${coerceError(caught).message}`,
+        retryAfterSeconds: 5,
+        pause: 'busy',
+      };
+    }
+    const request = buildGatewayRequest(item, body, target, {
+      agentOptions: this.config.agentOptions,
+      wakeMode: this.config.wakeMode,
+      maxMessageChars: this.config.maxMessageChars,
+    });
+    let response: Response;
+    try {
+      // Not the job's signal: a request cut in flight leaves it unknown whether the gateway has it.
+      response = await fetch(request.url, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: AbortSignal.timeout(this.config.requestTimeoutSeconds * 1000),
+      });
+    } catch (caught) {
+      const error = coerceError(caught);
+      if (error.name === 'TimeoutError') {
+        return {
+          kind: 'failed',
+          status: 0,
+          reason: `the gateway did not answer within ${this.config.requestTimeoutSeconds} s`,
+        };
+      }
+      const cause = error.cause instanceof Error ? error.cause.message : error.message;
+      return unreachable(cause);
+    }
+    const text = await response.text().catch(() => '');
+    return classifyGatewayResponse(
+      response.status,
+      response.headers.get('retry-after'),
+      text,
+      Date.now(),
+    );
+  }
+
+  /** Settles a batch, retrying a few times: a lost report only means the lease runs out. */
+  private async settle(
+    settlements: readonly WebhookSettlement[],
+    context: JobContext,
+    counts: Counts,
+  ): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      try {
+        const results = await this.services.client.settleWebhooks(settlements);
+        for (const result of results) {
+          if (result.ok) continue;
+          if (result.error?.code === 'lease_lost') counts.leaseLost += 1;
+          context.logger.warn(`settling ${result.id}: ${result.error?.message ?? 'refused'}`);
+        }
+        return;
+      } catch (caught) {
+        context.logger.warn(
+          `could not report ${settlements.length} results to Nexus (attempt ${attempt} of 3): ${coerceError(caught).message}`,
+        );
+        if (attempt < 3) await this.sleep(1000 * attempt, new AbortController().signal);
+      }
+    }
+    context.logger.warn(
+      `gave up reporting; those webhooks come back when their ${this.config.leaseSeconds} s lease ends, and /hooks/agent ignores the repeat by its idempotencyKey`,
+    );
+  }
+
+  private async dryRun(
+    agents: readonly string[],
+    target: GatewayTarget,
+    context: JobContext,
+  ): Promise<string> {
+    let total = 0;
+    for (const agentId of agents) {
+      const items = await this.services.client.listWebhooks(agentId, 'pending');
+      total += items.length;
+      for (const item of items) {
+        context.logger.info(
+          `would deliver ${item.id} (${item.eventType}, ${item.bytes} bytes) to ${target.hooksUrl}/${item.action === 'mapping' ? '<mapping>' : item.action}`,
+        );
+      }
+    }
+    return `dry run: ${total} pending webhooks for ${agents.join(', ')}; nothing was claimed`;
+  }
+
+  private gateway(): Promise<GatewayTarget> {
+    const { config, env } = this.services;
+    return resolveGateway(this.config.gateway, config.openclaw.stateDir, env, dirname(config.path));
+  }
+
+  private async agents(): Promise<string[]> {
+    if (this.config.agents) return [...this.config.agents];
+    const { config, env } = this.services;
+    const found = await discoverAgents(config.openclaw.stateDir, env, config.openclaw.agents);
+    return found.length > 0 ? found.map((agent) => agent.agentId) : ['main'];
+  }
+
+  /** Any HTTP answer at all means the gateway is up again. */
+  private async gatewayAnswers(target: GatewayTarget): Promise<boolean> {
+    try {
+      await fetch(`${target.hooksUrl}/wake`, { method: 'GET', signal: AbortSignal.timeout(2000) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return systemClock.sleep(ms, signal);
+  }
+}
