@@ -52,12 +52,16 @@ export async function writeWorkerConfig(
   return path;
 }
 
-/** Runs `nexus-worker --job session-upload` as a separate process, as a user or systemd would. */
-export function runWorkerJob(configPath: string, extra: string[] = []): Promise<WorkerRun> {
+/** Runs `nexus-worker --job <id>` as a separate process, as a user or systemd would. */
+export function runWorkerJob(
+  configPath: string,
+  extra: string[] = [],
+  jobId = 'session-upload',
+): Promise<WorkerRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [CLI, '--config', configPath, '--job', 'session-upload', ...extra],
+      [CLI, '--config', configPath, '--job', jobId, ...extra],
       { env: { ...process.env, NEXUS_LOG_LEVEL: 'info' } },
       (error, stdout, stderr) => {
         const lines = stdout

@@ -32,6 +32,11 @@ export interface JobContext {
  */
 export abstract class Job {
   readonly id: string;
+  /**
+   * A continuous job's run keeps working until the worker stops (`webhook_delivery` polls every
+   * few seconds). The scheduler starts it with the worker, and again at its interval if it ends.
+   */
+  readonly continuous: boolean = false;
 
   constructor(id: string) {
     this.id = id;

@@ -1,13 +1,16 @@
 /**
  * A job is due when `intervalMinutes` have passed since its last run started; a job never run is
- * due at once. A last start in the future (the clock was set back) counts as due, or the job
- * would sleep until the clock caught up.
+ * due at once. So is a run that started but never finished (the worker was stopped or killed
+ * during it): its work is picked up right away rather than an interval later. A last start in the
+ * future (the clock was set back) counts as due, or the job would sleep until the clock caught up.
  */
 export function isDue(
   intervalMinutes: number,
-  lastStartedAtMs: number | undefined,
+  last: { readonly lastStartedAt?: number; readonly lastFinishedAt?: number },
   nowMs: number,
 ): boolean {
-  if (lastStartedAtMs === undefined || lastStartedAtMs > nowMs) return true;
-  return nowMs - lastStartedAtMs >= intervalMinutes * 60_000;
+  const { lastStartedAt, lastFinishedAt } = last;
+  if (lastStartedAt === undefined || lastStartedAt > nowMs) return true;
+  if (lastFinishedAt === undefined || lastFinishedAt < lastStartedAt) return true;
+  return nowMs - lastStartedAt >= intervalMinutes * 60_000;
 }

@@ -36,6 +36,7 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly options: SchedulerOptions;
   private readonly running = new Map<string, Promise<void>>();
+  private readonly started = new Set<string>();
 
   constructor(options: SchedulerOptions) {
     this.options = options;
@@ -61,7 +62,10 @@ export class Scheduler {
     const now = this.options.clock.now();
     for (const { job, intervalMinutes } of this.options.jobs) {
       if (this.running.has(job.id)) continue;
-      if (!isDue(intervalMinutes, this.options.state.get(job.id).lastStartedAt, now)) continue;
+      // A continuous job (it polls until stopped) starts with the worker, whatever its last run.
+      const firstStart = job.continuous && !this.started.has(job.id);
+      if (!firstStart && !isDue(intervalMinutes, this.options.state.get(job.id), now)) continue;
+      this.started.add(job.id);
       const run = this.runOnce(job, signal).finally(() => this.running.delete(job.id));
       this.running.set(job.id, run);
     }

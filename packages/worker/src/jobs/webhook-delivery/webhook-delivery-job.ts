@@ -82,6 +82,7 @@ type Counts = Record<'claimed' | 'delivered' | 'failed' | 'released' | 'leaseLos
  * and returns.
  */
 export class WebhookDeliveryJob extends Job {
+  override readonly continuous = true;
   private readonly config: WebhookDeliveryConfig;
   private readonly services: WorkerServices;
 
