@@ -2,6 +2,8 @@
 import { describeCliFailure } from '@nexus/core';
 import { VERSION } from '../version.ts';
 import { SERVE_HELP, serveCommand } from './serve-command.ts';
+import { endpointsCommand } from './endpoints-command.ts';
+import { webhooksCommand } from './webhooks-command.ts';
 
 const HELP = `Usage: nexus <command> [options]
 
@@ -9,6 +11,8 @@ Nexus: transcript backup, usage and durable webhooks for OpenClaw agents.
 
 Commands:
   serve        run the Nexus API (embedded storage by default)
+  endpoints    add, list, rotate, disable or remove webhook endpoints (nexus endpoints --help)
+  webhooks     list, show or replay queued webhooks (nexus webhooks --help)
 
 Options:
   -h, --help       show this help (or: nexus <command> --help)
@@ -29,6 +33,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === 'serve') return serveCommand(rest, process.env);
+  if (command === 'endpoints') return endpointsCommand(rest, process.env);
+  if (command === 'webhooks') return webhooksCommand(rest, process.env);
   process.stderr.write(`nexus: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
   return 2;
 }

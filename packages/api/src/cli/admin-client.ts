@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, UsageError, errorCode } from '@nexus/core';
+import { API_KEY_FILE } from '../node/generated-api-key.ts';
+import { DEFAULT_PORT } from '../config/api-config.ts';
+
+/** Options every admin command takes: where the API is and how to authenticate. */
+export const CONNECTION_OPTIONS = {
+  url: { type: 'string' },
+  'api-key-file': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const CONNECTION_HELP = `Connection:
+  --url <url>             the Nexus API (env NEXUS_URL, default http://127.0.0.1:${DEFAULT_PORT})
+  --api-key-file <path>   file holding the API key (default: env NEXUS_API_KEY, else
+                          <NEXUS_DATA_DIR or ~/.nexus>/api-key, the key "nexus serve" generated)
+  --json                  print the API's JSON answer instead of text
+  -h, --help              show this help`;
+
+/**
+ * The owner's client for the management routes. The key is read from the environment or a file,
+ * never from the command line, where other users of the machine could see it in `ps`.
+ */
+export class AdminClient {
+  readonly url: string;
+  private readonly key: string;
+
+  constructor(
+    values: { url?: string | undefined; 'api-key-file'?: string | undefined },
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.url = (values.url ?? env['NEXUS_URL'] ?? `http://127.0.0.1:${DEFAULT_PORT}`).replace(
+      /\/+$/,
+      '',
+    );
+    this.key = values['api-key-file']
+      ? readKey(values['api-key-file'])
+      : (env['NEXUS_API_KEY'] ??
+        readKey(join(env['NEXUS_DATA_DIR'] ?? join(homedir(), '.nexus'), API_KEY_FILE)));
+  }
+
+  /** One request; a non-2xx answer becomes an error carrying the API's own message. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new ConfigError(
+        `Cannot reach the Nexus API at ${this.url} (${errorCode(error) ?? (error instanceof Error && error.cause instanceof Error ? error.cause.message : 'network error')}); start it with "npm start" or pass --url.`,
+      );
+    }
+    const text = await response.text();
+    if (response.status === 204) return undefined as T;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const error = (parsed as { error?: { message?: string } } | undefined)?.error;
+      throw new ApiAnswerError(response.status, error?.message ?? text.slice(0, 300));
+    }
+    return (parsed ?? text) as T;
+  }
+
+  async raw(path: string): Promise<Uint8Array> {
+    const response = await fetch(`${this.url}${path}`, {
+      headers: { authorization: `Bearer ${this.key}` },
+    });
+    if (!response.ok) throw new ApiAnswerError(response.status, await response.text());
+    return new Uint8Array(await response.arrayBuffer());
+  }
+}
+
+/** The API refused the request: its message says what to fix, one line, exit code 2. */
+export class ApiAnswerError extends UsageError {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(`the API answered ${status}: ${message}`);
+    this.name = 'ApiAnswerError';
+    this.status = status;
+  }
+}
+
+function readKey(path: string): string {
+  try {
+    const key = readFileSync(path, 'utf8').trim();
+    if (key !== '') return key;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(
+    `No API key: ${path} is missing or empty. Set NEXUS_API_KEY, or pass --api-key-file, or start the API once ("npm start") to generate the key.`,
+  );
+}
+
+export function requireArg(value: string | undefined, what: string, usage: string): string {
+  if (value === undefined || value === '') throw new UsageError(`${what} is missing: ${usage}`);
+  return value;
+}

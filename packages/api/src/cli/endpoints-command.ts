@@ -1,0 +1,231 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '@nexus/core';
+import { AdminClient, CONNECTION_HELP, CONNECTION_OPTIONS, requireArg } from './admin-client.ts';
+
+export const ENDPOINTS_HELP = `Usage: nexus endpoints <add|list|show|rotate|disable|enable|remove> [options]
+
+Webhook endpoints: where GitHub, Stripe, Slack or any sender posts, for which agent, and what the
+OpenClaw gateway is asked to do with each delivery.
+
+  nexus endpoints add --agent <id> --provider <p> [--id <id>] [--action agent|wake|mapping]
+                      [--mapping <name>] [--header <name>] [--template <text>]
+                      [--dedupe-header <name>] [--secret-file <path>] [--disabled]
+      providers: github, stripe, slack, standard (Standard Webhooks), hmac (HMAC-SHA256 hex of
+      the body in --header), token (a shared token in --header). Without --secret-file a secret
+      is generated. Prints the URL and the secret to paste into the sender (shown only now).
+  nexus endpoints list
+  nexus endpoints show <id>
+  nexus endpoints rotate <id>                    add a new secret; the old one keeps working
+  nexus endpoints rotate <id> --retire <last4>   remove the old secret once the sender uses the new
+  nexus endpoints disable <id> | enable <id>     refuse (403) or accept deliveries again
+  nexus endpoints remove <id>
+
+  --public-url <url>      the address senders use (env NEXUS_PUBLIC_URL, default --url)
+${CONNECTION_HELP}
+
+Docs: docs/WEBHOOKS.md
+`;
+
+interface EndpointView {
+  id: string;
+  agentId: string;
+  provider: { type: string; header?: string };
+  action: { type: string; name?: string };
+  enabled: boolean;
+  secrets: string[];
+  url: string;
+  addedSecret?: string;
+}
+
+const SETUP: Readonly<Record<string, string>> = {
+  github:
+    'GitHub: repository (or organisation) Settings > Webhooks > Add webhook. Payload URL and Secret as above, Content type application/json.',
+  stripe:
+    'Stripe: Dashboard > Developers > Webhooks > Add endpoint with the URL above; then give Nexus the signing secret Stripe shows (whsec_...) with "nexus endpoints rotate <id> --secret-file <file>".',
+  slack:
+    'Slack: api.slack.com/apps > your app > Basic Information > Signing Secret: give it to Nexus with "--secret-file"; use the URL above as the Request URL (Event Subscriptions, Slash Commands, Interactivity).',
+  standard:
+    'Standard Webhooks sender (OpenAI, Svix, ...): register the URL above; if the sender shows its own whsec_ secret, give it to Nexus with "--secret-file".',
+  hmac: 'Configure the sender to sign the body with HMAC-SHA256 (hex) using the secret, in the header named above.',
+  token: 'Configure the sender to send the secret in the header named above.',
+};
+
+export async function endpointsCommand(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      ...CONNECTION_OPTIONS,
+      'public-url': { type: 'string' },
+      id: { type: 'string' },
+      agent: { type: 'string' },
+      provider: { type: 'string' },
+      action: { type: 'string' },
+      mapping: { type: 'string' },
+      header: { type: 'string' },
+      template: { type: 'string' },
+      'dedupe-header': { type: 'string' },
+      'secret-file': { type: 'string' },
+      disabled: { type: 'boolean' },
+      retire: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [sub, target] = positionals;
+  if (values.help || sub === undefined) {
+    process.stdout.write(ENDPOINTS_HELP);
+    return sub === undefined && !values.help ? 2 : 0;
+  }
+  const client = new AdminClient(values, env);
+  const publicUrl = (values['public-url'] ?? env['NEXUS_PUBLIC_URL'] ?? client.url).replace(
+    /\/+$/,
+    '',
+  );
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  const print = (answer: unknown, text: () => string) => {
+    out(values.json ? JSON.stringify(answer, null, 2) : text());
+    return 0;
+  };
+  const secretFromFile = async () => {
+    if (values['secret-file'] === undefined) return undefined;
+    const { readFile } = await import('node:fs/promises');
+    return (await readFile(values['secret-file'], 'utf8')).trim();
+  };
+  const idOf = (usage: string) => encodeURIComponent(requireArg(target, 'the endpoint id', usage));
+
+  switch (sub) {
+    case 'add': {
+      const secret = await secretFromFile();
+      const created = await client.request<EndpointView>('POST', '/v1/endpoints', {
+        ...(values.id === undefined ? {} : { id: values.id }),
+        agentId: requireArg(values.agent, '--agent', 'nexus endpoints add --agent <id> ...'),
+        provider: requireArg(
+          values.provider,
+          '--provider',
+          'nexus endpoints add --provider github ...',
+        ),
+        ...(values.action === undefined ? {} : { action: values.action }),
+        ...(values.mapping === undefined ? {} : { mapping: values.mapping }),
+        ...(values.header === undefined ? {} : { header: values.header }),
+        ...(values.template === undefined ? {} : { template: values.template }),
+        ...(values['dedupe-header'] === undefined ? {} : { dedupeHeader: values['dedupe-header'] }),
+        ...(secret === undefined ? {} : { secrets: [secret] }),
+        ...(values.disabled ? { enabled: false } : {}),
+      });
+      return print(created, () =>
+        [
+          `Endpoint ${created.id} created for agent ${created.agentId} (${created.provider.type}, action ${describeAction(created)}${created.enabled ? '' : ', disabled'}).`,
+          `  URL:    ${publicUrl}${created.url}`,
+          `  Secret: ${created.secrets[0] ?? ''}`,
+          ...(created.provider.header ? [`  Header: ${created.provider.header}`] : []),
+          '',
+          SETUP[created.provider.type] ?? '',
+          'The secret is shown only now: paste it into the sender, and keep no other copy.',
+        ].join('\n'),
+      );
+    }
+    case 'list': {
+      const { endpoints } = await client.request<{ endpoints: EndpointView[] }>(
+        'GET',
+        '/v1/endpoints',
+      );
+      return print({ endpoints }, () =>
+        endpoints.length === 0
+          ? 'No endpoints yet; add one with "nexus endpoints add --agent main --provider github".'
+          : table(
+              ['id', 'agent', 'provider', 'action', 'enabled', 'secrets', 'url'],
+              endpoints.map((e) => [
+                e.id,
+                e.agentId,
+                e.provider.type,
+                describeAction(e),
+                e.enabled ? 'yes' : 'no',
+                e.secrets.join(' '),
+                `${publicUrl}${e.url}`,
+              ]),
+            ),
+      );
+    }
+    case 'show': {
+      const endpoint = await client.request<EndpointView>(
+        'GET',
+        `/v1/endpoints/${idOf('nexus endpoints show <id>')}`,
+      );
+      return print(endpoint, () =>
+        JSON.stringify({ ...endpoint, url: `${publicUrl}${endpoint.url}` }, null, 2),
+      );
+    }
+    case 'rotate': {
+      const id = idOf('nexus endpoints rotate <id>');
+      if (values.retire !== undefined) {
+        const updated = await client.request<EndpointView>('PATCH', `/v1/endpoints/${id}`, {
+          removeSecret: values.retire,
+        });
+        return print(
+          updated,
+          () =>
+            `Retired the secret ending in ${values.retire ?? ''}; ${updated.id} now accepts ${updated.secrets.join(' ')}.`,
+        );
+      }
+      const secret = await secretFromFile();
+      const updated = await client.request<EndpointView>('PATCH', `/v1/endpoints/${id}`, {
+        addSecret: secret ?? true,
+      });
+      return print(updated, () =>
+        [
+          `New secret for ${updated.id}: ${updated.addedSecret ?? ''}`,
+          'Both the old and the new secret are accepted now. Put the new one into the sender, then retire the old one:',
+          `  nexus endpoints rotate ${updated.id} --retire ${(updated.secrets[0] ?? '').replace('…', '')}`,
+        ].join('\n'),
+      );
+    }
+    case 'disable':
+    case 'enable': {
+      const updated = await client.request<EndpointView>(
+        'PATCH',
+        `/v1/endpoints/${idOf(`nexus endpoints ${sub} <id>`)}`,
+        {
+          enabled: sub === 'enable',
+        },
+      );
+      return print(
+        updated,
+        () =>
+          `Endpoint ${updated.id} is ${updated.enabled ? 'enabled: deliveries are accepted' : 'disabled: deliveries are refused with 403'}.`,
+      );
+    }
+    case 'remove': {
+      const id = idOf('nexus endpoints remove <id>');
+      await client.request('DELETE', `/v1/endpoints/${id}`);
+      return print(
+        { removed: target },
+        () =>
+          `Endpoint ${target ?? ''} removed; its URL answers 404 now. Webhooks already accepted stay in the queue.`,
+      );
+    }
+    default:
+      throw new UsageError(`unknown endpoints command "${sub}"; see nexus endpoints --help.`);
+  }
+}
+
+function describeAction(endpoint: EndpointView): string {
+  return endpoint.action.type === 'mapping'
+    ? `mapping ${endpoint.action.name ?? ''}`
+    : endpoint.action.type;
+}
+
+/** Left-aligned columns, as wide as their widest cell. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,210 @@
+import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnServer, type ServerProcess } from './spawn-server.ts';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const KEY = 'admin-cli-key';
+
+describe('nexus endpoints and nexus webhooks against a running API', () => {
+  let server: ServerProcess;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    server = await spawnServer(await mkdtemp(join(tmpdir(), 'nexus-admin-')), {
+      NEXUS_API_KEYS: KEY,
+    });
+    env = {
+      NEXUS_URL: server.url,
+      NEXUS_API_KEY: KEY,
+      NEXUS_PUBLIC_URL: 'https://hooks.example.com',
+    };
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  function nexus(args: string[], extraEnv: Record<string, string> = {}) {
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { env: { ...process.env, ...env, ...extraEnv }, timeout: 20_000 },
+        (error, stdout, stderr) => {
+          resolve({
+            code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+            stdout,
+            stderr,
+          });
+        },
+      );
+    });
+  }
+
+  it('adds an endpoint and prints the URL and secret to paste into the sender', async () => {
+    const added = await nexus([
+      'endpoints',
+      'add',
+      '--id',
+      'gh-cli',
+      '--agent',
+      'main',
+      '--provider',
+      'github',
+    ]);
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    expect(added.stdout).toContain(
+      'Endpoint gh-cli created for agent main (github, action agent).',
+    );
+    expect(added.stdout).toContain('URL:    https://hooks.example.com/hooks/gh-cli');
+    expect(added.stdout).toMatch(/Secret: \S{20,}/);
+    expect(added.stdout).toContain('Settings > Webhooks > Add webhook');
+    const listed = await nexus(['endpoints', 'list']);
+    expect(listed.stdout).toMatch(/^id\s+agent\s+provider/);
+    expect(listed.stdout).toMatch(
+      /gh-cli\s+main\s+github\s+agent\s+yes\s+…\S{4}\s+https:\/\/hooks\.example\.com\/hooks\/gh-cli/,
+    );
+    const json = JSON.parse((await nexus(['endpoints', 'show', 'gh-cli', '--json'])).stdout) as {
+      id: string;
+    };
+    expect(json.id).toBe('gh-cli');
+  });
+
+  it('rotates a secret in two steps, disables, enables and removes an endpoint', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-admin-secret-'));
+    await writeFile(join(dir, 'secret'), 'first-shared-secret\n');
+    await nexus([
+      'endpoints',
+      'add',
+      '--id',
+      'hm-cli',
+      '--agent',
+      'main',
+      '--provider',
+      'hmac',
+      '--header',
+      'x-sig',
+      '--secret-file',
+      join(dir, 'secret'),
+    ]);
+    const post = (secret: string) =>
+      fetch(`${server.url}/hooks/hm-cli`, {
+        method: 'POST',
+        headers: {
+          'x-sig': createHmac('sha256', secret).update(`{"s":"${secret}"}`).digest('hex'),
+        },
+        body: `{"s":"${secret}"}`,
+      }).then((r) => r.status);
+    expect(await post('first-shared-secret')).toBe(202);
+
+    const rotated = await nexus(['endpoints', 'rotate', 'hm-cli']);
+    const added = /New secret for hm-cli: (\S+)/.exec(rotated.stdout)?.[1] ?? '';
+    expect(added.length).toBeGreaterThan(20);
+    expect(rotated.stdout).toContain('nexus endpoints rotate hm-cli --retire cret');
+    expect(await post(added)).toBe(202);
+    expect(await post('first-shared-secret')).toBe(200); // a duplicate now, but still verified
+
+    expect((await nexus(['endpoints', 'rotate', 'hm-cli', '--retire', 'cret'])).code).toBe(0);
+    expect(await post('first-shared-secret')).toBe(401);
+
+    expect((await nexus(['endpoints', 'disable', 'hm-cli'])).stdout).toContain('refused with 403');
+    expect(await post(added)).toBe(403);
+    await nexus(['endpoints', 'enable', 'hm-cli']);
+    expect((await nexus(['endpoints', 'remove', 'hm-cli'])).code).toBe(0);
+    expect(await post(added)).toBe(404);
+  });
+
+  it('lists, shows and replays queued webhooks', async () => {
+    const added = await nexus([
+      'endpoints',
+      'add',
+      '--id',
+      'tok-cli',
+      '--agent',
+      'queue-cli',
+      '--provider',
+      'token',
+      '--header',
+      'x-token',
+      '--json',
+    ]);
+    const secret = (JSON.parse(added.stdout) as { secrets: string[] }).secrets[0] ?? '';
+    const response = await fetch(`${server.url}/hooks/tok-cli`, {
+      method: 'POST',
+      headers: { 'x-token': secret, 'content-type': 'application/json' },
+      body: '{"type":"build.finished"}',
+    });
+    const { id } = (await response.json()) as { id: string };
+    const listed = await nexus(['webhooks', 'list', '--agent', 'queue-cli', '--state', 'pending']);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+tok-cli\\s+build.finished\\s+pending\\s+0`));
+    expect((await nexus(['webhooks', 'show', 'queue-cli', id, '--body'])).stdout).toBe(
+      '{"type":"build.finished"}',
+    );
+    const shown = JSON.parse((await nexus(['webhooks', 'show', 'queue-cli', id])).stdout) as {
+      headers: Record<string, string>;
+    };
+    expect(shown.headers['x-token']).toBe(secret);
+    const replay = await nexus(['webhooks', 'replay', 'queue-cli', id]);
+    expect(replay.code).toBe(2);
+    expect(replay.stderr).toMatch(/409: .* is pending: it is still in the queue/);
+  });
+
+  it.each<[string, string[], Record<string, string>, RegExp]>([
+    [
+      'an unknown provider',
+      ['endpoints', 'add', '--agent', 'main', '--provider', 'gitlab'],
+      {},
+      /400: .*provider: must be github/,
+    ],
+    ['a missing --agent', ['endpoints', 'add', '--provider', 'github'], {}, /--agent is missing/],
+    [
+      'an unknown endpoint',
+      ['endpoints', 'disable', 'nope'],
+      {},
+      /404: There is no webhook endpoint nope/,
+    ],
+    [
+      'a bad state',
+      ['webhooks', 'list', '--agent', 'main', '--state', 'lost'],
+      {},
+      /state must be one of/,
+    ],
+    [
+      'an unknown subcommand',
+      ['endpoints', 'frobnicate'],
+      {},
+      /unknown endpoints command "frobnicate"/,
+    ],
+    [
+      'a wrong key',
+      ['endpoints', 'list'],
+      { NEXUS_API_KEY: 'wrong' },
+      /401: The API key is not valid/,
+    ],
+    [
+      'an API that is not there',
+      ['endpoints', 'list'],
+      { NEXUS_URL: 'http://127.0.0.1:9' },
+      /Cannot reach the Nexus API at http:\/\/127.0.0.1:9/,
+    ],
+  ])('refuses %s with exit code 2 and one clear line', async (_label, args, extraEnv, message) => {
+    const result = await nexus(args, extraEnv);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('prints help for each command', async () => {
+    expect((await nexus(['endpoints', '--help'])).stdout).toContain(
+      'nexus endpoints rotate <id> --retire <last4>',
+    );
+    expect((await nexus(['webhooks', '--help'])).stdout).toContain(
+      'nexus webhooks replay <agent> <id>',
+    );
+    expect((await nexus(['--help'])).stdout).toMatch(/endpoints\s+add, list, rotate/);
+  });
+});
