@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,9 +27,36 @@ describe('nexus-worker init', () => {
       NEXUS_API_KEY: 'k',
     });
     expect(config.openclaw.stateDir).toBe(fixture.stateDir);
-    expect(config.jobs.map((j) => j.type)).toEqual(['session_upload']);
+    expect(config.jobs.map((j) => [j.type, j.enabled])).toEqual([
+      ['session_upload', true],
+      ['webhook_delivery', true],
+    ]);
+    expect(lines.join('\n')).toMatch(/delivering to the OpenClaw gateway/);
     expect(await readdir(join(fixture.stateDir, 'agents', 'main', 'sessions'))).toEqual(before);
     expect(await readFile(join(fixture.stateDir, 'openclaw.json'), 'utf8')).toBe(openclawJson);
+  });
+
+  it('leaves webhook delivery disabled, and says why, while openclaw.json accepts no hooks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-init-hooks-'));
+    await mkdir(join(dir, 'openclaw'));
+    await writeFile(
+      join(dir, 'openclaw', 'openclaw.json'),
+      "{ hooks: { token: 'secret-token' }, // JSON5: not enabled\n}",
+    );
+    const configPath = join(dir, 'worker.json');
+    const lines = await initCommand({
+      configPath,
+      openclawDir: join(dir, 'openclaw'),
+      force: false,
+      env: {},
+    });
+    const config = parseWorkerConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath, {
+      NEXUS_API_KEY: 'k',
+    });
+    expect(config.jobs.find((j) => j.type === 'webhook_delivery')?.enabled).toBe(false);
+    expect(lines.join('\n')).toMatch(
+      /webhook_delivery\) is disabled: OpenClaw does not accept hooks yet/,
+    );
   });
 
   it('refuses to overwrite a config unless forced', async () => {

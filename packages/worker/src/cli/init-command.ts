@@ -3,12 +3,13 @@ import { UsageError } from '@nexus/core';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { discoverAgents, resolveStateDir } from '../openclaw/state-dir.ts';
+import { discoverAgents, readOpenClawConfig, resolveStateDir } from '../openclaw/state-dir.ts';
 
 export const INIT_HELP = `Usage: nexus-worker init [options]
 
 Writes a starter config for this machine: the OpenClaw state folder and agents it finds, the
-Nexus API URL, and a session_upload job. Reads OpenClaw's files, never writes them.
+Nexus API URL, a session_upload job, and a webhook_delivery job (enabled when openclaw.json
+has hooks enabled with a token). Reads OpenClaw's files, never writes them.
 
 Options:
   --config <path>        where to write (default $NEXUS_WORKER_CONFIG or ~/.nexus/worker.json)
@@ -36,6 +37,11 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
   const stateDir = options.openclawDir ?? resolveStateDir(options.env);
   const agents = existsSync(stateDir) ? await discoverAgents(stateDir, options.env) : [];
   const keyFile = join(homedir(), '.nexus', 'api-key');
+  const hooks = (
+    (await readOpenClawConfig(stateDir, options.env)) as
+      { hooks?: { enabled?: unknown; token?: unknown } } | undefined
+  )?.hooks;
+  const hooksReady = hooks?.enabled === true && typeof hooks.token === 'string';
   const config = {
     nexus: { url: options.nexusUrl ?? 'http://127.0.0.1:7420', apiKeyFile: '~/.nexus/api-key' },
     openclaw: { stateDir },
@@ -52,6 +58,14 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
           snapshots: false,
           compression: 'zstd',
         },
+      },
+      {
+        id: 'webhooks',
+        type: 'webhook_delivery',
+        // Only once OpenClaw accepts hooks; until then the job would fail every minute.
+        enabled: hooksReady,
+        intervalMinutes: 1,
+        config: { pollSeconds: 2, batchSize: 20, leaseSeconds: 60 },
       },
     ],
   };
@@ -72,6 +86,11 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
   );
   lines.push(
     '  Job: session-upload every 15 min, mode "keep" (files stay where OpenClaw reads them).',
+  );
+  lines.push(
+    hooksReady
+      ? '  Job: webhooks (webhook_delivery), delivering to the OpenClaw gateway with the hooks token from openclaw.json.'
+      : '  Job: webhooks (webhook_delivery) is disabled: OpenClaw does not accept hooks yet. Set hooks.enabled: true and hooks.token in openclaw.json, then "enabled": true for this job (docs/WEBHOOKS.md).',
   );
   lines.push('Try it: nexus-worker --job session-upload --dry-run');
   return lines;
