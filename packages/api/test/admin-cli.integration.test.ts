@@ -147,7 +147,8 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
     const shown = JSON.parse((await nexus(['webhooks', 'show', 'queue-cli', id])).stdout) as {
       headers: Record<string, string>;
     };
-    expect(shown.headers['x-token']).toBe(secret);
+    expect(shown.headers['x-token']).toBe('[redacted]');
+    expect(JSON.stringify(shown)).not.toContain(secret);
     const replay = await nexus(['webhooks', 'replay', 'queue-cli', id]);
     expect(replay.code).toBe(2);
     expect(replay.stderr).toMatch(/409: .* is pending: it is still in the queue/);

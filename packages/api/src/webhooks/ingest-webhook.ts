@@ -102,6 +102,8 @@ export async function ingestWebhook(
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers)
     if (!DROPPED_HEADERS.has(name)) headers[name] = value;
+  // A shared token is the credential itself, not a signature of this body: never keep it.
+  if (endpoint.provider.type === 'token') headers[endpoint.provider.header] = '[redacted]';
   const created = await deps.queue.enqueue({
     agentId: endpoint.agentId,
     id,
