@@ -21,11 +21,12 @@ import { buildJob, buildServices } from '../packages/worker/src/build-worker.ts'
 import { transcriptSizes, writeLargeTranscript, writeSessionsFolder } from './data.ts';
 import { WORKER_CLI, runMeasured, startNode, stop } from './processes.ts';
 import { rssOf, sampleRss } from './rss.ts';
+import { benchWebhookDelivery, benchWebhookIngest } from './webhooks.ts';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(
-    'Usage: npm run bench [-- B1 B1a B2 B4 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\n',
+    'Usage: npm run bench [-- B1 B1a B2 B3 B4 B5 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\n',
   );
   process.exit(0);
 }
@@ -454,19 +455,8 @@ try {
     }
   }
 
-  for (const id of ['B3', 'B5']) {
-    if (wanted(id))
-      rows.push({
-        id,
-        workload: 'webhooks: not built yet (issue 4)',
-        figure: '—',
-        nexus: '—',
-        baseline: '—',
-        ratio: '',
-        goal: '',
-        met: 'n/a',
-      });
-  }
+  if (wanted('B3')) await benchWebhookIngest(root, quick, rows, raw);
+  if (wanted('B5')) await benchWebhookDelivery(root, quick, rows, raw);
 } finally {
   await rm(root, { recursive: true, force: true });
 }

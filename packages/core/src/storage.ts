@@ -75,9 +75,23 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
+export interface OrderedInsert {
+  readonly table: string;
+  readonly entity: Entity;
+  /** An existing row is left as it is, and is not an error. */
+  readonly ifAbsent?: boolean;
+}
+
 export interface TableStore {
   /** Create-only; `AlreadyExistsError` when the row exists. Returns the new ETag. */
   insert(table: string, entity: Entity): Promise<string>;
+  /**
+   * Create-only inserts, one after another, resolved once all are durable. A row never becomes
+   * durable before the rows ahead of it (a crash keeps a prefix), so an index row can be written
+   * ahead of the row it points at; a backend may wait for durability once for all of them. Stops
+   * at the first failure and throws it; the rows ahead of it stay. Per row: `true` when created.
+   */
+  insertInOrder(rows: readonly OrderedInsert[]): Promise<boolean[]>;
   /** Create or replace, unconditionally. Returns the new ETag. */
   upsert(table: string, entity: Entity): Promise<string>;
   get(table: string, partitionKey: string, rowKey: string): Promise<StoredEntity | undefined>;

@@ -149,6 +149,32 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
         );
       });
 
+      it('inserts rows in order, skipping existing ones only where asked, stopping at the first failure', async () => {
+        await storage.tables.insert('agents', entity('ordered-2'));
+        expect(
+          await storage.tables.insertInOrder([
+            { table: 'webhookQueue', entity: entity('ordered-1') },
+            { table: 'agents', entity: entity('ordered-2'), ifAbsent: true },
+            { table: 'agents', entity: entity('ordered-3', { n: 3 }) },
+          ]),
+        ).toEqual([true, false, true]);
+        expect((await storage.tables.get('webhookQueue', 'p1', 'ordered-1'))?.rowKey).toBe(
+          'ordered-1',
+        );
+        expect((await storage.tables.get('agents', 'p1', 'ordered-3'))?.properties).toEqual({
+          n: 3,
+        });
+        await expect(
+          storage.tables.insertInOrder([
+            { table: 'agents', entity: entity('ordered-4') },
+            { table: 'agents', entity: entity('ordered-2') },
+            { table: 'agents', entity: entity('ordered-5') },
+          ]),
+        ).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect(await storage.tables.get('agents', 'p1', 'ordered-4')).toBeDefined();
+        expect(await storage.tables.get('agents', 'p1', 'ordered-5')).toBeUndefined();
+      });
+
       it('updates only while the ETag matches', async () => {
         const etag = await storage.tables.insert('agents', entity('versioned', { n: 1 }));
         const next = await storage.tables.update('agents', entity('versioned', { n: 2 }), etag);

@@ -118,27 +118,37 @@ export class WebhookQueue {
   ): Promise<boolean> {
     const now = this.nowMs();
     const dueKey = timeKey(now, item.id);
-    await this.insertIndex('webhookQueue', item.agentId, dueKey);
     try {
-      await this.tables.insert('webhooks', {
-        partitionKey: item.agentId,
-        rowKey: item.id,
-        properties: itemProperties({
-          ...item,
-          state: 'pending',
-          attempts: 0,
-          dueKey,
-          expiryKey: '',
-          leaseId: '',
-          leaseUntil: '',
-          availableAt: new Date(now).toISOString(),
-          lastAttemptAt: '',
-          lastError: '',
-          lastStatus: 0,
-          deliveredAt: '',
-          deadAt: '',
-        }),
-      });
+      // The index row ahead of the item, made durable together (one sync on the embedded store).
+      await this.tables.insertInOrder([
+        {
+          table: 'webhookQueue',
+          entity: { partitionKey: item.agentId, rowKey: dueKey, properties: {} },
+          ifAbsent: true,
+        },
+        {
+          table: 'webhooks',
+          entity: {
+            partitionKey: item.agentId,
+            rowKey: item.id,
+            properties: itemProperties({
+              ...item,
+              state: 'pending',
+              attempts: 0,
+              dueKey,
+              expiryKey: '',
+              leaseId: '',
+              leaseUntil: '',
+              availableAt: new Date(now).toISOString(),
+              lastAttemptAt: '',
+              lastError: '',
+              lastStatus: 0,
+              deliveredAt: '',
+              deadAt: '',
+            }),
+          },
+        },
+      ]);
       return true;
     } catch (error) {
       // The index row just written is stale unless it is the original's own (same millisecond);

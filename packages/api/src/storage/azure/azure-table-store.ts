@@ -1,9 +1,11 @@
 import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import {
+  AlreadyExistsError,
   ValidationError,
   checkEntity,
   checkTableKey,
   type Entity,
+  type OrderedInsert,
   type EntityValue,
   type Page,
   type QueryOptions,
@@ -35,6 +37,21 @@ export class AzureTableStore implements TableStore {
     } catch (error) {
       throw translateAzureError(error, `row ${entity.partitionKey}/${entity.rowKey} in ${table}`);
     }
+  }
+
+  /** Azure has no transaction across tables: one insert after the other, each durable when answered. */
+  async insertInOrder(rows: readonly OrderedInsert[]): Promise<boolean[]> {
+    const created: boolean[] = [];
+    for (const row of rows) {
+      try {
+        await this.insert(row.table, row.entity);
+        created.push(true);
+      } catch (error) {
+        if (!(row.ifAbsent && error instanceof AlreadyExistsError)) throw error;
+        created.push(false);
+      }
+    }
+    return created;
   }
 
   async upsert(table: string, entity: Entity): Promise<string> {

@@ -11,6 +11,7 @@ import {
   coerceError,
   checkTableKey,
   type Entity,
+  type OrderedInsert,
   type EntityProperties,
   type Page,
   type QueryOptions,
@@ -46,6 +47,7 @@ export class EmbeddedTableStore implements TableStore {
   private wal: FileHandle | undefined;
   private syncInFlight: Promise<void> | undefined;
   private syncQueued: Promise<void> | undefined;
+  private batch: { committed: Promise<void> } | undefined;
   private readonly statements: {
     insert: StatementSync;
     upsert: StatementSync;
@@ -68,7 +70,7 @@ export class EmbeddedTableStore implements TableStore {
       CREATE TABLE IF NOT EXISTS entities (
         tbl TEXT NOT NULL, pk TEXT NOT NULL, rk TEXT NOT NULL, etag TEXT NOT NULL, props TEXT NOT NULL,
         PRIMARY KEY (tbl, pk, rk)
-      ) WITHOUT ROWID;
+      );
     `);
     const db = this.db;
     this.statements = {
@@ -93,27 +95,55 @@ export class EmbeddedTableStore implements TableStore {
   }
 
   insert(table: string, entity: Entity): Promise<string> {
-    return this.write(() => {
-      checkEntity(entity);
-      const etag = newEtag();
+    return this.write(() => this.insertNow(table, entity));
+  }
+
+  /**
+   * Each insert commits on its own, in order, and SQLite's WAL is replayed as a prefix after a
+   * crash; so one sync at the end makes all durable without ever keeping a later row alone.
+   */
+  async insertInOrder(rows: readonly OrderedInsert[]): Promise<boolean[]> {
+    const created: boolean[] = [];
+    let failure: unknown;
+    for (const row of rows) {
       try {
-        this.statements.insert.run(
-          table,
-          entity.partitionKey,
-          entity.rowKey,
-          etag,
-          JSON.stringify(entity.properties),
-        );
+        await this.run(() => this.inTransaction(() => this.insertNow(row.table, row.entity)));
+        created.push(true);
       } catch (error) {
-        if (isConstraint(error)) {
-          throw new AlreadyExistsError(
-            `Row ${entity.partitionKey}/${entity.rowKey} already exists in ${table}.`,
-          );
+        if (row.ifAbsent && error instanceof AlreadyExistsError) {
+          created.push(false);
+          continue;
         }
-        throw error;
+        failure = error;
+        break;
       }
-      return etag;
-    });
+    }
+    await this.committed();
+    await this.durable();
+    if (failure !== undefined) throw coerceError(failure);
+    return created;
+  }
+
+  private insertNow(table: string, entity: Entity): string {
+    checkEntity(entity);
+    const etag = newEtag();
+    try {
+      this.statements.insert.run(
+        table,
+        entity.partitionKey,
+        entity.rowKey,
+        etag,
+        JSON.stringify(entity.properties),
+      );
+    } catch (error) {
+      if (isConstraint(error)) {
+        throw new AlreadyExistsError(
+          `Row ${entity.partitionKey}/${entity.rowKey} already exists in ${table}.`,
+        );
+      }
+      throw error;
+    }
+    return etag;
   }
 
   upsert(table: string, entity: Entity): Promise<string> {
@@ -203,6 +233,7 @@ export class EmbeddedTableStore implements TableStore {
   }
 
   close(): void {
+    if (this.db.isOpen && this.db.isTransaction) this.db.exec('COMMIT');
     void this.wal?.close().catch(() => undefined);
     this.wal = undefined;
     if (this.db.isOpen) this.db.close();
@@ -210,9 +241,46 @@ export class EmbeddedTableStore implements TableStore {
 
   /** A committed write, resolved once it is durable. */
   private async write<T>(operation: () => T): Promise<T> {
-    const result = await this.run(operation);
+    const result = await this.run(() => this.inTransaction(operation));
+    await this.committed();
     await this.durable();
     return result;
+  }
+
+  /**
+   * Writes of one event-loop turn share a transaction, committed on the next turn: one set of WAL
+   * frames (B-tree pages touched by several rows are written once) instead of one per row. A
+   * failing statement rolls back only itself; a failing COMMIT fails every write of the batch.
+   */
+  private inTransaction<T>(operation: () => T): T {
+    if (this.batch === undefined) {
+      this.db.exec('BEGIN');
+      const batch = { committed: undefined as unknown as Promise<void> };
+      batch.committed = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          this.batch = undefined;
+          try {
+            this.db.exec('COMMIT');
+            resolve();
+          } catch (error) {
+            if (this.db.isTransaction) this.db.exec('ROLLBACK');
+            reject(
+              new UnavailableError('The embedded database could not commit; retry.', {
+                cause: error,
+              }),
+            );
+          }
+        });
+      });
+      // Writers await it; an unobserved rejection must not crash the process.
+      batch.committed.catch(() => undefined);
+      this.batch = batch;
+    }
+    return operation();
+  }
+
+  private committed(): Promise<void> {
+    return this.batch?.committed ?? Promise.resolve();
   }
 
   /**

@@ -1,0 +1,322 @@
+/**
+ * B3 (webhook ingest under load) and B5 (delivery to a stand-in gateway), called by run.ts.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { spawnServer, type ServerProcess } from '../packages/api/test/spawn-server.ts';
+import { GatewayStandIn } from '../packages/worker/src/testing/gateway-stand-in.ts';
+import { WORKER_CLI, startNode, stop } from './processes.ts';
+
+export interface BenchRow {
+  id: string;
+  workload: string;
+  figure: string;
+  nexus: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  met: string;
+}
+
+const KEY = 'bench-key';
+const SECRET = 'bench-github-secret';
+const BARE_SERVER = fileURLToPath(new URL('./bare-endpoint-server.ts', import.meta.url));
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+interface Delivery {
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+/** GitHub-style `issues` deliveries of about `bytes` each, signed as GitHub signs them. */
+function githubDeliveries(count: number, bytes: number): Delivery[] {
+  const pad = 'x'.repeat(Math.max(0, bytes - 220));
+  return Array.from({ length: count }, (_, n) => {
+    const body = JSON.stringify({
+      action: 'opened',
+      repository: { full_name: 'acme/app' },
+      sender: { login: 'ana' },
+      issue: { number: n, title: `Issue ${String(n)}`, body: pad },
+    });
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issues',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+      },
+    };
+  });
+}
+
+async function createEndpoint(
+  server: ServerProcess,
+  id: string,
+  agentId: string,
+  action = 'agent',
+) {
+  const response = await fetch(`${server.url}/v1/endpoints`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id, agentId, provider: 'github', secrets: [SECRET], action }),
+  });
+  if (response.status !== 201) throw new Error(`creating the endpoint: ${String(response.status)}`);
+}
+
+/** Every delivery once, `connections` at a time, through autocannon. */
+async function fire(url: string, deliveries: readonly Delivery[], connections: number) {
+  let next = 0;
+  const started = performance.now();
+  const result = await autocannon({
+    url,
+    connections,
+    amount: deliveries.length,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (request) => {
+          const delivery = deliveries[next % deliveries.length];
+          next += 1;
+          return { ...request, body: delivery?.body ?? '', headers: delivery?.headers ?? {} };
+        },
+      },
+    ],
+  });
+  return {
+    requests: result.requests.total,
+    // autocannon's own duration is in whole seconds: too coarse for runs of a few seconds.
+    reqPerSec: result.requests.total / ((performance.now() - started) / 1000),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    non2xx: result.non2xx,
+  };
+}
+
+/** How many webhooks one agent has, by paging through the queue API. */
+async function storedCount(server: ServerProcess, agentId: string): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const query = new URLSearchParams({ agentId, limit: '200', ...(cursor ? { cursor } : {}) });
+    const page = (await (
+      await fetch(`${server.url}/v1/webhooks?${query.toString()}`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      })
+    ).json()) as { items: unknown[]; cursor?: string };
+    count += page.items.length;
+    cursor = page.cursor;
+  } while (cursor);
+  return count;
+}
+
+export async function benchWebhookIngest(
+  dir: string,
+  quick: boolean,
+  rows: BenchRow[],
+  raw: Record<string, unknown>,
+): Promise<void> {
+  const total = quick ? 2000 : 20_000;
+  const connections = 64;
+  const deliveries = githubDeliveries(total, 4096);
+  const warm = githubDeliveries(500, 4096);
+  log(`B3: ${total} GitHub-signed 4 KB deliveries at ${connections} concurrent`);
+
+  const bare = await startNode([BARE_SERVER, join(dir, 'b3-bare')], {}, /listening on (\S+)/);
+  const bareUrl = `${bare.match[1] ?? ''}/bare/x`;
+  await fire(bareUrl, warm, connections);
+  const baseline = await fire(bareUrl, deliveries, connections);
+  await stop(bare.child);
+
+  const server = await spawnServer(join(dir, 'b3-api'), { NEXUS_API_KEYS: KEY });
+  try {
+    await createEndpoint(server, 'bench-gh', 'bench');
+    await fire(`${server.url}/hooks/bench-gh`, warm, connections);
+    const nexus = await fire(`${server.url}/hooks/bench-gh`, deliveries, connections);
+    const stored = await storedCount(server, 'bench');
+    const expected = total + warm.length;
+    const ratio = nexus.reqPerSec / baseline.reqPerSec;
+    rows.push(
+      {
+        id: 'B3',
+        workload: `webhook ingest: ${total} GitHub-signed 4 KB deliveries, ${connections} concurrent`,
+        figure: 'req/s',
+        nexus: nexus.reqPerSec.toFixed(0),
+        baseline: baseline.reqPerSec.toFixed(0),
+        ratio: `${ratio.toFixed(2)}×`,
+        goal: '≥ 0.3×',
+        met: ratio >= 0.3 ? 'yes' : 'no',
+      },
+      {
+        id: 'B3',
+        workload: '',
+        figure: 'latency p50 / p99',
+        nexus: `${String(nexus.p50)} / ${String(nexus.p99)} ms`,
+        baseline: `${String(baseline.p50)} / ${String(baseline.p99)} ms`,
+        ratio: '',
+        goal: 'p99 < 50 ms',
+        met: nexus.p99 < 50 ? 'yes' : 'no',
+      },
+      {
+        id: 'B3',
+        workload: '',
+        figure: 'errors; stored = sent',
+        nexus: `${String(nexus.errors)}; ${String(stored)} of ${String(expected)}`,
+        baseline: String(baseline.errors),
+        ratio: '',
+        goal: '0; equal',
+        met: nexus.errors === 0 && stored === expected ? 'yes' : 'no',
+      },
+    );
+    raw['B3'] = { total, connections, nexus, baseline, stored, expected };
+  } finally {
+    await server.stop();
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/**
+ * B5: the worker's `webhook_delivery` with its default settings against a local gateway
+ * stand-in. Two figures: the drain rate of 5,000 webhooks queued while no worker ran, and the
+ * accepted → delivered latency of 5,000 more sent at a steady rate while it runs.
+ */
+export async function benchWebhookDelivery(
+  dir: string,
+  quick: boolean,
+  rows: BenchRow[],
+  raw: Record<string, unknown>,
+): Promise<void> {
+  const total = quick ? 500 : 5000;
+  const rate = 200; // webhooks a second offered while the worker runs
+  const server = await spawnServer(join(dir, 'b5-api'), { NEXUS_API_KEYS: KEY });
+  const gateway = new GatewayStandIn({ token: 'bench-hooks-token' });
+  await gateway.start();
+  let worker: Awaited<ReturnType<typeof startNode>> | undefined;
+  try {
+    await createEndpoint(server, 'bench-drain', 'drain');
+    await createEndpoint(server, 'bench-live', 'live');
+    const post = async (endpoint: string, delivery: Delivery) => {
+      const response = await fetch(`${server.url}/hooks/${endpoint}`, {
+        method: 'POST',
+        headers: delivery.headers,
+        body: delivery.body,
+      });
+      if (response.status !== 202)
+        throw new Error(`B5: delivery answered ${String(response.status)}`);
+      return ((await response.json()) as { id: string }).id;
+    };
+    log(`B5: queueing ${total} webhooks with no worker running`);
+    const queued = githubDeliveries(total, 2048);
+    for (let n = 0; n < queued.length; n += 64)
+      await Promise.all(queued.slice(n, n + 64).map((d) => post('bench-drain', d)));
+
+    const config = join(dir, 'b5-worker.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        nexus: { url: server.url, apiKey: KEY },
+        openclaw: { stateDir: join(dir, 'b5-openclaw') },
+        stateDir: join(dir, 'b5-worker-state'),
+        jobs: [
+          {
+            id: 'webhooks',
+            type: 'webhook_delivery',
+            intervalMinutes: 1,
+            config: {
+              agents: ['drain', 'live'],
+              gateway: { url: gateway.url, token: 'bench-hooks-token' },
+            },
+          },
+        ],
+      }),
+    );
+    const drainStarted = Date.now();
+    worker = await startNode(
+      [WORKER_CLI, '--config', config],
+      { NEXUS_LOG_FORMAT: 'json' },
+      /scheduler started/,
+    );
+    await waitUntil(() => gateway.runs.size >= total, 600_000);
+    const drainMs = Math.max(...[...gateway.runs.values()].map((hit) => hit.at)) - drainStarted;
+    const drainRate = total / (drainMs / 1000);
+
+    log(`B5: ${total} more at ${rate}/s while the worker runs`);
+    const live = githubDeliveries(total, 2048);
+    const acceptedAt = new Map<string, number>();
+    const started = Date.now();
+    const sends: Promise<void>[] = [];
+    for (let n = 0; n < live.length; n += 1) {
+      const due = started + (n * 1000) / rate;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const delivery = live[n];
+      if (!delivery) continue;
+      sends.push(
+        post('bench-live', delivery).then((id) => {
+          acceptedAt.set(id, Date.now());
+        }),
+      );
+    }
+    await Promise.all(sends);
+    await waitUntil(() => gateway.runs.size >= 2 * total, 600_000);
+    const latencies = [...acceptedAt]
+      .map(([id, at]) => (gateway.runs.get(id)?.at ?? NaN) - at)
+      .sort((a, b) => a - b);
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    const duplicates = gateway.hits.length - gateway.runs.size;
+    rows.push(
+      {
+        id: 'B5',
+        workload: `delivery: ${total} queued webhooks to a local stand-in gateway (worker defaults)`,
+        figure: 'items/s (drain)',
+        nexus: drainRate.toFixed(0),
+        baseline: '—',
+        ratio: '',
+        goal: '',
+        met: '',
+      },
+      {
+        id: 'B5',
+        workload: `${total} more at ${rate}/s while the worker runs`,
+        figure: 'accepted → delivered p50 / p99',
+        nexus: `${(p50 / 1000).toFixed(2)} / ${(p99 / 1000).toFixed(2)} s`,
+        baseline: '—',
+        ratio: '',
+        goal: 'p99 < 5 s',
+        met: p99 < 5000 ? 'yes' : 'no',
+      },
+      {
+        id: 'B5',
+        workload: '',
+        figure: 'runs started twice',
+        nexus: String(duplicates),
+        baseline: '—',
+        ratio: '',
+        goal: '0',
+        met: duplicates === 0 ? 'yes' : 'no',
+      },
+    );
+    raw['B5'] = { total, rate, drainMs, drainRate, p50, p99, duplicates };
+  } finally {
+    if (worker) await stop(worker.child);
+    await gateway.stop();
+    await server.stop();
+  }
+}
+
+async function waitUntil(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
