@@ -197,20 +197,23 @@ export class WebhookQueue {
         rowKeyTo: timeKey(now + 1, ''),
         limit: Math.min(1000, (max - claimed.length) * 2),
       });
-      const results = await Promise.all(
-        page.items.map((row) => this.claimOne(agentId, row, now, leaseMs)),
-      );
-      for (const result of results) {
-        if (!result || claimed.length >= max) {
-          if (result) await this.releaseUnwanted(result);
-          continue;
+      // Claim in parallel, but never more than still wanted: stale rows just yield nothing.
+      let rows = page.items;
+      while (rows.length > 0 && claimed.length < max) {
+        const chunk = rows.slice(0, max - claimed.length);
+        rows = rows.slice(chunk.length);
+        const results = await Promise.all(
+          chunk.map((row) => this.claimOne(agentId, row, now, leaseMs)),
+        );
+        for (const result of results) {
+          if (!result) continue;
+          let action = endpoints.get(result.item.endpointId);
+          if (!action) {
+            action = this.currentAction(result.item.endpointId);
+            endpoints.set(result.item.endpointId, action);
+          }
+          claimed.push({ ...result, delivery: (await action) ?? result.item.delivery });
         }
-        let action = endpoints.get(result.item.endpointId);
-        if (!action) {
-          action = this.currentAction(result.item.endpointId);
-          endpoints.set(result.item.endpointId, action);
-        }
-        claimed.push({ ...result, delivery: (await action) ?? result.item.delivery });
       }
     }
     return claimed;
@@ -250,17 +253,6 @@ export class WebhookQueue {
     }).catch(ignoreConflict);
     if (!updated) return undefined;
     return { item: updated, leaseId, leaseUntil: updated.leaseUntil };
-  }
-
-  /** Claimed beyond `max` because of parallel claims: hand it straight back, uncounted. */
-  private async releaseUnwanted(result: Omit<ClaimedItem, 'delivery'>): Promise<void> {
-    await this.settle({
-      agentId: result.item.agentId,
-      id: result.item.id,
-      leaseId: result.leaseId,
-      outcome: 'released',
-      reason: 'claimed beyond the requested batch size',
-    }).catch(() => undefined);
   }
 
   private async currentAction(endpointId: string): Promise<DeliveryAction | undefined> {
@@ -407,8 +399,7 @@ export class WebhookQueue {
           item?.expiryKey === row.rowKey &&
           (item.state === 'delivered' || item.state === 'dead')
         ) {
-          if (item.inlineBody === undefined)
-            await this.options.storage.blobs.delete(blobKeyOf(agentId, item.id));
+          // The row first: a crash after it leaves an orphaned blob, never a row without its body.
           try {
             await this.tables.delete('webhooks', agentId, item.id, item.etag);
             removed += 1;
@@ -416,6 +407,8 @@ export class WebhookQueue {
             if (!(error instanceof PreconditionFailedError)) throw error;
             continue; // replayed meanwhile: its expiry row is stale now, and the replay removes it.
           }
+          if (item.inlineBody === undefined)
+            await this.options.storage.blobs.delete(blobKeyOf(agentId, item.id));
         }
         await this.deleteIndex('webhookExpiry', agentId, row.rowKey);
       }

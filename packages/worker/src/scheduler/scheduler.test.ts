@@ -177,6 +177,50 @@ describe('Scheduler', () => {
     expect(job.starts).toHaveLength(1);
   });
 
+  it('starts a continuous job with the worker, whatever its last run, and once only', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'nexus-sched-')), 'schedule.json');
+    const firstClock = new FakeClock();
+    const first = await setup(
+      firstClock,
+      [{ job: new RecordingJob('deliver', firstClock), intervalMinutes: 60 }],
+      file,
+    );
+    first.scheduler.startDueJobs(new AbortController().signal);
+    await first.scheduler.idle();
+
+    const clock = new FakeClock();
+    clock.nowMs = T0 + MIN; // a restart a minute later: an ordinary job would wait 59 minutes
+    const job = new (class extends RecordingJob {
+      override readonly continuous = true;
+    })('deliver', clock, 'hold');
+    const second = await setup(clock, [{ job, intervalMinutes: 60 }], file);
+    const signal = new AbortController().signal;
+    second.scheduler.startDueJobs(signal);
+    await until(() => job.starts.length === 1, 'the continuous start');
+    clock.nowMs = T0 + 2 * MIN;
+    second.scheduler.startDueJobs(signal);
+    job.release?.();
+    await second.scheduler.idle();
+    clock.nowMs = T0 + 3 * MIN; // it ended: now its interval applies again
+    second.scheduler.startDueJobs(signal);
+    await second.scheduler.idle();
+    expect(job.starts).toEqual([T0 + MIN]);
+  });
+
+  it('restarts at once a job whose last run never finished (the worker was killed during it)', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'nexus-sched-')), 'schedule.json');
+    const state = new ScheduleState(file);
+    await state.load();
+    await state.update('upload', { lastStartedAt: T0 });
+    const clock = new FakeClock();
+    clock.nowMs = T0 + MIN;
+    const job = new RecordingJob('upload', clock);
+    const { scheduler } = await setup(clock, [{ job, intervalMinutes: 15 }], file);
+    scheduler.startDueJobs(new AbortController().signal);
+    await scheduler.idle();
+    expect(job.starts).toEqual([T0 + MIN]);
+  });
+
   it('stops on abort after the run in flight has finished', async () => {
     const clock = new FakeClock();
     const job = new RecordingJob('slow', clock, 'hold');
