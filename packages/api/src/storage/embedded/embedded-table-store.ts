@@ -47,7 +47,7 @@ export class EmbeddedTableStore implements TableStore {
   private wal: FileHandle | undefined;
   private syncInFlight: Promise<void> | undefined;
   private syncQueued: Promise<void> | undefined;
-  private batch: { committed: Promise<void> } | undefined;
+  private batch: { committed: Promise<void>; commit: () => void } | undefined;
   private readonly statements: {
     insert: StatementSync;
     upsert: StatementSync;
@@ -233,7 +233,7 @@ export class EmbeddedTableStore implements TableStore {
   }
 
   close(): void {
-    if (this.db.isOpen && this.db.isTransaction) this.db.exec('COMMIT');
+    if (this.db.isOpen) this.batch?.commit();
     void this.wal?.close().catch(() => undefined);
     this.wal = undefined;
     if (this.db.isOpen) this.db.close();
@@ -255,26 +255,36 @@ export class EmbeddedTableStore implements TableStore {
   private inTransaction<T>(operation: () => T): T {
     if (this.batch === undefined) {
       this.db.exec('BEGIN');
-      const batch = { committed: undefined as unknown as Promise<void> };
-      batch.committed = new Promise<void>((resolve, reject) => {
-        setImmediate(() => {
-          this.batch = undefined;
-          try {
-            this.db.exec('COMMIT');
-            resolve();
-          } catch (error) {
-            if (this.db.isTransaction) this.db.exec('ROLLBACK');
-            reject(
-              new UnavailableError('The embedded database could not commit; retry.', {
-                cause: error,
-              }),
-            );
-          }
-        });
+      let settle: (error?: Error) => void = () => undefined;
+      const committed = new Promise<void>((resolve, reject) => {
+        settle = (error) => {
+          if (error === undefined) resolve();
+          else reject(error);
+        };
       });
       // Writers await it; an unobserved rejection must not crash the process.
-      batch.committed.catch(() => undefined);
+      committed.catch(() => undefined);
+      const batch: { committed: Promise<void>; commit: () => void } = {
+        committed,
+        commit: () => undefined,
+      };
+      batch.commit = () => {
+        if (this.batch !== batch) return; // committed already (by close)
+        this.batch = undefined;
+        try {
+          this.db.exec('COMMIT');
+          settle();
+        } catch (error) {
+          if (this.db.isOpen && this.db.isTransaction) this.db.exec('ROLLBACK');
+          settle(
+            new UnavailableError('The embedded database could not commit; retry.', {
+              cause: error,
+            }),
+          );
+        }
+      };
       this.batch = batch;
+      setImmediate(batch.commit);
     }
     return operation();
   }
