@@ -111,6 +111,30 @@ describe.each(backends(inject('azuriteConnectionString')))(
         expect(body.session.costUsd).toBeCloseTo(full.expected.costUsd, 9);
       });
 
+      it('counts overlaps once whether a ledger is kept inline (small) or as a blob (over 16 KB)', async () => {
+        // 400 turns: a ledger of about 40 KB, a blob; the 20-line snapshot's ledger stays inline.
+        const full = buildTranscript({
+          sessionId: 'big-ledger',
+          turns: 400,
+          startMs: Date.parse('2026-03-02T10:00:00Z'),
+        });
+        const snapshot = full.text.split('\n').slice(0, 20).join('\n') + '\n';
+        await putTranscript(app, snapshot, snapshot, { sessionId: 'big-ledger' });
+        await putTranscript(app, full.text, full.text, { sessionId: 'big-ledger', kind: 'reset' });
+        const ledgers: string[] = [];
+        for await (const blob of storage.blobs.list('ledgers/main/big-ledger/'))
+          ledgers.push(blob.key);
+        expect(ledgers).toEqual([`ledgers/main/big-ledger/${sha256(full.text)}.jsonl`]);
+        const body = (await (await get(app, '/v1/agents/main/sessions/big-ledger')).json()) as {
+          session: { costUsd: number; usage: { messages: number; output: number }[] };
+        };
+        expect(body.session.costUsd).toBeCloseTo(full.expected.costUsd, 9);
+        const sum = (field: 'messages' | 'output') =>
+          body.session.usage.reduce((total, bucket) => total + bucket[field], 0);
+        expect(sum('messages')).toBe(full.expected.assistantMessages);
+        expect(sum('output')).toBe(full.expected.output);
+      });
+
       it('records the context sent along and shows it with the session', async () => {
         const text = buildTranscript({ sessionId: 'ctx', turns: 1 }).text;
         const response = await putTranscript(app, text, text, {

@@ -73,6 +73,7 @@ export async function ingestTranscript(
   const ledger = new LedgerWriter();
   let summary: TranscriptSummary;
   let usage: UsageBucket[];
+  let inlineLedger: string | undefined;
   try {
     const verified = new VerifiedTranscript({
       sessionId,
@@ -90,13 +91,16 @@ export async function ingestTranscript(
     );
     ({ summary } = verified.result());
     usage = ledger.usage();
-    await storage.blobs.putIfAbsent(
-      ledgerBlobKey(agentId, sessionId, sha256),
-      await ledger.finish(),
-      {
-        contentType: 'application/x-ndjson',
-      },
-    );
+    inlineLedger = ledger.inline();
+    if (inlineLedger === undefined) {
+      await storage.blobs.putIfAbsent(
+        ledgerBlobKey(agentId, sessionId, sha256),
+        await ledger.finish(),
+        {
+          contentType: 'application/x-ndjson',
+        },
+      );
+    }
   } finally {
     await ledger.dispose();
   }
@@ -114,7 +118,7 @@ export async function ingestTranscript(
   let status: IngestResult['status'] = 'created';
   let stored = generation;
   try {
-    await storage.tables.insert('generations', generationEntity(generation));
+    await storage.tables.insert('generations', generationEntity(generation, inlineLedger));
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error;
     status = 'already_present';
@@ -127,12 +131,15 @@ export async function ingestTranscript(
       throw new NotFoundError('The generation vanished while it was being read; retry.');
     stored = generationFromEntity(existing);
   }
-  const session = await refreshSession(storage, agentId, sessionId, { sha256, usage });
-  await storage.tables.upsert('agents', {
-    partitionKey: AGENTS_PARTITION,
-    rowKey: agentId,
-    properties: { lastReceivedAt: generation.receivedAt },
-  });
+  // Independent rows: written side by side, they share one commit on the embedded store.
+  const [session] = await Promise.all([
+    refreshSession(storage, agentId, sessionId, { sha256, usage }),
+    storage.tables.upsert('agents', {
+      partitionKey: AGENTS_PARTITION,
+      rowKey: agentId,
+      properties: { lastReceivedAt: generation.receivedAt },
+    }),
+  ]);
   return { status, generation: stored, session };
 }
 

@@ -10,7 +10,7 @@ import {
   type UsageBucket,
 } from '@nexus/core';
 import { activityRowKey, generationRange, ledgerBlobKey } from './keys.ts';
-import { generationFromEntity, sessionEntity } from './rows.ts';
+import { generationFromEntity, inlineLedgerOf, sessionEntity } from './rows.ts';
 import { readLedger } from './usage-ledger.ts';
 
 const MAX_ATTEMPTS = 8;
@@ -35,8 +35,9 @@ export async function refreshSession(
   const { tables } = storage;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const current = await tables.get('sessions', agentId, sessionId);
-    const generations = await listGenerations(storage, agentId, sessionId);
-    const record = summarizeSession(generations, await combinedUsage(storage, generations, known));
+    const rows = await listGenerationRows(storage, agentId, sessionId);
+    const generations = rows.map((row) => row.generation);
+    const record = summarizeSession(generations, await combinedUsage(storage, rows, known));
     const indexKey = activityRowKey(record.activityAt, sessionId);
     await tables.upsert('sessionsByTime', {
       partitionKey: agentId,
@@ -70,17 +71,31 @@ export async function listGenerations(
   agentId: string,
   sessionId: string,
 ): Promise<Generation[]> {
-  const generations: Generation[] = [];
+  return (await listGenerationRows(storage, agentId, sessionId)).map((row) => row.generation);
+}
+
+interface GenerationRow {
+  readonly generation: Generation;
+  readonly inlineLedger: string | undefined;
+}
+
+async function listGenerationRows(
+  storage: Storage,
+  agentId: string,
+  sessionId: string,
+): Promise<GenerationRow[]> {
+  const rows: GenerationRow[] = [];
   let cursor: string | undefined;
   do {
     const page = await storage.tables.query('generations', agentId, {
       ...generationRange(sessionId),
       ...(cursor === undefined ? {} : { cursor }),
     });
-    generations.push(...page.items.map(generationFromEntity));
+    for (const entity of page.items)
+      rows.push({ generation: generationFromEntity(entity), inlineLedger: inlineLedgerOf(entity) });
     cursor = page.cursor;
   } while (cursor !== undefined);
-  return generations;
+  return rows;
 }
 
 /**
@@ -89,15 +104,19 @@ export async function listGenerations(
  */
 async function combinedUsage(
   storage: Storage,
-  generations: readonly Generation[],
+  rows: readonly GenerationRow[],
   known: { readonly sha256: string; readonly usage: readonly UsageBucket[] } | undefined,
 ): Promise<UsageBucket[]> {
   // A session's only generation needs no de-duplication: its own buckets are the answer.
-  const [only] = generations;
-  if (generations.length === 1 && only?.sha256 === known?.sha256 && known) return [...known.usage];
-  const combiner = new UsageCombiner({ dedupe: generations.length > 1 });
-  for (const g of generations) {
-    const { body } = await storage.blobs.get(ledgerBlobKey(g.agentId, g.sessionId, g.sha256));
+  const [only] = rows;
+  if (rows.length === 1 && only?.generation.sha256 === known?.sha256 && known)
+    return [...known.usage];
+  const combiner = new UsageCombiner({ dedupe: rows.length > 1 });
+  for (const { generation: g, inlineLedger } of rows) {
+    const body =
+      inlineLedger === undefined
+        ? (await storage.blobs.get(ledgerBlobKey(g.agentId, g.sessionId, g.sha256))).body
+        : [Buffer.from(inlineLedger)];
     for await (const record of readLedger(body)) combiner.add(record);
   }
   return combiner.result();

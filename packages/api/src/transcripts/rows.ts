@@ -10,8 +10,11 @@ import type {
 import { generationRowKey } from './keys.ts';
 import { packJson, unpackJson } from './json-properties.ts';
 
-/** Generation ↔ table row. The summary and context are JSON; the rest are plain columns. */
-export function generationEntity(generation: Generation): Entity {
+/**
+ * Generation ↔ table row. The summary and context are JSON; the rest are plain columns. A small
+ * usage ledger (`inlineLedger`, at most `INLINE_LEDGER_BYTES`) rides in the row instead of a blob.
+ */
+export function generationEntity(generation: Generation, inlineLedger?: string): Entity {
   return {
     partitionKey: generation.agentId,
     rowKey: generationRowKey(generation.sessionId, generation.sha256),
@@ -24,8 +27,15 @@ export function generationEntity(generation: Generation): Entity {
       bytes: generation.summary.bytes,
       ...packJson('summary', generation.summary),
       ...packJson('context', generation.context ?? {}),
+      ...(inlineLedger === undefined ? {} : { ledger: inlineLedger }),
     },
   };
+}
+
+/** The ledger kept in a generation's row, or `undefined` when it is a blob. */
+export function inlineLedgerOf(entity: StoredEntity): string | undefined {
+  const ledger = entity.properties['ledger'];
+  return typeof ledger === 'string' ? ledger : undefined;
 }
 
 export function generationFromEntity(entity: StoredEntity): Generation {

@@ -22,6 +22,14 @@ type LedgerRow = [string, string, string, string, number, number, number, number
  */
 const FLUSH_BYTES = 16 * 1024;
 
+/**
+ * A ledger up to this size stays in memory and is stored in the generation's row: most sessions'
+ * ledgers are a few KB, and a blob costs a temp file, an fsync, a link and folder syncs (bench B1).
+ * It is the flush size, so such a ledger never touched the temp file; 16 K characters fit one
+ * table property (32 K).
+ */
+export const INLINE_LEDGER_BYTES = FLUSH_BYTES;
+
 /** Collects ledger lines into a temp file while the transcript is scanned. */
 export class LedgerWriter {
   private readonly path = join(tmpdir(), `nexus-ledger-${randomUUID()}.jsonl`);
@@ -61,6 +69,12 @@ export class LedgerWriter {
     await this.file.write(text);
   }
 
+  /** The whole ledger as text when it is small enough to be kept inline, else `undefined`. */
+  inline(): string | undefined {
+    if (this.file !== undefined || this.pendingBytes > INLINE_LEDGER_BYTES) return undefined;
+    return this.pending.join('');
+  }
+
   /** The finished ledger as a byte source (empty when there was no usage). */
   async finish(): Promise<ByteSource> {
     await this.drain(true);
@@ -82,7 +96,9 @@ export class LedgerWriter {
 }
 
 /** Reads a stored ledger line by line. */
-export async function* readLedger(body: ByteSource): AsyncGenerator<UsageRecord> {
+export async function* readLedger(
+  body: ByteSource | Iterable<Uint8Array>,
+): AsyncGenerator<UsageRecord> {
   const lines = createInterface({ input: Readable.from(body), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line === '') continue;
