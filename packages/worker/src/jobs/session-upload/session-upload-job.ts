@@ -14,7 +14,7 @@ import { Progress } from './progress.ts';
 import { scanAgentDatabase } from './scan-agent-database.ts';
 import { scanSessionsFolder } from './scan-sessions-folder.ts';
 import type { TranscriptCandidate } from './transcript-candidate.ts';
-import { hashTranscript, openUploadBody } from './transcript-body.ts';
+import { prepareUpload } from './transcript-body.ts';
 import { UploadLedger } from './upload-ledger.ts';
 
 export const sessionUploadConfigSchema = z
@@ -285,8 +285,13 @@ export class SessionUploadJob extends Job {
         version = { size: written.eventCount, mtimeMs: written.lastSeq };
         path = temp;
       }
-      const { sha256, bytes } = await hashTranscript(path, compressed);
-      const body = openUploadBody(path, compressed, this.config.compression);
+      const body = await prepareUpload(
+        path,
+        compressed,
+        this.config.compression,
+        candidate.source.type === 'file' ? candidate.version.size : Infinity,
+      );
+      const { sha256, bytes } = body;
       const outcome = await this.services.client.uploadTranscript(
         {
           agentId: candidate.agentId,

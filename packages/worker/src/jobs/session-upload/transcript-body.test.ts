@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { SMALL_TRANSCRIPT_BYTES, prepareUpload, type Compression } from './transcript-body.ts';
+
+async function bodyOf(open: () => ReadableStream<Uint8Array>): Promise<Buffer> {
+  return Buffer.from(await new Response(open()).arrayBuffer());
+}
+
+const decode = { zstd: zstdDecompressSync, gzip: gunzipSync, identity: (b: Buffer) => b };
+
+describe('prepareUpload', () => {
+  it.each<[string, number, Compression]>([
+    ['a small file', 40_000, 'zstd'],
+    ['a small file', 40_000, 'gzip'],
+    ['a small file', 40_000, 'none'],
+    ['a file over the in-memory size', SMALL_TRANSCRIPT_BYTES + 10, 'zstd'],
+    ['a file over the in-memory size', SMALL_TRANSCRIPT_BYTES + 10, 'none'],
+  ])(
+    'hashes %s (%i bytes) as sent, compressed with %s, the same on every open',
+    async (_l, size, compression) => {
+      const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+      const raw = Buffer.from(
+        Array.from(
+          { length: Math.ceil(size / 40) },
+          (_, n) => `{"line":${String(n).padStart(28, '0')}}\n`,
+        )
+          .join('')
+          .slice(0, size),
+      );
+      const path = join(dir, 's.jsonl');
+      await writeFile(path, raw);
+      const prepared = await prepareUpload(path, false, compression, raw.length);
+      expect(prepared.sha256).toBe(createHash('sha256').update(raw).digest('hex'));
+      expect(prepared.bytes).toBe(raw.length);
+      expect(prepared.encoding).toBe(compression === 'none' ? 'identity' : compression);
+      for (let attempt = 0; attempt < 2; attempt += 1)
+        expect(decode[prepared.encoding](await bodyOf(prepared.open)).equals(raw)).toBe(true);
+    },
+  );
+
+  it('sends a .zst archive as it is, hashed after decompression', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+    const raw = Buffer.from('{"type":"session"}\n'.repeat(100));
+    const packed = zstdCompressSync(raw);
+    const path = join(dir, 's.jsonl.zst');
+    await writeFile(path, packed);
+    const prepared = await prepareUpload(path, true, 'gzip', packed.length);
+    expect(prepared).toMatchObject({
+      sha256: createHash('sha256').update(raw).digest('hex'),
+      bytes: raw.length,
+      encoding: 'zstd',
+    });
+    expect((await bodyOf(prepared.open)).equals(packed)).toBe(true);
+  });
+});
