@@ -21,6 +21,7 @@ import { buildJob, buildServices } from '../packages/worker/src/build-worker.ts'
 import { transcriptSizes, writeLargeTranscript, writeSessionsFolder } from './data.ts';
 import { WORKER_CLI, runMeasured, startNode, stop } from './processes.ts';
 import { rssOf, sampleRss } from './rss.ts';
+import type { BenchRow } from './row.ts';
 import { benchWebhookDelivery, benchWebhookIngest } from './webhooks.ts';
 
 const args = process.argv.slice(2);
@@ -37,17 +38,7 @@ const KEY = 'bench-key';
 const MB = 1024 * 1024;
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-interface Row {
-  id: string;
-  workload: string;
-  figure: string;
-  nexus: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-  met: string;
-}
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const raw: Record<string, unknown> = {};
 const log = (text: string) => process.stderr.write(`${text}\n`);
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;

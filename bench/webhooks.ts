@@ -9,17 +9,7 @@ import autocannon from 'autocannon';
 import { spawnServer, type ServerProcess } from '../packages/api/test/spawn-server.ts';
 import { GatewayStandIn } from '../packages/worker/src/testing/gateway-stand-in.ts';
 import { WORKER_CLI, startNode, stop } from './processes.ts';
-
-export interface BenchRow {
-  id: string;
-  workload: string;
-  figure: string;
-  nexus: string;
-  baseline: string;
-  ratio: string;
-  goal: string;
-  met: string;
-}
+import type { BenchRow } from './row.ts';
 
 const KEY = 'bench-key';
 const SECRET = 'bench-github-secret';

@@ -2,10 +2,12 @@
  * `npm run demo`: the whole flow in under a minute on a machine without OpenClaw. Builds a sample
  * OpenClaw state folder (two agents, live and archived sessions, a malformed file), starts the API
  * on a free port with a temporary data folder, runs the worker's session_upload job once, and
- * shows what the API now holds. Everything lives in a temp folder, removed at the end unless
+ * shows what the API now holds; then a signed GitHub webhook, accepted once, delivered by the
+ * worker's webhook_delivery job to a stand-in OpenClaw gateway. Everything lives in a temp folder, removed at the end unless
  * --keep is given.
  */
 import { execFile } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createOpenClawFixture } from '../packages/worker/src/testing/openclaw-fixture.ts';
 import { spawnServer } from '../packages/api/test/spawn-server.ts';
+import { GatewayStandIn } from '../packages/worker/src/testing/gateway-stand-in.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
@@ -39,6 +42,9 @@ const server = await spawnServer(join(dir, 'api'), {
   NEXUS_LOG_LEVEL: 'info',
 });
 process.stdout.write(`   ${server.url}\n`);
+const HOOKS_TOKEN = 'demo-hooks-token';
+const gateway = new GatewayStandIn({ token: HOOKS_TOKEN });
+await gateway.start();
 
 try {
   const config = join(dir, 'worker.json');
@@ -54,6 +60,12 @@ try {
           type: 'session_upload',
           intervalMinutes: 15,
           config: { mode: 'keep' },
+        },
+        {
+          id: 'webhooks',
+          type: 'webhook_delivery',
+          intervalMinutes: 1,
+          config: { agents: ['main'], gateway: { url: gateway.url, token: HOOKS_TOKEN } },
         },
       ],
     }),
@@ -108,10 +120,64 @@ try {
   );
   for (const day of usage.byDay)
     process.stdout.write(`     ${day.day}  ${day.model.padEnd(20)} $${day.costUsd.toFixed(4)}\n`);
+
+  step(
+    'A GitHub webhook: endpoint, signed delivery (twice), delivery to a stand-in OpenClaw gateway',
+  );
+  const created = (await (
+    await fetch(`${server.url}/v1/endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'github-demo', agentId: 'main', provider: 'github' }),
+    })
+  ).json()) as { url: string; secrets: string[] };
+  process.stdout.write(`   endpoint ${server.url}${created.url}\n`);
+  const payload = JSON.stringify({
+    action: 'opened',
+    repository: { full_name: 'acme/app' },
+    sender: { login: 'ana' },
+    issue: {
+      number: 42,
+      title: 'Login fails on Safari',
+      html_url: 'https://github.com/acme/app/issues/42',
+    },
+  });
+  const headers = {
+    'content-type': 'application/json',
+    'x-github-event': 'issues',
+    'x-github-delivery': randomUUID(),
+    'x-hub-signature-256': `sha256=${createHmac('sha256', created.secrets[0] ?? '')
+      .update(payload)
+      .digest('hex')}`,
+  };
+  for (const attempt of ['first', 'again']) {
+    const answer = await fetch(`${server.url}${created.url}`, {
+      method: 'POST',
+      headers,
+      body: payload,
+    });
+    process.stdout.write(`   POST (${attempt}): ${answer.status} ${await answer.text()}\n`);
+  }
+  const forged = await fetch(`${server.url}${created.url}`, {
+    method: 'POST',
+    headers: { ...headers, 'x-hub-signature-256': 'sha256=00' },
+    body: payload,
+  });
+  process.stdout.write(`   POST with a wrong signature: ${forged.status}\n`);
+  await run(process.execPath, [worker, '--config', config, '--job', 'webhooks'], {
+    env: { ...process.env, NEXUS_LOG_FORMAT: 'json' },
+  });
+  for (const hit of gateway.hits) {
+    process.stdout.write(`   the gateway received POST ${hit.path}:\n`);
+    for (const line of String(hit.body['message']).split('\n').slice(0, 4))
+      process.stdout.write(`     ${line.slice(0, 110)}\n`);
+  }
+
   step(
     'Done. For the real thing on this machine: npm start (the API and the worker against ~/.openclaw)',
   );
 } finally {
+  await gateway.stop();
   await server.stop();
   if (keep) process.stdout.write(`\nKept ${dir}\n`);
   else await rm(dir, { recursive: true, force: true });

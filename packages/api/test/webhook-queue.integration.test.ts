@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
 import { ApiKeys } from '../src/http/api-keys.ts';
 import { createApp } from '../src/http/create-app.ts';
-import { API_KEY, NOW, backends } from './api-harness.ts';
+import { API_KEY, NOW, backends, type Backend } from './api-harness.ts';
 
 const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 const SECRET = 'queue-test-secret';
@@ -130,39 +130,50 @@ async function listIds(app: Hono, agentId: string, state: string) {
   return page.items.map((item) => item.id);
 }
 
+/** Opens the backend for a describe block and closes it after; the harness is ready in each test. */
+function onBackend(backend: Backend): { readonly h: ReturnType<typeof queueHarness> } {
+  let storage: Storage | undefined;
+  let harness: ReturnType<typeof queueHarness> | undefined;
+  beforeAll(async () => {
+    storage = await backend.open();
+    harness = queueHarness(storage);
+  });
+  afterAll(async () => {
+    await storage?.close();
+  });
+  return {
+    get h() {
+      if (!harness) throw new Error('the backend is not open yet');
+      return harness;
+    },
+  };
+}
+
 describe.each(backends(inject('azuriteConnectionString')))(
   'the webhook queue on $name storage',
   (backend) => {
-    let storage: Storage;
-    let h: ReturnType<typeof queueHarness>;
-    beforeAll(async () => {
-      storage = await backend.open();
-      h = queueHarness(storage);
-    });
-    afterAll(async () => {
-      await storage.close();
-    });
+    const on = onBackend(backend);
 
     it('leases items oldest first, hides them while leased, and keeps them once delivered', async () => {
-      await addEndpoint(h.app, 'q-basic', 'agent-basic');
-      const first = await deliver(h.app, 'q-basic', '{"n":1}');
-      h.advance(1000);
-      const second = await deliver(h.app, 'q-basic', '{"n":2}');
-      h.advance(1000);
+      await addEndpoint(on.h.app, 'q-basic', 'agent-basic');
+      const first = await deliver(on.h.app, 'q-basic', '{"n":1}');
+      on.h.advance(1000);
+      const second = await deliver(on.h.app, 'q-basic', '{"n":2}');
+      on.h.advance(1000);
 
-      const claimed = await claim(h.app, ['agent-basic']);
+      const claimed = await claim(on.h.app, ['agent-basic']);
       expect(claimed.map((item) => item.id)).toEqual([first, second]);
       expect(Buffer.from(claimed[0]?.body ?? '', 'base64').toString()).toBe('{"n":1}');
       expect(claimed[0]).toMatchObject({ attempts: 1, delivery: { action: 'agent' } });
       expect(claimed[0]?.headers['x-delivery']).toBeDefined();
       expect(claimed[0]?.headers['x-sig']).toBeDefined();
-      expect(await claim(h.app, ['agent-basic'])).toEqual([]);
-      expect((await listIds(h.app, 'agent-basic', 'leased')).sort()).toEqual(
+      expect(await claim(on.h.app, ['agent-basic'])).toEqual([]);
+      expect((await listIds(on.h.app, 'agent-basic', 'leased')).sort()).toEqual(
         [first, second].sort(),
       );
 
       const results = await settle(
-        h.app,
+        on.h.app,
         claimed.map((item) => ({
           agentId: item.agentId,
           id: item.id,
@@ -175,25 +186,25 @@ describe.each(backends(inject('azuriteConnectionString')))(
         [true, 'delivered'],
         [true, 'delivered'],
       ]);
-      expect(await show(h.app, 'agent-basic', first)).toMatchObject({
+      expect(await show(on.h.app, 'agent-basic', first)).toMatchObject({
         state: 'delivered',
         lastStatus: 202,
       });
-      expect((await listIds(h.app, 'agent-basic', 'delivered')).sort()).toEqual(
+      expect((await listIds(on.h.app, 'agent-basic', 'delivered')).sort()).toEqual(
         [first, second].sort(),
       );
-      h.advance(10 * MINUTE);
-      expect(await claim(h.app, ['agent-basic'])).toEqual([]);
+      on.h.advance(10 * MINUTE);
+      expect(await claim(on.h.app, ['agent-basic'])).toEqual([]);
     });
 
     it('brings a failed item back after an exponential, jittered backoff, then dead-letters it', async () => {
-      await addEndpoint(h.app, 'q-fail', 'agent-fail');
-      const id = await deliver(h.app, 'q-fail', '{"fail":true}');
+      await addEndpoint(on.h.app, 'q-fail', 'agent-fail');
+      const id = await deliver(on.h.app, 'q-fail', '{"fail":true}');
       const expectedDelays = [0.75 * MINUTE, 1.5 * MINUTE]; // base·2^(n-1), jitter pinned at ¾
       for (const delay of expectedDelays) {
-        const [item] = await claim(h.app, ['agent-fail']);
+        const [item] = await claim(on.h.app, ['agent-fail']);
         expect(item?.id).toBe(id);
-        const [result] = await settle(h.app, [
+        const [result] = await settle(on.h.app, [
           {
             agentId: 'agent-fail',
             id,
@@ -204,16 +215,16 @@ describe.each(backends(inject('azuriteConnectionString')))(
           },
         ]);
         expect(result).toMatchObject({ ok: true, state: 'pending' });
-        const shown = await show(h.app, 'agent-fail', id);
-        expect(Date.parse(shown.availableAt ?? '')).toBe(h.now() + delay);
+        const shown = await show(on.h.app, 'agent-fail', id);
+        expect(Date.parse(shown.availableAt ?? '')).toBe(on.h.now() + delay);
         expect(shown.lastError).toBe('gateway answered 500');
-        h.advance(delay - 1000);
-        expect(await claim(h.app, ['agent-fail'])).toEqual([]);
-        h.advance(1000);
+        on.h.advance(delay - 1000);
+        expect(await claim(on.h.app, ['agent-fail'])).toEqual([]);
+        on.h.advance(1000);
       }
-      const [last] = await claim(h.app, ['agent-fail']);
+      const [last] = await claim(on.h.app, ['agent-fail']);
       expect(last?.attempts).toBe(3);
-      const [result] = await settle(h.app, [
+      const [result] = await settle(on.h.app, [
         {
           agentId: 'agent-fail',
           id,
@@ -224,26 +235,26 @@ describe.each(backends(inject('azuriteConnectionString')))(
         },
       ]);
       expect(result).toMatchObject({ ok: true, state: 'dead' });
-      expect(await listIds(h.app, 'agent-fail', 'dead')).toEqual([id]);
-      h.advance(24 * 60 * MINUTE);
-      expect(await claim(h.app, ['agent-fail'])).toEqual([]);
+      expect(await listIds(on.h.app, 'agent-fail', 'dead')).toEqual([id]);
+      on.h.advance(24 * 60 * MINUTE);
+      expect(await claim(on.h.app, ['agent-fail'])).toEqual([]);
       // Dead items are kept (retention 0) until replayed, which starts the attempts afresh.
-      const replayed = await h.app.request(`/v1/webhooks/agent-fail/${id}/replay`, {
+      const replayed = await on.h.app.request(`/v1/webhooks/agent-fail/${id}/replay`, {
         method: 'POST',
         headers: auth,
       });
       expect(replayed.status).toBe(200);
       expect(await json<ItemView>(replayed)).toMatchObject({ state: 'pending', attempts: 0 });
-      expect(await listIds(h.app, 'agent-fail', 'dead')).toEqual([]);
-      const [again] = await claim(h.app, ['agent-fail']);
+      expect(await listIds(on.h.app, 'agent-fail', 'dead')).toEqual([]);
+      const [again] = await claim(on.h.app, ['agent-fail']);
       expect(again).toMatchObject({ id, attempts: 1 });
     });
 
     it('honours Retry-After, and a release (gateway down) does not count as an attempt', async () => {
-      await addEndpoint(h.app, 'q-busy', 'agent-busy');
-      const id = await deliver(h.app, 'q-busy', '{"busy":1}');
-      const [item] = await claim(h.app, ['agent-busy']);
-      await settle(h.app, [
+      await addEndpoint(on.h.app, 'q-busy', 'agent-busy');
+      const id = await deliver(on.h.app, 'q-busy', '{"busy":1}');
+      const [item] = await claim(on.h.app, ['agent-busy']);
+      await settle(on.h.app, [
         {
           agentId: 'agent-busy',
           id,
@@ -254,14 +265,17 @@ describe.each(backends(inject('azuriteConnectionString')))(
           retryAfterSeconds: 30,
         },
       ]);
-      expect(await show(h.app, 'agent-busy', id)).toMatchObject({ state: 'pending', attempts: 0 });
-      h.advance(29_000);
-      expect(await claim(h.app, ['agent-busy'])).toEqual([]);
-      h.advance(1000);
-      const [again] = await claim(h.app, ['agent-busy']);
+      expect(await show(on.h.app, 'agent-busy', id)).toMatchObject({
+        state: 'pending',
+        attempts: 0,
+      });
+      on.h.advance(29_000);
+      expect(await claim(on.h.app, ['agent-busy'])).toEqual([]);
+      on.h.advance(1000);
+      const [again] = await claim(on.h.app, ['agent-busy']);
       expect(again?.attempts).toBe(1);
       // A failure's Retry-After is a floor over the backoff (¾ minute here).
-      await settle(h.app, [
+      await settle(on.h.app, [
         {
           agentId: 'agent-busy',
           id,
@@ -272,58 +286,58 @@ describe.each(backends(inject('azuriteConnectionString')))(
           retryAfterSeconds: 600,
         },
       ]);
-      const shown = await show(h.app, 'agent-busy', id);
-      expect(Date.parse(shown.availableAt ?? '')).toBe(h.now() + 600_000);
+      const shown = await show(on.h.app, 'agent-busy', id);
+      expect(Date.parse(shown.availableAt ?? '')).toBe(on.h.now() + 600_000);
     });
 
     it('returns an item whose lease expired, and refuses the old lease holder a failure but not a delivery', async () => {
-      await addEndpoint(h.app, 'q-lease', 'agent-lease');
-      const id = await deliver(h.app, 'q-lease', '{"lease":1}');
-      const [first] = await claim(h.app, ['agent-lease'], 10, 30);
-      h.advance(29_000);
-      expect(await claim(h.app, ['agent-lease'])).toEqual([]);
-      h.advance(1000);
-      const [second] = await claim(h.app, ['agent-lease'], 10, 30);
+      await addEndpoint(on.h.app, 'q-lease', 'agent-lease');
+      const id = await deliver(on.h.app, 'q-lease', '{"lease":1}');
+      const [first] = await claim(on.h.app, ['agent-lease'], 10, 30);
+      on.h.advance(29_000);
+      expect(await claim(on.h.app, ['agent-lease'])).toEqual([]);
+      on.h.advance(1000);
+      const [second] = await claim(on.h.app, ['agent-lease'], 10, 30);
       expect(second).toMatchObject({ id, attempts: 2 });
       expect(second?.leaseId).not.toBe(first?.leaseId);
-      const [stale] = await settle(h.app, [
+      const [stale] = await settle(on.h.app, [
         { agentId: 'agent-lease', id, leaseId: first?.leaseId, outcome: 'failed', reason: 'x' },
       ]);
       expect(stale).toMatchObject({ ok: false, error: { code: 'lease_lost' } });
       // The gateway has it: a late "delivered" is the truth whoever holds the lease.
-      const [late] = await settle(h.app, [
+      const [late] = await settle(on.h.app, [
         { agentId: 'agent-lease', id, leaseId: first?.leaseId, outcome: 'delivered', status: 200 },
       ]);
       expect(late).toMatchObject({ ok: true, state: 'delivered' });
-      const [after] = await settle(h.app, [
+      const [after] = await settle(on.h.app, [
         { agentId: 'agent-lease', id, leaseId: second?.leaseId, outcome: 'delivered' },
       ]);
       expect(after).toMatchObject({ ok: true, state: 'delivered' });
     });
 
     it('dead-letters an item whose lease expires on its last attempt (a worker that dies on it)', async () => {
-      await addEndpoint(h.app, 'q-poison', 'agent-poison');
-      const id = await deliver(h.app, 'q-poison', '{"poison":1}');
+      await addEndpoint(on.h.app, 'q-poison', 'agent-poison');
+      const id = await deliver(on.h.app, 'q-poison', '{"poison":1}');
       for (let attempt = 1; attempt <= 3; attempt += 1) {
-        const [item] = await claim(h.app, ['agent-poison'], 10, 10);
+        const [item] = await claim(on.h.app, ['agent-poison'], 10, 10);
         expect(item?.attempts).toBe(attempt);
-        h.advance(10_000);
+        on.h.advance(10_000);
       }
-      expect(await claim(h.app, ['agent-poison'])).toEqual([]);
-      expect(await show(h.app, 'agent-poison', id)).toMatchObject({
+      expect(await claim(on.h.app, ['agent-poison'])).toEqual([]);
+      expect(await show(on.h.app, 'agent-poison', id)).toMatchObject({
         state: 'dead',
         lastError: expect.stringContaining('lease expired') as unknown,
       });
     });
 
     it('never gives the same item to two concurrent claims', async () => {
-      await addEndpoint(h.app, 'q-race', 'agent-race');
+      await addEndpoint(on.h.app, 'q-race', 'agent-race');
       const ids = new Set<string>();
-      for (let n = 0; n < 20; n += 1) ids.add(await deliver(h.app, 'q-race', `{"n":${n}}`));
+      for (let n = 0; n < 20; n += 1) ids.add(await deliver(on.h.app, 'q-race', `{"n":${n}}`));
       const batches = await Promise.all([
-        claim(h.app, ['agent-race'], 20),
-        claim(h.app, ['agent-race'], 20),
-        claim(h.app, ['agent-race'], 20),
+        claim(on.h.app, ['agent-race'], 20),
+        claim(on.h.app, ['agent-race'], 20),
+        claim(on.h.app, ['agent-race'], 20),
       ]);
       const claimed = batches.flat().map((item) => item.id);
       expect(new Set(claimed).size).toBe(claimed.length);
@@ -331,44 +345,44 @@ describe.each(backends(inject('azuriteConnectionString')))(
     });
 
     it('removes delivered items after their retention, and with them their dedupe record', async () => {
-      await addEndpoint(h.app, 'q-keep', 'agent-keep');
-      const id = await deliver(h.app, 'q-keep', '{"keep":1}', 'delivery-keep');
-      const [item] = await claim(h.app, ['agent-keep']);
-      await settle(h.app, [
+      await addEndpoint(on.h.app, 'q-keep', 'agent-keep');
+      const id = await deliver(on.h.app, 'q-keep', '{"keep":1}', 'delivery-keep');
+      const [item] = await claim(on.h.app, ['agent-keep']);
+      await settle(on.h.app, [
         { agentId: 'agent-keep', id, leaseId: item?.leaseId, outcome: 'delivered' },
       ]);
-      h.advance(23 * 60 * MINUTE);
-      await claim(h.app, ['agent-keep']); // claims sweep, at most once a minute per agent
-      expect((await h.app.request(`/v1/webhooks/agent-keep/${id}`, { headers: auth })).status).toBe(
-        200,
-      );
-      h.advance(2 * 60 * MINUTE);
-      await claim(h.app, ['agent-keep']);
-      const gone = await h.app.request(`/v1/webhooks/agent-keep/${id}`, { headers: auth });
+      on.h.advance(23 * 60 * MINUTE);
+      await claim(on.h.app, ['agent-keep']); // claims sweep, at most once a minute per agent
+      expect(
+        (await on.h.app.request(`/v1/webhooks/agent-keep/${id}`, { headers: auth })).status,
+      ).toBe(200);
+      on.h.advance(2 * 60 * MINUTE);
+      await claim(on.h.app, ['agent-keep']);
+      const gone = await on.h.app.request(`/v1/webhooks/agent-keep/${id}`, { headers: auth });
       expect(gone.status).toBe(404);
       expect((await json<{ error: { code: string } }>(gone)).error.code).toBe('webhook_not_found');
-      expect(await listIds(h.app, 'agent-keep', 'delivered')).toEqual([]);
-      expect(await deliver(h.app, 'q-keep', '{"keep":1}', 'delivery-keep')).toBe(id);
+      expect(await listIds(on.h.app, 'agent-keep', 'delivered')).toEqual([]);
+      expect(await deliver(on.h.app, 'q-keep', '{"keep":1}', 'delivery-keep')).toBe(id);
     });
 
     it('keeps large bodies in a blob: inline in the claim up to 256 KiB, fetched separately beyond', async () => {
-      await addEndpoint(h.app, 'q-large', 'agent-large');
+      await addEndpoint(on.h.app, 'q-large', 'agent-large');
       const medium = JSON.stringify({ pad: 'm'.repeat(100 * 1024) });
       const large = JSON.stringify({ pad: 'l'.repeat(300 * 1024) });
-      const mediumId = await deliver(h.app, 'q-large', medium);
-      h.advance(1);
-      const largeId = await deliver(h.app, 'q-large', large);
-      const claimed = await claim(h.app, ['agent-large']);
+      const mediumId = await deliver(on.h.app, 'q-large', medium);
+      on.h.advance(1);
+      const largeId = await deliver(on.h.app, 'q-large', large);
+      const claimed = await claim(on.h.app, ['agent-large']);
       expect(claimed.map((item) => item.id)).toEqual([mediumId, largeId]);
       expect(Buffer.from(claimed[0]?.body ?? '', 'base64').toString()).toBe(medium);
       expect(claimed[1]?.body).toBeUndefined();
-      const fetched = await h.app.request(claimed[1]?.bodyUrl ?? '', { headers: auth });
+      const fetched = await on.h.app.request(claimed[1]?.bodyUrl ?? '', { headers: auth });
       expect(await fetched.text()).toBe(large);
     });
 
     it('answers bad queue requests with 400 and a reason, per item where a batch is involved', async () => {
       const post = (path: string, body: unknown) =>
-        h.app.request(path, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+        on.h.app.request(path, { method: 'POST', headers: auth, body: JSON.stringify(body) });
       const cases: [string, unknown, RegExp][] = [
         ['/v1/webhooks/claim', { agents: [] }, /agents/],
         ['/v1/webhooks/claim', { agents: ['a'], max: 1000 }, /max/],
@@ -393,7 +407,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
           message,
         );
       }
-      const [unknown] = await settle(h.app, [
+      const [unknown] = await settle(on.h.app, [
         { agentId: 'agent-basic', id: 'wh_missing', leaseId: 'l', outcome: 'delivered' },
       ]);
       expect(unknown).toMatchObject({ ok: false, error: { code: 'webhook_not_found' } });
@@ -403,36 +417,36 @@ describe.each(backends(inject('azuriteConnectionString')))(
         ['agentId=a&cursor=bm9wZQ', 'invalid_cursor'],
         ['agentId=a&limit=0', 'invalid_limit'],
       ] as const) {
-        const response = await h.app.request(`/v1/webhooks?${query}`, { headers: auth });
+        const response = await on.h.app.request(`/v1/webhooks?${query}`, { headers: auth });
         expect(response.status, query).toBe(400);
         expect((await json<{ error: { code: string } }>(response)).error.code).toBe(code);
       }
-      await addEndpoint(h.app, 'q-replay', 'agent-replay');
-      const id = await deliver(h.app, 'q-replay', '{"r":1}');
-      const replay = await h.app.request(`/v1/webhooks/agent-replay/${id}/replay`, {
+      await addEndpoint(on.h.app, 'q-replay', 'agent-replay');
+      const id = await deliver(on.h.app, 'q-replay', '{"r":1}');
+      const replay = await on.h.app.request(`/v1/webhooks/agent-replay/${id}/replay`, {
         method: 'POST',
         headers: auth,
       });
       expect(replay.status).toBe(409);
       expect((await json<{ error: { code: string } }>(replay)).error.code).toBe('not_replayable');
-      expect((await h.app.request('/v1/webhooks/claim', { headers: auth })).status).toBe(405);
+      expect((await on.h.app.request('/v1/webhooks/claim', { headers: auth })).status).toBe(405);
       expect(
-        (await h.app.request('/v1/webhooks/claim', { method: 'POST', body: '{}' })).status,
+        (await on.h.app.request('/v1/webhooks/claim', { method: 'POST', body: '{}' })).status,
       ).toBe(401);
     });
 
     it('pages through a state with a cursor, each item once', async () => {
-      await addEndpoint(h.app, 'q-page', 'agent-page');
+      await addEndpoint(on.h.app, 'q-page', 'agent-page');
       const ids: string[] = [];
       for (let n = 0; n < 7; n += 1) {
-        ids.push(await deliver(h.app, 'q-page', `{"page":${n}}`));
-        h.advance(1);
+        ids.push(await deliver(on.h.app, 'q-page', `{"page":${n}}`));
+        on.h.advance(1);
       }
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
         const page = await json<{ items: ItemView[]; cursor?: string }>(
-          h.app.request(
+          on.h.app.request(
             `/v1/webhooks?agentId=agent-page&state=pending&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
             { headers: auth },
           ),
@@ -448,20 +462,12 @@ describe.each(backends(inject('azuriteConnectionString')))(
 describe.each(backends(inject('azuriteConnectionString')))(
   'ingestion details on $name storage',
   (backend) => {
-    let storage: Storage;
-    let h: ReturnType<typeof queueHarness>;
-    beforeAll(async () => {
-      storage = await backend.open();
-      h = queueHarness(storage);
-    });
-    afterAll(async () => {
-      await storage.close();
-    });
+    const on = onBackend(backend);
 
     function slackPost(endpointId: string, body: string, secret: string) {
-      const ts = String(Math.floor(h.now() / 1000));
+      const ts = String(Math.floor(on.h.now() / 1000));
       const signature = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
-      return h.app.request(`/hooks/${endpointId}`, {
+      return on.h.app.request(`/hooks/${endpointId}`, {
         method: 'POST',
         headers: {
           'content-type': body.startsWith('{')
@@ -475,7 +481,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
     }
 
     it("answers Slack's signed url_verification challenge and stores nothing", async () => {
-      await h.app.request('/v1/endpoints', {
+      await on.h.app.request('/v1/endpoints', {
         method: 'POST',
         headers: auth,
         body: JSON.stringify({
@@ -500,7 +506,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
         'wrong-secret-value',
       );
       expect(unsigned.status).toBe(401);
-      expect(await listIds(h.app, 'agent-slack', 'pending')).toEqual([]);
+      expect(await listIds(on.h.app, 'agent-slack', 'pending')).toEqual([]);
     });
 
     it('deduplicates Slack event retries by event_id, and id-less bodies by their bytes within an hour', async () => {
@@ -508,7 +514,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
       const first = await json<{ status: string; id: string }>(
         slackPost('slack-ev', event, 'slack-signing-secret'),
       );
-      h.advance(5 * MINUTE);
+      on.h.advance(5 * MINUTE);
       const retry = await json<{ status: string; id: string }>(
         slackPost('slack-ev', event, 'slack-signing-secret'),
       );
@@ -519,11 +525,11 @@ describe.each(backends(inject('azuriteConnectionString')))(
       const once = await json<{ status: string; id: string }>(
         slackPost('slack-ev', command, 'slack-signing-secret'),
       );
-      h.advance(50 * MINUTE);
+      on.h.advance(50 * MINUTE);
       const sameHour = await json<{ status: string; id: string }>(
         slackPost('slack-ev', command, 'slack-signing-secret'),
       );
-      h.advance(3 * 60 * MINUTE);
+      on.h.advance(3 * 60 * MINUTE);
       const later = await json<{ status: string; id: string }>(
         slackPost('slack-ev', command, 'slack-signing-secret'),
       );
@@ -533,9 +539,9 @@ describe.each(backends(inject('azuriteConnectionString')))(
         'accepted',
       ]);
       expect(later.id).not.toBe(once.id);
-      const pending = await listIds(h.app, 'agent-slack', 'pending');
+      const pending = await listIds(on.h.app, 'agent-slack', 'pending');
       expect(pending).toHaveLength(3);
-      const stored = await show(h.app, 'agent-slack', once.id);
+      const stored = await show(on.h.app, 'agent-slack', once.id);
       expect(stored).toMatchObject({ eventType: '/deploy' });
     });
   },
