@@ -7,7 +7,8 @@ import {
   validateId,
   type Storage,
 } from '@nexus/core';
-import { ENDPOINTS_PARTITION, endpointFromEntity, type Endpoint } from './endpoint.ts';
+import type { Endpoint } from './endpoint.ts';
+import type { EndpointCache } from './endpoint-cache.ts';
 import { INLINE_BODY_BYTES, blobKeyOf } from './webhook-item.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
 import { verifySignature } from './verify-signature.ts';
@@ -20,6 +21,7 @@ export interface WebhookIngestDeps {
   readonly now: () => Date;
   readonly maxWebhookBytes: number;
   readonly queue: WebhookQueue;
+  readonly endpoints: EndpointCache;
 }
 
 export type WebhookIngestResult =
@@ -55,13 +57,12 @@ export async function ingestWebhook(
 ): Promise<WebhookIngestResult> {
   const { storage } = deps;
   const endpointId = validateId('endpoint id', endpointIdInput);
-  const row = await storage.tables.get('endpoints', ENDPOINTS_PARTITION, endpointId);
-  if (!row)
+  const endpoint = await deps.endpoints.get(endpointId);
+  if (!endpoint)
     throw new NotFoundError(
       `There is no webhook endpoint ${endpointId}; create one with "nexus endpoints add" or POST /v1/endpoints.`,
       'endpoint_not_found',
     );
-  const endpoint = endpointFromEntity(row);
   if (!endpoint.enabled)
     throw new NexusError(
       403,

@@ -18,6 +18,7 @@ import {
   newEndpoint,
   publicEndpoint,
 } from './endpoint.ts';
+import { EndpointCache } from './endpoint-cache.ts';
 import { ingestWebhook } from './ingest-webhook.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
 
@@ -44,6 +45,8 @@ const patchSchema = z
  */
 export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
   const { storage } = deps;
+  const endpoints = new EndpointCache(storage, () => deps.now().getTime());
+  const ingestDeps = { ...deps, endpoints };
   const load = async (id: string) => {
     const row = await storage.tables.get(
       'endpoints',
@@ -70,6 +73,7 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
         );
       }
       const endpoint = newEndpoint(parsed.data, deps.now());
+      endpoints.invalidate(endpoint.id);
       try {
         await storage.tables.insert('endpoints', endpointEntity(endpoint));
       } catch (error) {
@@ -124,6 +128,7 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
       }
       const updated = { ...endpoint, secrets, enabled: parsed.data.enabled ?? endpoint.enabled };
       await storage.tables.update('endpoints', endpointEntity(updated), row.etag);
+      endpoints.invalidate(endpoint.id);
       return c.json({
         ...publicEndpoint(updated),
         ...(added === undefined ? {} : { addedSecret: added }),
@@ -132,13 +137,14 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
     DELETE: async (c) => {
       const { row, endpoint } = await load(c.req.param('endpointId') ?? '');
       await storage.tables.delete('endpoints', ENDPOINTS_PARTITION, endpoint.id, row.etag);
+      endpoints.invalidate(endpoint.id);
       return c.body(null, 204);
     },
   });
 
   route(app, '/hooks/:endpointId', {
     POST: async (c) => {
-      const result = await ingestWebhook(deps, c.req.param('endpointId') ?? '', c.req.raw);
+      const result = await ingestWebhook(ingestDeps, c.req.param('endpointId') ?? '', c.req.raw);
       if (result.status === 'challenge') return c.json({ challenge: result.challenge });
       return c.json(result, result.status === 'accepted' ? 202 : 200);
     },
