@@ -62,7 +62,10 @@ export async function resolveGateway(
       `No OpenClaw hooks token: set hooks.enabled: true and hooks.token in ${configPath} (OpenClaw needs both to accept hooks), or gateway.token in the webhook_delivery job's config.`,
     );
   }
-  if (settings.url === undefined && settings.token === undefined && hooks.enabled !== true) {
+  // Settings given in the job say the owner set the gateway up; otherwise openclaw.json must agree.
+  const fromJob =
+    settings.url !== undefined || settings.token !== undefined || settings.tokenFile !== undefined;
+  if (!fromJob && hooks.enabled !== true) {
     throw new ConfigError(
       `OpenClaw's hooks are not enabled: set hooks.enabled: true in ${configPath} and restart the gateway.`,
     );
