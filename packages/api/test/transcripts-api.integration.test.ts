@@ -135,6 +135,40 @@ describe.each(backends(inject('azuriteConnectionString')))(
         expect(sum('output')).toBe(full.expected.output);
       });
 
+      it('builds a new session right when its first two generations arrive at once', async () => {
+        const full = buildTranscript({ sessionId: 'race', turns: 6 });
+        const snapshot = full.text.split('\n').slice(0, 8).join('\n') + '\n';
+        const answers = await Promise.all([
+          putTranscript(app, snapshot, snapshot, { sessionId: 'race' }),
+          putTranscript(app, full.text, full.text, { sessionId: 'race', kind: 'reset' }),
+        ]);
+        expect(answers.map((a) => a.status)).toEqual([201, 201]);
+        const body = (await (await get(app, '/v1/agents/main/sessions/race')).json()) as {
+          session: { generations: number; kinds: string[]; costUsd: number };
+        };
+        expect(body.session).toMatchObject({ generations: 2, kinds: ['live', 'reset'] });
+        expect(body.session.costUsd).toBeCloseTo(full.expected.costUsd, 9);
+      });
+
+      it('completes a session whose first generation was stored without its session row (a crash)', async () => {
+        const full = buildTranscript({ sessionId: 'half', turns: 6 });
+        const snapshot = full.text.split('\n').slice(0, 8).join('\n') + '\n';
+        await putTranscript(app, snapshot, snapshot, { sessionId: 'half' });
+        // As if the process died after the generation row: the session's rows are gone.
+        const session = await storage.tables.get('sessions', 'main', 'half');
+        await storage.tables.delete('sessions', 'main', 'half');
+        await storage.tables.delete(
+          'sessionsByTime',
+          'main',
+          String(session?.properties['indexKey']),
+        );
+        await putTranscript(app, full.text, full.text, { sessionId: 'half', kind: 'reset' });
+        const body = (await (await get(app, '/v1/agents/main/sessions/half')).json()) as {
+          session: { generations: number; kinds: string[] };
+        };
+        expect(body.session).toMatchObject({ generations: 2, kinds: ['live', 'reset'] });
+      });
+
       it('records the context sent along and shows it with the session', async () => {
         const text = buildTranscript({ sessionId: 'ctx', turns: 1 }).text;
         const response = await putTranscript(app, text, text, {

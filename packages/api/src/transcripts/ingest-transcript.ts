@@ -15,8 +15,14 @@ import {
   type TranscriptSummary,
   type UsageBucket,
 } from '@nexus/core';
-import { AGENTS_PARTITION, generationRowKey, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
-import { refreshSession } from './refresh-session.ts';
+import {
+  AGENTS_PARTITION,
+  generationRange,
+  generationRowKey,
+  ledgerBlobKey,
+  transcriptBlobKey,
+} from './keys.ts';
+import { insertFirstGeneration, refreshSession } from './refresh-session.ts';
 import { LedgerWriter } from './usage-ledger.ts';
 import { generationEntity, generationFromEntity } from './rows.ts';
 import { VerifiedTranscript, type ContentEncoding } from './verified-transcript.ts';
@@ -115,32 +121,60 @@ export async function ingestTranscript(
     summary,
     context: upload.context,
   };
-  let status: IngestResult['status'] = 'created';
-  let stored = generation;
-  try {
-    await storage.tables.insert('generations', generationEntity(generation, inlineLedger));
-  } catch (error) {
-    if (!(error instanceof AlreadyExistsError)) throw error;
-    status = 'already_present';
-    const existing = await storage.tables.get(
-      'generations',
-      agentId,
-      generationRowKey(sessionId, sha256),
-    );
-    if (!existing)
-      throw new NotFoundError('The generation vanished while it was being read; retry.');
-    stored = generationFromEntity(existing);
-  }
+  // A session without any generation yet gets its three rows in one ordered insert. Otherwise
+  // (including a generation left without its session by a crash), or when a concurrent upload
+  // got there first, the general path recomputes the session from all of its generations.
+  const known = await storage.tables.query('generations', agentId, {
+    ...generationRange(sessionId),
+    limit: 1,
+  });
+  const first =
+    known.items.length === 0
+      ? await insertFirstGeneration(storage, generation, inlineLedger, usage)
+      : undefined;
+  const created =
+    first?.generationCreated ?? (await insertGeneration(storage, generation, inlineLedger));
+  const stored = created ? generation : await readGeneration(storage, agentId, sessionId, sha256);
   // Independent rows: written side by side, they share one commit on the embedded store.
   const [session] = await Promise.all([
-    refreshSession(storage, agentId, sessionId, { sha256, usage }),
+    first?.session ?? refreshSession(storage, agentId, sessionId, { sha256, usage }),
     storage.tables.upsert('agents', {
       partitionKey: AGENTS_PARTITION,
       rowKey: agentId,
       properties: { lastReceivedAt: generation.receivedAt },
     }),
   ]);
-  return { status, generation: stored, session };
+  return { status: created ? 'created' : 'already_present', generation: stored, session };
+}
+
+/** The generation row, create-only: `false` when it exists (the same bytes were stored before). */
+async function insertGeneration(
+  storage: Storage,
+  generation: Generation,
+  inlineLedger: string | undefined,
+): Promise<boolean> {
+  try {
+    await storage.tables.insert('generations', generationEntity(generation, inlineLedger));
+    return true;
+  } catch (error) {
+    if (error instanceof AlreadyExistsError) return false;
+    throw error;
+  }
+}
+
+async function readGeneration(
+  storage: Storage,
+  agentId: string,
+  sessionId: string,
+  sha256: string,
+): Promise<Generation> {
+  const existing = await storage.tables.get(
+    'generations',
+    agentId,
+    generationRowKey(sessionId, sha256),
+  );
+  if (!existing) throw new NotFoundError('The generation vanished while it was being read; retry.');
+  return generationFromEntity(existing);
 }
 
 function validateKind(kind: string): TranscriptKind {

@@ -10,7 +10,7 @@ import {
   type UsageBucket,
 } from '@nexus/core';
 import { activityRowKey, generationRange, ledgerBlobKey } from './keys.ts';
-import { generationFromEntity, inlineLedgerOf, sessionEntity } from './rows.ts';
+import { generationEntity, generationFromEntity, inlineLedgerOf, sessionEntity } from './rows.ts';
 import { readLedger } from './usage-ledger.ts';
 
 const MAX_ATTEMPTS = 8;
@@ -64,6 +64,36 @@ export async function refreshSession(
       retryAfterSeconds: 1,
     },
   );
+}
+
+/**
+ * The first generation of a session that has none yet: the generation row, the time index row and
+ * the session row (summarised from this generation alone) in one ordered insert: on the embedded
+ * store one commit and one sync instead of three, on Azure no listing and no read-back. The order
+ * keeps the usual guarantees: a crash leaves a prefix, which the next upload's `refreshSession`
+ * completes. `session` is undefined when the session row appeared meanwhile (a concurrent upload):
+ * the caller then recomputes it.
+ */
+export async function insertFirstGeneration(
+  storage: Storage,
+  generation: Generation,
+  inlineLedger: string | undefined,
+  usage: readonly UsageBucket[],
+): Promise<{ generationCreated: boolean; session: SessionRecord | undefined }> {
+  const { agentId, sessionId } = generation;
+  const record = summarizeSession([generation], usage);
+  const indexKey = activityRowKey(record.activityAt, sessionId);
+  const [generationCreated = false, , sessionCreated = false] = await storage.tables.insertInOrder([
+    { table: 'generations', entity: generationEntity(generation, inlineLedger), ifAbsent: true },
+    {
+      table: 'sessionsByTime',
+      entity: { partitionKey: agentId, rowKey: indexKey, properties: { sessionId } },
+      ifAbsent: true,
+    },
+    { table: 'sessions', entity: sessionEntity(record, indexKey), ifAbsent: true },
+  ]);
+  // Only a session made of exactly this generation is described by `record`.
+  return { generationCreated, session: generationCreated && sessionCreated ? record : undefined };
 }
 
 export async function listGenerations(
