@@ -82,12 +82,15 @@ export class EmbeddedBlobStore implements BlobStore {
     try {
       const firstCreated = await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await link(tmp, path);
-      // New folders are entries of their parents: sync up to the first folder that existed.
+      // New folders are entries of their parents: sync up to the first folder that existed, all
+      // at once (each sync makes its own folder's entries durable; their order does not matter).
       const top = firstCreated === undefined ? dirname(path) : dirname(firstCreated);
+      const dirs: string[] = [];
       for (let dir = dirname(path); ; dir = dirname(dir)) {
-        await syncDir(dir);
+        dirs.push(dir);
         if (dir === top || dir === this.blobsDir) break;
       }
+      await Promise.all(dirs.map(syncDir));
       return { created: true, size };
     } catch (error) {
       if (errorCode(error) === 'EEXIST') return { created: false, size };
