@@ -298,6 +298,18 @@ describe('webhooks from the sender to the OpenClaw gateway, over real sockets', 
     expect(await api.item('big', id)).toMatchObject({ state: 'delivered', lastStatus: 202 });
   }, 60_000);
 
+  it('with --job and the gateway down: exits 1, says so, and keeps the webhook, attempts unspent', async () => {
+    const gateway = new GatewayStandIn({ token: HOOKS_TOKEN });
+    await gateway.start();
+    await gateway.stop(); // a port that was just free: nothing listens there now
+    const secret = await api.endpoint({ id: 'gh-down', agentId: 'down' });
+    const id = await api.send('gh-down', secret, 1);
+    const run = await runWorkerJob(await workerConfig(server, gateway, 'down'), [], 'webhooks');
+    expect(run.code).toBe(1);
+    expect(run.lines.some((line) => /the gateway is unreachable/.test(line.msg ?? ''))).toBe(true);
+    expect(await api.item('down', id)).toMatchObject({ state: 'pending', attempts: 0 });
+  }, 60_000);
+
   it('reports a refused hooks token clearly and keeps the webhook, attempts unspent', async () => {
     const gateway = new GatewayStandIn({ token: 'the-real-token' });
     await gateway.start();

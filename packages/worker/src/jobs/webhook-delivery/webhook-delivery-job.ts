@@ -97,6 +97,10 @@ export class WebhookDeliveryJob extends Job {
     const { logger, signal } = context;
     const counts: Counts = { claimed: 0, delivered: 0, failed: 0, released: 0, leaseLost: 0 };
     const errors: { item: string; message: string }[] = [];
+    // A continuous run lasts as long as the worker: keep the first errors, not all of them.
+    const report = (item: string, message: string) => {
+      if (errors.length < 50) errors.push({ item, message });
+    };
     const finish = (message: string): JobResult => ({
       success: errors.length === 0,
       message,
@@ -129,7 +133,7 @@ export class WebhookDeliveryJob extends Job {
       if (gatewayDownSince !== undefined) {
         if (!(await this.gatewayAnswers(target))) {
           if (once) {
-            errors.push({ item: 'gateway', message: `${target.hooksUrl} is unreachable` });
+            report('gateway', `${target.hooksUrl} is unreachable`);
             break;
           }
           const downFor = Date.now() - gatewayDownSince;
@@ -155,7 +159,7 @@ export class WebhookDeliveryJob extends Job {
         const message = coerceError(caught).message;
         if (apiFailures === 1 || once) logger.warn(`cannot claim webhooks: ${message}`);
         if (once) {
-          errors.push({ item: 'claim', message });
+          report('claim', message);
           break;
         }
         await this.sleep(Math.min(30_000, poll * 2 ** apiFailures), signal);
@@ -174,8 +178,9 @@ export class WebhookDeliveryJob extends Job {
       if (pause.pause === 'down') {
         gatewayDownSince = Date.now();
         logger.warn(`${pause.reason}; webhooks stay queued until it is back`);
+        if (once) report('gateway', pause.reason);
       } else if (pause.pause === 'unauthorized') {
-        errors.push({ item: 'gateway', message: pause.reason });
+        report('gateway', pause.reason);
         logger.error(pause.reason);
         if (!once) {
           await this.sleep(30_000, signal);
