@@ -56,7 +56,7 @@ const request: TranscriptUploadRequest = {
   kind: 'reset',
   fileName: 's1.jsonl.reset.2026-02-02T20-29-47.344Z',
   encoding: 'identity',
-  openBody: () => new Blob(['{"type":"session","id":"s1"}\n']).stream(),
+  body: () => new Blob(['{"type":"session","id":"s1"}\n']).stream(),
 };
 
 let close: (() => Promise<void>) | undefined;

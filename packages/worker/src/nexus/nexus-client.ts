@@ -28,8 +28,11 @@ export interface TranscriptUploadRequest {
   readonly kind: string;
   readonly fileName: string;
   readonly encoding: 'zstd' | 'gzip' | 'identity';
-  /** Opens the body afresh for each attempt. */
-  readonly openBody: () => ReadableStream<Uint8Array>;
+  /**
+   * The body: bytes held in memory (sent with a Content-Length, the cheap path for most
+   * transcripts), or a function that opens a stream afresh for each attempt.
+   */
+  readonly body: Uint8Array | (() => ReadableStream<Uint8Array>);
   readonly context?: Readonly<Record<string, string>>;
 }
 
@@ -91,10 +94,11 @@ export class NexusClient {
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt += 1) {
       let retryAfter: string | null = null;
       try {
+        const { body } = request;
         const init: RequestInit & { duplex: 'half' } = {
           method: 'PUT',
           headers,
-          body: request.openBody(),
+          body: typeof body === 'function' ? body() : (body as Uint8Array<ArrayBuffer>),
           duplex: 'half',
           ...(signal ? { signal } : {}),
         };

@@ -300,7 +300,7 @@ export class SessionUploadJob extends Job {
           kind: candidate.kind,
           fileName: candidate.fileName,
           encoding: body.encoding,
-          openBody: body.open,
+          body: body.body,
           context: candidate.context,
         },
         context.signal,

@@ -6,8 +6,9 @@ import { gunzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SMALL_TRANSCRIPT_BYTES, prepareUpload, type Compression } from './transcript-body.ts';
 
-async function bodyOf(open: () => ReadableStream<Uint8Array>): Promise<Buffer> {
-  return Buffer.from(await new Response(open()).arrayBuffer());
+async function bodyOf(body: Uint8Array | (() => ReadableStream<Uint8Array>)): Promise<Buffer> {
+  if (typeof body !== 'function') return Buffer.from(body);
+  return Buffer.from(await new Response(body()).arrayBuffer());
 }
 
 const decode = { zstd: zstdDecompressSync, gzip: gunzipSync, identity: (b: Buffer) => b };
@@ -38,7 +39,7 @@ describe('prepareUpload', () => {
       expect(prepared.bytes).toBe(raw.length);
       expect(prepared.encoding).toBe(compression === 'none' ? 'identity' : compression);
       for (let attempt = 0; attempt < 2; attempt += 1)
-        expect(decode[prepared.encoding](await bodyOf(prepared.open)).equals(raw)).toBe(true);
+        expect(decode[prepared.encoding](await bodyOf(prepared.body)).equals(raw)).toBe(true);
     },
   );
 
@@ -54,6 +55,6 @@ describe('prepareUpload', () => {
       bytes: raw.length,
       encoding: 'zstd',
     });
-    expect((await bodyOf(prepared.open)).equals(packed)).toBe(true);
+    expect((await bodyOf(prepared.body)).equals(packed)).toBe(true);
   });
 });

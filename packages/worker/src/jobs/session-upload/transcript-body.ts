@@ -63,8 +63,8 @@ export interface PreparedUpload {
   readonly sha256: string;
   readonly bytes: number;
   readonly encoding: 'zstd' | 'gzip' | 'identity';
-  /** Opens the body afresh for each attempt. */
-  readonly open: () => ReadableStream<Uint8Array>;
+  /** The bytes to send (small files), or a stream opened afresh for each attempt. */
+  readonly body: Uint8Array | (() => ReadableStream<Uint8Array>);
 }
 
 /**
@@ -82,7 +82,7 @@ export async function prepareUpload(
   if (compressed || sizeHint > SMALL_TRANSCRIPT_BYTES) {
     const { sha256, bytes } = await hashTranscript(path, compressed);
     const body = openUploadBody(path, compressed, compression);
-    return { sha256, bytes, encoding: body.encoding, open: body.open };
+    return { sha256, bytes, encoding: body.encoding, body: body.open };
   }
   const raw = await readFile(path);
   const sha256 = createHash('sha256').update(raw).digest('hex');
@@ -92,16 +92,5 @@ export async function prepareUpload(
       : compression === 'gzip'
         ? (['gzip', await gzipAsync(raw, { level: 6 })] as const)
         : (['identity', raw] as const);
-  return {
-    sha256,
-    bytes: raw.length,
-    encoding,
-    open: () =>
-      new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(new Uint8Array(payload));
-          controller.close();
-        },
-      }),
-  };
+  return { sha256, bytes: raw.length, encoding, body: payload };
 }
