@@ -380,6 +380,34 @@ describe.each(backends(inject('azuriteConnectionString')))(
       expect(await fetched.text()).toBe(large);
     });
 
+    it("claims with the endpoint's current template, so a corrected one applies to a replay", async () => {
+      await addEndpoint(on.h.app, 'q-tpl', 'agent-tpl', { template: 'old {{event}}' });
+      const id = await deliver(on.h.app, 'q-tpl', '{"tpl":1}');
+      const [first] = await claim(on.h.app, ['agent-tpl']);
+      expect(first?.delivery.template).toBe('old {{event}}');
+      await settle(on.h.app, [
+        { agentId: 'agent-tpl', id, leaseId: first?.leaseId, outcome: 'delivered' },
+      ]);
+      const patched = await on.h.app.request('/v1/endpoints/q-tpl', {
+        method: 'PATCH',
+        headers: auth,
+        body: JSON.stringify({ template: 'new {{payload.tpl}}' }),
+      });
+      expect(patched.status).toBe(200);
+      await on.h.app.request(`/v1/webhooks/agent-tpl/${id}/replay`, {
+        method: 'POST',
+        headers: auth,
+      });
+      const [again] = await claim(on.h.app, ['agent-tpl']);
+      expect(again?.delivery).toEqual({ action: 'agent', template: 'new {{payload.tpl}}' });
+      const cleared = await on.h.app.request('/v1/endpoints/q-tpl', {
+        method: 'PATCH',
+        headers: auth,
+        body: JSON.stringify({ template: null }),
+      });
+      expect(await cleared.json()).not.toHaveProperty('template');
+    });
+
     it('answers bad queue requests with 400 and a reason, per item where a batch is involved', async () => {
       const post = (path: string, body: unknown) =>
         on.h.app.request(path, { method: 'POST', headers: auth, body: JSON.stringify(body) });

@@ -1,7 +1,7 @@
 import { createApp } from '../http/create-app.ts';
 import { ApiKeys } from '../http/api-keys.ts';
 import { ConfigError } from '@nexus/core';
-import { loadApiConfig } from '../config/api-config.ts';
+import { appSettings, loadApiConfig } from '../config/api-config.ts';
 import { createLogger } from '../logger.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { VERSION } from '../version.ts';
@@ -33,10 +33,7 @@ export async function createFunctionsApp(
     storageKind: 'azure',
     apiKeys: new ApiKeys(config.apiKeys),
     logger,
-    maxTranscriptBytes: config.maxTranscriptBytes,
-    maxWebhookBytes: config.maxWebhookBytes,
-    webhookRetry: config.webhookRetry,
-    webhookRetention: config.webhookRetention,
+    ...appSettings(config),
     version: VERSION,
   });
 }

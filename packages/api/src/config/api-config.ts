@@ -171,3 +171,13 @@ function pickDefined(env: Readonly<Record<string, string | undefined>>): Record<
     if (value !== undefined && value !== '') out[key] = value;
   return out;
 }
+
+/** The settings the app itself takes from the configuration, the same for every runtime adapter. */
+export function appSettings(config: ApiConfig) {
+  return {
+    maxTranscriptBytes: config.maxTranscriptBytes,
+    maxWebhookBytes: config.maxWebhookBytes,
+    webhookRetry: config.webhookRetry,
+    webhookRetention: config.webhookRetention,
+  };
+}

@@ -9,6 +9,7 @@ import { transcriptRoutes } from './routes/transcript-routes.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
 import { webhookRoutes } from '../webhooks/webhook-routes.ts';
 import { queueRoutes } from '../webhooks/queue-routes.ts';
+import { EndpointCache } from '../webhooks/endpoint-cache.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../webhooks/retry-policy.ts';
 import {
   DEFAULT_RETENTION,
@@ -103,7 +104,9 @@ export function createApp(deps: AppDeps): Hono {
     maxTranscriptBytes: deps.maxTranscriptBytes,
   });
   sessionRoutes(app, { storage: deps.storage });
+  const endpoints = new EndpointCache(deps.storage, () => now().getTime());
   const queue = new WebhookQueue({
+    endpoints,
     storage: deps.storage,
     now,
     retry: deps.webhookRetry ?? DEFAULT_RETRY_POLICY,
@@ -115,6 +118,7 @@ export function createApp(deps: AppDeps): Hono {
     now,
     maxWebhookBytes: deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES,
     queue,
+    endpoints,
   });
   queueRoutes(app, { queue });
   return app;

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
-import type { ApiConfig } from '../config/api-config.ts';
+import { appSettings, type ApiConfig } from '../config/api-config.ts';
 import { createApp } from '../http/create-app.ts';
 import { ApiKeys } from '../http/api-keys.ts';
 import { openStorage } from '../storage/open-storage.ts';
@@ -41,10 +41,7 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<Ru
     storageKind: config.storage.kind,
     apiKeys: new ApiKeys(keys),
     logger,
-    maxTranscriptBytes: config.maxTranscriptBytes,
-    maxWebhookBytes: config.maxWebhookBytes,
-    webhookRetry: config.webhookRetry,
-    webhookRetention: config.webhookRetention,
+    ...appSettings(config),
     version: VERSION,
   });
 

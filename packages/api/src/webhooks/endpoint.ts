@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError, validateId, type Entity, type StoredEntity } from '@nexus/core';
 import type { WebhookProvider } from './verify-signature.ts';
+import type { DeliveryAction } from './webhook-item.ts';
 
 /**
  * A webhook endpoint: where one external service posts, which agent it is for, how its requests
@@ -93,6 +94,15 @@ export function newEndpoint(input: CreateEndpoint, now: Date): Endpoint {
     ...(input.dedupeHeader === undefined ? {} : { dedupeHeader: input.dedupeHeader.toLowerCase() }),
     enabled: input.enabled,
     createdAt: now.toISOString(),
+  };
+}
+
+/** What the worker asks the gateway to do with an endpoint's webhooks, as the queue stores it. */
+export function deliveryActionOf(endpoint: Endpoint): DeliveryAction {
+  return {
+    action: endpoint.action.type,
+    ...(endpoint.action.type === 'mapping' ? { mapping: endpoint.action.name } : {}),
+    ...(endpoint.template === undefined ? {} : { template: endpoint.template }),
   };
 }
 

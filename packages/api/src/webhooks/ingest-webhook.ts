@@ -7,7 +7,7 @@ import {
   validateId,
   type Storage,
 } from '@nexus/core';
-import type { Endpoint } from './endpoint.ts';
+import { deliveryActionOf, type Endpoint } from './endpoint.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import { INLINE_BODY_BYTES, blobKeyOf } from './webhook-item.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
@@ -84,10 +84,14 @@ export async function ingestWebhook(
     );
 
   // Slack checks a new Events API URL by posting a signed challenge and wants it echoed back.
-  const challenge = endpoint.provider.type === 'slack' ? slackChallenge(body) : undefined;
+  const field = jsonFields(body);
+  const challenge =
+    endpoint.provider.type === 'slack' && field('type') === 'url_verification'
+      ? field('challenge')
+      : undefined;
   if (challenge !== undefined) return { status: 'challenge', challenge };
 
-  const dedupeKey = dedupeKeyOf(endpoint, request.headers, body);
+  const dedupeKey = dedupeKeyOf(endpoint, request.headers, body, field);
   const nowMs = now.getTime();
   const ids = itemIdsFor(endpoint.id, dedupeKey, nowMs);
   for (const candidate of ids) {
@@ -110,7 +114,7 @@ export async function ingestWebhook(
     id,
     endpointId: endpoint.id,
     provider: endpoint.provider.type,
-    eventType: eventTypeOf(endpoint, request.headers, body),
+    eventType: eventTypeOf(endpoint, request.headers, body, field),
     dedupeKey,
     receivedAt: now.toISOString(),
     contentType,
@@ -118,11 +122,7 @@ export async function ingestWebhook(
     // Node caps request headers at 16 KB, far below a row's 1 MiB; packJson splits past 32 K characters.
     headers,
     ...(inline ? { inlineBody: Buffer.from(body).toString('base64') } : {}),
-    delivery: {
-      action: endpoint.action.type,
-      ...(endpoint.action.type === 'mapping' ? { mapping: endpoint.action.name } : {}),
-      ...(endpoint.template === undefined ? {} : { template: endpoint.template }),
-    },
+    delivery: deliveryActionOf(endpoint),
   });
   return { status: created ? 'accepted' : 'duplicate', id };
 }
@@ -164,20 +164,32 @@ async function readLimited(request: Request, max: number): Promise<Uint8Array> {
   return Buffer.concat(parts, size);
 }
 
-function dedupeKeyOf(endpoint: Endpoint, headers: Headers, body: Uint8Array): string {
+type JsonField = (name: string) => string | undefined;
+
+function dedupeKeyOf(
+  endpoint: Endpoint,
+  headers: Headers,
+  body: Uint8Array,
+  field: JsonField,
+): string {
   const fromHeader = (name: string) => headers.get(name) ?? undefined;
   let key: string | undefined;
   if (endpoint.provider.type === 'github') key = fromHeader('x-github-delivery');
   if (endpoint.provider.type === 'standard') key = fromHeader('webhook-id');
-  if (endpoint.provider.type === 'stripe') key = jsonField(body, 'id');
+  if (endpoint.provider.type === 'stripe') key = field('id')?.slice(0, 200);
   // Slack's Events API sends the same event_id on each retry; slash commands have none.
-  if (endpoint.provider.type === 'slack') key = jsonField(body, 'event_id');
+  if (endpoint.provider.type === 'slack') key = field('event_id')?.slice(0, 200);
   if (endpoint.dedupeHeader !== undefined) key = fromHeader(endpoint.dedupeHeader);
   // No delivery id (Slack, or a sender without one): the same bytes are the same delivery.
   return key ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
-function eventTypeOf(endpoint: Endpoint, headers: Headers, body: Uint8Array): string {
+function eventTypeOf(
+  endpoint: Endpoint,
+  headers: Headers,
+  body: Uint8Array,
+  field: JsonField,
+): string {
   if (endpoint.provider.type === 'github') return headers.get('x-github-event') ?? 'github';
   if (
     endpoint.provider.type === 'slack' &&
@@ -185,23 +197,27 @@ function eventTypeOf(endpoint: Endpoint, headers: Headers, body: Uint8Array): st
   ) {
     return new URLSearchParams(Buffer.from(body).toString('utf8')).get('command') ?? 'slack';
   }
-  return jsonField(body, 'type') ?? endpoint.provider.type;
+  return field('type')?.slice(0, 200) ?? endpoint.provider.type;
 }
 
-function slackChallenge(body: Uint8Array): string | undefined {
-  if (jsonField(body, 'type') !== 'url_verification') return undefined;
-  return jsonField(body, 'challenge');
-}
-
-function jsonField(body: Uint8Array, field: string): string | undefined {
-  try {
-    const value = (JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>)[
-      field
-    ];
-    return typeof value === 'string' ? value.slice(0, 200) : undefined;
-  } catch {
-    return undefined;
-  }
+/** The string fields of a JSON object body, parsed at most once per delivery; none for other bodies. */
+function jsonFields(body: Uint8Array): JsonField {
+  let object: Record<string, unknown> | null | undefined;
+  return (name) => {
+    if (object === undefined) {
+      try {
+        const value: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+        object =
+          typeof value === 'object' && value !== null && !Array.isArray(value)
+            ? (value as Record<string, unknown>)
+            : null;
+      } catch {
+        object = null;
+      }
+    }
+    const value = object?.[name];
+    return typeof value === 'string' ? value : undefined;
+  };
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {

@@ -6,8 +6,10 @@ import {
   PreconditionFailedError,
   type Storage,
   type StoredEntity,
+  type WebhookSettlement,
 } from '@nexus/core';
-import { ENDPOINTS_PARTITION, endpointFromEntity } from './endpoint.ts';
+import { deliveryActionOf } from './endpoint.ts';
+import type { EndpointCache } from './endpoint-cache.ts';
 import { decideFailure, type RetryPolicy } from './retry-policy.ts';
 import {
   blobKeyOf,
@@ -39,6 +41,8 @@ export interface WebhookQueueOptions {
   readonly retry: RetryPolicy;
   readonly retention: RetentionPolicy;
   readonly random?: () => number;
+  /** Where claims look up an endpoint's current action (shared with the hook URL). */
+  readonly endpoints: EndpointCache;
 }
 
 export interface ClaimedItem {
@@ -49,24 +53,8 @@ export interface ClaimedItem {
   readonly delivery: DeliveryAction;
 }
 
-export type SettleRequest =
-  | {
-      readonly agentId: string;
-      readonly id: string;
-      readonly leaseId: string;
-      readonly outcome: 'delivered';
-      readonly status?: number | undefined;
-    }
-  | {
-      readonly agentId: string;
-      readonly id: string;
-      readonly leaseId: string;
-      /** `failed` counts as an attempt; `released` (gateway down or busy) does not. */
-      readonly outcome: 'failed' | 'released';
-      readonly reason: string;
-      readonly status?: number | undefined;
-      readonly retryAfterSeconds?: number | undefined;
-    };
+/** A settlement as the API receives it. */
+export type SettleRequest = WebhookSettlement;
 
 /** Dead items kept "forever" still get an expiry row, at the end of time, so listing by state sees them. */
 const FOREVER_MS = 9_999_999_999_999;
@@ -188,7 +176,6 @@ export class WebhookQueue {
    */
   async claim(agentIds: readonly string[], max: number, leaseMs: number): Promise<ClaimedItem[]> {
     const claimed: ClaimedItem[] = [];
-    const endpoints = new Map<string, Promise<DeliveryAction | undefined>>();
     for (const agentId of agentIds) {
       if (claimed.length >= max) break;
       await this.sweepIfDue(agentId);
@@ -207,12 +194,8 @@ export class WebhookQueue {
         );
         for (const result of results) {
           if (!result) continue;
-          let action = endpoints.get(result.item.endpointId);
-          if (!action) {
-            action = this.currentAction(result.item.endpointId);
-            endpoints.set(result.item.endpointId, action);
-          }
-          claimed.push({ ...result, delivery: (await action) ?? result.item.delivery });
+          const action = await this.currentAction(result.item.endpointId);
+          claimed.push({ ...result, delivery: action ?? result.item.delivery });
         }
       }
     }
@@ -256,14 +239,8 @@ export class WebhookQueue {
   }
 
   private async currentAction(endpointId: string): Promise<DeliveryAction | undefined> {
-    const row = await this.tables.get('endpoints', ENDPOINTS_PARTITION, endpointId);
-    if (!row) return undefined;
-    const endpoint = endpointFromEntity(row);
-    return {
-      action: endpoint.action.type,
-      ...(endpoint.action.type === 'mapping' ? { mapping: endpoint.action.name } : {}),
-      ...(endpoint.template === undefined ? {} : { template: endpoint.template }),
-    };
+    const endpoint = await this.options.endpoints.get(endpointId);
+    return endpoint && deliveryActionOf(endpoint);
   }
 
   /**

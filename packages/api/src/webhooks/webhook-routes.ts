@@ -18,7 +18,7 @@ import {
   newEndpoint,
   publicEndpoint,
 } from './endpoint.ts';
-import { EndpointCache } from './endpoint-cache.ts';
+import type { EndpointCache } from './endpoint-cache.ts';
 import { ingestWebhook } from './ingest-webhook.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
 
@@ -27,6 +27,7 @@ export interface WebhookRouteDeps {
   readonly now: () => Date;
   readonly maxWebhookBytes: number;
   readonly queue: WebhookQueue;
+  readonly endpoints: EndpointCache;
 }
 
 const patchSchema = z
@@ -36,6 +37,8 @@ const patchSchema = z
     addSecret: z.union([z.literal(true), z.string().min(8)]).optional(),
     /** Removes the secret ending in these characters (as the read API shows them). */
     removeSecret: z.string().min(4).optional(),
+    /** A new message template; `null` goes back to the provider's default summary. */
+    template: z.string().max(4000).nullable().optional(),
   })
   .strict();
 
@@ -45,8 +48,7 @@ const patchSchema = z
  */
 export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
   const { storage } = deps;
-  const endpoints = new EndpointCache(storage, () => deps.now().getTime());
-  const ingestDeps = { ...deps, endpoints };
+  const { endpoints } = deps;
   const load = async (id: string) => {
     const row = await storage.tables.get(
       'endpoints',
@@ -126,7 +128,17 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
             'That would remove the last secret; add the new one first (addSecret), then remove the old one.',
           );
       }
-      const updated = { ...endpoint, secrets, enabled: parsed.data.enabled ?? endpoint.enabled };
+      const { template: _old, ...rest } = endpoint;
+      const template =
+        parsed.data.template === undefined
+          ? endpoint.template
+          : (parsed.data.template ?? undefined);
+      const updated = {
+        ...rest,
+        ...(template === undefined ? {} : { template }),
+        secrets,
+        enabled: parsed.data.enabled ?? endpoint.enabled,
+      };
       await storage.tables.update('endpoints', endpointEntity(updated), row.etag);
       endpoints.invalidate(endpoint.id);
       return c.json({
@@ -144,7 +156,7 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
 
   route(app, '/hooks/:endpointId', {
     POST: async (c) => {
-      const result = await ingestWebhook(ingestDeps, c.req.param('endpointId') ?? '', c.req.raw);
+      const result = await ingestWebhook(deps, c.req.param('endpointId') ?? '', c.req.raw);
       if (result.status === 'challenge') return c.json({ challenge: result.challenge });
       return c.json(result, result.status === 'accepted' ? 202 : 200);
     },

@@ -1,25 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { coerceError } from '@nexus/core';
+import { coerceError, type WebhookSettlement } from '@nexus/core';
 import { isRetryableStatus, retryDelayMs } from './retry-policy.ts';
 import type { ClaimedWebhook } from '../jobs/webhook-delivery/gateway-request.ts';
-
-export type WebhookSettlement =
-  | {
-      readonly agentId: string;
-      readonly id: string;
-      readonly leaseId: string;
-      readonly outcome: 'delivered';
-      readonly status: number;
-    }
-  | {
-      readonly agentId: string;
-      readonly id: string;
-      readonly leaseId: string;
-      readonly outcome: 'failed' | 'released';
-      readonly reason: string;
-      readonly status: number;
-      readonly retryAfterSeconds?: number;
-    };
 
 export interface TranscriptUploadRequest {
   readonly agentId: string;

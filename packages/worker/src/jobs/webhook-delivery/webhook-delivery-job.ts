@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, coerceError } from '@nexus/core';
-import type { WebhookSettlement } from '../../nexus/nexus-client.ts';
+import { ConfigError, coerceError, type WebhookSettlement } from '@nexus/core';
+
 import { discoverAgents } from '../../openclaw/state-dir.ts';
 import { systemClock } from '../../scheduler/scheduler.ts';
 import type { WorkerServices } from '../../worker-services.ts';
