@@ -65,21 +65,61 @@ describe.each(backends(inject('azuriteConnectionString')))(
         expect(await response.text()).toBe(T1.text);
       });
 
-      it.each([
-        ['gzip', (text: string) => gzipSync(text)],
-        ['zstd', (text: string) => zstdCompressSync(text)],
-      ])('accepts a %s body and stores the uncompressed bytes', async (encoding, compress) => {
-        const text = buildTranscript({ sessionId: `enc-${encoding}`, turns: 3 }).text;
-        const response = await putTranscript(app, compress(text), text, {
-          sessionId: `enc-${encoding}`,
-          headers: { 'content-encoding': encoding },
+      // Small bodies with a length are decoded at once, unless they decompress past 1 MiB; the
+      // rest stream. Each combination must store exactly the uncompressed bytes.
+      it.each(
+        (['gzip', 'zstd'] as const).flatMap((encoding) =>
+          [3, 800].flatMap((turns) =>
+            [true, false].map((announced) => [encoding, turns, announced] as const),
+          ),
+        ),
+      )(
+        'accepts a %s body of %i turns (length announced: %s) and stores the uncompressed bytes',
+        async (encoding, turns, announced) => {
+          const sessionId = `enc-${encoding}-${turns}-${String(announced)}`;
+          const text = buildTranscript({
+            sessionId,
+            turns,
+            toolEvery: 1,
+            toolResultChars: 1500,
+          }).text;
+          const body = encoding === 'gzip' ? gzipSync(text) : zstdCompressSync(text);
+          const headers: Record<string, string> = { 'content-encoding': encoding };
+          if (announced) headers['content-length'] = String(body.byteLength);
+          const response = await putTranscript(app, body, text, { sessionId, headers });
+          expect(response.status).toBe(201);
+          const download = await get(
+            app,
+            `/v1/agents/main/sessions/${sessionId}/transcripts/${sha256(text)}`,
+          );
+          expect(await download.text()).toBe(text);
+        },
+      );
+
+      it('does not write the blob again for content it already stored', async () => {
+        const text = buildTranscript({ sessionId: 'again', turns: 3 }).text;
+        expect((await putTranscript(app, text, text, { sessionId: 'again' })).status).toBe(201);
+        const puts: string[] = [];
+        const counting: Storage = {
+          ...storage,
+          blobs: Object.assign(Object.create(storage.blobs) as Storage['blobs'], {
+            putIfAbsent: (...args: Parameters<Storage['blobs']['putIfAbsent']>) => {
+              puts.push(args[0]);
+              return storage.blobs.putIfAbsent(...args);
+            },
+          }),
+        };
+        const retry = await putTranscript(testApp(counting), text, text, { sessionId: 'again' });
+        expect(retry.status).toBe(200);
+        expect(puts).toEqual([]);
+        // Its bytes are still checked: a different body under the stored hash is refused.
+        const forged = await putTranscript(testApp(counting), `${text}{"type":"x"}\n`, text, {
+          sessionId: 'again',
         });
-        expect(response.status).toBe(201);
-        const download = await get(
-          app,
-          `/v1/agents/main/sessions/enc-${encoding}/transcripts/${sha256(text)}`,
+        expect(forged.status).toBe(400);
+        expect(((await forged.json()) as { error: { code: string } }).error.code).toBe(
+          'sha256_mismatch',
         );
-        expect(await download.text()).toBe(text);
       });
 
       it('keeps every generation of a session and counts overlapping messages once', async () => {
@@ -496,7 +536,26 @@ describe.each(backends(inject('azuriteConnectionString')))(
         ],
       ];
 
-      it.each(cases)(
+      // Bodies announced with a small Content-Length are read whole and decoded at once; others
+      // stream. Both paths must refuse the same things the same way.
+      const announced = cases.map(([label, make, status, code]): (typeof cases)[number] => [
+        `${label} (length announced)`,
+        () => {
+          const made = make();
+          const length = Buffer.byteLength(made.body as string | Uint8Array);
+          return {
+            ...made,
+            options: {
+              ...made.options,
+              headers: { ...made.options?.headers, 'content-length': String(length) },
+            },
+          };
+        },
+        status,
+        code,
+      ]);
+
+      it.each([...cases, ...announced])(
         'answers %s with a clear error and stores nothing',
         async (_label, make, status, code) => {
           const before = await storedCounts(storage);
@@ -512,6 +571,19 @@ describe.each(backends(inject('azuriteConnectionString')))(
           expect(await storedCounts(storage)).toEqual(before);
         },
       );
+
+      it('refuses a small compressed body that decompresses past a limit under 1 MiB', async () => {
+        const small = testApp(storage, { maxTranscriptBytes: 64 * 1024 });
+        const body = zstdCompressSync(Buffer.alloc(200 * 1024, 0x20));
+        const response = await putTranscript(small, body, 'x', {
+          sessionId: 'bad',
+          headers: { 'content-encoding': 'zstd', 'content-length': String(body.byteLength) },
+        });
+        expect(response.status).toBe(413);
+        expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+          /once decompressed/,
+        );
+      });
 
       it('refuses a body whose Content-Length is over the limit before reading it', async () => {
         const small = testApp(storage, { maxTranscriptBytes: 1024 });

@@ -10,6 +10,12 @@
 /** A blob's content is any async sequence of byte chunks (a Node `Readable` is one). */
 export type ByteSource = AsyncIterable<Uint8Array>;
 
+/** Bytes in memory as a one-chunk source, for code written for streams. */
+export async function* sourceOf(source: ByteSource | Uint8Array): ByteSource {
+  if (source instanceof Uint8Array) yield source;
+  else yield* source;
+}
+
 export interface BlobInfo {
   readonly key: string;
   readonly size: number;
@@ -28,13 +34,18 @@ export interface PutBlobResult {
 
 export interface BlobStore {
   /**
-   * Create-only write from a stream. The blob becomes visible only once the whole source was read
-   * and made durable. If the source throws, nothing is stored and the error propagates: callers
-   * validate content by throwing from the source. If a blob with this key exists, the call still
-   * consumes the source (so its checks run) and answers `created: false` without overwriting;
-   * `size` is then the number of bytes the source yielded.
+   * Create-only write from a stream, or from bytes already in memory (and already checked). The
+   * blob becomes visible only once the whole source was read and made durable. If the source
+   * throws, nothing is stored and the error propagates: callers validate content by throwing from
+   * the source. If a blob with this key exists, the call still consumes the source (so its checks
+   * run) and answers `created: false` without overwriting; `size` is then the number of bytes the
+   * source yielded.
    */
-  putIfAbsent(key: string, source: ByteSource, options?: PutBlobOptions): Promise<PutBlobResult>;
+  putIfAbsent(
+    key: string,
+    source: ByteSource | Uint8Array,
+    options?: PutBlobOptions,
+  ): Promise<PutBlobResult>;
   /** Streams a blob's bytes; `NotFoundError` when absent. */
   get(key: string): Promise<{ readonly info: BlobInfo; readonly body: ByteSource }>;
   head(key: string): Promise<BlobInfo | undefined>;

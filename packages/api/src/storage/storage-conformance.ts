@@ -82,6 +82,46 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
         ).toBe(true);
       });
 
+      describe('from bytes in memory', () => {
+        it('stores them once and reads back the same bytes', async () => {
+          const bytes = randomBytes(50_000);
+          expect(await storage.blobs.putIfAbsent('m/a/one.bin', bytes)).toEqual({
+            created: true,
+            size: bytes.length,
+          });
+          expect(await collect((await storage.blobs.get('m/a/one.bin')).body)).toEqual(bytes);
+        });
+
+        it('keeps the first content when the same key is written again, and says so', async () => {
+          await storage.blobs.putIfAbsent('m/again.txt', Buffer.from('first'));
+          expect(await storage.blobs.putIfAbsent('m/again.txt', Buffer.from('second!'))).toEqual({
+            created: false,
+            size: 7,
+          });
+          expect(await collect((await storage.blobs.get('m/again.txt')).body)).toEqual(
+            Buffer.from('first'),
+          );
+        });
+
+        it('stores an empty blob, in a new folder', async () => {
+          expect(await storage.blobs.putIfAbsent('m/new/folder/empty', new Uint8Array(0))).toEqual({
+            created: true,
+            size: 0,
+          });
+          expect(await storage.blobs.head('m/new/folder/empty')).toEqual({
+            key: 'm/new/folder/empty',
+            size: 0,
+          });
+        });
+
+        it('lets exactly one of several concurrent writers of one key create it', async () => {
+          const results = await Promise.all(
+            [1, 2, 3, 4].map(() => storage.blobs.putIfAbsent('m/race', Buffer.from('same'))),
+          );
+          expect(results.filter((r) => r.created)).toHaveLength(1);
+        });
+      });
+
       it('lets exactly one of several concurrent writers of one key create it', async () => {
         const results = await Promise.all(
           [1, 2, 3, 4].map(() =>

@@ -37,7 +37,8 @@ export interface TranscriptUpload {
   /** The `Content-Length` the client announced, if any: checked before anything is read. */
   readonly contentLength: number | undefined;
   readonly context: SessionContext;
-  readonly body: ByteSource;
+  /** The body as a stream, or whole when it is small (see `SMALL_UPLOAD_BYTES`). */
+  readonly body: ByteSource | Uint8Array;
 }
 
 export interface IngestResult {
@@ -76,6 +77,14 @@ export async function ingestTranscript(
     );
   }
 
+  // The session's first generation row, if any: it says whether this content is stored already
+  // (a retry after a lost answer stores no blob again) and whether this is the session's first.
+  const known = await storage.tables.query('generations', agentId, {
+    ...generationRange(sessionId),
+    limit: 1,
+  });
+  const storedBefore = known.items[0]?.rowKey === generationRowKey(sessionId, sha256);
+
   const ledger = new LedgerWriter();
   let summary: TranscriptSummary;
   let usage: UsageBucket[];
@@ -88,17 +97,24 @@ export async function ingestTranscript(
       maxBytes: maxTranscriptBytes,
       ledger,
     });
-    await storage.blobs.putIfAbsent(
-      transcriptBlobKey(agentId, sessionId, sha256),
-      verified.read(upload.body),
-      {
+    // A small body is checked whole before anything is written; a larger one while it streams
+    // into the blob store, which then stores nothing if a check throws. Content stored before
+    // is still read and checked: a client whose bytes do not match its hash should hear so.
+    const { body } = upload;
+    const whole = body instanceof Uint8Array ? verified.readWhole(body) : undefined;
+    const source: ByteSource | Uint8Array =
+      whole ?? verified.read(body instanceof Uint8Array ? [body] : body);
+    if (!storedBefore) {
+      await storage.blobs.putIfAbsent(transcriptBlobKey(agentId, sessionId, sha256), source, {
         contentType: 'application/x-ndjson',
-      },
-    );
+      });
+    } else if (!(source instanceof Uint8Array)) {
+      await readToEnd(source);
+    }
     ({ summary } = verified.result());
     usage = ledger.usage();
     inlineLedger = ledger.inline();
-    if (inlineLedger === undefined) {
+    if (inlineLedger === undefined && !storedBefore) {
       await storage.blobs.putIfAbsent(
         ledgerBlobKey(agentId, sessionId, sha256),
         await ledger.finish(),
@@ -124,10 +140,6 @@ export async function ingestTranscript(
   // A session without any generation yet gets its three rows in one ordered insert. Otherwise
   // (including a generation left without its session by a crash), or when a concurrent upload
   // got there first, the general path recomputes the session from all of its generations.
-  const known = await storage.tables.query('generations', agentId, {
-    ...generationRange(sessionId),
-    limit: 1,
-  });
   const first =
     known.items.length === 0
       ? await insertFirstGeneration(storage, generation, inlineLedger, usage)
@@ -196,4 +208,10 @@ function validateFileName(fileName: string): string {
     );
   }
   return fileName;
+}
+
+/** Pulls a source to its end, for the checks it makes on the way. */
+async function readToEnd(source: AsyncIterable<unknown>): Promise<void> {
+  const iterator = source[Symbol.asyncIterator]();
+  while (!(await iterator.next()).done);
 }

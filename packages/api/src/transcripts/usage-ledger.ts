@@ -34,6 +34,7 @@ export const INLINE_LEDGER_BYTES = FLUSH_BYTES;
 export class LedgerWriter {
   private readonly path = join(tmpdir(), `nexus-ledger-${randomUUID()}.jsonl`);
   private file: FileHandle | undefined;
+  private opened = false;
   private pending: string[] = [];
   private pendingBytes = 0;
   /** This generation's own usage per day and model (no dedupe needed within one transcript). */
@@ -62,6 +63,7 @@ export class LedgerWriter {
   /** Writes pending lines once enough piled up (call between chunks). */
   async drain(force = false): Promise<void> {
     if (this.pendingBytes === 0 || (!force && this.pendingBytes < FLUSH_BYTES)) return;
+    this.opened = true;
     this.file ??= await open(this.path, 'w', 0o600);
     const text = this.pending.join('');
     this.pending = [];
@@ -90,6 +92,7 @@ export class LedgerWriter {
   }
 
   async dispose(): Promise<void> {
+    if (!this.opened) return; // most ledgers never leave memory
     await this.file?.close().catch(() => undefined);
     await unlink(this.path).catch(() => undefined);
   }

@@ -102,7 +102,7 @@ export async function ingestWebhook(
   const contentType = request.headers.get('content-type') ?? 'application/octet-stream';
   const inline = body.byteLength <= INLINE_BODY_BYTES;
   if (!inline) {
-    await storage.blobs.putIfAbsent(blobKeyOf(endpoint.agentId, id), once(body), { contentType });
+    await storage.blobs.putIfAbsent(blobKeyOf(endpoint.agentId, id), body, { contentType });
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers)
@@ -218,9 +218,4 @@ function jsonFields(body: Uint8Array): JsonField {
     const value = object?.[name];
     return typeof value === 'string' ? value : undefined;
   };
-}
-
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  await Promise.resolve();
-  yield bytes;
 }

@@ -3,6 +3,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import {
   NotFoundError,
   checkBlobKey,
+  sourceOf,
   type BlobInfo,
   type BlobStore,
   type ByteSource,
@@ -31,13 +32,13 @@ export class AzureBlobStore implements BlobStore {
 
   async putIfAbsent(
     key: string,
-    source: ByteSource,
+    source: ByteSource | Uint8Array,
     options: PutBlobOptions = {},
   ): Promise<PutBlobResult> {
     checkBlobKey(key);
     const client = this.container.getBlockBlobClient(key);
     const headers = options.contentType ? { blobContentType: options.contentType } : {};
-    const chunker = new Chunker(source, SINGLE_PUT_BYTES);
+    const chunker = new Chunker(sourceOf(source), SINGLE_PUT_BYTES);
     const first = await chunker.next();
     // A body that fits one request goes straight to the conditional put, which answers "exists"
     // itself: one round trip instead of two (bench B1a).

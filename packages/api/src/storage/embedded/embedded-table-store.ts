@@ -18,6 +18,7 @@ import {
   type StoredEntity,
   type TableStore,
 } from '@nexus/core';
+import { SyncGroup } from './sync-group.ts';
 
 const MAX_PAGE = 1000;
 
@@ -45,8 +46,11 @@ export class EmbeddedTableStore implements TableStore {
   /** The WAL file to sync, or `undefined` when WAL mode was refused and FULL sync is on. */
   private readonly walPath: string | undefined;
   private wal: FileHandle | undefined;
-  private syncInFlight: Promise<void> | undefined;
-  private syncQueued: Promise<void> | undefined;
+  /** Writers that committed before a sync starts share it (group commit). */
+  private readonly walSyncs = new SyncGroup(async () => {
+    this.wal ??= await open(this.walPath ?? '', 'r');
+    await this.wal.sync();
+  });
   private batch: { committed: Promise<void>; commit: () => void } | undefined;
   private readonly statements: {
     insert: StatementSync;
@@ -293,33 +297,16 @@ export class EmbeddedTableStore implements TableStore {
     return this.batch?.committed ?? Promise.resolve();
   }
 
-  /**
-   * Resolves once everything committed before the call is on disk. A sync already running may
-   * have started before this caller's commit, so callers wait for the next one; all callers that
-   * arrive while it is queued share it.
-   */
-  private durable(): Promise<void> {
-    if (this.walPath === undefined) return Promise.resolve();
-    if (this.syncQueued) return this.syncQueued;
-    const previous = this.syncInFlight ?? Promise.resolve();
-    const next: Promise<void> = previous
-      .catch(() => undefined)
-      .then(async () => {
-        this.syncQueued = undefined;
-        this.syncInFlight = next;
-        this.wal ??= await open(this.walPath ?? '', 'r');
-        await this.wal.sync();
-      })
-      .catch((error: unknown) => {
-        throw new UnavailableError('The embedded database could not be synced to disk; retry.', {
-          cause: error,
-        });
-      })
-      .finally(() => {
-        if (this.syncInFlight === next) this.syncInFlight = undefined;
+  /** Resolves once everything committed before the call is on disk. */
+  private async durable(): Promise<void> {
+    if (this.walPath === undefined) return;
+    try {
+      await this.walSyncs.sync('wal');
+    } catch (error) {
+      throw new UnavailableError('The embedded database could not be synced to disk; retry.', {
+        cause: error,
       });
-    this.syncQueued = next;
-    return next;
+    }
   }
 
   private explainMiss(table: string, partitionKey: string, rowKey: string): never {
