@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { coerceError, type WebhookSettlement } from '@nexus/core';
+import { httpSend, type HttpAnswer, type HttpSendOptions } from './http-send.ts';
 import { isRetryableStatus, retryDelayMs } from './retry-policy.ts';
 import type { ClaimedWebhook } from '../jobs/webhook-delivery/gateway-request.ts';
 
@@ -34,7 +35,8 @@ export interface NexusClientOptions {
   readonly maxAttempts?: number;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
-  readonly fetch?: typeof fetch;
+  /** The HTTP client; Node's own by default. */
+  readonly send?: (url: string, options: HttpSendOptions) => Promise<HttpAnswer>;
   readonly random?: () => number;
   /** Called before each retry, for logs. */
   readonly onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
@@ -53,7 +55,7 @@ export class NexusClient {
       maxAttempts: 5,
       baseDelayMs: 500,
       maxDelayMs: 30_000,
-      fetch: globalThis.fetch,
+      send: httpSend,
       random: Math.random,
       ...options,
       url: options.url.replace(/\/+$/, ''),
@@ -77,16 +79,14 @@ export class NexusClient {
       let retryAfter: string | null = null;
       try {
         const { body } = request;
-        const init: RequestInit & { duplex: 'half' } = {
+        const response = await this.options.send(url, {
           method: 'PUT',
           headers,
-          body: typeof body === 'function' ? body() : (body as Uint8Array<ArrayBuffer>),
-          duplex: 'half',
-          ...(signal ? { signal } : {}),
-        };
-        const response = await this.options.fetch(url, init);
-        const text = await response.text();
-        if (response.ok) {
+          body: typeof body === 'function' ? body() : body,
+          signal,
+        });
+        const text = response.body.toString('utf8');
+        if (isOk(response)) {
           const body = parseJson(text) as { status?: unknown } | undefined;
           return {
             outcome: 'stored',
@@ -100,11 +100,11 @@ export class NexusClient {
         const message =
           typeof error?.message === 'string'
             ? error.message
-            : text.slice(0, 300) || response.statusText;
+            : text.slice(0, 300) || `HTTP ${response.status}`;
         if (!isRetryableStatus(response.status))
           return { outcome: 'rejected', httpStatus: response.status, code, message };
         lastReason = `HTTP ${response.status}: ${message}`;
-        retryAfter = response.headers.get('retry-after');
+        retryAfter = headerOf(response, 'retry-after') ?? null;
       } catch (caught) {
         if (signal?.aborted)
           return { outcome: 'failed', message: 'stopped: the worker is shutting down' };
@@ -161,12 +161,13 @@ export class NexusClient {
 
   /** The exact bytes of a webhook too large to travel inside the claim answer. */
   async webhookBody(bodyUrl: string, signal?: AbortSignal): Promise<Uint8Array> {
-    const response = await this.options.fetch(`${this.options.url}${bodyUrl}`, {
+    const response = await this.options.send(`${this.options.url}${bodyUrl}`, {
+      method: 'GET',
       headers: { authorization: `Bearer ${this.options.apiKey}` },
-      ...(signal ? { signal } : {}),
+      signal,
     });
-    if (!response.ok) throw new Error(`GET ${bodyUrl} answered ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
+    if (!isOk(response)) throw new Error(`GET ${bodyUrl} answered ${response.status}`);
+    return new Uint8Array(response.body);
   }
 
   /** Pending webhooks of one agent, for dry runs (`GET /v1/webhooks`). */
@@ -190,16 +191,16 @@ export class NexusClient {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await this.options.fetch(`${this.options.url}${path}`, {
+      response = await this.options.send(`${this.options.url}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.options.apiKey}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(signal ? { signal } : {}),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
       });
     } catch (caught) {
       throw new Error(
@@ -207,8 +208,8 @@ export class NexusClient {
         { cause: caught },
       );
     }
-    const text = await response.text();
-    if (!response.ok) {
+    const text = response.body.toString('utf8');
+    if (!isOk(response)) {
       const error = (parseJson(text) as { error?: { message?: unknown } } | undefined)?.error;
       throw new Error(
         `${method} ${path.split('?')[0] ?? path} answered ${response.status}: ${typeof error?.message === 'string' ? error.message : text.slice(0, 300)}`,
@@ -220,12 +221,24 @@ export class NexusClient {
   /** `GET /v1/health`: used by `init` and at start-up to say clearly when the API is unreachable. */
   async health(): Promise<{ ok: boolean; detail: string }> {
     try {
-      const response = await this.options.fetch(`${this.options.url}/v1/health`);
-      return { ok: response.ok, detail: `HTTP ${response.status}` };
+      const response = await this.options.send(`${this.options.url}/v1/health`, {
+        method: 'GET',
+        headers: {},
+      });
+      return { ok: isOk(response), detail: `HTTP ${response.status}` };
     } catch (caught) {
       return { ok: false, detail: describeNetworkError(caught) };
     }
   }
+}
+
+function isOk(response: HttpAnswer): boolean {
+  return response.status >= 200 && response.status < 300;
+}
+
+function headerOf(response: HttpAnswer, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function parseJson(text: string): unknown {
