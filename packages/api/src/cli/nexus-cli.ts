@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { describeCliFailure } from '@nexus/core';
 import { VERSION } from '../version.ts';
 import { SERVE_HELP, serveCommand } from './serve-command.ts';

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, describeCliFailure } from '@nexus/core';
