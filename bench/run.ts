@@ -27,7 +27,7 @@ import { benchWebhookDelivery, benchWebhookIngest } from './webhooks.ts';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(
-    'Usage: npm run bench [-- B1 B1a B2 B3 B4 B5 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\n',
+    'Usage: npm run bench [-- B1 B1a B2 B3 B4 B5 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n',
   );
   process.exit(0);
 }
@@ -35,6 +35,7 @@ const quick = args.includes('--quick');
 const only = args.filter((a) => /^B\d/.test(a));
 const wanted = (id: string) => only.length === 0 || only.includes(id);
 const KEY = 'bench-key';
+const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 4);
 const MB = 1024 * 1024;
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -81,7 +82,7 @@ async function runNexus(
           id: 'upload',
           type: 'session_upload',
           intervalMinutes: 15,
-          config: { mode: 'keep', concurrency: 4, compression },
+          config: { mode: 'keep', concurrency: CONCURRENCY, compression },
         },
       ],
     }),
@@ -123,7 +124,12 @@ async function runBaseline(
     /listening on (\S+)/,
   );
   const serverSampler = sampleRss(child.pid ?? 0);
-  const client = await runMeasured([join(here, 'baseline-client.ts'), match[1] ?? '', '4', list]);
+  const client = await runMeasured([
+    join(here, 'baseline-client.ts'),
+    match[1] ?? '',
+    String(CONCURRENCY),
+    list,
+  ]);
   const serverPeakRss = await serverSampler.stop();
   await stop(child);
   if (client.code !== 0) throw new Error('the baseline client failed');
