@@ -188,7 +188,10 @@ async function* decode(
     yield* body;
     return;
   }
-  const decompressor: Transform = encoding === 'gzip' ? createGunzip() : createZstdDecompress();
+  // 64 KiB output chunks instead of zlib's 16 KiB: a quarter of the callbacks and chunk handling.
+  const options = { chunkSize: 64 * 1024 };
+  const decompressor: Transform =
+    encoding === 'gzip' ? createGunzip(options) : createZstdDecompress(options);
   const source = Readable.from(body, { objectMode: false });
   const done = pipeline(source, decompressor).catch((error: unknown) => error);
   try {

@@ -17,14 +17,27 @@ function scan(text: string | Uint8Array, chunkSize = 7, maxLineBytes?: number) {
   return { ...scanner.finish(), usage };
 }
 
+/** The error of a failing scan, which must be the same whether lines arrive whole or in pieces. */
 function scanError(text: string | Uint8Array, maxLineBytes?: number): TranscriptError {
-  try {
-    scan(text, 7, maxLineBytes);
-  } catch (error) {
-    if (error instanceof TranscriptError) return error;
-    throw error;
-  }
-  throw new Error('the scan was expected to fail');
+  // A line is bounded while it is held across chunks; one that came whole was already in memory.
+  const sizes = maxLineBytes === undefined ? [7, 1 << 20] : [7, 7];
+  const errors = sizes.map((chunkSize) => {
+    try {
+      scan(text, chunkSize, maxLineBytes);
+    } catch (error) {
+      if (error instanceof TranscriptError) return error;
+      throw error;
+    }
+    throw new Error('the scan was expected to fail');
+  });
+  const [inPieces, whole] = errors;
+  if (!inPieces || !whole) throw new Error('unreachable');
+  expect({ code: whole.code, line: whole.line, message: whole.message }).toEqual({
+    code: inPieces.code,
+    line: inPieces.line,
+    message: inPieces.message,
+  });
+  return inPieces;
 }
 
 describe('TranscriptScanner', () => {
@@ -138,6 +151,31 @@ describe('TranscriptScanner', () => {
     const text = `${HEADER}\n{"type":"x","blob":"${'a'.repeat(5000)}"}\n`;
     expect(scanError(text, 1000).code).toBe('line_too_long');
     expect(scan(text, 100, 10_000).summary.lines).toBe(2);
+  });
+
+  it('puts each message on its own UTC day, also when days alternate', () => {
+    const message = (id: string, timestamp: string | number) =>
+      JSON.stringify({
+        type: 'message',
+        id,
+        timestamp,
+        message: { role: 'assistant', provider: 'p', model: 'm', usage: { input: 1 } },
+      });
+    const text = [
+      HEADER,
+      message('a', '2026-02-03T23:59:59.999Z'),
+      message('b', '2026-02-04T00:00:00.000Z'),
+      message('c', '2026-02-03T00:00:00.000Z'),
+      message('d', Date.parse('2026-02-04T12:00:00.000Z')),
+      message('e', '1969-12-31T23:00:00.000Z'),
+    ].join('\n');
+    expect(scan(text, 1 << 20).usage.map((u) => `${u.entryId} ${u.day}`)).toEqual([
+      'a 2026-02-03',
+      'b 2026-02-04',
+      'c 2026-02-03',
+      'd 2026-02-04',
+      'e 1969-12-31',
+    ]);
   });
 
   it('ignores timestamps that are not times instead of failing', () => {

@@ -75,13 +75,41 @@ export class TranscriptScanner {
   push(chunk: Uint8Array): void {
     this.bytes += chunk.byteLength;
     let start = 0;
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last !== -1 && this.pendingBytes > 0) {
+      // The line begun in an earlier chunk ends here.
+      start = chunk.indexOf(NEWLINE) + 1;
+      this.takeLine(chunk.subarray(0, start - 1));
+    }
+    if (last >= start) this.takeLines(chunk.subarray(start, last));
+    if (last + 1 < chunk.byteLength) this.hold(chunk.subarray(last + 1));
+  }
+
+  /**
+   * Whole lines, decoded in one call and split as text: one UTF-8 check per chunk instead of one
+   * per line. If the bytes are not UTF-8, they are taken line by line again to name the line.
+   */
+  private takeLines(bytes: Uint8Array): void {
+    let text: string;
+    try {
+      text = this.decoder.decode(bytes);
+    } catch {
+      let start = 0;
+      for (;;) {
+        const newline = bytes.indexOf(NEWLINE, start);
+        this.takeLine(bytes.subarray(start, newline === -1 ? bytes.byteLength : newline));
+        if (newline === -1) return;
+        start = newline + 1;
+      }
+    }
+    let start = 0;
     for (;;) {
-      const newline = chunk.indexOf(NEWLINE, start);
-      if (newline === -1) break;
-      this.takeLine(chunk.subarray(start, newline));
+      const newline = text.indexOf('\n', start);
+      this.lineNumber += 1;
+      this.takeText(text.slice(start, newline === -1 ? text.length : newline));
+      if (newline === -1) return;
       start = newline + 1;
     }
-    if (start < chunk.byteLength) this.hold(chunk.subarray(start));
   }
 
   /** Ends the scan; throws `TranscriptError` when the whole transcript is not acceptable. */
@@ -154,6 +182,11 @@ export class TranscriptScanner {
         this.lineNumber,
       );
     }
+    this.takeText(text);
+  }
+
+  /** One decoded line; `lineNumber` already counts it. */
+  private takeText(text: string): void {
     if (text.trim() === '') return;
     let value: unknown;
     try {
@@ -285,10 +318,18 @@ function toMillis(value: unknown): number | undefined {
   return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
 }
 
+const DAY_MS = 86_400_000;
+/** The last day computed: consecutive messages nearly always fall on the same day. */
+let lastDay = { from: 0, to: 0, day: '' };
+
 function dayOf(...candidates: unknown[]): string {
   for (const candidate of candidates) {
     const ms = toMillis(candidate);
-    if (ms !== undefined) return new Date(ms).toISOString().slice(0, 10);
+    if (ms === undefined) continue;
+    if (ms >= lastDay.from && ms < lastDay.to) return lastDay.day;
+    const from = Math.floor(ms / DAY_MS) * DAY_MS;
+    lastDay = { from, to: from + DAY_MS, day: new Date(ms).toISOString().slice(0, 10) };
+    return lastDay.day;
   }
   return 'unknown';
 }
