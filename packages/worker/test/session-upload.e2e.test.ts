@@ -94,6 +94,8 @@ describe('nexus-worker --job session-upload against the real API', () => {
       apiKey: KEY,
       stateDir: fixture.stateDir,
       mode: 'move',
+      // Compressed although the API is local: the zstd path end to end (keep mode covers none).
+      compression: 'zstd',
     });
 
     const run = await runWorkerJob(config);
@@ -161,6 +163,7 @@ describe('nexus-worker --job session-upload against the real API', () => {
       stateDir: fixture.stateDir,
       mode: 'move',
       concurrency: 4,
+      compression: 'zstd',
     });
     const archivedCount = async () => {
       const folder = join(dir, 'archive', 'main');

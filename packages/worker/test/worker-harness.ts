@@ -25,6 +25,8 @@ export async function writeWorkerConfig(
     mode: 'keep' | 'move';
     concurrency?: number;
     snapshots?: boolean;
+    /** Unset: the default (`auto`, which sends uncompressed to these loopback servers). */
+    compression?: 'auto' | 'zstd' | 'gzip' | 'none';
   },
 ): Promise<string> {
   const path = join(dir, 'worker.json');
@@ -44,6 +46,7 @@ export async function writeWorkerConfig(
             archiveDir: join(dir, 'archive'),
             concurrency: options.concurrency ?? 4,
             snapshots: options.snapshots ?? false,
+            ...(options.compression ? { compression: options.compression } : {}),
           },
         },
       ],

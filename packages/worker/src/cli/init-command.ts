@@ -56,7 +56,7 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
           quietMinutes: 15,
           concurrency: 4,
           snapshots: false,
-          compression: 'zstd',
+          compression: 'auto',
         },
       },
       {

@@ -39,7 +39,7 @@ describe('worker config', () => {
         quietMinutes: 15,
         concurrency: 4,
         snapshots: false,
-        compression: 'zstd',
+        compression: 'auto',
       },
     });
     expect(config.nexus.apiKey).toBe('k');

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { SMALL_TRANSCRIPT_BYTES, prepareUpload, type Compression } from './transcript-body.ts';
+import {
+  SMALL_TRANSCRIPT_BYTES,
+  prepareUpload,
+  resolveCompression,
+  type Compression,
+} from './transcript-body.ts';
 
 async function bodyOf(body: Uint8Array | (() => ReadableStream<Uint8Array>)): Promise<Buffer> {
   if (typeof body !== 'function') return Buffer.from(body);
@@ -56,5 +61,27 @@ describe('prepareUpload', () => {
       encoding: 'zstd',
     });
     expect((await bodyOf(prepared.body)).equals(packed)).toBe(true);
+  });
+});
+
+describe('resolveCompression', () => {
+  it.each([
+    ['http://localhost:8080', 'none'],
+    ['http://api.localhost', 'none'],
+    ['http://127.0.0.1:8080', 'none'],
+    ['http://127.1.2.3', 'none'],
+    ['http://[::1]:8080', 'none'],
+    ['https://nexus.azurewebsites.net/api', 'zstd'],
+    ['http://192.168.1.20:8080', 'zstd'],
+    ['http://127.0.0.1.example.com', 'zstd'],
+    ['http://localhost.example.com', 'zstd'],
+  ])('sends to %s with auto as %s', (url, expected) => {
+    expect(resolveCompression('auto', url)).toBe(expected);
+  });
+
+  it('keeps an explicit choice whatever the address', () => {
+    expect(resolveCompression('zstd', 'http://localhost:8080')).toBe('zstd');
+    expect(resolveCompression('none', 'https://nexus.example.com')).toBe('none');
+    expect(resolveCompression('gzip', 'http://127.0.0.1')).toBe('gzip');
   });
 });

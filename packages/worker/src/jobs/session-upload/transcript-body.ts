@@ -12,6 +12,26 @@ import {
 export type Compression = 'zstd' | 'gzip' | 'none';
 
 /**
+ * `auto` is zstd, except to an API on this machine (a loopback address or `localhost`): there the
+ * bytes never cross a network and compressing them only costs CPU on both ends.
+ */
+export function resolveCompression(setting: Compression | 'auto', nexusUrl: string): Compression {
+  if (setting !== 'auto') return setting;
+  let host: string;
+  try {
+    host = new URL(nexusUrl).hostname;
+  } catch {
+    return 'zstd';
+  }
+  const loopback =
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  return loopback ? 'none' : 'zstd';
+}
+
+/**
  * SHA-256 and size of a transcript's uncompressed bytes, streamed: what the API checks the
  * upload against. A `.zst` archive is hashed after decompression.
  */
