@@ -11,8 +11,8 @@ export interface HttpAnswer {
 export interface HttpSendOptions {
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
-  /** Bytes (sent with a Content-Length) or a stream (sent chunked). */
-  readonly body?: Uint8Array | string | ReadableStream<Uint8Array> | undefined;
+  /** Bytes (sent with a Content-Length) or a stream, Node's or a web one (sent chunked). */
+  readonly body?: Uint8Array | string | Readable | ReadableStream<Uint8Array> | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -77,8 +77,10 @@ export function httpSend(url: string, options: HttpSendOptions): Promise<HttpAns
       request.end(body);
       return;
     }
-    const stream = Readable.fromWeb(body);
+    const stream = body instanceof Readable ? body : Readable.fromWeb(body);
     stream.on('error', (error) => request.destroy(error));
+    // An answer before the whole body was sent (a 413, say) must not leave the file open.
+    request.on('close', () => stream.destroy());
     stream.pipe(request);
   });
 }

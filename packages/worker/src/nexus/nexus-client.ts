@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { coerceError, type WebhookSettlement } from '@nexus/core';
 import { httpSend, type HttpAnswer, type HttpSendOptions } from './http-send.ts';
@@ -15,7 +16,7 @@ export interface TranscriptUploadRequest {
    * The body: bytes held in memory (sent with a Content-Length, the cheap path for most
    * transcripts), or a function that opens a stream afresh for each attempt.
    */
-  readonly body: Uint8Array | (() => ReadableStream<Uint8Array>);
+  readonly body: Uint8Array | (() => Readable | ReadableStream<Uint8Array>);
   readonly context?: Readonly<Record<string, string>>;
 }
 

@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
-import { ValidationError, type SessionContext, type Storage } from '@nexus/core';
+import { Readable } from 'node:stream';
+import { ValidationError, type ByteSource, type SessionContext, type Storage } from '@nexus/core';
 import { ingestTranscript } from '../../transcripts/ingest-transcript.ts';
 import { openTranscript } from '../../transcripts/session-queries.ts';
 import { parseContentEncoding } from '../../transcripts/verified-transcript.ts';
@@ -48,7 +49,7 @@ export function transcriptRoutes(app: Hono, deps: TranscriptRouteDeps): void {
         body:
           contentLength !== undefined && contentLength <= SMALL_UPLOAD_BYTES
             ? new Uint8Array(await c.req.arrayBuffer())
-            : (c.req.raw.body ?? emptyBody()),
+            : streamOf(c),
       });
       return c.json(result, result.status === 'created' ? 201 : 200);
     },
@@ -105,6 +106,17 @@ function parseContext(c: Context): SessionContext {
     context[field] = value;
   }
   return context;
+}
+
+/**
+ * A large body as a stream: on the Node server the request itself (`c.env.incoming` from
+ * @hono/node-server), which spares every chunk a trip through a web stream (bench B2); elsewhere
+ * (Azure Functions) the web body.
+ */
+function streamOf(c: Context): ByteSource {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  if (incoming instanceof Readable) return incoming;
+  return c.req.raw.body ?? emptyBody();
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {

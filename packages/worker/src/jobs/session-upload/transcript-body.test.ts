@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   SMALL_TRANSCRIPT_BYTES,
@@ -11,9 +12,11 @@ import {
   type Compression,
 } from './transcript-body.ts';
 
-async function bodyOf(body: Uint8Array | (() => ReadableStream<Uint8Array>)): Promise<Buffer> {
+async function bodyOf(body: Uint8Array | (() => Readable)): Promise<Buffer> {
   if (typeof body !== 'function') return Buffer.from(body);
-  return Buffer.from(await new Response(body()).arrayBuffer());
+  const parts: Buffer[] = [];
+  for await (const part of body()) parts.push(part as Buffer);
+  return Buffer.concat(parts);
 }
 
 const decode = { zstd: zstdDecompressSync, gzip: gunzipSync, identity: (b: Buffer) => b };

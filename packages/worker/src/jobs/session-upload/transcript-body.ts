@@ -58,17 +58,13 @@ export function openUploadBody(
   path: string,
   compressed: boolean,
   compression: Compression,
-): { encoding: 'zstd' | 'gzip' | 'identity'; open: () => ReadableStream<Uint8Array> } {
+): { encoding: 'zstd' | 'gzip' | 'identity'; open: () => Readable } {
   const file = () => createReadStream(path, { highWaterMark: 256 * 1024 });
-  if (compressed) return { encoding: 'zstd', open: () => toWeb(file()) };
-  if (compression === 'none') return { encoding: 'identity', open: () => toWeb(file()) };
+  if (compressed) return { encoding: 'zstd', open: file };
+  if (compression === 'none') return { encoding: 'identity', open: file };
   if (compression === 'gzip')
-    return { encoding: 'gzip', open: () => toWeb(file().pipe(createGzip({ level: 6 }))) };
-  return { encoding: 'zstd', open: () => toWeb(file().pipe(createZstdCompress())) };
-}
-
-function toWeb(stream: Readable): ReadableStream<Uint8Array> {
-  return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
+    return { encoding: 'gzip', open: () => file().pipe(createGzip({ level: 6 })) };
+  return { encoding: 'zstd', open: () => file().pipe(createZstdCompress()) };
 }
 
 /** Files up to this size are read once, hashed and sent from memory (most transcripts). */
@@ -79,7 +75,7 @@ export interface PreparedUpload {
   readonly bytes: number;
   readonly encoding: 'zstd' | 'gzip' | 'identity';
   /** The bytes to send (small files), or a stream opened afresh for each attempt. */
-  readonly body: Uint8Array | (() => ReadableStream<Uint8Array>);
+  readonly body: Uint8Array | (() => Readable);
 }
 
 /**
