@@ -96,30 +96,29 @@ describe.each(backends(inject('azuriteConnectionString')))(
         },
       );
 
-      it('does not write the blob again for content it already stored', async () => {
+      it('checks a stored generation sent again like any upload, and keeps the first copy', async () => {
         const text = buildTranscript({ sessionId: 'again', turns: 3 }).text;
         expect((await putTranscript(app, text, text, { sessionId: 'again' })).status).toBe(201);
-        const puts: string[] = [];
-        const counting: Storage = {
-          ...storage,
-          blobs: Object.assign(Object.create(storage.blobs) as Storage['blobs'], {
-            putIfAbsent: (...args: Parameters<Storage['blobs']['putIfAbsent']>) => {
-              puts.push(args[0]);
-              return storage.blobs.putIfAbsent(...args);
-            },
-          }),
-        };
-        const retry = await putTranscript(testApp(counting), text, text, { sessionId: 'again' });
+        const before = await storedCounts(storage);
+        const retry = await putTranscript(app, text, text, {
+          sessionId: 'again',
+          headers: { 'content-length': String(Buffer.byteLength(text)) },
+        });
         expect(retry.status).toBe(200);
-        expect(puts).toEqual([]);
-        // Its bytes are still checked: a different body under the stored hash is refused.
-        const forged = await putTranscript(testApp(counting), `${text}{"type":"x"}\n`, text, {
+        // A different body under the stored hash is refused, not answered "already present".
+        const forged = await putTranscript(app, `${text}{"type":"x"}\n`, text, {
           sessionId: 'again',
         });
         expect(forged.status).toBe(400);
         expect(((await forged.json()) as { error: { code: string } }).error.code).toBe(
           'sha256_mismatch',
         );
+        expect(await storedCounts(storage)).toEqual(before);
+        const download = await get(
+          app,
+          `/v1/agents/main/sessions/again/transcripts/${sha256(text)}`,
+        );
+        expect(await download.text()).toBe(text);
       });
 
       it('keeps every generation of a session and counts overlapping messages once', async () => {
