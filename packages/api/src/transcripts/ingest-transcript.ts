@@ -57,7 +57,8 @@ export interface IngestDeps {
 
 /**
  * Stores one transcript upload. Order matters for "nothing lost, nothing half-written":
- * 1. the bytes, verified while they stream (hash, transcript rules); on any failure no blob exists;
+ * 1. the bytes, verified (hash, transcript rules) before or while they are written; on any
+ *    failure no blob exists;
  * 2. the usage ledger derived from them;
  * 3. the generation row; its existence is what "already present" means;
  * 4. the derived session and agent rows, recomputed every time so a retry heals an earlier crash.

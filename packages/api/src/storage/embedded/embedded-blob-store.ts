@@ -59,8 +59,8 @@ export class EmbeddedBlobStore implements BlobStore {
   }
 
   async putIfAbsent(key: string, source: ByteSource | Uint8Array): Promise<PutBlobResult> {
-    // No existence check first: `link` below refuses an existing name, and callers that expect
-    // the blob to exist know it from their rows (a transcript's generation row) and skip the put.
+    // No existence check first: `link` below refuses an existing name. Putting an existing key
+    // (a retry) writes a temp file for nothing; checking first cost every new blob a round trip.
     const path = this.pathOf(key);
     const tmp = join(this.tmpDir, `${randomUUID()}.part`);
     const size =
