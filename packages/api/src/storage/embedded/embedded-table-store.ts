@@ -19,6 +19,7 @@ import {
   type TableStore,
 } from '@nexus/core';
 import { SyncGroup } from './sync-group.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 
 const MAX_PAGE = 1000;
 
@@ -52,6 +53,8 @@ export class EmbeddedTableStore implements TableStore {
     await this.wal.sync();
   });
   private batch: { committed: Promise<void>; commit: () => void } | undefined;
+  /** Checkpoints off the event loop (WAL mode only). */
+  private readonly checkpointer: WalCheckpointer | undefined;
   private readonly statements: {
     insert: StatementSync;
     upsert: StatementSync;
@@ -71,11 +74,19 @@ export class EmbeddedTableStore implements TableStore {
     this.db.exec(`
       PRAGMA synchronous = ${this.walPath === undefined ? 'FULL' : 'NORMAL'};
       PRAGMA busy_timeout = 5000;
+      PRAGMA journal_size_limit = ${16 * 1024 * 1024};
       CREATE TABLE IF NOT EXISTS entities (
         tbl TEXT NOT NULL, pk TEXT NOT NULL, rk TEXT NOT NULL, etag TEXT NOT NULL, props TEXT NOT NULL,
         PRIMARY KEY (tbl, pk, rk)
       );
     `);
+    if (this.walPath !== undefined) {
+      this.db.exec('PRAGMA wal_autocheckpoint = 0');
+      this.checkpointer = new WalCheckpointer(path, (on) => {
+        // SQLite's own checkpoints, inside commits on the event loop: slower, but bounded.
+        if (this.db.isOpen) this.db.exec(`PRAGMA wal_autocheckpoint = ${on ? 1000 : 0}`);
+      });
+    }
     const db = this.db;
     this.statements = {
       insert: db.prepare('INSERT INTO entities (tbl, pk, rk, etag, props) VALUES (?, ?, ?, ?, ?)'),
@@ -238,6 +249,7 @@ export class EmbeddedTableStore implements TableStore {
 
   close(): void {
     if (this.db.isOpen) this.batch?.commit();
+    this.checkpointer?.close();
     void this.wal?.close().catch(() => undefined);
     this.wal = undefined;
     if (this.db.isOpen) this.db.close();
@@ -277,6 +289,7 @@ export class EmbeddedTableStore implements TableStore {
         this.batch = undefined;
         try {
           this.db.exec('COMMIT');
+          this.checkpointer?.committed();
           settle();
         } catch (error) {
           if (this.db.isOpen && this.db.isTransaction) this.db.exec('ROLLBACK');
