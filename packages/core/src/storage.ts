@@ -10,6 +10,18 @@
 /** A blob's content is any async sequence of byte chunks (a Node `Readable` is one). */
 export type ByteSource = AsyncIterable<Uint8Array>;
 
+/** A file on this machine, stored whole: the embedded store has the kernel copy it. */
+export interface FileSource {
+  readonly file: string;
+}
+
+/** What a blob is written from: a stream, bytes in memory, or a file. */
+export type BlobSource = ByteSource | Uint8Array | FileSource;
+
+export function isFileSource(source: BlobSource): source is FileSource {
+  return !(source instanceof Uint8Array) && 'file' in source;
+}
+
 /** Bytes in memory as a one-chunk source, for code written for streams. */
 export async function* sourceOf(source: ByteSource | Uint8Array): ByteSource {
   if (source instanceof Uint8Array) yield source;
@@ -34,18 +46,14 @@ export interface PutBlobResult {
 
 export interface BlobStore {
   /**
-   * Create-only write from a stream, or from bytes already in memory (and already checked). The
-   * blob becomes visible only once the whole source was read and made durable. If the source
+   * Create-only write from a stream, from bytes already in memory (and already checked), or from
+   * a file. The blob becomes visible only once the whole source was read and made durable. If the source
    * throws, nothing is stored and the error propagates: callers validate content by throwing from
    * the source. If a blob with this key exists, the call still consumes the source (so its checks
    * run) and answers `created: false` without overwriting; `size` is then the number of bytes the
    * source yielded.
    */
-  putIfAbsent(
-    key: string,
-    source: ByteSource | Uint8Array,
-    options?: PutBlobOptions,
-  ): Promise<PutBlobResult>;
+  putIfAbsent(key: string, source: BlobSource, options?: PutBlobOptions): Promise<PutBlobResult>;
   /** Streams a blob's bytes; `NotFoundError` when absent. */
   get(key: string): Promise<{ readonly info: BlobInfo; readonly body: ByteSource }>;
   head(key: string): Promise<BlobInfo | undefined>;

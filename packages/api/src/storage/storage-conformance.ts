@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
@@ -120,6 +123,25 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
           );
           expect(results.filter((r) => r.created)).toHaveLength(1);
         });
+      });
+
+      it('stores a file whole, and keeps the first content of a key', async () => {
+        const dir = await mkdtemp(join(tmpdir(), 'nexus-conformance-'));
+        const bytes = randomBytes(300_000);
+        await writeFile(join(dir, 'a.bin'), bytes);
+        await writeFile(join(dir, 'b.bin'), 'other');
+        expect(await storage.blobs.putIfAbsent('f/a.bin', { file: join(dir, 'a.bin') })).toEqual({
+          created: true,
+          size: bytes.length,
+        });
+        expect(
+          (await storage.blobs.putIfAbsent('f/a.bin', { file: join(dir, 'b.bin') })).created,
+        ).toBe(false);
+        expect(await collect((await storage.blobs.get('f/a.bin')).body)).toEqual(bytes);
+        await expect(
+          storage.blobs.putIfAbsent('f/missing', { file: join(dir, 'missing.bin') }),
+        ).rejects.toThrow(/ENOENT|no such file/);
+        expect(await storage.blobs.head('f/missing')).toBeUndefined();
       });
 
       it('lets exactly one of several concurrent writers of one key create it', async () => {

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { UsageCombiner, type ByteSource, type UsageBucket, type UsageRecord } from '@nexus/core';
+import {
+  UsageCombiner,
+  type ByteSource,
+  type FileSource,
+  type UsageBucket,
+  type UsageRecord,
+} from '@nexus/core';
 
 /**
  * A generation's usage ledger: one JSON array per assistant message,
@@ -77,13 +82,13 @@ export class LedgerWriter {
     return this.pending.join('');
   }
 
-  /** The finished ledger as a byte source (empty when there was no usage). */
-  async finish(): Promise<ByteSource> {
+  /** The finished ledger: its temp file (removed by `dispose`), or no bytes when it had no usage. */
+  async finish(): Promise<FileSource | Uint8Array> {
     await this.drain(true);
-    if (!this.file) return emptySource();
+    if (!this.file) return new Uint8Array(0);
     await this.file.close();
     this.file = undefined;
-    return createReadStream(this.path, { highWaterMark: 256 * 1024 });
+    return { file: this.path };
   }
 
   /** The usage of this transcript alone, per day and model. */
@@ -130,8 +135,4 @@ export async function* readLedger(
       costUsd,
     };
   }
-}
-
-async function* emptySource(): ByteSource {
-  // A transcript without assistant usage has an empty ledger.
 }

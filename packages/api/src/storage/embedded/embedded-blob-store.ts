@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   closeSync,
+  constants,
   createReadStream,
   fsync,
   linkSync,
@@ -9,13 +10,15 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, join, relative, sep } from 'node:path';
 import {
   NotFoundError,
   checkBlobKey,
   errorCode,
+  isFileSource,
+  type BlobSource,
   type BlobInfo,
   type BlobStore,
   type ByteSource,
@@ -58,7 +61,7 @@ export class EmbeddedBlobStore implements BlobStore {
     return store;
   }
 
-  async putIfAbsent(key: string, source: ByteSource | Uint8Array): Promise<PutBlobResult> {
+  async putIfAbsent(key: string, source: BlobSource): Promise<PutBlobResult> {
     // No existence check first: `link` below refuses an existing name. Putting an existing key
     // (a retry) writes a temp file for nothing; checking first cost every new blob a round trip.
     const path = this.pathOf(key);
@@ -66,7 +69,9 @@ export class EmbeddedBlobStore implements BlobStore {
     const size =
       source instanceof Uint8Array
         ? await writeBytes(tmp, source)
-        : await this.writeStream(tmp, source);
+        : isFileSource(source)
+          ? await copyWholeFile(source.file, tmp)
+          : await this.writeStream(tmp, source);
     return { created: await this.publish(tmp, path), size };
   }
 
@@ -188,6 +193,27 @@ async function* walk(dir: string): AsyncIterable<string> {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* walk(path);
     else if (entry.isFile()) yield path;
+  }
+}
+
+/**
+ * A file copied by the kernel (a usage ledger spooled to a temp file) instead of read through
+ * JavaScript buffers, which the GC collected late: a brief 20 MB of RSS at the end of bench B2's
+ * upload. Synced; the temp file is gone if anything fails.
+ */
+async function copyWholeFile(file: string, tmp: string): Promise<number> {
+  try {
+    await copyFile(file, tmp, constants.COPYFILE_EXCL);
+    const fd = openSync(tmp, 'r');
+    try {
+      await fsyncFd(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return (await stat(tmp)).size;
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
   }
 }
 
