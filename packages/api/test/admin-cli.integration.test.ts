@@ -111,6 +111,27 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
     expect((await nexus(['endpoints', 'rotate', 'hm-cli', '--retire', 'cret'])).code).toBe(0);
     expect(await post('first-shared-secret')).toBe(401);
 
+    const templated = await nexus([
+      'endpoints',
+      'template',
+      'hm-cli',
+      '--template',
+      'Got {{payload.s}}',
+    ]);
+    expect(templated.stdout).toContain('now writes its messages with: Got {{payload.s}}');
+    expect(JSON.parse((await nexus(['endpoints', 'show', 'hm-cli'])).stdout)).toMatchObject({
+      template: 'Got {{payload.s}}',
+    });
+    expect((await nexus(['endpoints', 'template', 'hm-cli', '--clear'])).stdout).toContain(
+      'built-in summary again',
+    );
+    expect(JSON.parse((await nexus(['endpoints', 'show', 'hm-cli'])).stdout)).not.toHaveProperty(
+      'template',
+    );
+    const neither = await nexus(['endpoints', 'template', 'hm-cli']);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('give either --template <text> or --clear');
+
     expect((await nexus(['endpoints', 'disable', 'hm-cli'])).stdout).toContain('refused with 403');
     expect(await post(added)).toBe(403);
     await nexus(['endpoints', 'enable', 'hm-cli']);

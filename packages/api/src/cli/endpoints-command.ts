@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
 import { AdminClient, CONNECTION_HELP, CONNECTION_OPTIONS, requireArg } from './admin-client.ts';
 
-export const ENDPOINTS_HELP = `Usage: nexus endpoints <add|list|show|rotate|disable|enable|remove> [options]
+export const ENDPOINTS_HELP = `Usage: nexus endpoints <add|list|show|rotate|template|disable|enable|remove> [options]
 
 Webhook endpoints: where GitHub, Stripe, Slack or any sender posts, for which agent, and what the
 OpenClaw gateway is asked to do with each delivery.
@@ -17,6 +17,8 @@ OpenClaw gateway is asked to do with each delivery.
   nexus endpoints show <id>
   nexus endpoints rotate <id>                    add a new secret; the old one keeps working
   nexus endpoints rotate <id> --retire <last4>   remove the old secret once the sender uses the new
+  nexus endpoints template <id> --template <text>   the agent's message from now on (replays too)
+  nexus endpoints template <id> --clear             back to the provider's built-in summary
   nexus endpoints disable <id> | enable <id>     refuse (403) or accept deliveries again
   nexus endpoints remove <id>
 
@@ -70,6 +72,7 @@ export async function endpointsCommand(
       'secret-file': { type: 'string' },
       disabled: { type: 'boolean' },
       retire: { type: 'string' },
+      clear: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -180,6 +183,22 @@ export async function endpointsCommand(
           'Both the old and the new secret are accepted now. Put the new one into the sender, then retire the old one:',
           `  nexus endpoints rotate ${updated.id} --retire ${(updated.secrets[0] ?? '').replace('…', '')}`,
         ].join('\n'),
+      );
+    }
+    case 'template': {
+      const usage = 'nexus endpoints template <id> --template <text> | --clear';
+      const id = idOf(usage);
+      if ((values.template === undefined) === (values.clear !== true))
+        throw new UsageError(`give either --template <text> or --clear: ${usage}.`);
+      const updated = await client.request<EndpointView & { template?: string }>(
+        'PATCH',
+        `/v1/endpoints/${id}`,
+        { template: values.clear ? null : values.template },
+      );
+      return print(updated, () =>
+        updated.template === undefined
+          ? `Endpoint ${updated.id} sends the provider's built-in summary again.`
+          : `Endpoint ${updated.id} now writes its messages with: ${updated.template}\nIt applies to webhooks delivered from now on, replays included.`,
       );
     }
     case 'disable':
