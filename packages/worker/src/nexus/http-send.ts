@@ -26,9 +26,15 @@ const IDLE_TIMEOUT_MS = 300_000;
  */
 const FREE_SOCKET_TIMEOUT_MS = 4000;
 
+/**
+ * A proxy from `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` when `NODE_USE_ENV_PROXY=1`, the switch
+ * with which Node's own `fetch` and global agents honour them (read when this module loads).
+ */
+const proxyEnv = process.env['NODE_USE_ENV_PROXY'] === '1' ? { proxyEnv: process.env } : {};
+
 const agents = {
-  'http:': new HttpAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
-  'https:': new HttpsAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
+  'http:': new HttpAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS, ...proxyEnv }),
+  'https:': new HttpsAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS, ...proxyEnv }),
 };
 
 /**
