@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
@@ -115,6 +116,35 @@ describe.each(backends(inject('azuriteConnectionString')))(
       });
       expect(stored.headers.get('content-type')).toBe('application/json');
       expect(await stored.text()).toBe(payload);
+    });
+
+    it('keeps small bodies byte for byte, text or not', async () => {
+      const { body: endpoint } = await createEndpoint(app, {
+        id: 'raw-bytes',
+        agentId: 'hooks-raw',
+        provider: 'hmac',
+        header: 'x-sig',
+      });
+      const bodies: [string, Buffer][] = [
+        ['JSON with accents and an emoji', Buffer.from('{"name":"Zoë 🚀","n":1}')],
+        ['text with a control character', Buffer.from('a\u0001b')],
+        ['bytes that are not UTF-8', Buffer.from([0xff, 0x00, 0xc3, 0x28, 0x0a])],
+      ];
+      for (const [label, bytes] of bodies) {
+        const response = await app.request('/hooks/raw-bytes', {
+          method: 'POST',
+          headers: {
+            'x-sig': createHmac('sha256', endpoint.secrets[0] ?? '')
+              .update(bytes)
+              .digest('hex'),
+          },
+          body: bytes,
+        });
+        expect(response.status, label).toBe(202);
+        const { id } = (await response.json()) as { id: string };
+        const stored = await app.request(`/v1/webhooks/hooks-raw/${id}/body`, { headers: auth });
+        expect(Buffer.from(await stored.arrayBuffer()).equals(bytes), label).toBe(true);
+      }
     });
 
     it('accepts Stripe and Standard Webhooks deliveries signed by their official libraries', async () => {
