@@ -10,11 +10,14 @@ import { Readable } from 'node:stream';
 
 const [url, concurrencyText, listPath] = process.argv.slice(2);
 if (!url || !listPath) throw new Error('usage: baseline-client.ts <url> <concurrency> <file list>');
+const concurrency = Number(concurrencyText);
+if (!Number.isInteger(concurrency) || concurrency < 1)
+  throw new Error(`concurrency must be a whole number of at least 1, not ${concurrencyText ?? ''}`);
 const files = (await readFile(listPath, 'utf8')).split('\n').filter(Boolean);
 const started = performance.now();
 let next = 0;
 await Promise.all(
-  Array.from({ length: Number(concurrencyText ?? 4) }, async () => {
+  Array.from({ length: concurrency }, async () => {
     while (next < files.length) {
       const path = files[next++];
       if (!path) continue;

@@ -36,6 +36,12 @@ const only = args.filter((a) => /^B\d/.test(a));
 const wanted = (id: string) => only.length === 0 || only.includes(id);
 const KEY = 'bench-key';
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 4);
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 32) {
+  process.stderr.write(
+    `BENCH_CONCURRENCY must be a whole number from 1 to 32 (the worker's limit), not ${JSON.stringify(process.env['BENCH_CONCURRENCY'])}.\n`,
+  );
+  process.exit(2);
+}
 const MB = 1024 * 1024;
 const here = fileURLToPath(new URL('.', import.meta.url));
 

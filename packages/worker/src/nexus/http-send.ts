@@ -11,8 +11,8 @@ export interface HttpAnswer {
 export interface HttpSendOptions {
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
-  /** Bytes (sent with a Content-Length) or a stream, Node's or a web one (sent chunked). */
-  readonly body?: Uint8Array | string | Readable | ReadableStream<Uint8Array> | undefined;
+  /** Bytes (sent with a Content-Length) or a stream (sent chunked). */
+  readonly body?: Uint8Array | string | Readable | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -79,14 +79,13 @@ export function httpSend(url: string, options: HttpSendOptions): Promise<HttpAns
     request.setTimeout(IDLE_TIMEOUT_MS, () => {
       request.destroy(new Error(`no answer from ${target.host} for ${IDLE_TIMEOUT_MS / 1000} s`));
     });
-    if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
+    if (!(body instanceof Readable)) {
       request.end(body);
       return;
     }
-    const stream = body instanceof Readable ? body : Readable.fromWeb(body);
-    stream.on('error', (error) => request.destroy(error));
+    body.on('error', (error) => request.destroy(error));
     // An answer before the whole body was sent (a 413, say) must not leave the file open.
-    request.on('close', () => stream.destroy());
-    stream.pipe(request);
+    request.on('close', () => body.destroy());
+    body.pipe(request);
   });
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NexusClient, type TranscriptUploadRequest } from './nexus-client.ts';
 
@@ -56,7 +57,7 @@ const request: TranscriptUploadRequest = {
   kind: 'reset',
   fileName: 's1.jsonl.reset.2026-02-02T20-29-47.344Z',
   encoding: 'identity',
-  body: () => new Blob(['{"type":"session","id":"s1"}\n']).stream(),
+  body: () => Readable.from([Buffer.from('{"type":"session","id":"s1"}\n')]),
 };
 
 let close: (() => Promise<void>) | undefined;

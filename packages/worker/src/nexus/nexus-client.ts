@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { coerceError, type WebhookSettlement } from '@nexus/core';
-import { httpSend, type HttpAnswer, type HttpSendOptions } from './http-send.ts';
+import { httpSend, type HttpAnswer } from './http-send.ts';
 import { isRetryableStatus, retryDelayMs } from './retry-policy.ts';
 import type { ClaimedWebhook } from '../jobs/webhook-delivery/gateway-request.ts';
 
@@ -16,7 +16,7 @@ export interface TranscriptUploadRequest {
    * The body: bytes held in memory (sent with a Content-Length, the cheap path for most
    * transcripts), or a function that opens a stream afresh for each attempt.
    */
-  readonly body: Uint8Array | (() => Readable | ReadableStream<Uint8Array>);
+  readonly body: Uint8Array | (() => Readable);
   readonly context?: Readonly<Record<string, string>>;
 }
 
@@ -36,8 +36,6 @@ export interface NexusClientOptions {
   readonly maxAttempts?: number;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
-  /** The HTTP client; Node's own by default. */
-  readonly send?: (url: string, options: HttpSendOptions) => Promise<HttpAnswer>;
   readonly random?: () => number;
   /** Called before each retry, for logs. */
   readonly onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
@@ -56,7 +54,6 @@ export class NexusClient {
       maxAttempts: 5,
       baseDelayMs: 500,
       maxDelayMs: 30_000,
-      send: httpSend,
       random: Math.random,
       ...options,
       url: options.url.replace(/\/+$/, ''),
@@ -80,7 +77,7 @@ export class NexusClient {
       let retryAfter: string | null = null;
       try {
         const { body } = request;
-        const response = await this.options.send(url, {
+        const response = await httpSend(url, {
           method: 'PUT',
           headers,
           body: typeof body === 'function' ? body() : body,
@@ -162,7 +159,7 @@ export class NexusClient {
 
   /** The exact bytes of a webhook too large to travel inside the claim answer. */
   async webhookBody(bodyUrl: string, signal?: AbortSignal): Promise<Uint8Array> {
-    const response = await this.options.send(`${this.options.url}${bodyUrl}`, {
+    const response = await httpSend(`${this.options.url}${bodyUrl}`, {
       method: 'GET',
       headers: { authorization: `Bearer ${this.options.apiKey}` },
       signal,
@@ -194,7 +191,7 @@ export class NexusClient {
   ): Promise<unknown> {
     let response: HttpAnswer;
     try {
-      response = await this.options.send(`${this.options.url}${path}`, {
+      response = await httpSend(`${this.options.url}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.options.apiKey}`,
@@ -222,7 +219,7 @@ export class NexusClient {
   /** `GET /v1/health`: used by `init` and at start-up to say clearly when the API is unreachable. */
   async health(): Promise<{ ok: boolean; detail: string }> {
     try {
-      const response = await this.options.send(`${this.options.url}/v1/health`, {
+      const response = await httpSend(`${this.options.url}/v1/health`, {
         method: 'GET',
         headers: {},
       });

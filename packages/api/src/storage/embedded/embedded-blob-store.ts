@@ -204,12 +204,7 @@ async function* walk(dir: string): AsyncIterable<string> {
 async function copyWholeFile(file: string, tmp: string): Promise<number> {
   try {
     await copyFile(file, tmp, constants.COPYFILE_EXCL);
-    const fd = openSync(tmp, 'r');
-    try {
-      await fsyncFd(fd);
-    } finally {
-      closeSync(fd);
-    }
+    await syncPath(tmp);
     return (await stat(tmp)).size;
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
@@ -235,8 +230,12 @@ async function writeBytes(tmp: string, bytes: Uint8Array): Promise<number> {
 
 async function syncDir(dir: string): Promise<void> {
   // Windows cannot open a folder for fsync; there, NTFS journals the rename itself.
-  if (process.platform === 'win32') return;
-  const fd = openSync(dir, 'r');
+  if (process.platform !== 'win32') await syncPath(dir);
+}
+
+/** An fsync of a file or folder by its path, waited for on the thread pool. */
+async function syncPath(path: string): Promise<void> {
+  const fd = openSync(path, 'r');
   try {
     await fsyncFd(fd);
   } finally {

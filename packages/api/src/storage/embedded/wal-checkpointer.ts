@@ -55,7 +55,8 @@ export class WalCheckpointer {
   private pending = false;
   private lastAsked = 0;
   private timer: NodeJS.Timeout | undefined;
-  private failed = false;
+  /** Closed, or the thread failed: no more checkpoints are asked for. */
+  private stopped = false;
   private inlineOn = false;
 
   constructor(path: string, inline: (on: boolean) => void) {
@@ -65,7 +66,7 @@ export class WalCheckpointer {
 
   /** After a commit: a checkpoint now, or once the one running ends or the interval is over. */
   committed(): void {
-    if (this.failed) return;
+    if (this.stopped) return;
     this.pending = true;
     this.pump();
   }
@@ -73,13 +74,13 @@ export class WalCheckpointer {
   /** Lets the thread close its connection and end; it never keeps the process alive. */
   close(): void {
     clearTimeout(this.timer);
-    this.failed = true; // nothing more to ask
+    this.stopped = true;
     this.worker?.postMessage('close');
     this.worker = undefined;
   }
 
   private pump(): void {
-    if (this.running || !this.pending || this.failed) return;
+    if (this.running || !this.pending || this.stopped) return;
     const wait = this.lastAsked + INTERVAL_MS - performance.now();
     if (wait > 0) {
       this.timer ??= setTimeout(() => {
@@ -119,8 +120,8 @@ export class WalCheckpointer {
   }
 
   private fail(): void {
-    if (this.failed) return;
-    this.failed = true;
+    if (this.stopped) return;
+    this.stopped = true;
     clearTimeout(this.timer);
     this.running = false;
     void this.worker?.terminate();
