@@ -1,5 +1,5 @@
 import { ValidationError } from './errors.ts';
-import type { Entity } from './storage.ts';
+import { MAX_TRANSACTION_WRITES, type Entity, type TableWrite } from './storage.ts';
 
 /**
  * Azure Table Storage limits (learn.microsoft.com, "Understanding the Table service data model"):
@@ -12,7 +12,9 @@ export const TABLE_LIMITS = {
   maxProperties: 252,
   maxEntityBytes: 1024 * 1024,
   maxStringChars: 32 * 1024,
-  maxKeyChars: 512,
+  // Azure allows 512; the Azure store puts the table's name (at most 31 characters) and `|` ahead
+  // of each row key (docs/ARCHITECTURE.md, "Storage layout").
+  maxKeyChars: 480,
 } as const;
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what Azure forbids
@@ -87,4 +89,30 @@ export function checkBlobKey(key: string): string[] {
     );
   }
   return segments;
+}
+
+/**
+ * What Azure requires of an entity-group transaction, checked on both backends so that code
+ * which works on the embedded store works on Azure: 1 to 100 writes, one partition key, each row
+ * once. A breach is a bug in the caller, not bad input.
+ */
+export function checkTransaction(writes: readonly TableWrite[]): void {
+  const [first] = writes;
+  if (first === undefined || writes.length > MAX_TRANSACTION_WRITES) {
+    throw new Error(
+      `A transaction holds 1 to ${MAX_TRANSACTION_WRITES} writes, not ${writes.length}.`,
+    );
+  }
+  const rows = new Set<string>();
+  for (const { table, entity } of writes) {
+    if (entity.partitionKey !== first.entity.partitionKey) {
+      throw new Error(
+        `A transaction writes one partition key; ${JSON.stringify(entity.partitionKey)} is not ${JSON.stringify(first.entity.partitionKey)}.`,
+      );
+    }
+    const row = `${table}|${entity.rowKey}`;
+    if (rows.has(row)) throw new Error(`A transaction writes row ${row} twice.`);
+    rows.add(row);
+    checkEntity(entity);
+  }
 }

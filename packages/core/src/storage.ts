@@ -94,23 +94,27 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
-export interface OrderedInsert {
+/** One write of a transaction (`TableStore.transact`). */
+export interface TableWrite {
+  /** `insert` is create-only; `upsert` creates or replaces. */
+  readonly op: 'insert' | 'upsert';
   readonly table: string;
   readonly entity: Entity;
-  /** An existing row is left as it is, and is not an error. */
-  readonly ifAbsent?: boolean;
 }
+
+/** Azure's entity-group transactions take at most 100 operations. */
+export const MAX_TRANSACTION_WRITES = 100;
 
 export interface TableStore {
   /** Create-only; `AlreadyExistsError` when the row exists. Returns the new ETag. */
   insert(table: string, entity: Entity): Promise<string>;
   /**
-   * Create-only inserts, one after another, resolved once all are durable. A row never becomes
-   * durable before the rows ahead of it (a crash keeps a prefix), so an index row can be written
-   * ahead of the row it points at; a backend may wait for durability once for all of them. Stops
-   * at the first failure and throws it; the rows ahead of it stay. Per row: `true` when created.
+   * Writes rows of one partition key (in any tables) all together or not at all, resolved once
+   * durable: Azure's entity-group transaction. `false`, with nothing written, when a row an
+   * `insert` names exists already. At most `MAX_TRANSACTION_WRITES` writes, each row once
+   * (`checkTransaction`).
    */
-  insertInOrder(rows: readonly OrderedInsert[]): Promise<boolean[]>;
+  transact(writes: readonly TableWrite[]): Promise<boolean>;
   /** Create or replace, unconditionally. Returns the new ETag. */
   upsert(table: string, entity: Entity): Promise<string>;
   get(table: string, partitionKey: string, rowKey: string): Promise<StoredEntity | undefined>;
@@ -134,15 +138,3 @@ export interface Storage {
   /** Human-readable description for logs, e.g. the data folder or the account name. */
   readonly description: string;
 }
-
-/** The tables Nexus uses; backends create them up front. */
-export const TABLES = [
-  'agents',
-  'sessions',
-  'sessionsByTime',
-  'generations',
-  'endpoints',
-  'webhooks',
-  'webhookQueue',
-  'webhookExpiry',
-] as const;

@@ -27,7 +27,9 @@ export async function createFunctionsApp(
     );
   }
   const logger = createLogger({ level: config.logLevel, name: 'nexus-api', pretty: false });
-  const storage = await openStorage(config.storage);
+  const storage = await openStorage(config.storage, (message) => {
+    logger.info(message);
+  });
   return createApp({
     storage,
     storageKind: 'azure',

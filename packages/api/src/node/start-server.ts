@@ -22,7 +22,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /** The Node adapter: storage from config, the runtime-free app, a plain HTTP server. */
 export async function startServer(config: ApiConfig, logger: Logger): Promise<RunningServer> {
-  const storage = await openStorage(config.storage);
+  const storage = await openStorage(config.storage, (message) => {
+    logger.info(message);
+  });
   let keys = config.apiKeys;
   let apiKeyFile: string | undefined;
   if (keys.length === 0) {

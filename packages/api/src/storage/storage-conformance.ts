@@ -211,30 +211,60 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
         );
       });
 
-      it('inserts rows in order, skipping existing ones only where asked, stopping at the first failure', async () => {
-        await storage.tables.insert('agents', entity('ordered-2'));
+      it('writes rows of one partition in several tables together', async () => {
+        await storage.tables.insert('agents', entity('tx-kept', { n: 0 }));
         expect(
-          await storage.tables.insertInOrder([
-            { table: 'webhookQueue', entity: entity('ordered-1') },
-            { table: 'agents', entity: entity('ordered-2'), ifAbsent: true },
-            { table: 'agents', entity: entity('ordered-3', { n: 3 }) },
+          await storage.tables.transact([
+            { op: 'insert', table: 'webhookQueue', entity: entity('tx-1') },
+            { op: 'insert', table: 'agents', entity: entity('tx-2', { n: 2 }) },
+            { op: 'upsert', table: 'agents', entity: entity('tx-kept', { n: 1 }) },
           ]),
-        ).toEqual([true, false, true]);
-        expect((await storage.tables.get('webhookQueue', 'p1', 'ordered-1'))?.rowKey).toBe(
-          'ordered-1',
-        );
-        expect((await storage.tables.get('agents', 'p1', 'ordered-3'))?.properties).toEqual({
-          n: 3,
+        ).toBe(true);
+        expect((await storage.tables.get('webhookQueue', 'p1', 'tx-1'))?.rowKey).toBe('tx-1');
+        expect((await storage.tables.get('agents', 'p1', 'tx-2'))?.properties).toEqual({ n: 2 });
+        expect((await storage.tables.get('agents', 'p1', 'tx-kept'))?.properties).toEqual({ n: 1 });
+      });
+
+      it('writes nothing of a transaction when one of its inserts finds its row', async () => {
+        await storage.tables.insert('sessions', entity('tx-exists', { n: 0 }));
+        expect(
+          await storage.tables.transact([
+            { op: 'insert', table: 'generations', entity: entity('tx-a') },
+            { op: 'upsert', table: 'agents', entity: entity('tx-b') },
+            { op: 'insert', table: 'sessions', entity: entity('tx-exists', { n: 1 }) },
+          ]),
+        ).toBe(false);
+        expect(await storage.tables.get('generations', 'p1', 'tx-a')).toBeUndefined();
+        expect(await storage.tables.get('agents', 'p1', 'tx-b')).toBeUndefined();
+        expect((await storage.tables.get('sessions', 'p1', 'tx-exists'))?.properties).toEqual({
+          n: 0,
         });
+      });
+
+      it('refuses a transaction Azure would refuse, before writing anything', async () => {
+        const other = { partitionKey: 'p2', rowKey: 'tx-other', properties: {} };
         await expect(
-          storage.tables.insertInOrder([
-            { table: 'agents', entity: entity('ordered-4') },
-            { table: 'agents', entity: entity('ordered-2') },
-            { table: 'agents', entity: entity('ordered-5') },
+          storage.tables.transact([
+            { op: 'insert', table: 'agents', entity: entity('tx-one') },
+            { op: 'insert', table: 'agents', entity: other },
           ]),
-        ).rejects.toBeInstanceOf(AlreadyExistsError);
-        expect(await storage.tables.get('agents', 'p1', 'ordered-4')).toBeDefined();
-        expect(await storage.tables.get('agents', 'p1', 'ordered-5')).toBeUndefined();
+        ).rejects.toThrow(/one partition key/);
+        await expect(
+          storage.tables.transact([
+            { op: 'insert', table: 'agents', entity: entity('tx-twice') },
+            { op: 'upsert', table: 'agents', entity: entity('tx-twice') },
+          ]),
+        ).rejects.toThrow(/twice/);
+        const many = Array.from({ length: 101 }, (_, i) => ({
+          op: 'insert' as const,
+          table: 'agents',
+          entity: entity(`tx-many-${i}`),
+        }));
+        await expect(storage.tables.transact(many)).rejects.toThrow(/1 to 100 writes/);
+        await expect(storage.tables.transact([])).rejects.toThrow(/1 to 100 writes/);
+        expect(await storage.tables.get('agents', 'p1', 'tx-one')).toBeUndefined();
+        expect(await storage.tables.get('agents', 'p1', 'tx-twice')).toBeUndefined();
+        expect(await storage.tables.get('agents', 'p1', 'tx-many-0')).toBeUndefined();
       });
 
       it('updates only while the ETag matches', async () => {
@@ -313,6 +343,40 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
         const expected = Array.from({ length: 18 }, (_, n) => `k${String(n + 3).padStart(2, '0')}`);
         expect(seen).toEqual(expected);
         expect(pages).toBeGreaterThanOrEqual(4);
+      });
+
+      it('keeps tables apart within a partition, whatever their row keys', async () => {
+        // Keys around the characters the Azure layout puts between a table's name and a row key.
+        const keys = ['a', 'z|', 'z}', '~tilde', 'é', '\u{1F600}'];
+        for (const key of keys) {
+          await storage.tables.insert('endpoints', {
+            partitionKey: 'apart',
+            rowKey: key,
+            properties: {},
+          });
+          await storage.tables.insert('webhooks', {
+            partitionKey: 'apart',
+            rowKey: key,
+            properties: { w: 1 },
+          });
+        }
+        await storage.tables.insert('webhookExpiry', {
+          partitionKey: 'apart',
+          rowKey: 'only-here',
+          properties: {},
+        });
+        const page = await storage.tables.query('endpoints', 'apart');
+        expect(page.items.map((row) => row.rowKey)).toEqual([...keys].sort());
+        expect(page.items.every((row) => Object.keys(row.properties).length === 0)).toBe(true);
+        const ranged = await storage.tables.query('webhooks', 'apart', {
+          rowKeyFrom: 'z|',
+          rowKeyTo: 'é',
+        });
+        expect(ranged.items.map((row) => row.rowKey)).toEqual(['z|', 'z}', '~tilde']);
+        expect((await storage.tables.query('webhookExpiry', 'apart')).items).toHaveLength(1);
+        expect(await storage.tables.get('endpoints', 'apart', 'only-here')).toBeUndefined();
+        await storage.tables.delete('endpoints', 'apart', 'a');
+        expect(await storage.tables.get('webhooks', 'apart', 'a')).toBeDefined();
       });
 
       it('refuses rows Azure would refuse, with a clear error', async () => {

@@ -61,7 +61,8 @@ export interface IngestDeps {
  *    failure no blob exists;
  * 2. the usage ledger derived from them;
  * 3. the generation row; its existence is what "already present" means;
- * 4. the derived session and agent rows, recomputed every time so a retry heals an earlier crash.
+ * 4. the derived session and agent rows, recomputed every time so a retry heals an earlier crash
+ *    (a new session's first generation writes 3 and 4 in one transaction).
  * The client is answered only after all four, so a 2xx means durably stored.
  */
 export async function ingestTranscript(
@@ -134,19 +135,19 @@ export async function ingestTranscript(
     summary,
     context: upload.context,
   };
-  const firstOfSession = known.items.length === 0;
-  // A session without any generation yet gets its three rows in one ordered insert. Otherwise
-  // (including a generation left without its session by a crash), or when a concurrent upload
-  // got there first, the general path recomputes the session from all of its generations.
+  // A session without any generation yet gets its three rows in one transaction. Otherwise
+  // (including a generation a crash left without its session), or when a concurrent upload got
+  // there first (then the transaction wrote nothing), the general path recomputes the session
+  // from all of its generations.
   const recordGeneration = async () => {
-    const first = firstOfSession
-      ? await insertFirstGeneration(storage, generation, inlineLedger, usage)
-      : undefined;
-    const created =
-      first?.generationCreated ?? (await insertGeneration(storage, generation, inlineLedger));
+    const first =
+      known.items.length === 0
+        ? await insertFirstGeneration(storage, generation, inlineLedger, usage)
+        : undefined;
+    if (first) return { created: true, stored: generation, session: first };
+    const created = await insertGeneration(storage, generation, inlineLedger);
     const stored = created ? generation : await readGeneration(storage, agentId, sessionId, sha256);
-    const session =
-      first?.session ?? (await refreshSession(storage, agentId, sessionId, { sha256, usage }));
+    const session = await refreshSession(storage, agentId, sessionId, { sha256, usage });
     return { created, stored, session };
   };
   // The agent row is independent of the others: written side by side (on the embedded store in

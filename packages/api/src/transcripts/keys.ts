@@ -8,6 +8,8 @@
  *   row   sessions        PK agent, RK <session>
  *   row   sessionsByTime  PK agent, RK <inverted activity ms>|<session>   newest first
  *   row   agents          PK "agent", RK <agent>
+ *
+ * (On Azure all tables share one, each row key prefixed with its table's name: `AzureTableStore`.)
  */
 export const AGENTS_PARTITION = 'agent';
 

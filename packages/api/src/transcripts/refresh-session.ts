@@ -68,32 +68,29 @@ export async function refreshSession(
 
 /**
  * The first generation of a session that has none yet: the generation row, the time index row and
- * the session row (summarised from this generation alone) in one ordered insert: on the embedded
- * store one commit and one sync instead of three, on Azure no listing and no read-back. The order
- * keeps the usual guarantees: a crash leaves a prefix, which the next upload's `refreshSession`
- * completes. `session` is undefined when the session row appeared meanwhile (a concurrent upload):
- * the caller then recomputes it.
+ * the session row (summarised from this generation alone) in one transaction: one request on
+ * Azure, one commit on the embedded store, and no listing or read-back. `undefined`, with nothing
+ * written, when the session row or this generation's row exists: the caller takes the general path.
  */
 export async function insertFirstGeneration(
   storage: Storage,
   generation: Generation,
   inlineLedger: string | undefined,
   usage: readonly UsageBucket[],
-): Promise<{ generationCreated: boolean; session: SessionRecord | undefined }> {
+): Promise<SessionRecord | undefined> {
   const { agentId, sessionId } = generation;
   const record = summarizeSession([generation], usage);
   const indexKey = activityRowKey(record.activityAt, sessionId);
-  const [generationCreated = false, , sessionCreated = false] = await storage.tables.insertInOrder([
-    { table: 'generations', entity: generationEntity(generation, inlineLedger), ifAbsent: true },
+  const written = await storage.tables.transact([
+    { op: 'insert', table: 'generations', entity: generationEntity(generation, inlineLedger) },
     {
+      op: 'insert',
       table: 'sessionsByTime',
       entity: { partitionKey: agentId, rowKey: indexKey, properties: { sessionId } },
-      ifAbsent: true,
     },
-    { table: 'sessions', entity: sessionEntity(record, indexKey), ifAbsent: true },
+    { op: 'insert', table: 'sessions', entity: sessionEntity(record, indexKey) },
   ]);
-  // Only a session made of exactly this generation is described by `record`.
-  return { generationCreated, session: generationCreated && sessionCreated ? record : undefined };
+  return written ? record : undefined;
 }
 
 export async function listGenerations(

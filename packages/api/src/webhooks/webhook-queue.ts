@@ -106,44 +106,38 @@ export class WebhookQueue {
   ): Promise<boolean> {
     const now = this.nowMs();
     const dueKey = timeKey(now, item.id);
-    try {
-      // The index row ahead of the item, made durable together (one sync on the embedded store).
-      await this.tables.insertInOrder([
-        {
-          table: 'webhookQueue',
-          entity: { partitionKey: item.agentId, rowKey: dueKey, properties: {} },
-          ifAbsent: true,
+    // The item and its index row together (one transaction), or neither: a duplicate delivery
+    // (an item with this id exists) writes nothing.
+    return this.tables.transact([
+      {
+        op: 'insert',
+        table: 'webhookQueue',
+        entity: { partitionKey: item.agentId, rowKey: dueKey, properties: {} },
+      },
+      {
+        op: 'insert',
+        table: 'webhooks',
+        entity: {
+          partitionKey: item.agentId,
+          rowKey: item.id,
+          properties: itemProperties({
+            ...item,
+            state: 'pending',
+            attempts: 0,
+            dueKey,
+            expiryKey: '',
+            leaseId: '',
+            leaseUntil: '',
+            availableAt: new Date(now).toISOString(),
+            lastAttemptAt: '',
+            lastError: '',
+            lastStatus: 0,
+            deliveredAt: '',
+            deadAt: '',
+          }),
         },
-        {
-          table: 'webhooks',
-          entity: {
-            partitionKey: item.agentId,
-            rowKey: item.id,
-            properties: itemProperties({
-              ...item,
-              state: 'pending',
-              attempts: 0,
-              dueKey,
-              expiryKey: '',
-              leaseId: '',
-              leaseUntil: '',
-              availableAt: new Date(now).toISOString(),
-              lastAttemptAt: '',
-              lastError: '',
-              lastStatus: 0,
-              deliveredAt: '',
-              deadAt: '',
-            }),
-          },
-        },
-      ]);
-      return true;
-    } catch (error) {
-      // The index row just written is stale unless it is the original's own (same millisecond);
-      // the next claim tells the two apart and removes it.
-      if (error instanceof AlreadyExistsError) return false;
-      throw error;
-    }
+      },
+    ]);
   }
 
   async get(agentId: string, id: string): Promise<(WebhookItem & { etag: string }) | undefined> {

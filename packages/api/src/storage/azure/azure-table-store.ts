@@ -1,11 +1,17 @@
-import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
+import {
+  odata,
+  type TableClient,
+  type TableEntityResult,
+  type TransactionAction,
+} from '@azure/data-tables';
 import {
   AlreadyExistsError,
   ValidationError,
   checkEntity,
   checkTableKey,
+  checkTransaction,
   type Entity,
-  type OrderedInsert,
+  type TableWrite,
   type EntityValue,
   type Page,
   type QueryOptions,
@@ -18,46 +24,56 @@ const MAX_PAGE = 1000;
 const SYSTEM_FIELDS = new Set(['partitionKey', 'rowKey', 'etag', 'timestamp', 'odata.metadata']);
 
 /**
- * Rows in Azure Table Storage, one `TableClient` per table. Numbers are written as `Edm.Double`:
- * left untyped, the service stores integers as Int32 and refuses anything past 2^31 (token counts
- * and byte sizes get there).
+ * Rows in one Azure table: every logical table of the contract lives in it, a row's key prefixed
+ * with its table's name (`sessions|<session>`), as the embedded store keeps them in one SQLite
+ * table. So rows of one partition key are in one Azure partition whatever their table, and
+ * `transact` can be one entity-group transaction (docs/ARCHITECTURE.md, "Storage layout").
+ *
+ * Numbers are written as `Edm.Double`: left untyped, the service stores integers as Int32 and
+ * refuses anything past 2^31 (token counts and byte sizes get there).
  */
 export class AzureTableStore implements TableStore {
-  private readonly clientFor: (table: string) => TableClient;
+  private readonly client: TableClient;
 
-  constructor(clientFor: (table: string) => TableClient) {
-    this.clientFor = clientFor;
+  constructor(client: TableClient) {
+    this.client = client;
   }
 
   async insert(table: string, entity: Entity): Promise<string> {
     checkEntity(entity);
     try {
-      const response = await this.clientFor(table).createEntity(toAzure(entity));
+      const response = await this.client.createEntity(toAzure(table, entity));
       return response.etag ?? '';
     } catch (error) {
       throw translateAzureError(error, `row ${entity.partitionKey}/${entity.rowKey} in ${table}`);
     }
   }
 
-  /** Azure has no transaction across tables: one insert after the other, each durable when answered. */
-  async insertInOrder(rows: readonly OrderedInsert[]): Promise<boolean[]> {
-    const created: boolean[] = [];
-    for (const row of rows) {
-      try {
-        await this.insert(row.table, row.entity);
-        created.push(true);
-      } catch (error) {
-        if (!(row.ifAbsent && error instanceof AlreadyExistsError)) throw error;
-        created.push(false);
-      }
+  /** One entity-group transaction (one request); Azure refuses it whole on the first conflict. */
+  async transact(writes: readonly TableWrite[]): Promise<boolean> {
+    checkTransaction(writes);
+    const actions = writes.map(({ op, table, entity }): TransactionAction =>
+      op === 'insert'
+        ? ['create', toAzure(table, entity)]
+        : ['upsert', toAzure(table, entity), 'Replace'],
+    );
+    try {
+      await this.client.submitTransaction(actions);
+      return true;
+    } catch (error) {
+      const translated = translateAzureError(
+        error,
+        `a transaction on rows of ${writes[0]?.entity.partitionKey ?? ''}`,
+      );
+      if (translated instanceof AlreadyExistsError) return false;
+      throw translated;
     }
-    return created;
   }
 
   async upsert(table: string, entity: Entity): Promise<string> {
     checkEntity(entity);
     try {
-      const response = await this.clientFor(table).upsertEntity(toAzure(entity), 'Replace');
+      const response = await this.client.upsertEntity(toAzure(table, entity), 'Replace');
       return response.etag ?? '';
     } catch (error) {
       throw translateAzureError(error, `row ${entity.partitionKey}/${entity.rowKey} in ${table}`);
@@ -72,7 +88,10 @@ export class AzureTableStore implements TableStore {
     checkTableKey('partition key', partitionKey);
     checkTableKey('row key', rowKey);
     try {
-      return fromAzure(await this.clientFor(table).getEntity(partitionKey, rowKey));
+      return fromAzure(
+        table,
+        await this.client.getEntity(partitionKey, physicalKey(table, rowKey)),
+      );
     } catch (error) {
       if (azureStatus(error) === 404) return undefined;
       throw translateAzureError(error, `row ${partitionKey}/${rowKey} in ${table}`);
@@ -82,7 +101,7 @@ export class AzureTableStore implements TableStore {
   async update(table: string, entity: Entity, etag: string): Promise<string> {
     checkEntity(entity);
     try {
-      const response = await this.clientFor(table).updateEntity(toAzure(entity), 'Replace', {
+      const response = await this.client.updateEntity(toAzure(table, entity), 'Replace', {
         etag,
       });
       return response.etag ?? '';
@@ -95,9 +114,9 @@ export class AzureTableStore implements TableStore {
     checkTableKey('partition key', partitionKey);
     checkTableKey('row key', rowKey);
     try {
-      await this.clientFor(table).deleteEntity(
+      await this.client.deleteEntity(
         partitionKey,
-        rowKey,
+        physicalKey(table, rowKey),
         etag === undefined ? {} : { etag },
       );
     } catch (error) {
@@ -114,20 +133,19 @@ export class AzureTableStore implements TableStore {
     checkTableKey('partition key', partitionKey);
     const limit = Math.min(Math.max(options.limit ?? MAX_PAGE, 1), MAX_PAGE);
     if (options.cursor !== undefined) checkContinuationToken(options.cursor);
-    let filter = odata`PartitionKey eq ${partitionKey}`;
-    if (options.rowKeyFrom !== undefined) filter += odata` and RowKey ge ${options.rowKeyFrom}`;
-    if (options.rowKeyTo !== undefined) filter += odata` and RowKey lt ${options.rowKeyTo}`;
+    // The table's rows are the keys from `<table>|` up to `<table>}` (`}` follows `|`).
+    const from = physicalKey(table, options.rowKeyFrom ?? '');
+    const to = options.rowKeyTo === undefined ? `${table}}` : physicalKey(table, options.rowKeyTo);
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${from} and RowKey lt ${to}`;
     try {
-      const pages = this.clientFor(table)
-        .listEntities({ queryOptions: { filter } })
-        .byPage({
-          maxPageSize: limit,
-          ...(options.cursor === undefined ? {} : { continuationToken: options.cursor }),
-        });
+      const pages = this.client.listEntities({ queryOptions: { filter } }).byPage({
+        maxPageSize: limit,
+        ...(options.cursor === undefined ? {} : { continuationToken: options.cursor }),
+      });
       const first = await pages.next();
       if (first.done) return { items: [] };
       const page = first.value;
-      const items = page.map((row) => fromAzure(row));
+      const items = page.map((row) => fromAzure(table, row));
       return page.continuationToken ? { items, cursor: page.continuationToken } : { items };
     } catch (error) {
       throw translateAzureError(error, `rows of ${partitionKey} in ${table}`);
@@ -156,12 +174,18 @@ function checkContinuationToken(cursor: string): void {
 
 type AzureValue = string | boolean | { value: string; type: 'Double' };
 
+/** The row key in the Azure table: the logical table's name, `|`, the row key. */
+export function physicalKey(table: string, rowKey: string): string {
+  return `${table}|${rowKey}`;
+}
+
 function toAzure(
+  table: string,
   entity: Entity,
 ): Record<string, AzureValue> & { partitionKey: string; rowKey: string } {
   const row: Record<string, AzureValue> & { partitionKey: string; rowKey: string } = {
     partitionKey: entity.partitionKey,
-    rowKey: entity.rowKey,
+    rowKey: physicalKey(table, entity.rowKey),
   };
   for (const [name, value] of Object.entries(entity.properties)) {
     row[name] = typeof value === 'number' ? { value: String(value), type: 'Double' } : value;
@@ -169,7 +193,11 @@ function toAzure(
   return row;
 }
 
-function fromAzure(row: TableEntityResult<Record<string, unknown>>): StoredEntity {
+/** A row as the contract sees it; `table` undefined for a row of the old layout (no prefix). */
+export function fromAzure(
+  table: string | undefined,
+  row: TableEntityResult<Record<string, unknown>>,
+): StoredEntity {
   const properties: Record<string, EntityValue> = {};
   for (const [name, value] of Object.entries(row)) {
     if (SYSTEM_FIELDS.has(name)) continue;
@@ -179,7 +207,7 @@ function fromAzure(row: TableEntityResult<Record<string, unknown>>): StoredEntit
   }
   return {
     partitionKey: row.partitionKey ?? '',
-    rowKey: row.rowKey ?? '',
+    rowKey: (row.rowKey ?? '').slice(table === undefined ? 0 : table.length + 1),
     etag: row.etag,
     properties: properties,
   };

@@ -1,10 +1,11 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { TABLES, coerceError, type Storage } from '@nexus/core';
+import { coerceError, type Storage } from '@nexus/core';
 import { azureStatus, translateAzureError } from './azure-errors.ts';
 import { AzureBlobStore } from './azure-blob-store.ts';
 import { AzureTableStore } from './azure-table-store.ts';
+import { copyLegacyTables } from './legacy-tables.ts';
 
 export type AzureStorageConfig =
   | {
@@ -21,8 +22,20 @@ export type AzureStorageConfig =
       readonly tablePrefix: string;
     };
 
-/** Connects to Azure Storage (or Azurite), creating the container and tables when missing. */
-export async function openAzureStorage(config: AzureStorageConfig): Promise<Storage> {
+export interface OpenAzureOptions {
+  /** Progress of the one-time copy out of the old per-table layout. */
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Connects to Azure Storage (or Azurite), creating the container and the table (`<prefix>rows`)
+ * when missing, and copying the rows of the old per-table layout into it once.
+ */
+export async function openAzureStorage(
+  config: AzureStorageConfig,
+  options: OpenAzureOptions = {},
+): Promise<Storage> {
+  const log = options.log ?? (() => undefined);
   // Azurite and other local endpoints speak plain HTTP; the SDK refuses that unless told.
   const clientOptions = { allowInsecureConnection: true };
   let blobService: BlobServiceClient;
@@ -41,32 +54,36 @@ export async function openAzureStorage(config: AzureStorageConfig): Promise<Stor
   }
 
   const container = blobService.getContainerClient(config.container);
-  const tableNames = new Map(
-    TABLES.map((table) => [table as string, `${config.tablePrefix}${table}`]),
-  );
-  const clients = new Map<string, TableClient>();
-  for (const [table, fullName] of tableNames) clients.set(table, tableClientFor(fullName));
-
+  const tableName = `${config.tablePrefix}rows`;
+  const client = tableClientFor(tableName);
   try {
     await container.createIfNotExists();
-    for (const fullName of tableNames.values()) {
-      await tableService.createTable(fullName).catch((error: unknown) => {
-        if (azureStatus(error) !== 409) throw error;
-      });
-    }
+    await tableService.createTable(tableName).catch((error: unknown) => {
+      if (azureStatus(error) !== 409) throw error;
+    });
   } catch (error) {
-    throw translateAzureError(error, `preparing container ${config.container} and tables`);
+    throw translateAzureError(
+      error,
+      `preparing container ${config.container} and table ${tableName}`,
+    );
   }
 
-  const tables = new AzureTableStore((table) => {
-    const client = clients.get(table);
-    if (!client) throw new Error(`unknown table ${table}; add it to TABLES in @nexus/core`);
-    return client;
-  });
+  const tables = new AzureTableStore(client);
+  const copied = await copyLegacyTables(
+    client,
+    tables,
+    (table) => tableClientFor(`${config.tablePrefix}${table}`),
+    log,
+  );
+  if (copied && copied.rows > 0) {
+    log(
+      `Copied ${copied.rows} rows from the old per-table layout into ${tableName}; once this version serves, the old tables can be deleted: ${copied.tables.join(', ')}.`,
+    );
+  }
   return {
     blobs: new AzureBlobStore(container),
     tables,
-    description: `Azure Storage account ${blobService.accountName}, container ${config.container}, tables ${config.tablePrefix}*`,
+    description: `Azure Storage account ${blobService.accountName}, container ${config.container}, table ${tableName}`,
     async check() {
       try {
         await container.getProperties();

@@ -81,10 +81,15 @@ describe('the embedded table store', () => {
     const written = statSync(path).size + statSync(`${path}-wal`).size;
     expect(written).toBeGreaterThan(100 * 1024 * 1024);
     // Once the thread has caught up, the next commit starts the WAL over and trims it to 16 MB.
+    // Each probe is awaited before closing: one still syncing when the store closes would fail.
+    const probes: Promise<string>[] = [];
     await until(() => {
-      void store.insert('t', { partitionKey: 'c', rowKey: String(Date.now()), properties: {} });
+      probes.push(
+        store.insert('t', { partitionKey: 'c', rowKey: String(probes.length), properties: {} }),
+      );
       return statSync(`${path}-wal`).size <= 16 * 1024 * 1024;
     }, 'the WAL was started over');
+    await Promise.all(probes);
     store.close();
   });
 });

@@ -8,10 +8,11 @@ import {
   UnavailableError,
   ValidationError,
   checkEntity,
+  checkTransaction,
   coerceError,
   checkTableKey,
   type Entity,
-  type OrderedInsert,
+  type TableWrite,
   type EntityProperties,
   type Page,
   type QueryOptions,
@@ -114,29 +115,33 @@ export class EmbeddedTableStore implements TableStore {
   }
 
   /**
-   * Each insert commits on its own, in order, and SQLite's WAL is replayed as a prefix after a
-   * crash; so one sync at the end makes all durable without ever keeping a later row alone.
+   * A savepoint inside the shared transaction of this event-loop turn: all rows or, when an
+   * insert meets an existing row, none (rolled back to the savepoint).
    */
-  async insertInOrder(rows: readonly OrderedInsert[]): Promise<boolean[]> {
-    const created: boolean[] = [];
-    let failure: unknown;
-    for (const row of rows) {
-      try {
-        await this.run(() => this.inTransaction(() => this.insertNow(row.table, row.entity)));
-        created.push(true);
-      } catch (error) {
-        if (row.ifAbsent && error instanceof AlreadyExistsError) {
-          created.push(false);
-          continue;
+  async transact(writes: readonly TableWrite[]): Promise<boolean> {
+    checkTransaction(writes);
+    const done = await this.run(() =>
+      this.inTransaction(() => {
+        this.db.exec('SAVEPOINT tx');
+        try {
+          for (const { op, table, entity } of writes) {
+            if (op === 'insert') this.insertNow(table, entity);
+            else this.upsertNow(table, entity);
+          }
+          this.db.exec('RELEASE tx');
+          return true;
+        } catch (error) {
+          this.db.exec('ROLLBACK TO tx');
+          this.db.exec('RELEASE tx');
+          if (error instanceof AlreadyExistsError) return false;
+          throw error;
         }
-        failure = error;
-        break;
-      }
-    }
+      }),
+    );
+    if (!done) return false;
     await this.committed();
     await this.durable();
-    if (failure !== undefined) throw coerceError(failure);
-    return created;
+    return true;
   }
 
   private insertNow(table: string, entity: Entity): string {
@@ -162,18 +167,20 @@ export class EmbeddedTableStore implements TableStore {
   }
 
   upsert(table: string, entity: Entity): Promise<string> {
-    return this.write(() => {
-      checkEntity(entity);
-      const etag = newEtag();
-      this.statements.upsert.run(
-        table,
-        entity.partitionKey,
-        entity.rowKey,
-        etag,
-        JSON.stringify(entity.properties),
-      );
-      return etag;
-    });
+    return this.write(() => this.upsertNow(table, entity));
+  }
+
+  private upsertNow(table: string, entity: Entity): string {
+    checkEntity(entity);
+    const etag = newEtag();
+    this.statements.upsert.run(
+      table,
+      entity.partitionKey,
+      entity.rowKey,
+      etag,
+      JSON.stringify(entity.properties),
+    );
+    return etag;
   }
 
   get(table: string, partitionKey: string, rowKey: string): Promise<StoredEntity | undefined> {
