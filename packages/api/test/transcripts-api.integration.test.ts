@@ -189,11 +189,12 @@ describe.each(backends(inject('azuriteConnectionString')))(
         expect(body.session.costUsd).toBeCloseTo(full.expected.costUsd, 9);
       });
 
-      it('completes a session whose first generation was stored without its session row (a crash)', async () => {
+      it('completes a session whose generation was stored without its session row, when the upload is retried', async () => {
+        // Version 0.1 on Azure wrote these rows one by one: a crash could keep the generation
+        // alone. The worker, answered nothing, sends the same bytes again.
         const full = buildTranscript({ sessionId: 'half', turns: 6 });
         const snapshot = full.text.split('\n').slice(0, 8).join('\n') + '\n';
         await putTranscript(app, snapshot, snapshot, { sessionId: 'half' });
-        // As if the process died after the generation row: the session's rows are gone.
         const session = await storage.tables.get('sessions', 'main', 'half');
         await storage.tables.delete('sessions', 'main', 'half');
         await storage.tables.delete(
@@ -201,11 +202,34 @@ describe.each(backends(inject('azuriteConnectionString')))(
           'main',
           String(session?.properties['indexKey']),
         );
+        expect((await get(app, '/v1/agents/main/sessions/half')).status).toBe(404);
+        const retried = await putTranscript(app, snapshot, snapshot, { sessionId: 'half' });
+        expect(retried.status).toBe(200);
+        const listed = (await (await get(app, '/v1/agents/main/sessions?limit=100')).json()) as {
+          sessions: { sessionId: string }[];
+        };
+        expect(listed.sessions.map((s) => s.sessionId)).toContain('half');
         await putTranscript(app, full.text, full.text, { sessionId: 'half', kind: 'reset' });
         const body = (await (await get(app, '/v1/agents/main/sessions/half')).json()) as {
           session: { generations: number; kinds: string[] };
         };
         expect(body.session).toMatchObject({ generations: 2, kinds: ['live', 'reset'] });
+      });
+
+      it('ignores a time index row left behind by a crash, and lists the session once', async () => {
+        const text = buildTranscript({ sessionId: 'moved', turns: 2 }).text;
+        await putTranscript(app, text, text, { sessionId: 'moved' });
+        // As if the process died after a newer generation's transaction, before it removed the
+        // session's previous index row: a second row pointing at the same session.
+        await storage.tables.insert('sessionsByTime', {
+          partitionKey: 'main',
+          rowKey: `0000000000001|moved`,
+          properties: { sessionId: 'moved' },
+        });
+        const listed = (await (await get(app, '/v1/agents/main/sessions?limit=100')).json()) as {
+          sessions: { sessionId: string }[];
+        };
+        expect(listed.sessions.filter((s) => s.sessionId === 'moved')).toHaveLength(1);
       });
 
       it('records the context sent along and shows it with the session', async () => {

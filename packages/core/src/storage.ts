@@ -95,12 +95,18 @@ export interface Page<T> {
 }
 
 /** One write of a transaction (`TableStore.transact`). */
-export interface TableWrite {
-  /** `insert` is create-only; `upsert` creates or replaces. */
-  readonly op: 'insert' | 'upsert';
-  readonly table: string;
-  readonly entity: Entity;
-}
+export type TableWrite =
+  /** Create-only. */
+  | { readonly op: 'insert'; readonly table: string; readonly entity: Entity }
+  /** Creates or replaces. */
+  | { readonly op: 'upsert'; readonly table: string; readonly entity: Entity }
+  /** Replaces the row only while its ETag still matches. */
+  | {
+      readonly op: 'update';
+      readonly table: string;
+      readonly entity: Entity;
+      readonly etag: string;
+    };
 
 /** Azure's entity-group transactions take at most 100 operations. */
 export const MAX_TRANSACTION_WRITES = 100;
@@ -111,8 +117,8 @@ export interface TableStore {
   /**
    * Writes rows of one partition key (in any tables) all together or not at all, resolved once
    * durable: Azure's entity-group transaction. `false`, with nothing written, when a row an
-   * `insert` names exists already. At most `MAX_TRANSACTION_WRITES` writes, each row once
-   * (`checkTransaction`).
+   * `insert` names exists already, or the row an `update` names changed or is gone. At most
+   * `MAX_TRANSACTION_WRITES` writes, each row once (`checkTransaction`).
    */
   transact(writes: readonly TableWrite[]): Promise<boolean>;
   /** Create or replace, unconditionally. Returns the new ETag. */

@@ -241,6 +241,38 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
         });
       });
 
+      it('writes nothing of a transaction when a row it updates changed or is gone', async () => {
+        const etag = await storage.tables.insert('sessions', entity('tx-versioned', { n: 1 }));
+        const newer = await storage.tables.update(
+          'sessions',
+          entity('tx-versioned', { n: 2 }),
+          etag,
+        );
+        const attempt = (tag: string) =>
+          storage.tables.transact([
+            { op: 'insert', table: 'generations', entity: entity('tx-with-update') },
+            {
+              op: 'update',
+              table: 'sessions',
+              entity: entity('tx-versioned', { n: 3 }),
+              etag: tag,
+            },
+          ]);
+        expect(await attempt(etag)).toBe(false);
+        expect(await storage.tables.get('generations', 'p1', 'tx-with-update')).toBeUndefined();
+        expect((await storage.tables.get('sessions', 'p1', 'tx-versioned'))?.properties).toEqual({
+          n: 2,
+        });
+        expect(await attempt(newer)).toBe(true);
+        expect((await storage.tables.get('sessions', 'p1', 'tx-versioned'))?.properties).toEqual({
+          n: 3,
+        });
+        await storage.tables.delete('sessions', 'p1', 'tx-versioned');
+        await storage.tables.delete('generations', 'p1', 'tx-with-update');
+        expect(await attempt(newer)).toBe(false);
+        expect(await storage.tables.get('generations', 'p1', 'tx-with-update')).toBeUndefined();
+      });
+
       it('refuses a transaction Azure would refuse, before writing anything', async () => {
         const other = { partitionKey: 'p2', rowKey: 'tx-other', properties: {} };
         await expect(

@@ -1,6 +1,4 @@
 import {
-  AlreadyExistsError,
-  NotFoundError,
   PayloadTooLargeError,
   TRANSCRIPT_KINDS,
   ValidationError,
@@ -8,8 +6,6 @@ import {
   validateSha256,
   type ByteSource,
   type Generation,
-  type Page,
-  type StoredEntity,
   type SessionContext,
   type SessionRecord,
   type Storage,
@@ -17,16 +13,9 @@ import {
   type TranscriptSummary,
   type UsageBucket,
 } from '@nexus/core';
-import {
-  AGENTS_PARTITION,
-  generationRange,
-  generationRowKey,
-  ledgerBlobKey,
-  transcriptBlobKey,
-} from './keys.ts';
-import { insertFirstGeneration, refreshSession } from './refresh-session.ts';
+import { AGENTS_PARTITION, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
+import { insertFirstGeneration, recordGeneration } from './refresh-session.ts';
 import { LedgerWriter } from './usage-ledger.ts';
-import { generationEntity, generationFromEntity } from './rows.ts';
 import { VerifiedTranscript, type ContentEncoding } from './verified-transcript.ts';
 
 export interface TranscriptUpload {
@@ -62,7 +51,7 @@ export interface IngestDeps {
  * 2. the usage ledger derived from them;
  * 3. the generation row; its existence is what "already present" means;
  * 4. the derived session and agent rows, recomputed every time so a retry heals an earlier crash
- *    (a new session's first generation writes 3 and 4 in one transaction).
+ *    (3 and 4 are one transaction: a generation is never stored without its session).
  * The client is answered only after all four, so a 2xx means durably stored.
  */
 export async function ingestTranscript(
@@ -85,7 +74,6 @@ export async function ingestTranscript(
   let summary: TranscriptSummary;
   let usage: UsageBucket[];
   let inlineLedger: string | undefined;
-  let known: Page<StoredEntity>;
   try {
     const verified = new VerifiedTranscript({
       sessionId,
@@ -101,14 +89,9 @@ export async function ingestTranscript(
     const whole = body instanceof Uint8Array ? verified.readWhole(body) : undefined;
     const source: ByteSource | Uint8Array =
       whole ?? verified.read(body instanceof Uint8Array ? [body] : body);
-    // Beside the put, the session's first generation row: is this the session's first? On Azure
-    // that is one round trip fewer per upload than asking before (bench B1a).
-    [known] = await Promise.all([
-      storage.tables.query('generations', agentId, { ...generationRange(sessionId), limit: 1 }),
-      storage.blobs.putIfAbsent(transcriptBlobKey(agentId, sessionId, sha256), source, {
-        contentType: 'application/x-ndjson',
-      }),
-    ]);
+    await storage.blobs.putIfAbsent(transcriptBlobKey(agentId, sessionId, sha256), source, {
+      contentType: 'application/x-ndjson',
+    });
     ({ summary } = verified.result());
     usage = ledger.usage();
     inlineLedger = ledger.inline();
@@ -135,25 +118,20 @@ export async function ingestTranscript(
     summary,
     context: upload.context,
   };
-  // A session without any generation yet gets its three rows in one transaction. Otherwise
-  // (including a generation a crash left without its session), or when a concurrent upload got
-  // there first (then the transaction wrote nothing), the general path recomputes the session
-  // from all of its generations.
-  const recordGeneration = async () => {
-    const first =
-      known.items.length === 0
-        ? await insertFirstGeneration(storage, generation, inlineLedger, usage)
-        : undefined;
+  // Most uploads are a session's first: its three rows in one transaction, without asking first.
+  // A generation row is only ever written in one transaction with its session row, so a session
+  // without a session row has no generations. If the session (or this content) exists, the
+  // transaction writes nothing and the general path records the generation with the session
+  // recomputed from all of its generations.
+  const record = async () => {
+    const first = await insertFirstGeneration(storage, generation, inlineLedger, usage);
     if (first) return { created: true, stored: generation, session: first };
-    const created = await insertGeneration(storage, generation, inlineLedger);
-    const stored = created ? generation : await readGeneration(storage, agentId, sessionId, sha256);
-    const session = await refreshSession(storage, agentId, sessionId, { sha256, usage });
-    return { created, stored, session };
+    return recordGeneration(storage, agentId, sessionId, { generation, inlineLedger, usage });
   };
   // The agent row is independent of the others: written side by side (on the embedded store in
   // the same commit, on Azure in the same round trip time).
   const [{ created, stored, session }] = await Promise.all([
-    recordGeneration(),
+    record(),
     storage.tables.upsert('agents', {
       partitionKey: AGENTS_PARTITION,
       rowKey: agentId,
@@ -161,36 +139,6 @@ export async function ingestTranscript(
     }),
   ]);
   return { status: created ? 'created' : 'already_present', generation: stored, session };
-}
-
-/** The generation row, create-only: `false` when it exists (the same bytes were stored before). */
-async function insertGeneration(
-  storage: Storage,
-  generation: Generation,
-  inlineLedger: string | undefined,
-): Promise<boolean> {
-  try {
-    await storage.tables.insert('generations', generationEntity(generation, inlineLedger));
-    return true;
-  } catch (error) {
-    if (error instanceof AlreadyExistsError) return false;
-    throw error;
-  }
-}
-
-async function readGeneration(
-  storage: Storage,
-  agentId: string,
-  sessionId: string,
-  sha256: string,
-): Promise<Generation> {
-  const existing = await storage.tables.get(
-    'generations',
-    agentId,
-    generationRowKey(sessionId, sha256),
-  );
-  if (!existing) throw new NotFoundError('The generation vanished while it was being read; retry.');
-  return generationFromEntity(existing);
 }
 
 function validateKind(kind: string): TranscriptKind {

@@ -1,6 +1,4 @@
 import {
-  AlreadyExistsError,
-  PreconditionFailedError,
   UnavailableError,
   summarizeSession,
   UsageCombiner,
@@ -15,48 +13,73 @@ import { readLedger } from './usage-ledger.ts';
 
 const MAX_ATTEMPTS = 8;
 
+/** A generation to record along with the session (an upload), with its usage and small ledger. */
+export interface NewGeneration {
+  readonly generation: Generation;
+  readonly inlineLedger: string | undefined;
+  readonly usage: readonly UsageBucket[];
+}
+
 /**
- * Recomputes a session's row from all of its generation rows and usage ledgers. The session row
- * is derived state: this is idempotent, heals a crash between writing a generation and its
- * session, and is safe under concurrency because the write is conditional on the ETag read
- * before listing the generations (a writer that listed too early loses and tries again).
+ * Records a generation (when it is not stored yet) and recomputes its session's row from all of
+ * the session's generation rows and usage ledgers, in one transaction: a generation row is never
+ * written without its session row, so no crash leaves a generation its session does not count.
+ * The session row is derived state: this is idempotent, and safe under concurrency because the
+ * transaction is conditional on the session row's ETag read before listing the generations (a
+ * writer that listed too early writes nothing and tries again).
  *
- * The time index row is written before the session row and the old one removed after; readers
- * trust an index row only when the session row points at it, so a crash in between leaves a
- * harmless stray.
+ * The time index row is written with the session row; the old one is removed after. Readers
+ * trust an index row only when the session row points at it, so a crash before the removal
+ * leaves a harmless stray.
  */
-export async function refreshSession(
+export async function recordGeneration(
   storage: Storage,
   agentId: string,
   sessionId: string,
-  /** Usage the caller already has for one generation (just ingested): saves reading its ledger back. */
-  known?: { readonly sha256: string; readonly usage: readonly UsageBucket[] },
-): Promise<SessionRecord> {
+  added: NewGeneration,
+): Promise<{ created: boolean; stored: Generation; session: SessionRecord }> {
   const { tables } = storage;
+  const { sha256 } = added.generation;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const current = await tables.get('sessions', agentId, sessionId);
     const rows = await listGenerationRows(storage, agentId, sessionId);
-    const generations = rows.map((row) => row.generation);
-    const record = summarizeSession(generations, await combinedUsage(storage, rows, known));
+    const existing = rows.find((row) => row.generation.sha256 === sha256);
+    if (existing === undefined) rows.push(added);
+    const record = summarizeSession(
+      rows.map((row) => row.generation),
+      await combinedUsage(storage, rows, { sha256, usage: added.usage }),
+    );
     const indexKey = activityRowKey(record.activityAt, sessionId);
-    await tables.upsert('sessionsByTime', {
-      partitionKey: agentId,
-      rowKey: indexKey,
-      properties: { sessionId },
-    });
     const entity = sessionEntity(record, indexKey);
-    try {
-      if (current) await tables.update('sessions', entity, current.etag);
-      else await tables.insert('sessions', entity);
-    } catch (error) {
-      if (error instanceof PreconditionFailedError || error instanceof AlreadyExistsError) continue;
-      throw error;
-    }
+    const written = await tables.transact([
+      ...(existing === undefined
+        ? [
+            {
+              op: 'insert' as const,
+              table: 'generations',
+              entity: generationEntity(added.generation, added.inlineLedger),
+            },
+          ]
+        : []),
+      {
+        op: 'upsert',
+        table: 'sessionsByTime',
+        entity: { partitionKey: agentId, rowKey: indexKey, properties: { sessionId } },
+      },
+      current
+        ? { op: 'update', table: 'sessions', entity, etag: current.etag }
+        : { op: 'insert', table: 'sessions', entity },
+    ]);
+    if (!written) continue;
     const previousKey = current?.properties['indexKey'];
     if (typeof previousKey === 'string' && previousKey !== indexKey) {
       await tables.delete('sessionsByTime', agentId, previousKey);
     }
-    return record;
+    return {
+      created: existing === undefined,
+      stored: existing?.generation ?? added.generation,
+      session: record,
+    };
   }
   throw new UnavailableError(
     `Session ${agentId}/${sessionId} is being updated by many uploads at once; retry.`,

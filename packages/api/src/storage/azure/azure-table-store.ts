@@ -6,6 +6,8 @@ import {
 } from '@azure/data-tables';
 import {
   AlreadyExistsError,
+  NotFoundError,
+  PreconditionFailedError,
   ValidationError,
   checkEntity,
   checkTableKey,
@@ -52,11 +54,12 @@ export class AzureTableStore implements TableStore {
   /** One entity-group transaction (one request); Azure refuses it whole on the first conflict. */
   async transact(writes: readonly TableWrite[]): Promise<boolean> {
     checkTransaction(writes);
-    const actions = writes.map(({ op, table, entity }): TransactionAction =>
-      op === 'insert'
-        ? ['create', toAzure(table, entity)]
-        : ['upsert', toAzure(table, entity), 'Replace'],
-    );
+    const actions = writes.map((write): TransactionAction => {
+      const row = toAzure(write.table, write.entity);
+      if (write.op === 'insert') return ['create', row];
+      if (write.op === 'upsert') return ['upsert', row, 'Replace'];
+      return ['update', row, 'Replace', { etag: write.etag }];
+    });
     try {
       await this.client.submitTransaction(actions);
       return true;
@@ -65,7 +68,13 @@ export class AzureTableStore implements TableStore {
         error,
         `a transaction on rows of ${writes[0]?.entity.partitionKey ?? ''}`,
       );
-      if (translated instanceof AlreadyExistsError) return false;
+      if (
+        translated instanceof AlreadyExistsError ||
+        translated instanceof PreconditionFailedError ||
+        translated instanceof NotFoundError
+      ) {
+        return false;
+      }
       throw translated;
     }
   }

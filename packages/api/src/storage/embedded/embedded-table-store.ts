@@ -124,16 +124,23 @@ export class EmbeddedTableStore implements TableStore {
       this.inTransaction(() => {
         this.db.exec('SAVEPOINT tx');
         try {
-          for (const { op, table, entity } of writes) {
-            if (op === 'insert') this.insertNow(table, entity);
-            else this.upsertNow(table, entity);
+          for (const write of writes) {
+            if (write.op === 'insert') this.insertNow(write.table, write.entity);
+            else if (write.op === 'upsert') this.upsertNow(write.table, write.entity);
+            else this.updateNow(write.table, write.entity, write.etag);
           }
           this.db.exec('RELEASE tx');
           return true;
         } catch (error) {
           this.db.exec('ROLLBACK TO tx');
           this.db.exec('RELEASE tx');
-          if (error instanceof AlreadyExistsError) return false;
+          if (
+            error instanceof AlreadyExistsError ||
+            error instanceof PreconditionFailedError ||
+            error instanceof NotFoundError
+          ) {
+            return false;
+          }
           throw error;
         }
       }),
@@ -193,20 +200,22 @@ export class EmbeddedTableStore implements TableStore {
   }
 
   update(table: string, entity: Entity, etag: string): Promise<string> {
-    return this.write(() => {
-      checkEntity(entity);
-      const next = newEtag();
-      const result = this.statements.update.run(
-        next,
-        JSON.stringify(entity.properties),
-        table,
-        entity.partitionKey,
-        entity.rowKey,
-        etag,
-      );
-      if (result.changes === 0) this.explainMiss(table, entity.partitionKey, entity.rowKey);
-      return next;
-    });
+    return this.write(() => this.updateNow(table, entity, etag));
+  }
+
+  private updateNow(table: string, entity: Entity, etag: string): string {
+    checkEntity(entity);
+    const next = newEtag();
+    const result = this.statements.update.run(
+      next,
+      JSON.stringify(entity.properties),
+      table,
+      entity.partitionKey,
+      entity.rowKey,
+      etag,
+    );
+    if (result.changes === 0) this.explainMiss(table, entity.partitionKey, entity.rowKey);
+    return next;
   }
 
   delete(table: string, partitionKey: string, rowKey: string, etag?: string): Promise<void> {
