@@ -38,7 +38,10 @@ export function backends(azuriteConnectionString: string): Backend[] {
   ];
 }
 
-export function testApp(storage: Storage, options: { maxTranscriptBytes?: number } = {}): Hono {
+export function testApp(
+  storage: Storage,
+  options: { maxTranscriptBytes?: number; now?: () => Date } = {},
+): Hono {
   return createApp({
     storage,
     storageKind: 'test',
@@ -46,7 +49,7 @@ export function testApp(storage: Storage, options: { maxTranscriptBytes?: number
     logger: pino({ level: 'silent' }),
     maxTranscriptBytes: options.maxTranscriptBytes ?? 4 * 1024 * 1024,
     version: 'test',
-    now: () => NOW,
+    now: options.now ?? (() => NOW),
   });
 }
 

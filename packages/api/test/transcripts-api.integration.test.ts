@@ -232,6 +232,55 @@ describe.each(backends(inject('azuriteConnectionString')))(
         expect(listed.sessions.filter((s) => s.sessionId === 'moved')).toHaveLength(1);
       });
 
+      it('lists each agent with its last upload time, whichever process took the upload', async () => {
+        const at = (minute: number) => new Date(`2026-11-25T13:${String(minute)}:00.000Z`);
+        const listed = async () =>
+          ((await (await get(app, '/v1/agents')).json()) as { agents: object[] }).agents;
+        const full = buildTranscript({ sessionId: 'clocked', turns: 4 });
+        const snapshot = full.text.split('\n').slice(0, 6).join('\n') + '\n';
+        const first = testApp(storage, { now: () => at(10) });
+        await putTranscript(first, snapshot, snapshot, { agentId: 'clock', sessionId: 'clocked' });
+        expect(await listed()).toContainEqual({
+          agentId: 'clock',
+          lastReceivedAt: at(10).toISOString(),
+        });
+        // Another process (its own memory of known agents), then a second generation.
+        const second = testApp(storage, { now: () => at(20) });
+        const other = buildTranscript({ sessionId: 'clocked-2', turns: 1 }).text;
+        await putTranscript(second, other, other, { agentId: 'clock', sessionId: 'clocked-2' });
+        expect(await listed()).toContainEqual({
+          agentId: 'clock',
+          lastReceivedAt: at(20).toISOString(),
+        });
+        const third = testApp(storage, { now: () => at(30) });
+        await putTranscript(third, full.text, full.text, {
+          agentId: 'clock',
+          sessionId: 'clocked',
+          kind: 'reset',
+        });
+        expect(await listed()).toContainEqual({
+          agentId: 'clock',
+          lastReceivedAt: at(30).toISOString(),
+        });
+        // A row from 0.1 carries its time; a row whose first upload never completed is left out.
+        await storage.tables.insert('agents', {
+          partitionKey: 'agent',
+          rowKey: 'from-0-1',
+          properties: { lastReceivedAt: '2026-01-01T00:00:00.000Z' },
+        });
+        await storage.tables.insert('agents', {
+          partitionKey: 'agent',
+          rowKey: 'never-stored',
+          properties: { firstReceivedAt: '2026-01-01T00:00:00.000Z' },
+        });
+        const agents = await listed();
+        expect(agents).toContainEqual({
+          agentId: 'from-0-1',
+          lastReceivedAt: '2026-01-01T00:00:00.000Z',
+        });
+        expect(agents.map((a) => (a as { agentId: string }).agentId)).not.toContain('never-stored');
+      });
+
       it('records the context sent along and shows it with the session', async () => {
         const text = buildTranscript({ sessionId: 'ctx', turns: 1 }).text;
         const response = await putTranscript(app, text, text, {

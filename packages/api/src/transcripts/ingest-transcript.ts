@@ -13,7 +13,8 @@ import {
   type TranscriptSummary,
   type UsageBucket,
 } from '@nexus/core';
-import { AGENTS_PARTITION, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
+import type { AgentDirectory } from './agent-directory.ts';
+import { ledgerBlobKey, transcriptBlobKey } from './keys.ts';
 import { insertFirstGeneration, recordGeneration } from './refresh-session.ts';
 import { LedgerWriter } from './usage-ledger.ts';
 import { VerifiedTranscript, type ContentEncoding } from './verified-transcript.ts';
@@ -40,6 +41,7 @@ export interface IngestResult {
 
 export interface IngestDeps {
   readonly storage: Storage;
+  readonly agents: AgentDirectory;
   readonly now: () => Date;
   readonly maxTranscriptBytes: number;
 }
@@ -50,8 +52,9 @@ export interface IngestDeps {
  *    failure no blob exists;
  * 2. the usage ledger derived from them;
  * 3. the generation row; its existence is what "already present" means;
- * 4. the derived session and agent rows, recomputed every time so a retry heals an earlier crash
- *    (3 and 4 are one transaction: a generation is never stored without its session).
+ * 4. the derived session row and the agent's last upload time, recomputed every time so a retry
+ *    heals an earlier crash (3 and 4 are one transaction: a generation is never stored without
+ *    its session).
  * The client is answered only after all four, so a 2xx means durably stored.
  */
 export async function ingestTranscript(
@@ -128,15 +131,10 @@ export async function ingestTranscript(
     if (first) return { created: true, stored: generation, session: first };
     return recordGeneration(storage, agentId, sessionId, { generation, inlineLedger, usage });
   };
-  // The agent row is independent of the others: written side by side (on the embedded store in
-  // the same commit, on Azure in the same round trip time).
+  // The agent's row in the list of agents, beside: written at its first upload only.
   const [{ created, stored, session }] = await Promise.all([
     record(),
-    storage.tables.upsert('agents', {
-      partitionKey: AGENTS_PARTITION,
-      rowKey: agentId,
-      properties: { lastReceivedAt: generation.receivedAt },
-    }),
+    deps.agents.ensure(agentId, generation.receivedAt),
   ]);
   return { status: created ? 'created' : 'already_present', generation: stored, session };
 }

@@ -7,11 +7,14 @@
  *   row   generations     PK agent, RK <session>|<sha256>
  *   row   sessions        PK agent, RK <session>
  *   row   sessionsByTime  PK agent, RK <inverted activity ms>|<session>   newest first
- *   row   agents          PK "agent", RK <agent>
+ *   row   agents          PK "agent", RK <agent>                         the list of agents
+ *   row   agentActivity   PK agent, RK "last"                            last upload time
  *
  * (On Azure all tables share one, each row key prefixed with its table's name: `AzureTableStore`.)
  */
 export const AGENTS_PARTITION = 'agent';
+/** The row key of an agent's `agentActivity` row (in the agent's own partition). */
+export const ACTIVITY_ROW = 'last';
 
 export function transcriptBlobKey(agentId: string, sessionId: string, sha256: string): string {
   return `transcripts/${agentId}/${sessionId}/${sha256}.jsonl`;

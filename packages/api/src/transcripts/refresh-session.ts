@@ -5,9 +5,10 @@ import {
   type Generation,
   type SessionRecord,
   type Storage,
+  type TableWrite,
   type UsageBucket,
 } from '@nexus/core';
-import { activityRowKey, generationRange, ledgerBlobKey } from './keys.ts';
+import { ACTIVITY_ROW, activityRowKey, generationRange, ledgerBlobKey } from './keys.ts';
 import { generationEntity, generationFromEntity, inlineLedgerOf, sessionEntity } from './rows.ts';
 import { readLedger } from './usage-ledger.ts';
 
@@ -69,6 +70,7 @@ export async function recordGeneration(
       current
         ? { op: 'update', table: 'sessions', entity, etag: current.etag }
         : { op: 'insert', table: 'sessions', entity },
+      activityWrite(added.generation),
     ]);
     if (!written) continue;
     const previousKey = current?.properties['indexKey'];
@@ -112,8 +114,25 @@ export async function insertFirstGeneration(
       entity: { partitionKey: agentId, rowKey: indexKey, properties: { sessionId } },
     },
     { op: 'insert', table: 'sessions', entity: sessionEntity(record, indexKey) },
+    activityWrite(generation),
   ]);
   return written ? record : undefined;
+}
+
+/**
+ * The agent's last upload time, in its own partition so that it rides in the upload's
+ * transaction: no request of its own. (`GET /v1/agents` lists agents from the `agents` rows.)
+ */
+function activityWrite(generation: Generation): TableWrite {
+  return {
+    op: 'upsert',
+    table: 'agentActivity',
+    entity: {
+      partitionKey: generation.agentId,
+      rowKey: ACTIVITY_ROW,
+      properties: { lastReceivedAt: generation.receivedAt },
+    },
+  };
 }
 
 export async function listGenerations(

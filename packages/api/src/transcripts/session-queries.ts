@@ -9,9 +9,16 @@ import {
   type Generation,
   type SessionRecord,
   type Storage,
+  type StoredEntity,
   type UsageBucket,
 } from '@nexus/core';
-import { AGENTS_PARTITION, activityRange, generationRowKey, transcriptBlobKey } from './keys.ts';
+import {
+  ACTIVITY_ROW,
+  AGENTS_PARTITION,
+  activityRange,
+  generationRowKey,
+  transcriptBlobKey,
+} from './keys.ts';
 import { listGenerations } from './refresh-session.ts';
 import { generationFromEntity, sessionFromEntity } from './rows.ts';
 
@@ -23,8 +30,13 @@ export interface AgentInfo {
   readonly lastReceivedAt: string;
 }
 
+/**
+ * Agents with stored sessions: the `agents` rows, each with its `agentActivity` row (read
+ * `READ_CONCURRENCY` at a time). Rows written by 0.1 carry `lastReceivedAt` themselves; an agent
+ * whose first upload did not complete has no activity and is left out.
+ */
 export async function listAgents(storage: Storage): Promise<AgentInfo[]> {
-  const agents: AgentInfo[] = [];
+  const rows: StoredEntity[] = [];
   let cursor: string | undefined;
   do {
     const page = await storage.tables.query(
@@ -32,15 +44,14 @@ export async function listAgents(storage: Storage): Promise<AgentInfo[]> {
       AGENTS_PARTITION,
       cursor === undefined ? {} : { cursor },
     );
-    for (const row of page.items) {
-      agents.push({
-        agentId: row.rowKey,
-        lastReceivedAt: String(row.properties['lastReceivedAt']),
-      });
-    }
+    rows.push(...page.items);
     cursor = page.cursor;
   } while (cursor !== undefined);
-  return agents;
+  return readEach(rows, async (row) => {
+    const activity = await storage.tables.get('agentActivity', row.rowKey, ACTIVITY_ROW);
+    const last = activity?.properties['lastReceivedAt'] ?? row.properties['lastReceivedAt'];
+    return typeof last === 'string' ? { agentId: row.rowKey, lastReceivedAt: last } : undefined;
+  });
 }
 
 export interface SessionListOptions {
@@ -178,19 +189,27 @@ async function readCurrentSessions(
   agentId: string,
   refs: readonly { indexKey: string; sessionId: string }[],
 ): Promise<SessionRecord[]> {
-  const results: (SessionRecord | undefined)[] = new Array<SessionRecord | undefined>(refs.length);
+  return readEach(refs, async (ref) => {
+    const row = await storage.tables.get('sessions', agentId, ref.sessionId);
+    return row?.properties['indexKey'] === ref.indexKey ? sessionFromEntity(row) : undefined;
+  });
+}
+
+/** `read` for each item, `READ_CONCURRENCY` at a time; the answers in order, without `undefined`. */
+async function readEach<T, R>(
+  items: readonly T[],
+  read: (item: T) => Promise<R | undefined>,
+): Promise<R[]> {
+  const results = new Array<R | undefined>(items.length);
   let next = 0;
-  const worker = async () => {
-    while (next < refs.length) {
+  const lane = async () => {
+    while (next < items.length) {
       const index = next++;
-      const ref = refs[index];
-      if (!ref) continue;
-      const row = await storage.tables.get('sessions', agentId, ref.sessionId);
-      if (row?.properties['indexKey'] === ref.indexKey) results[index] = sessionFromEntity(row);
+      results[index] = await read(items[index] as T);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, refs.length) }, worker));
-  return results.filter((r): r is SessionRecord => r !== undefined);
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, lane));
+  return results.filter((result): result is R => result !== undefined);
 }
 
 function nextDay(day: string): string {

@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { Readable } from 'node:stream';
 import { ValidationError, type ByteSource, type SessionContext, type Storage } from '@nexus/core';
+import { AgentDirectory } from '../../transcripts/agent-directory.ts';
 import { ingestTranscript } from '../../transcripts/ingest-transcript.ts';
 import { openTranscript } from '../../transcripts/session-queries.ts';
 import { parseContentEncoding } from '../../transcripts/verified-transcript.ts';
@@ -34,10 +35,11 @@ const CONTEXT_FIELDS = [
  * `already_present`); `GET` streams a stored generation back.
  */
 export function transcriptRoutes(app: Hono, deps: TranscriptRouteDeps): void {
+  const ingestDeps = { ...deps, agents: new AgentDirectory(deps.storage) };
   route(app, PATH, {
     PUT: async (c) => {
       const contentLength = parseContentLength(c.req.header('content-length'));
-      const result = await ingestTranscript(deps, {
+      const result = await ingestTranscript(ingestDeps, {
         agentId: c.req.param('agentId') ?? '',
         sessionId: c.req.param('sessionId') ?? '',
         sha256: c.req.param('sha256') ?? '',
