@@ -20,6 +20,10 @@ export function azureStatus(error: unknown): number | undefined {
   return restFields(error).status;
 }
 
+export function azureCode(error: unknown): string | undefined {
+  return restFields(error).code;
+}
+
 /**
  * Turns an Azure SDK error into the project's own: 409 exists, 412 ETag mismatch, 404 missing,
  * throttling and server faults as retryable `UnavailableError`. Our own errors pass through.

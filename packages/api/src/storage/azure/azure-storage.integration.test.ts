@@ -66,6 +66,25 @@ describe('azure storage: the old per-table layout', () => {
     expect(logged).toEqual([]);
   });
 
+  it('fails a transaction loudly when the table is gone, instead of answering "exists"', async () => {
+    const prefix = `g${randomBytes(4).toString('hex')}`;
+    const storage = await openAzureStorage({
+      connectionString,
+      container: `g-${prefix}`,
+      tablePrefix: prefix,
+    });
+    await TableServiceClient.fromConnectionString(connectionString, options).deleteTable(
+      `${prefix}rows`,
+    );
+    const row = { partitionKey: 'a1', rowKey: 'r1', properties: {} };
+    await expect(
+      storage.tables.transact([{ op: 'insert', table: 'sessions', entity: row }]),
+    ).rejects.toThrow(/TableNotFound|not found/i);
+    await expect(
+      storage.tables.transact([{ op: 'update', table: 'sessions', entity: row, etag: '*' }]),
+    ).rejects.toThrow(/TableNotFound|not found/i);
+  });
+
   it('is not needed on a new account: nothing to copy, nothing logged', async () => {
     const prefix = `n${randomBytes(4).toString('hex')}`;
     const logged: string[] = [];

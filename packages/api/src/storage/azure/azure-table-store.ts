@@ -20,7 +20,7 @@ import {
   type StoredEntity,
   type TableStore,
 } from '@nexus/core';
-import { azureStatus, translateAzureError } from './azure-errors.ts';
+import { azureCode, azureStatus, translateAzureError } from './azure-errors.ts';
 
 const MAX_PAGE = 1000;
 const SYSTEM_FIELDS = new Set(['partitionKey', 'rowKey', 'etag', 'timestamp', 'odata.metadata']);
@@ -68,10 +68,15 @@ export class AzureTableStore implements TableStore {
         error,
         `a transaction on rows of ${writes[0]?.entity.partitionKey ?? ''}`,
       );
+      // A row an update names is gone: 404 (a missing table is one too, and must not pass).
+      const updatedRowGone =
+        translated instanceof NotFoundError &&
+        azureCode(error) !== 'TableNotFound' &&
+        writes.some((write) => write.op === 'update');
       if (
         translated instanceof AlreadyExistsError ||
         translated instanceof PreconditionFailedError ||
-        translated instanceof NotFoundError
+        updatedRowGone
       ) {
         return false;
       }
