@@ -189,6 +189,22 @@ describe.each(backends(inject('azuriteConnectionString')))(
         expect(body.session.costUsd).toBeCloseTo(full.expected.costUsd, 9);
       });
 
+      it('counts every generation when several of one session arrive at once', async () => {
+        const full = buildTranscript({ sessionId: 'crowd', turns: 8 });
+        const lines = full.text.split('\n');
+        const versions = [4, 6, 8, 10].map((n) => lines.slice(0, n).join('\n') + '\n');
+        const answers = await Promise.all(
+          versions.map((text) => putTranscript(app, text, text, { sessionId: 'crowd' })),
+        );
+        expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201]);
+        const body = (await (await get(app, '/v1/agents/main/sessions/crowd')).json()) as {
+          session: { generations: number };
+          generations: unknown[];
+        };
+        expect(body.session.generations).toBe(4);
+        expect(body.generations).toHaveLength(4);
+      });
+
       it('completes a session whose generation was stored without its session row, when the upload is retried', async () => {
         // Version 0.1 on Azure wrote these rows one by one: a crash could keep the generation
         // alone. The worker, answered nothing, sends the same bytes again.
