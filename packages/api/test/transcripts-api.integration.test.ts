@@ -194,7 +194,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
         const lines = full.text.split('\n');
         const versions = [4, 6, 8, 10].map((n) => lines.slice(0, n).join('\n') + '\n');
         const answers = await Promise.all(
-          versions.map((text) => putTranscript(app, text, text, { sessionId: 'crowd' })),
+          versions.map(async (text) => putTranscript(app, text, text, { sessionId: 'crowd' })),
         );
         expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201]);
         const body = (await (await get(app, '/v1/agents/main/sessions/crowd')).json()) as {

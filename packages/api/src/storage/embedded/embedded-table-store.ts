@@ -152,16 +152,8 @@ export class EmbeddedTableStore implements TableStore {
   }
 
   private insertNow(table: string, entity: Entity): string {
-    checkEntity(entity);
-    const etag = newEtag();
     try {
-      this.statements.insert.run(
-        table,
-        entity.partitionKey,
-        entity.rowKey,
-        etag,
-        JSON.stringify(entity.properties),
-      );
+      return writeRow(this.statements.insert, table, entity);
     } catch (error) {
       if (isConstraint(error)) {
         throw new AlreadyExistsError(
@@ -170,7 +162,6 @@ export class EmbeddedTableStore implements TableStore {
       }
       throw error;
     }
-    return etag;
   }
 
   upsert(table: string, entity: Entity): Promise<string> {
@@ -178,16 +169,7 @@ export class EmbeddedTableStore implements TableStore {
   }
 
   private upsertNow(table: string, entity: Entity): string {
-    checkEntity(entity);
-    const etag = newEtag();
-    this.statements.upsert.run(
-      table,
-      entity.partitionKey,
-      entity.rowKey,
-      etag,
-      JSON.stringify(entity.properties),
-    );
-    return etag;
+    return writeRow(this.statements.upsert, table, entity);
   }
 
   get(table: string, partitionKey: string, rowKey: string): Promise<StoredEntity | undefined> {
@@ -369,6 +351,14 @@ function toEntity(row: Row): StoredEntity {
     etag: row.etag,
     properties: JSON.parse(row.props) as EntityProperties,
   };
+}
+
+/** An insert or upsert of a checked row with a new ETag, which it returns. */
+function writeRow(statement: StatementSync, table: string, entity: Entity): string {
+  checkEntity(entity);
+  const etag = newEtag();
+  statement.run(table, entity.partitionKey, entity.rowKey, etag, JSON.stringify(entity.properties));
+  return etag;
 }
 
 function newEtag(): string {
