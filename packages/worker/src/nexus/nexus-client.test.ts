@@ -13,6 +13,8 @@ async function serverWith(replies: Reply[]) {
     body: string;
     encoding: string | undefined;
     auth: string | undefined;
+    length: string | undefined;
+    transfer: string | undefined;
   }[] = [];
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -24,6 +26,8 @@ async function serverWith(replies: Reply[]) {
         body,
         encoding: req.headers['content-encoding'],
         auth: req.headers.authorization,
+        length: req.headers['content-length'],
+        transfer: req.headers['transfer-encoding'],
       });
       const reply = replies[Math.min(seen.length - 1, replies.length - 1)];
       reply?.(req, res, body);
@@ -95,6 +99,19 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     expect(server.seen[0]?.url).toBe(
       `/v1/agents/main/sessions/s1/transcripts/${'a'.repeat(64)}?kind=reset&fileName=s1.jsonl.reset.2026-02-02T20-29-47.344Z`,
     );
+  });
+
+  it("announces a streamed body's length when it is known, and streams chunked otherwise", async () => {
+    const server = await serverWith([json(201, { status: 'created' })]);
+    close = server.close;
+    const client = new NexusClient({ url: server.url, apiKey: 'k' });
+    const line = '{"type":"session","id":"s1"}\n';
+    await client.uploadTranscript({ ...request, length: Buffer.byteLength(line) });
+    await client.uploadTranscript(request);
+    expect(server.seen.map((s) => [s.length, s.transfer, s.body])).toEqual([
+      [String(Buffer.byteLength(line)), undefined, line],
+      [undefined, 'chunked', line],
+    ]);
   });
 
   it("returns a 4xx as a rejection with the API's reason, without retrying", async () => {

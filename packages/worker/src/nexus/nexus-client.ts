@@ -17,6 +17,8 @@ export interface TranscriptUploadRequest {
    * transcripts), or a function that opens a stream afresh for each attempt.
    */
   readonly body: Uint8Array | (() => Readable);
+  /** A stream's length, when known: sent as `Content-Length` (bytes always are). */
+  readonly length?: number;
   readonly context?: Readonly<Record<string, string>>;
 }
 
@@ -72,6 +74,8 @@ export class NexusClient {
     const url = `${this.options.url}/v1/agents/${encodeURIComponent(request.agentId)}/sessions/${encodeURIComponent(request.sessionId)}/transcripts/${request.sha256}?${query.toString()}`;
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
     if (request.encoding !== 'identity') headers['content-encoding'] = request.encoding;
+    if (typeof request.body === 'function' && request.length !== undefined)
+      headers['content-length'] = String(request.length);
     let lastReason = '';
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt += 1) {
       let retryAfter: string | null = null;

@@ -310,6 +310,7 @@ export class SessionUploadJob extends Job {
           fileName: candidate.fileName,
           encoding: body.encoding,
           body: body.body,
+          ...(body.length === undefined ? {} : { length: body.length }),
           context: candidate.context,
         },
         context.signal,

@@ -34,18 +34,22 @@ describe('prepareUpload', () => {
       const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
       const raw = Buffer.from(
         Array.from(
-          { length: Math.ceil(size / 40) },
+          { length: Math.ceil(size / 38) }, // 38 bytes a line
           (_, n) => `{"line":${String(n).padStart(28, '0')}}\n`,
         )
           .join('')
           .slice(0, size),
       );
       const path = join(dir, 's.jsonl');
+      expect(raw.length).toBe(size);
       await writeFile(path, raw);
       const prepared = await prepareUpload(path, false, compression, raw.length);
       expect(prepared.sha256).toBe(createHash('sha256').update(raw).digest('hex'));
       expect(prepared.bytes).toBe(raw.length);
       expect(prepared.encoding).toBe(compression === 'none' ? 'identity' : compression);
+      // A stream of the file as it is has a known length (sent as Content-Length).
+      const streamedAsIs = size > SMALL_TRANSCRIPT_BYTES && compression === 'none';
+      expect(prepared.length).toBe(streamedAsIs ? raw.length : undefined);
       for (let attempt = 0; attempt < 2; attempt += 1)
         expect(decode[prepared.encoding](await bodyOf(prepared.body)).equals(raw)).toBe(true);
     },

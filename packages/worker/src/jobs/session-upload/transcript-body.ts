@@ -76,6 +76,12 @@ export interface PreparedUpload {
   readonly encoding: 'zstd' | 'gzip' | 'identity';
   /** The bytes to send (small files), or a stream opened afresh for each attempt. */
   readonly body: Uint8Array | (() => Readable);
+  /**
+   * A stream's length when it is known (the file as it is, uncompressed): sent as
+   * `Content-Length`, which lets the API refuse an oversized upload before reading it and
+   * check a large one's lines on a thread.
+   */
+  readonly length?: number;
 }
 
 /**
@@ -95,7 +101,14 @@ export async function prepareUpload(
   if (compressed || sizeHint > SMALL_TRANSCRIPT_BYTES) {
     const { sha256, bytes } = await hashTranscript(path, compressed);
     const body = openUploadBody(path, compressed, compression);
-    return { sha256, bytes, encoding: body.encoding, body: body.open };
+    const asIs = !compressed && body.encoding === 'identity';
+    return {
+      sha256,
+      bytes,
+      encoding: body.encoding,
+      body: body.open,
+      ...(asIs ? { length: bytes } : {}),
+    };
   }
   const raw = readFileSync(path);
   const sha256 = createHash('sha256').update(raw).digest('hex');
