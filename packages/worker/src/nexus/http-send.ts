@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -36,6 +36,30 @@ const agents = {
   'http:': new HttpAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS, ...proxyEnv }),
   'https:': new HttpsAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS, ...proxyEnv }),
 };
+
+/** Passes a stream through, failing it if it is not exactly `length` bytes long. */
+function exactLength(length: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > length) {
+        callback(new Error(`the body is longer than its Content-Length of ${length} bytes`));
+      } else {
+        callback(null, chunk);
+      }
+    },
+    flush(callback) {
+      callback(
+        seen === length
+          ? null
+          : new Error(
+              `the body ended after ${seen} of the ${length} bytes its Content-Length says`,
+            ),
+      );
+    },
+  });
+}
 
 /**
  * One HTTP request with Node's own client on kept-alive connections. The worker's uploads used
@@ -86,6 +110,15 @@ export function httpSend(url: string, options: HttpSendOptions): Promise<HttpAns
     body.on('error', (error) => request.destroy(error));
     // An answer before the whole body was sent (a 413, say) must not leave the file open.
     request.on('close', () => body.destroy());
-    body.pipe(request);
+    const announced = headers['content-length'];
+    if (announced === undefined) {
+      body.pipe(request);
+      return;
+    }
+    // A stream that turns out shorter or longer than its Content-Length fails the request at once,
+    // instead of the API waiting for bytes that never come, or reading the rest as a request.
+    const exact = exactLength(Number(announced));
+    exact.on('error', (error) => request.destroy(error));
+    body.pipe(exact).pipe(request);
   });
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { httpSend } from './http-send.ts';
 import { NexusClient, type TranscriptUploadRequest } from './nexus-client.ts';
 
 type Reply = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -112,6 +113,20 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
       [String(Buffer.byteLength(line)), undefined, line],
       [undefined, 'chunked', line],
     ]);
+  });
+
+  it('fails at once, without a hang, when a stream is shorter or longer than its length', async () => {
+    const server = await serverWith([json(201, { status: 'created' })]);
+    close = server.close;
+    const send = (announced: number) =>
+      httpSend(`${server.url}/upload`, {
+        method: 'PUT',
+        headers: { 'content-length': String(announced) },
+        body: Readable.from([Buffer.from('0123456789')]),
+      });
+    await expect(send(100)).rejects.toThrow(/content-length/i);
+    await expect(send(5)).rejects.toThrow(/content-length/i);
+    expect(server.seen).toEqual([]);
   });
 
   it("returns a 4xx as a rejection with the API's reason, without retrying", async () => {

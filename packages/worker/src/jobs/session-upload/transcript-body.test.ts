@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
@@ -54,6 +54,17 @@ describe('prepareUpload', () => {
         expect(decode[prepared.encoding](await bodyOf(prepared.body)).equals(raw)).toBe(true);
     },
   );
+
+  it('sends a large file as it was hashed, even when lines were appended since', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+    const path = join(dir, 'live.jsonl');
+    const raw = Buffer.from('{"type":"message"}\n'.repeat(70_000));
+    await writeFile(path, raw);
+    const prepared = await prepareUpload(path, false, 'none', raw.length);
+    await appendFile(path, '{"type":"message","late":true}\n');
+    expect(prepared.length).toBe(raw.length);
+    expect((await bodyOf(prepared.body)).equals(raw)).toBe(true);
+  });
 
   it('sends a .zst archive as it is, hashed after decompression', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));

@@ -101,14 +101,13 @@ export async function prepareUpload(
   if (compressed || sizeHint > SMALL_TRANSCRIPT_BYTES) {
     const { sha256, bytes } = await hashTranscript(path, compressed);
     const body = openUploadBody(path, compressed, compression);
-    const asIs = !compressed && body.encoding === 'identity';
-    return {
-      sha256,
-      bytes,
-      encoding: body.encoding,
-      body: body.open,
-      ...(asIs ? { length: bytes } : {}),
-    };
+    if (compressed || body.encoding !== 'identity') {
+      return { sha256, bytes, encoding: body.encoding, body: body.open };
+    }
+    if (bytes === 0) return { sha256, bytes, encoding: 'identity', body: new Uint8Array(0) };
+    // Sent as it is: exactly the bytes hashed, whatever was appended since (a live snapshot).
+    const open = () => createReadStream(path, { highWaterMark: 256 * 1024, end: bytes - 1 });
+    return { sha256, bytes, encoding: 'identity', body: open, length: bytes };
   }
   const raw = readFileSync(path);
   const sha256 = createHash('sha256').update(raw).digest('hex');
