@@ -55,16 +55,19 @@ describe('prepareUpload', () => {
     },
   );
 
-  it('sends a large file as it was hashed, even when lines were appended since', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
-    const path = join(dir, 'live.jsonl');
-    const raw = Buffer.from('{"type":"message"}\n'.repeat(70_000));
-    await writeFile(path, raw);
-    const prepared = await prepareUpload(path, false, 'none', raw.length);
-    await appendFile(path, '{"type":"message","late":true}\n');
-    expect(prepared.length).toBe(raw.length);
-    expect((await bodyOf(prepared.body)).equals(raw)).toBe(true);
-  });
+  it.each<Compression>(['none', 'zstd', 'gzip'])(
+    'sends a large file as it was hashed, even when lines were appended since (%s)',
+    async (compression) => {
+      const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+      const path = join(dir, 'live.jsonl');
+      const raw = Buffer.from('{"type":"message"}\n'.repeat(70_000));
+      await writeFile(path, raw);
+      const prepared = await prepareUpload(path, false, compression, raw.length);
+      await appendFile(path, '{"type":"message","late":true}\n');
+      expect(prepared.length).toBe(compression === 'none' ? raw.length : undefined);
+      expect(decode[prepared.encoding](await bodyOf(prepared.body)).equals(raw)).toBe(true);
+    },
+  );
 
   it('sends a .zst archive as it is, hashed after decompression', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));

@@ -52,14 +52,21 @@ export async function hashTranscript(
 
 /**
  * Opens a transcript as an upload body. A `.zst` archive goes as it is (`Content-Encoding:
- * zstd`): no work, and already small. Others are compressed in transit as configured.
+ * zstd`): no work, and already small. Others are compressed in transit as configured, and read
+ * only up to the `hashed` bytes: lines appended since (a live snapshot) wait for the next run
+ * instead of making the upload's hash wrong.
  */
-export function openUploadBody(
+function openUploadBody(
   path: string,
   compressed: boolean,
   compression: Compression,
+  hashed: number,
 ): { encoding: 'zstd' | 'gzip' | 'identity'; open: () => Readable } {
-  const file = () => createReadStream(path, { highWaterMark: 256 * 1024 });
+  const file = () =>
+    createReadStream(path, {
+      highWaterMark: 256 * 1024,
+      ...(compressed ? {} : { start: 0, end: hashed - 1 }),
+    });
   if (compressed) return { encoding: 'zstd', open: file };
   if (compression === 'none') return { encoding: 'identity', open: file };
   if (compression === 'gzip')
@@ -78,8 +85,7 @@ export interface PreparedUpload {
   readonly body: Uint8Array | (() => Readable);
   /**
    * A stream's length when it is known (the file as it is, uncompressed): sent as
-   * `Content-Length`, which lets the API refuse an oversized upload before reading it and
-   * check a large one's lines on a thread.
+   * `Content-Length`, which lets the API refuse an oversized upload before reading it.
    */
   readonly length?: number;
 }
@@ -100,14 +106,19 @@ export async function prepareUpload(
 ): Promise<PreparedUpload> {
   if (compressed || sizeHint > SMALL_TRANSCRIPT_BYTES) {
     const { sha256, bytes } = await hashTranscript(path, compressed);
-    const body = openUploadBody(path, compressed, compression);
-    if (compressed || body.encoding !== 'identity') {
-      return { sha256, bytes, encoding: body.encoding, body: body.open };
+    if (!compressed && bytes === 0) {
+      return { sha256, bytes, encoding: 'identity', body: new Uint8Array(0) };
     }
-    if (bytes === 0) return { sha256, bytes, encoding: 'identity', body: new Uint8Array(0) };
-    // Sent as it is: exactly the bytes hashed, whatever was appended since (a live snapshot).
-    const open = () => createReadStream(path, { highWaterMark: 256 * 1024, end: bytes - 1 });
-    return { sha256, bytes, encoding: 'identity', body: open, length: bytes };
+    const body = openUploadBody(path, compressed, compression, bytes);
+    // Sent as it is, its length is known ahead.
+    const asIs = !compressed && body.encoding === 'identity';
+    return {
+      sha256,
+      bytes,
+      encoding: body.encoding,
+      body: body.open,
+      ...(asIs ? { length: bytes } : {}),
+    };
   }
   const raw = readFileSync(path);
   const sha256 = createHash('sha256').update(raw).digest('hex');
