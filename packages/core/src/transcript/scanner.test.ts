@@ -178,6 +178,40 @@ describe('TranscriptScanner', () => {
     ]);
   });
 
+  it.each([
+    '2026-02-03T09:14:02.118Z',
+    '2024-02-29T23:59:59.999Z',
+    '2026-02-29T10:00:00.000Z',
+    '2026-13-01T10:00:00.000Z',
+    '2026-02-03T24:00:00.000Z',
+    '2026-02-03T09:60:00.000Z',
+    '2026-02-03T09:14:60.000Z',
+    '2026-02-03T09:1a:02.118Z',
+    '2026-02-03T-9:14:02.118Z',
+    '2026-02-03T09:14:02.1x8Z',
+    '2026/02/03T09:14:02.118Z',
+    '+02026-02-03T09:14:02.1Z',
+    '2026-02-03T09:14:02.118+',
+    '2026-02-03T09:14:02.118',
+    '2026-02-03T09:14:02Z',
+    '2026-02-03T11:14:02.118+02:00',
+    '0000-01-01T00:00:00.000Z',
+  ])('reads the timestamp %s as Date.parse does', (timestamp) => {
+    // Each is read after a message on another day, so no day is remembered from the line before.
+    const entry = (id: string, at: string) =>
+      JSON.stringify({ type: 'x', id, timestamp: at, message: {} });
+    const early = '1999-01-01T00:00:00.000Z';
+    const text = [
+      '{"type":"session","version":3,"id":"s1"}',
+      entry('a', early),
+      entry('b', timestamp),
+    ].join('\n');
+    const ms = Date.parse(timestamp);
+    expect(scan(text, 1 << 20).summary.lastTimestamp).toBe(
+      Number.isNaN(ms) || ms < Date.parse(early) ? early : new Date(ms).toISOString(),
+    );
+  });
+
   it('ignores timestamps that are not times instead of failing', () => {
     const text = `${HEADER}\n{"type":"x","id":"a","timestamp":"yesterday"}\n{"type":"x","id":"b","timestamp":1e300}\n`;
     expect(scan(text).summary.lastTimestamp).toBe('2026-02-03T09:14:02.118Z');

@@ -26,6 +26,7 @@ export interface ScannerOptions {
 }
 
 const NEWLINE = 0x0a;
+const OPEN_BRACE = 0x7b;
 const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** OpenClaw copies delivered messages into the transcript with zero usage (OPENCLAW.md). */
 const MIRROR_PROVIDER = 'openclaw';
@@ -187,7 +188,8 @@ export class TranscriptScanner {
 
   /** One decoded line; `lineNumber` already counts it. */
   private takeText(text: string): void {
-    if (text.trim() === '') return;
+    // A line that opens an object is not blank; only other lines pay for the trim.
+    if (text.charCodeAt(0) !== OPEN_BRACE && text.trim() === '') return;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -313,9 +315,64 @@ function count(value: unknown): number {
 
 function toMillis(value: unknown): number | undefined {
   const ms =
-    typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string'
+        ? (isoMillis(value) ?? Date.parse(value))
+        : NaN;
   // Beyond ±8.64e15 ms a Date is invalid; such a value is noise, not a time.
   return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
+}
+
+/** The day of the last timestamp read by `isoMillis`: `YYYY-MM-DD` and its first millisecond. */
+let isoDay = { prefix: '', ms: 0 };
+
+/**
+ * `Date.parse` for the one form OpenClaw writes (`toISOString()`: `2026-02-03T09:14:02.118Z`),
+ * about ten times cheaper: the day is parsed once per day, the time of day from its digits.
+ * `undefined` for anything else, which `Date.parse` then reads; so is a time of day out of range.
+ */
+function isoMillis(text: string): number | undefined {
+  if (
+    text.length !== 24 ||
+    text.charCodeAt(10) !== 0x54 || // T
+    text.charCodeAt(13) !== 0x3a || // :
+    text.charCodeAt(16) !== 0x3a ||
+    text.charCodeAt(19) !== 0x2e || // .
+    text.charCodeAt(23) !== 0x5a // Z
+  ) {
+    return undefined;
+  }
+  const hours = digits(text, 11, 2);
+  const minutes = digits(text, 14, 2);
+  const seconds = digits(text, 17, 2);
+  const millis = digits(text, 20, 3);
+  if (hours < 0 || minutes < 0 || seconds < 0 || millis < 0) return undefined;
+  if (hours > 23 || minutes > 59 || seconds > 59) return undefined;
+  if (isoDay.prefix === '' || !text.startsWith(isoDay.prefix)) {
+    const isDay =
+      digits(text, 0, 4) >= 0 &&
+      text.charCodeAt(4) === 0x2d && // -
+      digits(text, 5, 2) >= 0 &&
+      text.charCodeAt(7) === 0x2d &&
+      digits(text, 8, 2) >= 0;
+    const prefix = text.slice(0, 10);
+    const ms = isDay ? Date.parse(`${prefix}T00:00:00.000Z`) : NaN;
+    if (Number.isNaN(ms)) return undefined;
+    isoDay = { prefix, ms };
+  }
+  return isoDay.ms + ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis;
+}
+
+/** The decimal number in `count` characters from `start`; -1 unless they are all digits. */
+function digits(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i += 1) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 const DAY_MS = 86_400_000;
