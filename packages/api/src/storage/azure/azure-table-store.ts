@@ -1,9 +1,4 @@
-import {
-  odata,
-  type TableClient,
-  type TableEntityResult,
-  type TransactionAction,
-} from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import {
   AlreadyExistsError,
   NotFoundError,
@@ -21,6 +16,7 @@ import {
   type TableStore,
 } from '@nexus/core';
 import { azureCode, azureStatus, translateAzureError } from './azure-errors.ts';
+import { EntityBatchSender } from './entity-batch.ts';
 
 const MAX_PAGE = 1000;
 const SYSTEM_FIELDS = new Set(['partitionKey', 'rowKey', 'etag', 'timestamp', 'odata.metadata']);
@@ -36,9 +32,11 @@ const SYSTEM_FIELDS = new Set(['partitionKey', 'rowKey', 'etag', 'timestamp', 'o
  */
 export class AzureTableStore implements TableStore {
   private readonly client: TableClient;
+  private readonly batches: EntityBatchSender;
 
   constructor(client: TableClient) {
     this.client = client;
+    this.batches = new EntityBatchSender(client);
   }
 
   async insert(table: string, entity: Entity): Promise<string> {
@@ -54,14 +52,17 @@ export class AzureTableStore implements TableStore {
   /** One entity-group transaction (one request); Azure refuses it whole on the first conflict. */
   async transact(writes: readonly TableWrite[]): Promise<boolean> {
     checkTransaction(writes);
-    const actions = writes.map((write): TransactionAction => {
-      const row = toAzure(write.table, write.entity);
-      if (write.op === 'insert') return ['create', row];
-      if (write.op === 'upsert') return ['upsert', row, 'Replace'];
-      return ['update', row, 'Replace', { etag: write.etag }];
-    });
+    const partitionKey = writes[0]?.entity.partitionKey ?? '';
     try {
-      await this.client.submitTransaction(actions);
+      await this.batches.send(
+        partitionKey,
+        writes.map((write) => ({
+          op: write.op,
+          rowKey: physicalKey(write.table, write.entity.rowKey),
+          json: toODataJson(write.table, write.entity),
+          ...(write.op === 'update' ? { etag: write.etag } : {}),
+        })),
+      );
       return true;
     } catch (error) {
       const translated = translateAzureError(
@@ -205,6 +206,23 @@ function toAzure(
     row[name] = typeof value === 'number' ? { value: String(value), type: 'Double' } : value;
   }
   return row;
+}
+
+/** The entity as the service's JSON, typed as `toAzure` types it (numbers `Edm.Double`). */
+function toODataJson(table: string, entity: Entity): string {
+  const row: Record<string, string | boolean> = {
+    PartitionKey: entity.partitionKey,
+    RowKey: physicalKey(table, entity.rowKey),
+  };
+  for (const [name, value] of Object.entries(entity.properties)) {
+    if (typeof value === 'number') {
+      row[name] = String(value);
+      row[`${name}@odata.type`] = 'Edm.Double';
+    } else {
+      row[name] = value;
+    }
+  }
+  return JSON.stringify(row);
 }
 
 /** A row as the contract sees it; `table` undefined for a row of the old layout (no prefix). */
