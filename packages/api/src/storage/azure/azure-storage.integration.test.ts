@@ -155,7 +155,7 @@ describe('azure storage: entity-group transactions', () => {
       table,
       options,
     );
-    const store = new AzureTableStore(client);
+    const store = new AzureTableStore(client, { allowInsecureConnection: true });
     const entity = { partitionKey: 'p', rowKey: 'r', properties: { n: 1 } };
     expect(await store.transact([{ op: 'insert', table: 'sessions', entity }])).toBe(true);
     expect(await store.transact([{ op: 'insert', table: 'sessions', entity }])).toBe(false);

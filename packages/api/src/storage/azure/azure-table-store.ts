@@ -34,9 +34,9 @@ export class AzureTableStore implements TableStore {
   private readonly client: TableClient;
   private readonly batches: EntityBatchSender;
 
-  constructor(client: TableClient) {
+  constructor(client: TableClient, options: { allowInsecureConnection?: boolean } = {}) {
     this.client = client;
-    this.batches = new EntityBatchSender(client);
+    this.batches = new EntityBatchSender(client, options);
   }
 
   async insert(table: string, entity: Entity): Promise<string> {

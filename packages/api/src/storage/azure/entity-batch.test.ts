@@ -33,7 +33,7 @@ function sender(answer: { status: number; body: string }) {
     new AzureNamedKeyCredential('devstoreaccount1', KEY),
     { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } },
   );
-  return { batches: new EntityBatchSender(client, http), sent };
+  return { batches: new EntityBatchSender(client, { http, allowInsecureConnection: true }), sent };
 }
 
 function answer(...statuses: string[]): string {

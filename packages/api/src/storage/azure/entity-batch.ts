@@ -40,9 +40,16 @@ export class EntityBatchSender {
   private readonly tableUrl: string;
   private readonly batchUrl: string;
 
-  constructor(client: TableClient, http: HttpClient = createDefaultHttpClient()) {
+  /** As the client was made: plain HTTP only for a local endpoint named by a connection string. */
+  private readonly allowInsecureConnection: boolean;
+
+  constructor(
+    client: TableClient,
+    options: { allowInsecureConnection?: boolean; http?: HttpClient } = {},
+  ) {
     this.client = client;
-    this.http = http;
+    this.http = options.http ?? createDefaultHttpClient();
+    this.allowInsecureConnection = options.allowInsecureConnection ?? false;
     const [account = '', query] = client.url.split('?');
     const base = account.endsWith('/') ? account.slice(0, -1) : account;
     this.tableUrl = `${base}/${client.tableName}`;
@@ -68,7 +75,7 @@ export class EntityBatchSender {
         DataServiceVersion: '3.0',
         MaxDataServiceVersion: '3.0;NetFx',
       }),
-      allowInsecureConnection: true,
+      allowInsecureConnection: this.allowInsecureConnection,
     });
     const response = await this.client.pipeline.sendRequest(this.http, request);
     checkBatchResponse(response, writes.length);

@@ -68,7 +68,9 @@ export async function openAzureStorage(
     );
   }
 
-  const tables = new AzureTableStore(client);
+  const tables = new AzureTableStore(client, {
+    allowInsecureConnection: 'connectionString' in config,
+  });
   const copied = await copyLegacyTables(
     client,
     tables,
