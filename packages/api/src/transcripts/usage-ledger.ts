@@ -49,8 +49,8 @@ export class LedgerWriter {
   /** Synchronous, for the scanner's callback; `drain()` writes what piled up. */
   add(record: UsageRecord): void {
     this.combiner.add(record);
-    // The LedgerRow as JSON, written out: the scanner's counts are finite numbers, whose JSON
-    // is their string; only the strings need quoting (a third of the cost of stringifying a row).
+    // The LedgerRow as JSON, written out rather than built as an array and stringified: the
+    // scanner's counts are finite numbers, whose JSON is their string; only strings need quoting.
     const line = `[${JSON.stringify(record.entryId)},${this.quoted(record.day)},${this.quoted(record.provider)},${this.quoted(record.model)},${String(record.input)},${String(record.output)},${String(record.cacheRead)},${String(record.cacheWrite)},${String(record.totalTokens)},${String(record.costUsd)}]\n`;
     this.pending.push(line);
     this.pendingBytes += line.length;

@@ -328,8 +328,9 @@ function toMillis(value: unknown): number | undefined {
 let isoDay = { prefix: '', ms: 0 };
 
 /**
- * `Date.parse` for the one form OpenClaw writes (`toISOString()`: `2026-02-03T09:14:02.118Z`),
- * about ten times cheaper: the day is parsed once per day, the time of day from its digits.
+ * `Date.parse` for the one form OpenClaw writes (`toISOString()`: `2026-02-03T09:14:02.118Z`) at
+ * a third of its cost (10% of B2's scan before, 3.5% after): the day is parsed once per day, the
+ * time of day read from its digits.
  * `undefined` for anything else, which `Date.parse` then reads; so is a time of day out of range.
  */
 function isoMillis(text: string): number | undefined {

@@ -16,7 +16,7 @@ import {
   type TableStore,
 } from '@nexus/core';
 import { azureCode, azureStatus, translateAzureError } from './azure-errors.ts';
-import { EntityBatchSender } from './entity-batch.ts';
+import { EntityBatchSender, type BatchWrite } from './entity-batch.ts';
 
 const MAX_PAGE = 1000;
 const SYSTEM_FIELDS = new Set(['partitionKey', 'rowKey', 'etag', 'timestamp', 'odata.metadata']);
@@ -56,12 +56,13 @@ export class AzureTableStore implements TableStore {
     try {
       await this.batches.send(
         partitionKey,
-        writes.map((write) => ({
-          op: write.op,
-          rowKey: physicalKey(write.table, write.entity.rowKey),
-          json: toODataJson(write.table, write.entity),
-          ...(write.op === 'update' ? { etag: write.etag } : {}),
-        })),
+        writes.map((write): BatchWrite => {
+          const rowKey = physicalKey(write.table, write.entity.rowKey);
+          const json = toODataJson(write.table, write.entity);
+          return write.op === 'update'
+            ? { op: 'update', rowKey, json, etag: write.etag }
+            : { op: write.op, rowKey, json };
+        }),
       );
       return true;
     } catch (error) {
@@ -208,16 +209,14 @@ function toAzure(
   return row;
 }
 
-/** The entity as the service's JSON, typed as `toAzure` types it (numbers `Edm.Double`). */
+/** `toAzure`'s row as the service's JSON, where a typed value carries `<name>@odata.type`. */
 function toODataJson(table: string, entity: Entity): string {
-  const row: Record<string, string | boolean> = {
-    PartitionKey: entity.partitionKey,
-    RowKey: physicalKey(table, entity.rowKey),
-  };
-  for (const [name, value] of Object.entries(entity.properties)) {
-    if (typeof value === 'number') {
-      row[name] = String(value);
-      row[`${name}@odata.type`] = 'Edm.Double';
+  const { partitionKey, rowKey, ...properties } = toAzure(table, entity);
+  const row: Record<string, string | boolean> = { PartitionKey: partitionKey, RowKey: rowKey };
+  for (const [name, value] of Object.entries(properties)) {
+    if (typeof value === 'object') {
+      row[name] = value.value;
+      row[`${name}@odata.type`] = `Edm.${value.type}`;
     } else {
       row[name] = value;
     }

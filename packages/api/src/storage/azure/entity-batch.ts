@@ -9,15 +9,19 @@ import {
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 
-/** One write of an entity-group transaction, its entity already in the service's JSON form. */
-export interface BatchWrite {
-  /** `insert` fails on an existing row; `upsert` replaces; `update` replaces the row at `etag`. */
-  readonly op: 'insert' | 'upsert' | 'update';
-  readonly rowKey: string;
-  /** The entity as OData JSON (`PartitionKey`, `RowKey`, properties, `…@odata.type`). */
-  readonly json: string;
-  readonly etag?: string;
-}
+/**
+ * One write of an entity-group transaction, its entity already in the service's JSON form
+ * (`PartitionKey`, `RowKey`, properties, `<name>@odata.type`). `insert` fails on an existing row,
+ * `upsert` replaces whatever is there, `update` replaces the row only as it was at `etag`.
+ */
+export type BatchWrite =
+  | { readonly op: 'insert' | 'upsert'; readonly rowKey: string; readonly json: string }
+  | {
+      readonly op: 'update';
+      readonly rowKey: string;
+      readonly json: string;
+      readonly etag: string;
+    };
 
 const CRLF = '\r\n';
 
@@ -95,7 +99,7 @@ export class EntityBatchSender {
       'Content-Type: application/json',
       'DataServiceVersion: 3.0',
       ...(write.op === 'insert' ? ['Prefer: return-no-content'] : []),
-      ...(write.op === 'update' ? [`If-Match: ${write.etag ?? '*'}`] : []),
+      ...(write.op === 'update' ? [`If-Match: ${write.etag}`] : []),
       '',
       write.json,
     ].join(CRLF);
