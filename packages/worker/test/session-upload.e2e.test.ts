@@ -133,6 +133,39 @@ describe('nexus-worker --job session-upload against the real API', () => {
     expect(existsSync(idle?.path ?? '')).toBe(true);
   });
 
+  it('a wrong key or URL fails the run loudly and records nothing, so the right one uploads everything', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-w-key-'));
+    const fixture = await createOpenClawFixture(join(dir, 'openclaw'));
+    const options = { url: server.url, stateDir: fixture.stateDir, mode: 'move' as const };
+    const wrongKey = await runWorkerJob(
+      await writeWorkerConfig(dir, { ...options, apiKey: 'WRONG' }),
+    );
+    expect(wrongKey.code).toBe(1);
+    const line = wrongKey.lines.find((l) => l.msg?.startsWith('stopped uploading'));
+    expect(line?.msg).toMatch(/refused the key: check NEXUS_API_KEY/);
+    expect(summaryOf(wrongKey)).toMatchObject({ uploaded: 0, rejected: 0 });
+
+    const wrongUrl = await runWorkerJob(
+      await writeWorkerConfig(dir, { ...options, url: `${server.url}/nexus`, apiKey: KEY }),
+    );
+    expect(wrongUrl.code).toBe(1);
+    expect(wrongUrl.lines.find((l) => l.msg?.startsWith('stopped uploading'))?.msg).toMatch(
+      /no upload route: check NEXUS_URL/,
+    );
+    for (const file of fixture.completed) expect(existsSync(file.path)).toBe(true);
+
+    const right = await runWorkerJob(await writeWorkerConfig(dir, { ...options, apiKey: KEY }));
+    expect(right.code).toBe(0);
+    expect(summaryOf(right)).toMatchObject({
+      uploaded: fixture.completed.length,
+      rejected: 1,
+      failed: 0,
+    });
+    expect((await stored(fixture)).map((g) => g.sha256).sort()).toEqual(
+      fixture.completed.map((f) => f.sha256).sort(),
+    );
+  });
+
   it('exits 2 with a clear message for a bad config, and 1 when the API cannot be reached', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nexus-w-bad-'));
     const fixture = await createOpenClawFixture(join(dir, 'openclaw'));
@@ -147,10 +180,12 @@ describe('nexus-worker --job session-upload against the real API', () => {
     });
     const unreachable = await runWorkerJob(config);
     expect(unreachable.code).toBe(1);
-    expect(summaryOf(unreachable)).toMatchObject({
-      uploaded: 0,
-      failed: fixture.completed.length + 1,
-    });
+    // The first uploads give up after their retries; the rest are not tried, all left in place.
+    expect(summaryOf(unreachable)).toMatchObject({ uploaded: 0, rejected: 0 });
+    expect(summaryOf(unreachable).failed).toBeGreaterThan(0);
+    expect(unreachable.lines.find((l) => l.msg?.startsWith('stopped uploading'))?.msg).toMatch(
+      /gave up after 7 attempts/,
+    );
     for (const file of fixture.completed) expect(existsSync(file.path)).toBe(true);
   }, 120_000);
 

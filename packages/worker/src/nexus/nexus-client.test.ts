@@ -158,12 +158,28 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
       outcome: 'stored',
       status: 'already_present',
     });
-    expect(await client.uploadTranscript(request)).toMatchObject({
-      outcome: 'rejected',
-      httpStatus: 404,
-      code: 'http_404',
-      message: '<h1>Not Found</h1>',
-    });
+    const notFound = await client.uploadTranscript(request);
+    expect(notFound).toMatchObject({ outcome: 'refused', httpStatus: 404, code: 'http_404' });
+    expect(notFound.outcome === 'refused' && notFound.message).toMatch(
+      /no upload route: check NEXUS_URL.*<h1>Not Found<\/h1>/,
+    );
+  });
+
+  it('tells a refusal of the request (key, URL, storage) from a rejection of the content', async () => {
+    const server = await serverWith([
+      json(401, { error: { code: 'unauthorized', message: 'The API key is not valid' } }),
+      json(404, { error: { code: 'not_found', message: 'container nexus was not found' } }),
+      json(400, { error: { code: 'invalid_kind', message: 'kind "x" is not known' } }),
+      json(413, { error: { code: 'payload_too_large', message: 'too large' } }),
+    ]);
+    close = server.close;
+    const client = new NexusClient({ url: server.url, apiKey: 'k' });
+    const outcomes = [];
+    for (let i = 0; i < 4; i += 1) outcomes.push(await client.uploadTranscript(request));
+    expect(outcomes.map((o) => o.outcome)).toEqual(['refused', 'refused', 'refused', 'rejected']);
+    expect(outcomes[0]?.outcome === 'refused' && outcomes[0].message).toMatch(
+      /refused the key: check NEXUS_API_KEY/,
+    );
   });
 
   it('gives up after its attempts when nothing listens, saying why', async () => {

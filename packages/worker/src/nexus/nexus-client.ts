@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { coerceError, type WebhookSettlement } from '@nexus/core';
 import { httpSend, type HttpAnswer } from './http-send.ts';
 import { isRetryableStatus, retryDelayMs } from './retry-policy.ts';
+import { explainRefusal } from './upload-refusal.ts';
 import type { ClaimedWebhook } from '../jobs/webhook-delivery/gateway-request.ts';
 
 export interface TranscriptUploadRequest {
@@ -22,10 +23,16 @@ export interface TranscriptUploadRequest {
   readonly context?: Readonly<Record<string, string>>;
 }
 
+/**
+ * `rejected`: the API refused this content for good (remember it, try again only once it
+ * changes). `refused`: the API refused the request for a reason that is not the content (key,
+ * URL, its own storage): nothing to remember, every other upload would meet the same answer.
+ * `failed`: no answer worth keeping after the retries (network, 5xx).
+ */
 export type UploadOutcome =
   | { readonly outcome: 'stored'; readonly status: 'created' | 'already_present' }
   | {
-      readonly outcome: 'rejected';
+      readonly outcome: 'rejected' | 'refused';
       readonly httpStatus: number;
       readonly code: string;
       readonly message: string;
@@ -53,7 +60,9 @@ export class NexusClient {
 
   constructor(options: NexusClientOptions) {
     this.options = {
-      maxAttempts: 5,
+      // Backoff ceilings 0.5, 1, 2, 4, 8 and 16 s, each jittered down to half at most: the seven
+      // attempts span at least 15.75 s, longer than a normal restart of the API.
+      maxAttempts: 7,
       baseDelayMs: 500,
       maxDelayMs: 30_000,
       random: Math.random,
@@ -103,8 +112,12 @@ export class NexusClient {
           typeof error?.message === 'string'
             ? error.message
             : text.slice(0, 300) || `HTTP ${response.status}`;
-        if (!isRetryableStatus(response.status))
-          return { outcome: 'rejected', httpStatus: response.status, code, message };
+        if (!isRetryableStatus(response.status)) {
+          const refusal = explainRefusal(response.status, code, message, this.options.url);
+          return refusal === undefined
+            ? { outcome: 'rejected', httpStatus: response.status, code, message }
+            : { outcome: 'refused', httpStatus: response.status, code, message: refusal };
+        }
         lastReason = `HTTP ${response.status}: ${message}`;
         retryAfter = headerOf(response, 'retry-after') ?? null;
       } catch (caught) {

@@ -14,6 +14,7 @@ import {
   type PutBlobResult,
 } from '@nexus/core';
 import { azureStatus, translateAzureError } from './azure-errors.ts';
+import { StorageRecreator, isMissingStorage } from './missing-storage.ts';
 
 /** Bodies up to this size go up in one request; larger ones as staged blocks. */
 const SINGLE_PUT_BYTES = 4 * 1024 * 1024;
@@ -28,9 +29,17 @@ const BLOCKS_IN_FLIGHT = 3;
  */
 export class AzureBlobStore implements BlobStore {
   private readonly container: ContainerClient;
+  /** A container deleted under a running API is created again (the write then retried once). */
+  private readonly containerRecreator: StorageRecreator;
 
   constructor(container: ContainerClient) {
     this.container = container;
+    this.containerRecreator = new StorageRecreator(
+      `Blob container ${container.containerName}`,
+      async () => {
+        await container.createIfNotExists();
+      },
+    );
   }
 
   async putIfAbsent(
@@ -50,9 +59,15 @@ export class AzureBlobStore implements BlobStore {
     // itself: one round trip instead of two (bench B1a).
     if (chunker.finished) {
       const body = first ?? new Uint8Array(0);
-      const created = await this.commitOnce(key, (conditions) =>
-        client.upload(body, body.byteLength, { conditions, blobHTTPHeaders: headers }),
-      );
+      const created = await this.containerRecreator
+        .run(() =>
+          this.commitOnce(key, (conditions) =>
+            client.upload(body, body.byteLength, { conditions, blobHTTPHeaders: headers }),
+          ),
+        )
+        .catch((error: unknown) => {
+          throw translateAzureError(error, `writing blob ${key}`);
+        });
       return { created, size: body.byteLength };
     }
     // A larger one is checked first, so an existing blob's content is read but not sent again.
@@ -87,16 +102,25 @@ export class AzureBlobStore implements BlobStore {
       );
       inFlight.add(staging);
       if (inFlight.size >= BLOCKS_IN_FLIGHT) await Promise.race(inFlight);
-      if (stagingFailure !== undefined)
-        throw translateAzureError(stagingFailure, `writing blob ${key}`);
+      if (stagingFailure !== undefined) throw await this.stagingError(stagingFailure, key);
     }
     await Promise.all(inFlight);
-    if (stagingFailure !== undefined)
-      throw translateAzureError(stagingFailure, `writing blob ${key}`);
+    if (stagingFailure !== undefined) throw await this.stagingError(stagingFailure, key);
     const created = await this.commitOnce(key, (conditions) =>
       client.commitBlockList(blockIds, { conditions, blobHTTPHeaders: headers }),
-    );
+    ).catch(async (error: unknown) => {
+      throw await this.stagingError(error, key);
+    });
     return { created, size };
+  }
+
+  /**
+   * A large body's stream cannot be read twice: when its container is gone, the container is
+   * created again and the client told to retry (503), rather than answered 404.
+   */
+  private async stagingError(failure: unknown, key: string): Promise<Error> {
+    if (isMissingStorage(failure)) await this.containerRecreator.recreate(failure);
+    return translateAzureError(failure, `writing blob ${key}`);
   }
 
   /**
@@ -116,6 +140,7 @@ export class AzureBlobStore implements BlobStore {
       return true;
     } catch (error) {
       const status = azureStatus(error);
+      if (isMissingStorage(error)) throw error;
       if (status !== 409 && status !== 412) throw translateAzureError(error, `writing blob ${key}`);
       if (await this.head(key)) return false;
     }
@@ -123,6 +148,7 @@ export class AzureBlobStore implements BlobStore {
       await commit({});
       return true;
     } catch (error) {
+      if (isMissingStorage(error)) throw error;
       throw translateAzureError(error, `writing blob ${key}`);
     }
   }

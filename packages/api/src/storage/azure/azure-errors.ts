@@ -12,8 +12,21 @@ function restFields(error: unknown): { status: number | undefined; code: string 
   if (typeof error !== 'object' || error === null) return { status: undefined, code: undefined };
   const status =
     'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
-  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  const code =
+    'code' in error && typeof error.code === 'string' ? error.code : serviceErrorCode(error);
   return { status, code };
+}
+
+/**
+ * The table SDK leaves `code` unset on some failures (entity calls on a missing table): the
+ * service's code is then in the `x-ms-error-code` header of the response.
+ */
+function serviceErrorCode(error: object): string | undefined {
+  if (!('response' in error) || typeof error.response !== 'object' || error.response === null)
+    return undefined;
+  const { headers } = error.response as { headers?: { get?: (name: string) => unknown } };
+  const code = typeof headers?.get === 'function' ? headers.get('x-ms-error-code') : undefined;
+  return typeof code === 'string' && code !== '' ? code : undefined;
 }
 
 export function azureStatus(error: unknown): number | undefined {
@@ -37,6 +50,13 @@ export function translateAzureError(error: unknown, what: string): Error {
   if (status === 412)
     return new PreconditionFailedError(`${what} changed since it was read${detail}.`, {
       cause: error,
+    });
+  // The container or table itself: the request was fine, the storage is not (the stores
+  // recreate it and retry once; if this still comes through, the client retries later).
+  if (status === 404 && (code === 'ContainerNotFound' || code === 'TableNotFound'))
+    return new UnavailableError(`Azure Storage did not complete ${what}: ${code}.`, {
+      cause: error,
+      retryAfterSeconds: 30,
     });
   if (status === 404) return new NotFoundError(`${what} was not found${detail}.`);
   if (status === undefined || status === 408 || status === 429 || status >= 500) {

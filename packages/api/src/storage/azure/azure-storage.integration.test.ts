@@ -5,7 +5,11 @@ import {
   TableServiceClient,
   generateAccountSas,
 } from '@azure/data-tables';
+import { Readable } from 'node:stream';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { buildTranscript } from '@nexus/core/testing';
 import { describe, expect, inject, it } from 'vitest';
+import { API_KEY, get, putTranscript, sha256, testApp } from '../../../test/api-harness.ts';
 import { describeStorageConformance } from '../storage-conformance.ts';
 import { AzureTableStore } from './azure-table-store.ts';
 import { openAzureStorage } from './open-azure-storage.ts';
@@ -72,24 +76,52 @@ describe('azure storage: the old per-table layout', () => {
     expect(logged).toEqual([]);
   });
 
-  it('fails a transaction loudly when the table is gone, instead of answering "exists"', async () => {
+  it('creates the table and the container again when they are deleted under a running API; an upload never answers 404', async () => {
     const prefix = `g${randomBytes(4).toString('hex')}`;
-    const storage = await openAzureStorage({
-      connectionString,
-      container: `g-${prefix}`,
-      tablePrefix: prefix,
-    });
-    await TableServiceClient.fromConnectionString(connectionString, options).deleteTable(
-      `${prefix}rows`,
+    const container = `g-${prefix}`;
+    const storage = await openAzureStorage({ connectionString, container, tablePrefix: prefix });
+    const app = testApp(storage);
+    const first = buildTranscript({ sessionId: 's1', turns: 2 });
+    expect((await putTranscript(app, first.text, first.text, { sessionId: 's1' })).status).toBe(
+      201,
     );
-    const row = { partitionKey: 'a1', rowKey: 'r1', properties: {} };
-    await expect(
-      storage.tables.transact([{ op: 'insert', table: 'sessions', entity: row }]),
-    ).rejects.toThrow(/TableNotFound|not found/i);
-    await expect(
-      storage.tables.transact([{ op: 'update', table: 'sessions', entity: row, etag: '*' }]),
-    ).rejects.toThrow(/TableNotFound|not found/i);
-  });
+
+    const dropAll = async () => {
+      await TableServiceClient.fromConnectionString(connectionString, options).deleteTable(
+        `${prefix}rows`,
+      );
+      await BlobServiceClient.fromConnectionString(connectionString).deleteContainer(container);
+    };
+    await dropAll();
+    const second = buildTranscript({ sessionId: 's2', turns: 2 });
+    const small = await putTranscript(app, second.text, second.text, { sessionId: 's2' });
+    expect(small.status).toBe(201);
+    expect((await get(app, '/v1/agents/main/sessions/s2')).status).toBe(200);
+
+    // A large body is a stream that cannot be read twice: the container is made again and the
+    // client told to retry (503 with Retry-After), which then succeeds.
+    await dropAll();
+    const large = buildTranscript({ sessionId: 's3', turns: 6000 });
+    expect(large.text.length).toBeGreaterThan(4 * 1024 * 1024);
+    const bigApp = testApp(storage, { maxTranscriptBytes: 64 * 1024 * 1024 });
+    const streamed = () =>
+      bigApp.request(
+        `/v1/agents/main/sessions/s3/transcripts/${sha256(large.text)}?kind=live&fileName=s3.jsonl`,
+        {
+          method: 'PUT',
+          body: Readable.toWeb(Readable.from([Buffer.from(large.text)])) as ReadableStream,
+          headers: { authorization: `Bearer ${API_KEY}` },
+          duplex: 'half',
+        },
+      );
+    const refused = await streamed();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).not.toBeNull();
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+    const retried = await streamed();
+    expect(retried.status).toBe(201);
+    await storage.check();
+  }, 60_000);
 
   it('is not needed on a new account: nothing to copy, nothing logged', async () => {
     const prefix = `n${randomBytes(4).toString('hex')}`;

@@ -17,6 +17,7 @@ import {
 } from '@nexus/core';
 import { azureCode, azureStatus, translateAzureError } from './azure-errors.ts';
 import { EntityBatchSender, type BatchWrite } from './entity-batch.ts';
+import { StorageRecreator } from './missing-storage.ts';
 
 const MAX_PAGE = 1000;
 const SYSTEM_FIELDS = new Set(['partitionKey', 'rowKey', 'etag', 'timestamp', 'odata.metadata']);
@@ -33,16 +34,19 @@ const SYSTEM_FIELDS = new Set(['partitionKey', 'rowKey', 'etag', 'timestamp', 'o
 export class AzureTableStore implements TableStore {
   private readonly client: TableClient;
   private readonly batches: EntityBatchSender;
+  /** Every call goes through it: a table deleted under a running API is created again. */
+  private readonly table: StorageRecreator;
 
   constructor(client: TableClient, options: { allowInsecureConnection?: boolean } = {}) {
     this.client = client;
     this.batches = new EntityBatchSender(client, options);
+    this.table = new StorageRecreator(`Table ${client.tableName}`, () => client.createTable());
   }
 
   async insert(table: string, entity: Entity): Promise<string> {
     checkEntity(entity);
     try {
-      const response = await this.client.createEntity(toAzure(table, entity));
+      const response = await this.table.run(() => this.client.createEntity(toAzure(table, entity)));
       return response.etag ?? '';
     } catch (error) {
       throw translateAzureError(error, `row ${entity.partitionKey}/${entity.rowKey} in ${table}`);
@@ -54,16 +58,14 @@ export class AzureTableStore implements TableStore {
     checkTransaction(writes);
     const partitionKey = writes[0]?.entity.partitionKey ?? '';
     try {
-      await this.batches.send(
-        partitionKey,
-        writes.map((write): BatchWrite => {
-          const rowKey = physicalKey(write.table, write.entity.rowKey);
-          const json = toODataJson(write.table, write.entity);
-          return write.op === 'update'
-            ? { op: 'update', rowKey, json, etag: write.etag }
-            : { op: write.op, rowKey, json };
-        }),
-      );
+      const batch = writes.map((write): BatchWrite => {
+        const rowKey = physicalKey(write.table, write.entity.rowKey);
+        const json = toODataJson(write.table, write.entity);
+        return write.op === 'update'
+          ? { op: 'update', rowKey, json, etag: write.etag }
+          : { op: write.op, rowKey, json };
+      });
+      await this.table.run(() => this.batches.send(partitionKey, batch));
       return true;
     } catch (error) {
       const translated = translateAzureError(
@@ -89,7 +91,9 @@ export class AzureTableStore implements TableStore {
   async upsert(table: string, entity: Entity): Promise<string> {
     checkEntity(entity);
     try {
-      const response = await this.client.upsertEntity(toAzure(table, entity), 'Replace');
+      const response = await this.table.run(() =>
+        this.client.upsertEntity(toAzure(table, entity), 'Replace'),
+      );
       return response.etag ?? '';
     } catch (error) {
       throw translateAzureError(error, `row ${entity.partitionKey}/${entity.rowKey} in ${table}`);
@@ -106,7 +110,7 @@ export class AzureTableStore implements TableStore {
     try {
       return fromAzure(
         table,
-        await this.client.getEntity(partitionKey, physicalKey(table, rowKey)),
+        await this.table.run(() => this.client.getEntity(partitionKey, physicalKey(table, rowKey))),
       );
     } catch (error) {
       if (azureStatus(error) === 404) return undefined;
@@ -117,9 +121,9 @@ export class AzureTableStore implements TableStore {
   async update(table: string, entity: Entity, etag: string): Promise<string> {
     checkEntity(entity);
     try {
-      const response = await this.client.updateEntity(toAzure(table, entity), 'Replace', {
-        etag,
-      });
+      const response = await this.table.run(() =>
+        this.client.updateEntity(toAzure(table, entity), 'Replace', { etag }),
+      );
       return response.etag ?? '';
     } catch (error) {
       throw translateAzureError(error, `row ${entity.partitionKey}/${entity.rowKey} in ${table}`);
@@ -130,10 +134,12 @@ export class AzureTableStore implements TableStore {
     checkTableKey('partition key', partitionKey);
     checkTableKey('row key', rowKey);
     try {
-      await this.client.deleteEntity(
-        partitionKey,
-        physicalKey(table, rowKey),
-        etag === undefined ? {} : { etag },
+      await this.table.run(() =>
+        this.client.deleteEntity(
+          partitionKey,
+          physicalKey(table, rowKey),
+          etag === undefined ? {} : { etag },
+        ),
       );
     } catch (error) {
       if (azureStatus(error) === 404) return;
@@ -154,11 +160,15 @@ export class AzureTableStore implements TableStore {
     const to = options.rowKeyTo === undefined ? `${table}}` : physicalKey(table, options.rowKeyTo);
     const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${from} and RowKey lt ${to}`;
     try {
-      const pages = this.client.listEntities({ queryOptions: { filter } }).byPage({
-        maxPageSize: limit,
-        ...(options.cursor === undefined ? {} : { continuationToken: options.cursor }),
-      });
-      const first = await pages.next();
+      const first = await this.table.run(() =>
+        this.client
+          .listEntities({ queryOptions: { filter } })
+          .byPage({
+            maxPageSize: limit,
+            ...(options.cursor === undefined ? {} : { continuationToken: options.cursor }),
+          })
+          .next(),
+      );
       if (first.done) return { items: [] };
       const page = first.value;
       const items = page.map((row) => fromAzure(table, row));

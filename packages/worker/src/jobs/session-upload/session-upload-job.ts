@@ -81,6 +81,12 @@ interface RunState {
   readonly errors: Errors;
   readonly ledger: UploadLedger;
   readonly context: JobContext;
+  /**
+   * Why this run stopped early: the API refused the key or the URL, or stayed unreachable through
+   * every retry. Every other upload would meet the same answer, so none is tried, and none is
+   * recorded: the next run tries them all again.
+   */
+  fault: string | undefined;
 }
 
 /**
@@ -134,10 +140,12 @@ export class SessionUploadJob extends Job {
       return finish(`no OpenClaw state folder at ${stateDir}`);
     }
     const agents = await discoverAgents(stateDir, this.services.env, onlyAgents);
-    const ledger = new UploadLedger(join(this.services.config.stateDir, 'ledger.sqlite'));
+    const ledger = UploadLedger.open(join(this.services.config.stateDir, 'ledger.sqlite'), (m) => {
+      logger.warn(m);
+    });
     const databases: AgentDatabase[] = [];
     try {
-      const state: RunState = { counts, errors, ledger, context };
+      const state: RunState = { counts, errors, ledger, context, fault: undefined };
       const known = ledger.loadAll();
       const policy = {
         nowMs: this.services.now(),
@@ -212,7 +220,7 @@ export class SessionUploadJob extends Job {
       const progress = new Progress(queue.length, context.interactive && queue.length >= 20);
       let next = 0;
       const lane = async () => {
-        while (next < queue.length && !context.signal.aborted) {
+        while (next < queue.length && !context.signal.aborted && state.fault === undefined) {
           const candidate = queue[next++];
           if (!candidate) continue;
           await this.uploadOne(candidate, state);
@@ -223,10 +231,18 @@ export class SessionUploadJob extends Job {
         Array.from({ length: Math.min(this.config.concurrency, queue.length) }, lane),
       );
       progress.finish();
+      const left = queue.length - next;
+      if (state.fault !== undefined) {
+        logger.error(
+          { left },
+          `stopped uploading: ${state.fault}; ${left} transcripts not tried, left for the next run`,
+        );
+        return finish(
+          `stopped: ${state.fault}; ${counts.uploaded} uploaded, ${counts.failed} failed, ${left} left for the next run`,
+        );
+      }
       const stopped =
-        context.signal.aborted && next < queue.length
-          ? `; stopped early, ${queue.length - next} left for the next run`
-          : '';
+        context.signal.aborted && left > 0 ? `; stopped early, ${left} left for the next run` : '';
       const skipped =
         counts.skippedDatabases > 0 ? `, ${counts.skippedDatabases} agent databases skipped` : '';
       return finish(
@@ -338,6 +354,7 @@ export class SessionUploadJob extends Job {
         reject(`${outcome.message} (HTTP ${outcome.httpStatus} ${outcome.code})`, sha256, version);
       } else {
         fail(outcome.message);
+        if (!context.signal.aborted) state.fault ??= outcome.message;
       }
     } catch (caught) {
       fail(coerceError(caught).message);

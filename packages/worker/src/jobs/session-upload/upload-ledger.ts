@@ -1,6 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { coerceError } from '@nexus/core';
+import { isContentRejection } from '../../nexus/upload-refusal.ts';
 
 export interface LedgerEntry {
   readonly path: string;
@@ -21,22 +23,77 @@ export class UploadLedger {
   private readonly db: DatabaseSync;
   private readonly upsert;
 
-  constructor(path: string) {
+  /**
+   * Opens the ledger at `path`. One that is damaged (not a database, a corrupt page) is moved
+   * aside and a new one started, with a warning: the files it remembered are sent again and
+   * answered "already stored", so nothing is duplicated, while a damaged ledger kept as it is
+   * would fail every run.
+   */
+  static open(path: string, warn: (message: string) => void): UploadLedger {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      return new UploadLedger(path);
+    } catch (caught) {
+      const reason = coerceError(caught).message;
+      if (!/not a database|malformed|corrupt/i.test(reason)) throw caught;
+      const aside = `${path}.damaged-${new Date().toISOString().replaceAll(':', '-')}`;
+      for (const suffix of ['', '-wal', '-shm'])
+        if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+      warn(
+        `The upload ledger ${path} is damaged (${reason}); moved it to ${aside} and started a new one. ` +
+          'Transcripts it remembered are sent again and answered "already stored": nothing is stored twice.',
+      );
+      return new UploadLedger(path);
+    }
+  }
+
+  private constructor(path: string) {
     this.db = new DatabaseSync(path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS files (
-        path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, sha256 TEXT NOT NULL,
-        status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL
-      ) WITHOUT ROWID;
-    `);
+    try {
+      this.db.exec(`
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = NORMAL;
+        CREATE TABLE IF NOT EXISTS files (
+          path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, sha256 TEXT NOT NULL,
+          status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL
+        ) WITHOUT ROWID;
+      `);
+      const check = this.db.prepare('PRAGMA quick_check').get() as { quick_check?: unknown };
+      if (check.quick_check !== 'ok') throw new Error(`corrupt: ${String(check.quick_check)}`);
+      this.migrate();
+    } catch (caught) {
+      this.db.close();
+      throw caught;
+    }
     this.upsert = this.db.prepare(
       `INSERT INTO files (path, size, mtime_ms, sha256, status, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256,
          status = excluded.status, detail = excluded.detail, at = excluded.at`,
     );
+  }
+
+  /**
+   * Version 1: only a rejection of the content is final. Earlier versions recorded any 4xx (a
+   * wrong key, a wrong URL, missing storage) as a rejection, and those files were never sent
+   * again: forget such entries, so the next run uploads them.
+   */
+  private migrate(): void {
+    const { user_version: version } = this.db.prepare('PRAGMA user_version').get() as {
+      user_version: number;
+    };
+    if (version >= 1) return;
+    const rejected = this.db
+      .prepare("SELECT path, detail FROM files WHERE status = 'rejected'")
+      .all() as { path: string; detail: string }[];
+    const forget = this.db.prepare('DELETE FROM files WHERE path = ?');
+    this.db.exec('BEGIN');
+    for (const { path, detail } of rejected) {
+      const answer = /\(HTTP (\d{3}) ([a-z0-9_]+)\)$/.exec(detail);
+      // Rejected before reaching the API (an id the API would refuse): content, kept.
+      if (answer === null) continue;
+      if (!isContentRejection(Number(answer[1]), answer[2] ?? '')) forget.run(path);
+    }
+    this.db.exec('PRAGMA user_version = 1; COMMIT');
   }
 
   /** Every entry, read once per run: one query instead of one per file. */
