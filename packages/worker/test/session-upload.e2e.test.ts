@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,22 @@ describe('nexus-worker --job session-upload against the real API', () => {
     expect((await stored(fixture)).map((g) => g.sha256).sort()).toEqual(
       fixture.completed.map((f) => f.sha256).sort(),
     );
+  });
+
+  it('fails, saying so, when the OpenClaw state folder is a file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-w-file-'));
+    const notAFolder = join(dir, 'openclaw.json');
+    await writeFile(notAFolder, '{}');
+    const run = await runWorkerJob(
+      await writeWorkerConfig(dir, {
+        url: server.url,
+        apiKey: KEY,
+        stateDir: notAFolder,
+        mode: 'keep',
+      }),
+    );
+    expect(run.code).toBe(1);
+    expect(run.lines.some((l) => l.msg?.includes(`${notAFolder} is not a folder`))).toBe(true);
   });
 
   it('exits 2 with a clear message for a bad config, and 1 when the API cannot be reached', async () => {

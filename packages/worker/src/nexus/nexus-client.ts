@@ -39,6 +39,12 @@ export type UploadOutcome =
     }
   | { readonly outcome: 'failed'; readonly message: string };
 
+/**
+ * Backoff ceilings 0.5, 1, 2, 4, 8 and 16 s, each jittered down to half at most: the seven
+ * attempts span at least 15.75 s, longer than a normal restart of the API.
+ */
+export const UPLOAD_RETRY = { maxAttempts: 7, baseDelayMs: 500, maxDelayMs: 30_000 } as const;
+
 export interface NexusClientOptions {
   readonly url: string;
   readonly apiKey: string;
@@ -60,11 +66,7 @@ export class NexusClient {
 
   constructor(options: NexusClientOptions) {
     this.options = {
-      // Backoff ceilings 0.5, 1, 2, 4, 8 and 16 s, each jittered down to half at most: the seven
-      // attempts span at least 15.75 s, longer than a normal restart of the API.
-      maxAttempts: 7,
-      baseDelayMs: 500,
-      maxDelayMs: 30_000,
+      ...UPLOAD_RETRY,
       random: Math.random,
       ...options,
       url: options.url.replace(/\/+$/, ''),

@@ -1,3 +1,4 @@
+import { UPLOAD_RETRY } from './nexus-client.ts';
 import { describe, expect, it } from 'vitest';
 import { isRetryableStatus, parseRetryAfter, retryDelayMs } from './retry-policy.ts';
 
@@ -40,5 +41,19 @@ describe('parseRetryAfter / isRetryableStatus', () => {
     [413, false],
   ])('HTTP %i retryable: %s', (status, expected) => {
     expect(isRetryableStatus(status)).toBe(expected);
+  });
+});
+
+describe('the upload retry window', () => {
+  it('outlasts a normal restart of the API (15 s) even when every delay is jittered to its least', () => {
+    let total = 0;
+    for (let attempt = 1; attempt < UPLOAD_RETRY.maxAttempts; attempt += 1)
+      total += retryDelayMs(attempt, {
+        baseMs: UPLOAD_RETRY.baseDelayMs,
+        maxMs: UPLOAD_RETRY.maxDelayMs,
+        random: () => 0,
+        nowMs: 0,
+      });
+    expect(total).toBeGreaterThanOrEqual(15_000);
   });
 });

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { errorCode } from '@nexus/core';
 import type { LiveSessions } from './completion.ts';
+import { realPathOf } from './real-path.ts';
 
 /**
  * The live sessions of one agent from `sessions.json`: an object keyed by session key whose
- * values hold `sessionId` and an optional absolute `sessionFile`. A missing index means nothing
+ * values hold `sessionId` and an optional absolute `sessionFile` (returned as a real path). A missing index means nothing
  * is live (era C has none). An unreadable one (OpenClaw mid-write) is reported, so the caller
  * treats every primary transcript as live this run rather than uploading a live one.
  */
@@ -33,8 +34,13 @@ export async function readLiveSessions(sessionsDir: string): Promise<LiveSession
       const entry = value as { sessionId?: unknown; sessionFile?: unknown };
       if (typeof entry.sessionId === 'string') sessionIds.add(entry.sessionId);
       if (typeof entry.sessionFile === 'string') {
+        // Real paths: the caller compares them with real paths of the files it finds.
         sessionFiles.add(
-          isAbsolute(entry.sessionFile) ? entry.sessionFile : join(sessionsDir, entry.sessionFile),
+          realPathOf(
+            isAbsolute(entry.sessionFile)
+              ? entry.sessionFile
+              : join(sessionsDir, entry.sessionFile),
+          ),
         );
       }
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { decide, type CompletionPolicy } from '../../openclaw/completion.ts';
 import { isLockHeld } from '../../openclaw/lock-file.ts';
 import { readLiveSessions } from '../../openclaw/sessions-index.ts';
+import { realPathOf } from '../../openclaw/real-path.ts';
 import { readHeaderId } from '../../openclaw/transcript-header.ts';
 import { classifyFileName } from '../../openclaw/transcript-file-name.ts';
 import type { LedgerEntry } from './upload-ledger.ts';
@@ -41,6 +42,9 @@ export async function scanSessionsFolder(
     classified.flatMap(({ file }) => (file.role === 'lock' ? [file.stem] : [])),
   );
   let live: Awaited<ReturnType<typeof readLiveSessions>> | undefined;
+  // `sessions.json` may name a file through another path than ours (a symlinked state or
+  // sessions folder): decide on real paths, or a live session would look complete.
+  const realDir = realPathOf(sessionsDir);
 
   for (const { name, path, file } of classified) {
     if (file.role === 'lock') continue;
@@ -89,7 +93,14 @@ export async function scanSessionsFolder(
     }
     const locked = locks.has(file.stem) && (await isLockHeld(`${path}.lock`, policy.nowMs));
     const decision = decide(
-      { kind: file.kind, path, stemId: file.stem, headerId, mtimeMs: stats.mtimeMs, locked },
+      {
+        kind: file.kind,
+        path: join(realDir, name),
+        stemId: file.stem,
+        headerId,
+        mtimeMs: stats.mtimeMs,
+        locked,
+      },
       live === undefined || live === 'unreadable'
         ? { sessionIds: new Set(), sessionFiles: new Set() }
         : live,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -133,11 +133,20 @@ export class SessionUploadJob extends Job {
     });
 
     const { stateDir, agents: onlyAgents } = this.services.config.openclaw;
-    if (!existsSync(stateDir)) {
+    const stateStats = statSync(stateDir, { throwIfNoEntry: false });
+    if (stateStats === undefined) {
       logger.warn(
         `No OpenClaw state folder at ${stateDir}; nothing to upload. Set openclaw.stateDir in the config or OPENCLAW_STATE_DIR.`,
       );
       return finish(`no OpenClaw state folder at ${stateDir}`);
+    }
+    if (!stateStats.isDirectory()) {
+      // A mistake in the config, not an empty machine: fail the run so it is seen.
+      const message = `the OpenClaw state folder ${stateDir} is not a folder; set openclaw.stateDir in the config (or OPENCLAW_STATE_DIR) to OpenClaw's folder, e.g. ~/.openclaw`;
+      counts.failed += 1;
+      errors.push({ item: stateDir, message });
+      logger.error(message);
+      return finish(message);
     }
     const agents = await discoverAgents(stateDir, this.services.env, onlyAgents);
     const ledger = UploadLedger.open(join(this.services.config.stateDir, 'ledger.sqlite'), (m) => {
