@@ -119,4 +119,42 @@ describe('crash recovery of the Node server on embedded storage', () => {
       await storage.close();
     },
   );
+
+  it('keeps the temp file of a large upload under the data folder, and sweeps it after a kill', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'nexus-spool-'));
+    const systemTmp = await mkdtemp(join(tmpdir(), 'nexus-systmp-'));
+    // A usage ledger over 16 KB is spooled to a file while the transcript streams in.
+    const text = buildTranscript({ sessionId: 'spooled', turns: 30_000 }).text;
+    const sha = createHash('sha256').update(text).digest('hex');
+    const server = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY, TMPDIR: systemTmp });
+    const spool = join(dataDir, 'spool');
+    // A slow body, so the kill lands while the ledger is being spooled.
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const next = Buffer.from(text.slice(sent, sent + 256 * 1024));
+        sent += 256 * 1024;
+        if (next.byteLength === 0) controller.close();
+        else controller.enqueue(next);
+      },
+    });
+    const request = fetch(
+      `${server.url}/v1/agents/main/sessions/spooled/transcripts/${sha}?fileName=spooled.jsonl`,
+      {
+        method: 'PUT',
+        body,
+        headers: { authorization: `Bearer ${KEY}` },
+        duplex: 'half',
+      },
+    ).catch(() => undefined);
+    while ((await readdir(spool)).length === 0) await new Promise((r) => setTimeout(r, 10));
+    await server.kill();
+    await request;
+    expect((await readdir(spool)).length).toBe(1);
+    expect((await readdir(systemTmp)).filter((name) => name.includes('ledger'))).toEqual([]);
+    const again = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY, TMPDIR: systemTmp });
+    expect(await readdir(spool)).toEqual([]);
+    expect(await again.stop()).toBe(0);
+  }, 60_000);
 });

@@ -82,6 +82,28 @@ export class UnavailableError extends NexusError {
   }
 }
 
+/** The server's disk is full: nothing was stored, and a retry succeeds once space is freed. */
+export class InsufficientStorageError extends NexusError {
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(507, 'insufficient_storage', message, { retryAfterSeconds: 60, ...options });
+  }
+}
+
+/**
+ * A write failed for lack of space: `ENOSPC`, a quota (`EDQUOT`), or SQLite's "database or disk
+ * is full" (SQLITE_FULL), also when wrapped as another error's cause.
+ */
+export function isDiskFull(caught: unknown): boolean {
+  for (let error = caught, depth = 0; error instanceof Error && depth < 5; depth += 1) {
+    const code = errorCode(error);
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+    if (/database or disk is full|SQLITE_FULL|no space left on device/i.test(error.message))
+      return true;
+    error = error.cause;
+  }
+  return false;
+}
+
 /** Normalises whatever a `catch` caught into an `Error`, so callers never handle `unknown`. */
 export function coerceError(caught: unknown): Error {
   if (caught instanceof Error) return caught;

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { NotFoundError, UnauthorizedError, type Storage } from '@nexus/core';
@@ -32,6 +33,11 @@ export interface AppDeps {
   readonly webhookRetry?: RetryPolicy;
   readonly webhookRetention?: RetentionPolicy;
   readonly random?: () => number;
+  /**
+   * A folder for temp files of large uploads (default: the system's temp folder). The Node
+   * server uses one under its data folder and empties it at start, so a crash leaves nothing.
+   */
+  readonly spoolDir?: string;
 }
 
 const OPEN_PATHS = new Set(['/v1/health']);
@@ -102,6 +108,7 @@ export function createApp(deps: AppDeps): Hono {
     storage: deps.storage,
     now,
     maxTranscriptBytes: deps.maxTranscriptBytes,
+    spoolDir: deps.spoolDir ?? tmpdir(),
   });
   sessionRoutes(app, { storage: deps.storage });
   const endpoints = new EndpointCache(deps.storage, () => now().getTime());

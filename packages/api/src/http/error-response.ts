@@ -1,6 +1,12 @@
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
-import { MethodNotAllowedError, NexusError, coerceError } from '@nexus/core';
+import {
+  InsufficientStorageError,
+  MethodNotAllowedError,
+  NexusError,
+  coerceError,
+  isDiskFull,
+} from '@nexus/core';
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string };
@@ -15,7 +21,15 @@ export function errorResponse(
   logger: Logger,
   context: { method: string; path: string },
 ): Response {
-  const error = coerceError(caught);
+  let error = coerceError(caught);
+  // A full disk met outside the storage backends (a spooled usage ledger): still a 507.
+  if (!(error instanceof NexusError) && isDiskFull(error)) {
+    const where = 'path' in error && typeof error.path === 'string' ? ` (${error.path})` : '';
+    error = new InsufficientStorageError(
+      `No space left on the server's disk${where}: nothing was stored. Free space there; retry later.`,
+      { cause: error },
+    );
+  }
   if (error instanceof NexusError) {
     const headers = new Headers({ 'content-type': 'application/json' });
     if (error.retryAfterSeconds !== undefined)

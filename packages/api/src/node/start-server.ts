@@ -1,4 +1,6 @@
+import { mkdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -38,7 +40,12 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<Ru
       );
     }
   }
+  // Temp files of uploads cut short by a crash: nothing refers to them any more.
+  const spoolDir = join(config.dataDir, 'spool');
+  await rm(spoolDir, { recursive: true, force: true });
+  await mkdir(spoolDir, { recursive: true, mode: 0o700 });
   const app = createApp({
+    spoolDir,
     storage,
     storageKind: config.storage.kind,
     apiKeys: new ApiKeys(keys),

@@ -44,6 +44,8 @@ export interface IngestDeps {
   readonly agents: AgentDirectory;
   readonly now: () => Date;
   readonly maxTranscriptBytes: number;
+  /** Where large usage ledgers are spooled while a transcript streams in. */
+  readonly spoolDir: string;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function ingestTranscript(
     );
   }
 
-  const ledger = new LedgerWriter();
+  const ledger = new LedgerWriter(deps.spoolDir);
   let summary: TranscriptSummary;
   let usage: UsageBucket[];
   let inlineLedger: string | undefined;

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { UsageRecord } from '@nexus/core';
 import { describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ describe('LedgerWriter', () => {
   ];
 
   it('writes each record as the JSON of its row, and reads them back unchanged', async () => {
-    const ledger = new LedgerWriter();
+    const ledger = new LedgerWriter(tmpdir());
     for (const item of records) ledger.add(item);
     const text = ledger.inline();
     expect(text).toBe(
@@ -54,7 +55,7 @@ describe('LedgerWriter', () => {
   });
 
   it('spills a large ledger to its temp file and reads it back in order', async () => {
-    const ledger = new LedgerWriter();
+    const ledger = new LedgerWriter(tmpdir());
     const many = Array.from({ length: 2000 }, (_, i) =>
       record(`entry-${String(i)}`, { input: i, model: i % 2 === 0 ? 'a' : 'b"' }),
     );

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -37,7 +36,7 @@ export const INLINE_LEDGER_BYTES = FLUSH_BYTES;
 
 /** Collects ledger lines into a temp file while the transcript is scanned. */
 export class LedgerWriter {
-  private readonly path = join(tmpdir(), `nexus-ledger-${randomUUID()}.jsonl`);
+  private readonly path: string;
   private file: FileHandle | undefined;
   private opened = false;
   private pending: string[] = [];
@@ -45,6 +44,14 @@ export class LedgerWriter {
   /** This generation's own usage per day and model (no dedupe needed within one transcript). */
   private readonly combiner = new UsageCombiner({ dedupe: false });
   private readonly quotes = new Map<string, string>();
+
+  /**
+   * `spoolDir`: where a large ledger is spooled, under the server's data folder so the server
+   * sweeps what a crash left there when it starts again.
+   */
+  constructor(spoolDir: string) {
+    this.path = join(spoolDir, `ledger-${randomUUID()}.jsonl`);
+  }
 
   /** Synchronous, for the scanner's callback; `drain()` writes what piled up. */
   add(record: UsageRecord): void {

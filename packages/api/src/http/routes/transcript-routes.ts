@@ -11,6 +11,7 @@ export interface TranscriptRouteDeps {
   readonly storage: Storage;
   readonly now: () => Date;
   readonly maxTranscriptBytes: number;
+  readonly spoolDir: string;
 }
 
 const PATH = '/v1/agents/:agentId/sessions/:sessionId/transcripts/:sha256';

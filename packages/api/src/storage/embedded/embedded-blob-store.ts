@@ -113,24 +113,37 @@ export class EmbeddedBlobStore implements BlobStore {
       // each write before pulling more left the upload pipeline idle 40% of the time (bench B2).
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
-      let writing: Promise<unknown> = Promise.resolve();
+      // The write in flight settles to void either way, its failure kept: a failure (ENOSPC) that
+      // nothing awaited yet would otherwise be an unhandled rejection, which ends the process.
+      let writeFailure: { error: unknown } | undefined;
+      let writing: Promise<void> = Promise.resolve();
+      const failed = () => {
+        if (writeFailure !== undefined) throw writeFailure.error;
+      };
       try {
         for await (const chunk of source) {
+          failed();
           size += chunk.byteLength;
           pending.push(chunk);
           pendingBytes += chunk.byteLength;
           if (pendingBytes >= WRITE_BATCH_BYTES) {
             await writing;
-            writing = file.writev(pending);
+            failed();
+            writing = file.writev(pending).then(
+              () => undefined,
+              (error: unknown) => {
+                writeFailure ??= { error };
+              },
+            );
             pending = [];
             pendingBytes = 0;
           }
         }
       } finally {
-        // Never leave a write running (or its failure unobserved) when the source throws.
-        await writing.catch(() => undefined);
+        // Never leave a write running when the source throws.
+        await writing;
       }
-      await writing;
+      failed();
       if (pending.length > 0) await file.writev(pending);
       await file.sync();
     } catch (error) {

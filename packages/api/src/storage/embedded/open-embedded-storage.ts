@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnavailableError, coerceError, type Storage } from '@nexus/core';
+import { DiskSpace } from './disk-space.ts';
 import { EmbeddedBlobStore } from './embedded-blob-store.ts';
 import { EmbeddedTableStore } from './embedded-table-store.ts';
 
@@ -9,19 +10,23 @@ export async function openEmbeddedStorage(dataDir: string): Promise<Storage> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const blobs = await EmbeddedBlobStore.open(dataDir);
   const tables = new EmbeddedTableStore(join(dataDir, 'tables.sqlite'));
+  const space = new DiskSpace(dataDir);
   return {
-    blobs,
-    tables,
+    blobs: space.blobs(blobs),
+    tables: space.tables(tables),
     description: `embedded storage in ${dataDir}`,
     check() {
       try {
+        space.check();
         tables.ping();
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(
-          new UnavailableError(
-            `The embedded database does not answer: ${coerceError(error).message}`,
-          ),
+          error instanceof Error && 'status' in error
+            ? error
+            : new UnavailableError(
+                `The embedded database does not answer: ${coerceError(error).message}`,
+              ),
         );
       }
     },
