@@ -344,6 +344,67 @@ describe.each(backends(inject('azuriteConnectionString')))(
       expect(await storedItems(storage, 'hooks-big')).toHaveLength(0);
     });
 
+    /** A body that never arrives: a request that reads it waits until it gives up. */
+    const hanging = () =>
+      new ReadableStream<Uint8Array>({
+        pull: () => new Promise(() => undefined),
+      });
+    const post = (target: Hono, path: string, headers: Record<string, string>) =>
+      target.request(path, {
+        method: 'POST',
+        headers,
+        body: hanging(),
+        duplex: 'half',
+      });
+
+    it('refuses a delivery without its signature header before reading its body', async () => {
+      await createEndpoint(app, { id: 'gh-pre', agentId: 'hooks-pre', provider: 'github' });
+      const response = await post(app, '/hooks/gh-pre', { 'content-length': '25000000' });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+        /missing x-hub-signature-256 header/,
+      );
+    });
+
+    it('bounds the bytes read at once on /hooks (503 Retry-After beyond) and the time a body may take (408)', async () => {
+      const limited = createApp({
+        storage,
+        storageKind: 'test',
+        apiKeys: new ApiKeys([API_KEY]),
+        logger: pino({ level: 'silent' }),
+        maxTranscriptBytes: 1 << 20,
+        version: 'test',
+        now: () => NOW,
+        webhookReadTimeoutMs: 300,
+      });
+      await createEndpoint(limited, { id: 'gh-slow', agentId: 'hooks-slow', provider: 'github' });
+      const signed = { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` };
+      // 64 MiB of reads at once: two bodies of 25 MB fit, the third does not.
+      const first = post(limited, '/hooks/gh-slow', { ...signed, 'content-length': '25000000' });
+      const second = post(limited, '/hooks/gh-slow', { ...signed, 'content-length': '25000000' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const third = await post(limited, '/hooks/gh-slow', {
+        ...signed,
+        'content-length': '25000000',
+      });
+      expect(third.status).toBe(503);
+      expect(third.headers.get('retry-after')).toBe('5');
+      for (const slow of await Promise.all([first, second])) {
+        expect(slow.status).toBe(408);
+        expect(((await slow.json()) as { error: { code: string } }).error.code).toBe(
+          'request_timeout',
+        );
+      }
+      // Their budget is given back: a delivery now is read (and refused for its signature).
+      const later = await limited.request('/hooks/gh-slow', {
+        method: 'POST',
+        headers: signed,
+        body: '{}',
+      });
+      expect(later.status).toBe(401);
+      expect(await storedItems(storage, 'hooks-slow')).toHaveLength(0);
+    });
+
     it('keeps the management routes behind the API key, and the hook URL open to senders', async () => {
       expect((await app.request('/v1/endpoints')).status).toBe(401);
       await createEndpoint(app, { id: 'gh-open', agentId: 'hooks-open', provider: 'github' });

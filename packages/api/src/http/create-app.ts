@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { NotFoundError, UnauthorizedError, type Storage } from '@nexus/core';
+import { isClientAbort } from './client-abort.ts';
 import type { ApiKeys } from './api-keys.ts';
 import { errorResponse } from './error-response.ts';
 import { healthRoutes } from './routes/health-routes.ts';
@@ -38,6 +39,8 @@ export interface AppDeps {
    * server uses one under its data folder and empties it at start, so a crash leaves nothing.
    */
   readonly spoolDir?: string;
+  /** A webhook delivery's body must arrive within this (default 30 s). */
+  readonly webhookReadTimeoutMs?: number;
 }
 
 const OPEN_PATHS = new Set(['/v1/health']);
@@ -51,9 +54,20 @@ export function createApp(deps: AppDeps): Hono {
   const now = deps.now ?? (() => new Date());
   const app = new Hono();
 
-  app.onError((error, c) =>
-    errorResponse(error, logger, { method: c.req.method, path: c.req.path }),
-  );
+  app.onError((error, c) => {
+    if (isClientAbort(error, c.req.raw)) {
+      // Nobody is there to answer, and nothing is wrong with the server: not a fault.
+      logger.info({ method: c.req.method, path: c.req.path }, 'request aborted by the client');
+      // 499, as nginx logs a request its client closed; the answer reaches no one.
+      return new Response(
+        JSON.stringify({
+          error: { code: 'client_aborted', message: 'The client closed the connection.' },
+        }),
+        { status: 499, headers: { 'content-type': 'application/json' } },
+      );
+    }
+    return errorResponse(error, logger, { method: c.req.method, path: c.req.path });
+  });
   app.notFound((c) =>
     errorResponse(
       new NotFoundError(
@@ -124,6 +138,7 @@ export function createApp(deps: AppDeps): Hono {
     storage: deps.storage,
     now,
     maxWebhookBytes: deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES,
+    readTimeoutMs: deps.webhookReadTimeoutMs ?? 30_000,
     queue,
     endpoints,
   });

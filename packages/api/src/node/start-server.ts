@@ -1,8 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { appSettings, type ApiConfig } from '../config/api-config.ts';
 import { createApp } from '../http/create-app.ts';
@@ -10,6 +9,7 @@ import { ApiKeys } from '../http/api-keys.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { loadOrCreateApiKey } from './generated-api-key.ts';
 import { VERSION } from '../version.ts';
+import { DEFAULT_LIMITS, NodeListener, type ConnectionLimits } from './node-listener.ts';
 
 export interface RunningServer {
   readonly url: string;
@@ -18,12 +18,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Uploads of hundreds of MB over a home uplink take minutes; Node's 5-minute default would cut them. */
-const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** The Node adapter: storage from config, the runtime-free app, a plain HTTP server. */
-export async function startServer(config: ApiConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: ApiConfig,
+  logger: Logger,
+  limits: Partial<ConnectionLimits> = {},
+): Promise<RunningServer> {
   const storage = await openStorage(config.storage, (message) => {
     logger.info(message);
   });
@@ -44,8 +46,10 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<Ru
   const spoolDir = join(config.dataDir, 'spool');
   await rm(spoolDir, { recursive: true, force: true });
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
+  const connectionLimits = { ...DEFAULT_LIMITS, ...limits };
   const app = createApp({
     spoolDir,
+    webhookReadTimeoutMs: connectionLimits.hookRequestTimeoutMs,
     storage,
     storageKind: config.storage.kind,
     apiKeys: new ApiKeys(keys),
@@ -54,23 +58,16 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<Ru
     version: VERSION,
   });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const created = serve(
-      {
-        fetch: app.fetch,
-        hostname: config.host,
-        port: config.port,
-        serverOptions: {
-          requestTimeout: REQUEST_TIMEOUT_MS,
-          headersTimeout: 60_000,
-          keepAliveTimeout: 65_000,
-        },
-      },
-      () => {
-        resolve(created);
-      },
-    ) as Server;
-    created.once('error', reject);
+  const listener = new NodeListener(app, connectionLimits, logger);
+  // Host is checked by the listener, so its absence gets a JSON error body like every other.
+  const server = createServer({ requireHostHeader: false });
+  listener.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -82,20 +79,35 @@ export async function startServer(config: ApiConfig, logger: Logger): Promise<Ru
     apiKeyFile,
     close() {
       closing ??= (async () => {
+        // No new connections, no new requests on open ones; the requests in flight finish, and
+        // only then is storage closed under them (a grace period bounds a request that hangs).
         const closed = new Promise<void>((resolve) =>
           server.close(() => {
             resolve();
           }),
         );
+        const drained = listener.drain();
         server.closeIdleConnections();
-        const timer = setTimeout(() => {
+        const inTime = await Promise.race([
+          drained.then(() => true),
+          delay(SHUTDOWN_GRACE_MS).then(() => false),
+        ]);
+        if (!inTime) {
+          logger.warn(
+            `requests still running after ${SHUTDOWN_GRACE_MS / 1000} s of shutdown; cutting their connections`,
+          );
           server.closeAllConnections();
-        }, SHUTDOWN_GRACE_MS);
+          await Promise.race([drained, delay(SHUTDOWN_GRACE_MS / 2)]);
+        }
+        server.closeAllConnections();
         await closed;
-        clearTimeout(timer);
         await storage.close();
       })();
       return closing;
     },
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -4,6 +4,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
+  UnavailableError,
   validateId,
   type Storage,
 } from '@nexus/core';
@@ -11,7 +12,8 @@ import { deliveryActionOf, type Endpoint } from './endpoint.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import { INLINE_BODY_BYTES, blobKeyOf } from './webhook-item.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
-import { verifySignature } from './verify-signature.ts';
+import type { ReadBudget } from './read-budget.ts';
+import { precheckSignature, verifySignature } from './verify-signature.ts';
 
 /** GitHub caps payloads at 25 MB (WEBHOOKS.md); most are under 20 KB. */
 export const DEFAULT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
@@ -22,6 +24,10 @@ export interface WebhookIngestDeps {
   readonly maxWebhookBytes: number;
   readonly queue: WebhookQueue;
   readonly endpoints: EndpointCache;
+  /** Bytes read at once on this route, across requests. */
+  readonly readBudget: ReadBudget;
+  /** A body must arrive within this (senders post a few KB and wait 3 to 10 s). */
+  readonly readTimeoutMs: number;
 }
 
 export type WebhookIngestResult =
@@ -70,7 +76,12 @@ export async function ingestWebhook(
       `Endpoint ${endpointId} is disabled; enable it again (PATCH /v1/endpoints/${endpointId} {"enabled":true}) to accept deliveries.`,
     );
 
-  const body = await readLimited(request, deps.maxWebhookBytes);
+  const precheck = precheckSignature(endpoint.provider, request.headers);
+  if (!precheck.ok)
+    throw new UnauthorizedError(
+      `The ${endpoint.provider.type} signature was refused: ${precheck.reason}. Check the sender's webhook settings.`,
+    );
+  const body = await readBounded(request, deps);
   const now = deps.now();
   const verdict = verifySignature(endpoint.provider, {
     headers: request.headers,
@@ -142,6 +153,42 @@ export function itemIdsFor(endpointId: string, dedupeKey: string, nowMs: number)
   if (!dedupeKey.startsWith('sha256:')) return [id('')];
   const window = Math.floor(nowMs / BODY_DEDUPE_WINDOW_MS);
   return [id(`\n${window}`), id(`\n${window - 1}`)];
+}
+
+/**
+ * The body, read within the route's byte budget and time limit: 503 with `Retry-After` when the
+ * budget is spent, 408 when the sender is too slow.
+ */
+async function readBounded(request: Request, deps: WebhookIngestDeps): Promise<Uint8Array> {
+  const announced = Number(request.headers.get('content-length') ?? NaN);
+  const max = deps.maxWebhookBytes;
+  const release = deps.readBudget.take(Number.isFinite(announced) ? Math.min(announced, max) : max);
+  if (release === undefined)
+    throw new UnavailableError(
+      'Too many webhook deliveries are being received at once; send this one again shortly.',
+      { retryAfterSeconds: 5 },
+    );
+  const read = readLimited(request, max);
+  // A read abandoned after the time limit fails when the connection closes: nothing to report.
+  read.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new NexusError(
+          408,
+          'request_timeout',
+          `The delivery's body took longer than ${String(deps.readTimeoutMs / 1000)} s to arrive; send it again.`,
+        ),
+      );
+    }, deps.readTimeoutMs);
+  });
+  try {
+    return await Promise.race([read, timeout]);
+  } finally {
+    clearTimeout(timer);
+    release();
+  }
 }
 
 async function readLimited(request: Request, max: number): Promise<Uint8Array> {

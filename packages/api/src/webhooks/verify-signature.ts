@@ -50,6 +50,32 @@ export function verifySignature(provider: WebhookProvider, request: SignedReques
   }
 }
 
+/** The headers each provider signs with; without them no body can verify. */
+function signatureHeaders(provider: WebhookProvider): readonly string[] {
+  switch (provider.type) {
+    case 'github':
+      return ['x-hub-signature-256'];
+    case 'stripe':
+      return ['stripe-signature'];
+    case 'slack':
+      return ['x-slack-signature', 'x-slack-request-timestamp'];
+    case 'standard':
+      return ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
+    case 'hmac':
+    case 'token':
+      return [provider.header];
+  }
+}
+
+/**
+ * What can be refused before a byte of the body is read: a missing signature header (a body of up
+ * to 25 MB is not read for a request that cannot verify).
+ */
+export function precheckSignature(provider: WebhookProvider, headers: Headers): Verification {
+  const missing = signatureHeaders(provider).filter((name) => !headers.get(name));
+  return missing.length === 0 ? OK : fail(`missing ${missing.join(' and ')} header`);
+}
+
 /** `X-Hub-Signature-256: sha256=<hex>` = HMAC-SHA256(secret, body). GitHub signs no timestamp. */
 function verifyGithub({ headers, body, secrets }: SignedRequest): Verification {
   const header = headers.get('x-hub-signature-256');

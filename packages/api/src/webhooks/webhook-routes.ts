@@ -20,6 +20,7 @@ import {
 } from './endpoint.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import { ingestWebhook } from './ingest-webhook.ts';
+import { ReadBudget } from './read-budget.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
 
 export interface WebhookRouteDeps {
@@ -28,6 +29,13 @@ export interface WebhookRouteDeps {
   readonly maxWebhookBytes: number;
   readonly queue: WebhookQueue;
   readonly endpoints: EndpointCache;
+  /** A delivery's body must arrive within this. */
+  readonly readTimeoutMs: number;
+}
+
+/** Webhook bodies read at once on `/hooks`: two of the largest, or 64 MiB. */
+function readBudgetBytes(maxWebhookBytes: number): number {
+  return Math.max(2 * maxWebhookBytes, 64 * 1024 * 1024);
 }
 
 const patchSchema = z
@@ -154,9 +162,10 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
     },
   });
 
+  const ingestDeps = { ...deps, readBudget: new ReadBudget(readBudgetBytes(deps.maxWebhookBytes)) };
   route(app, '/hooks/:endpointId', {
     POST: async (c) => {
-      const result = await ingestWebhook(deps, c.req.param('endpointId') ?? '', c.req.raw);
+      const result = await ingestWebhook(ingestDeps, c.req.param('endpointId') ?? '', c.req.raw);
       if (result.status === 'challenge') return c.json({ challenge: result.challenge });
       return c.json(result, result.status === 'accepted' ? 202 : 200);
     },
