@@ -13,6 +13,7 @@ const MINUTE = 60_000;
 
 interface ClaimedView {
   id: string;
+  replays: number;
   agentId: string;
   leaseId: string;
   attempts: number;
@@ -26,6 +27,7 @@ interface ClaimedView {
 interface ItemView {
   id: string;
   state: string;
+  deliveredAt?: string;
   attempts: number;
   availableAt?: string;
   lastError?: string;
@@ -313,6 +315,81 @@ describe.each(backends(inject('azuriteConnectionString')))(
         { agentId: 'agent-lease', id, leaseId: second?.leaseId, outcome: 'delivered' },
       ]);
       expect(after).toMatchObject({ ok: true, state: 'delivered' });
+    });
+
+    it('claims items whose leases expired together in the order they were received, not by id', async () => {
+      await addEndpoint(on.h.app, 'q-order', 'agent-order');
+      const received: string[] = [];
+      for (let n = 0; n < 8; n += 1) {
+        received.push(await deliver(on.h.app, 'q-order', `{"order":${n}}`));
+        on.h.advance(1);
+      }
+      // Ids are hashes: their order is not the order of arrival.
+      expect([...received].sort()).not.toEqual(received);
+      expect((await claim(on.h.app, ['agent-order'], 8, 30)).map((i) => i.id)).toEqual(received);
+      on.h.advance(30_010);
+      expect((await claim(on.h.app, ['agent-order'], 8, 30)).map((i) => i.id)).toEqual(received);
+    });
+
+    it('refuses "delivered" with a lease id never issued for the item, and keeps it in the queue', async () => {
+      await addEndpoint(on.h.app, 'q-forged', 'agent-forged');
+      const id = await deliver(on.h.app, 'q-forged', '{"forged":1}');
+      const [forged] = await settle(on.h.app, [
+        { agentId: 'agent-forged', id, leaseId: 'made-up', outcome: 'delivered', status: 200 },
+      ]);
+      expect(forged).toMatchObject({ ok: false, error: { code: 'unknown_lease' } });
+      const [first] = await claim(on.h.app, ['agent-forged'], 10, 30);
+      expect(first?.id).toBe(id);
+      const [other] = await settle(on.h.app, [
+        {
+          agentId: 'agent-forged',
+          id,
+          leaseId: `${first?.leaseId.slice(0, -1) ?? ''}0`,
+          outcome: 'delivered',
+        },
+      ]);
+      expect(other?.ok).toBe(false);
+      expect(await show(on.h.app, 'agent-forged', id)).toMatchObject({ state: 'leased' });
+      const [real] = await settle(on.h.app, [
+        { agentId: 'agent-forged', id, leaseId: first?.leaseId, outcome: 'delivered' },
+      ]);
+      expect(real).toMatchObject({ ok: true, state: 'delivered' });
+    });
+
+    it('marks a replay: its count and time, the first delivery time kept', async () => {
+      await addEndpoint(on.h.app, 'q-replays', 'agent-replays');
+      const id = await deliver(on.h.app, 'q-replays', '{"replay":1}');
+      const [first] = await claim(on.h.app, ['agent-replays']);
+      expect(first).toMatchObject({ replays: 0 });
+      await settle(on.h.app, [
+        { agentId: 'agent-replays', id, leaseId: first?.leaseId, outcome: 'delivered' },
+      ]);
+      const deliveredAt = (await show(on.h.app, 'agent-replays', id)).deliveredAt;
+      on.h.advance(60_000);
+      for (const count of [1, 2]) {
+        const replayed = await on.h.app.request(`/v1/webhooks/agent-replays/${id}/replay`, {
+          method: 'POST',
+          headers: auth,
+        });
+        expect(await replayed.json()).toMatchObject({
+          state: 'pending',
+          replays: count,
+          replayedAt: new Date(on.h.now()).toISOString(),
+          deliveredAt,
+        });
+        const [again] = await claim(on.h.app, ['agent-replays']);
+        expect(again).toMatchObject({ id, replays: count });
+        await settle(on.h.app, [
+          { agentId: 'agent-replays', id, leaseId: again?.leaseId, outcome: 'delivered' },
+        ]);
+        on.h.advance(60_000);
+      }
+      expect(await show(on.h.app, 'agent-replays', id)).toMatchObject({
+        state: 'delivered',
+        deliveredAt,
+        replays: 2,
+        lastDeliveredAt: new Date(on.h.now() - 60_000).toISOString(),
+      });
     });
 
     it('dead-letters an item whose lease expires on its last attempt (a worker that dies on it)', async () => {

@@ -54,8 +54,20 @@ export interface WebhookItem {
   readonly lastError: string;
   /** The gateway's HTTP status on the last attempt, 0 when it was not reached. */
   readonly lastStatus: number;
+  /** The first delivery's time: kept through replays. */
   readonly deliveredAt: string;
+  /** The latest delivery's time (a replay's). */
+  readonly lastDeliveredAt: string;
   readonly deadAt: string;
+  /** How often the owner replayed it, and when last. */
+  readonly replays: number;
+  readonly replayedAt: string;
+  /**
+   * Leases are numbered and signed with this per-item secret (never shown), so a settlement can be
+   * checked against every lease ever issued for the item without keeping them all.
+   */
+  readonly leaseSalt: string;
+  readonly leaseSeq: number;
 }
 
 /** 16 KiB is 21,848 base64 characters: under a table property's 32 K, and most webhooks (< 20 KB). */
@@ -129,7 +141,12 @@ export function itemFromEntity(entity: StoredEntity): WebhookItem & { readonly e
     lastError: text('lastError'),
     lastStatus: number('lastStatus'),
     deliveredAt: text('deliveredAt'),
+    lastDeliveredAt: text('lastDeliveredAt'),
     deadAt: text('deadAt'),
+    replays: number('replays'),
+    replayedAt: text('replayedAt'),
+    leaseSalt: text('leaseSalt'),
+    leaseSeq: number('leaseSeq'),
   };
 }
 
@@ -169,7 +186,10 @@ export function publicItem(item: WebhookItem) {
     lastError: item.lastError || undefined,
     lastStatus: item.lastStatus || undefined,
     deliveredAt: item.deliveredAt || undefined,
+    lastDeliveredAt: item.lastDeliveredAt || undefined,
     deadAt: item.deadAt || undefined,
+    replays: item.replays,
+    replayedAt: item.replayedAt || undefined,
     action: item.delivery.action,
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   AlreadyExistsError,
   NexusError,
@@ -101,7 +101,12 @@ export class WebhookQueue {
       | 'lastError'
       | 'lastStatus'
       | 'deliveredAt'
+      | 'lastDeliveredAt'
       | 'deadAt'
+      | 'replays'
+      | 'replayedAt'
+      | 'leaseSalt'
+      | 'leaseSeq'
     >,
   ): Promise<boolean> {
     const now = this.nowMs();
@@ -133,7 +138,12 @@ export class WebhookQueue {
             lastError: '',
             lastStatus: 0,
             deliveredAt: '',
+            lastDeliveredAt: '',
             deadAt: '',
+            replays: 0,
+            replayedAt: '',
+            leaseSalt: randomBytes(16).toString('hex'),
+            leaseSeq: 0,
           }),
         },
       },
@@ -179,12 +189,15 @@ export class WebhookQueue {
         limit: Math.min(1000, (max - claimed.length) * 2),
       });
       // Claim in parallel, but never more than still wanted: stale rows just yield nothing.
+      // Each lease ends 1 ms after the one before: items whose leases expire together come back
+      // in the order they were claimed (oldest first), not in the order of their ids.
       let rows = page.items;
+      let position = 0;
       while (rows.length > 0 && claimed.length < max) {
         const chunk = rows.slice(0, max - claimed.length);
         rows = rows.slice(chunk.length);
         const results = await Promise.all(
-          chunk.map((row) => this.claimOne(agentId, row, now, leaseMs)),
+          chunk.map((row) => this.claimOne(agentId, row, now, leaseMs + position++)),
         );
         for (const result of results) {
           if (!result) continue;
@@ -219,11 +232,15 @@ export class WebhookQueue {
       }).catch(ignoreConflict);
       return undefined;
     }
-    const leaseId = randomBytes(12).toString('hex');
+    const leaseSalt = item.leaseSalt || randomBytes(16).toString('hex');
+    const leaseSeq = item.leaseSeq + 1;
+    const leaseId = leaseIdFor(item.id, leaseSalt, leaseSeq);
     const leaseUntil = now + leaseMs;
     const updated = await this.moveInQueue(item, leaseUntil, {
       state: 'leased',
       attempts: item.attempts + 1,
+      leaseSalt,
+      leaseSeq,
       leaseId,
       leaseUntil: new Date(leaseUntil).toISOString(),
       lastAttemptAt: new Date(now).toISOString(),
@@ -238,19 +255,28 @@ export class WebhookQueue {
   }
 
   /**
-   * Records what happened to a leased item. `delivered` is accepted whatever the lease (the
-   * gateway has it: that is the truth, even if the lease expired meanwhile); `failed` and
-   * `released` need the current lease, else `lease_lost` (another worker holds it now).
+   * Records what happened to a leased item. `delivered` is accepted with any lease ever issued for
+   * the item (the gateway has it: that is the truth, even if the lease expired meanwhile), and
+   * refused with one never issued (`unknown_lease`); `failed` and `released` need the current
+   * lease, else `lease_lost` (another worker holds it now).
    */
   async settle(request: SettleRequest): Promise<WebhookItem> {
     const item = await this.require(request.agentId, request.id);
     const now = this.nowMs();
     if (request.outcome === 'delivered') {
+      if (!wasIssued(item, request.leaseId))
+        throw new NexusError(
+          409,
+          'unknown_lease',
+          `Lease ${request.leaseId.slice(0, 40)} was never issued for webhook ${item.id}; settle only what a claim returned.`,
+        );
       if (item.state === 'delivered') return item;
+      const at = new Date(now).toISOString();
       return this.toFinal(item, 'delivered', {
         lastStatus: request.status ?? 0,
         lastError: '',
-        deliveredAt: new Date(now).toISOString(),
+        deliveredAt: item.deliveredAt || at,
+        lastDeliveredAt: at,
       });
     }
     if (item.state !== 'leased' || item.leaseId !== request.leaseId) {
@@ -297,6 +323,8 @@ export class WebhookQueue {
         `Webhook ${id} is ${item.state}: it is still in the queue. Only delivered or dead items can be replayed.`,
       );
     }
+    // The first delivery's time stays; the replay is counted, so the worker gives the gateway a
+    // new idempotency key (OpenClaw drops a key it saw in the last 5 minutes).
     const updated = await this.moveInQueue(item, this.nowMs(), {
       state: 'pending',
       attempts: 0,
@@ -305,8 +333,9 @@ export class WebhookQueue {
       leaseUntil: '',
       lastError: '',
       lastStatus: 0,
-      deliveredAt: '',
       deadAt: '',
+      replays: item.replays + 1,
+      replayedAt: new Date(this.nowMs()).toISOString(),
     });
     await this.deleteIndex('webhookExpiry', agentId, item.expiryKey);
     return updated;
@@ -473,6 +502,22 @@ export class WebhookQueue {
   private async deleteIndex(table: string, agentId: string, key: string): Promise<void> {
     if (key !== '') await this.tables.delete(table, agentId, key);
   }
+}
+
+/** A lease id: its number, and a MAC of it under the item's secret. */
+function leaseIdFor(id: string, salt: string, seq: number): string {
+  return `${String(seq)}-${createHmac('sha256', salt).update(`${id}:${String(seq)}`).digest('hex').slice(0, 24)}`;
+}
+
+/** Whether `leaseId` is one of the leases issued for `item` so far. */
+function wasIssued(item: WebhookItem, leaseId: string): boolean {
+  // Items leased before lease ids were numbered: only the current lease can be checked.
+  if (item.leaseSalt === '') return leaseId === item.leaseId || item.leaseId === '';
+  const seq = Number(/^(\d{1,9})-[0-9a-f]{24}$/.exec(leaseId)?.[1] ?? NaN);
+  if (!Number.isInteger(seq) || seq < 1 || seq > item.leaseSeq) return false;
+  const expected = Buffer.from(leaseIdFor(item.id, item.leaseSalt, seq));
+  const given = Buffer.from(leaseId);
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 /** Another worker changed the item first: it is theirs, skip it. */

@@ -11,6 +11,8 @@ export interface ClaimedWebhook {
   readonly receivedAt: string;
   readonly contentType: string;
   readonly attempts: number;
+  /** How often the owner replayed it (0 or absent: the first delivery). */
+  readonly replays?: number;
   readonly leaseId: string;
   readonly delivery: {
     readonly action: 'wake' | 'agent' | 'mapping';
@@ -48,7 +50,8 @@ export interface GatewayRequest {
  * The gateway call for one webhook, per the endpoint's action:
  * - `wake`: `POST <hooks>/wake {text, mode, agentId}`, a system event on the main session;
  * - `agent`: `POST <hooks>/agent {message, name, agentId, idempotencyKey, ...options}`: an agent
- *   run; the item id as `idempotencyKey` makes a second delivery (after a crash) a no-op;
+ *   run; the item id as `idempotencyKey` makes a second delivery within OpenClaw's memory of it
+ *   (5 minutes, until a gateway restart) a no-op, and a replay gets a key of its own;
  * - `mapping`: `POST <hooks>/<name>` with the payload as JSON (form fields become an object).
  */
 export function buildGatewayRequest(
@@ -78,6 +81,7 @@ export function buildGatewayRequest(
         contentType: webhook.contentType,
         body,
         template: webhook.delivery.template,
+        replays: webhook.replays ?? 0,
       },
       maxChars,
     );
@@ -97,7 +101,7 @@ export function buildGatewayRequest(
         message: message(),
         name: `${providerName(webhook.provider)} (${webhook.endpointId})`,
         agentId: webhook.agentId,
-        idempotencyKey: webhook.id,
+        idempotencyKey: idempotencyKeyOf(webhook),
         ...options.agentOptions,
       }),
     };
@@ -116,4 +120,13 @@ export function buildGatewayRequest(
       ? Buffer.from(body).toString('utf8')
       : JSON.stringify(typeof payload === 'string' ? { body: payload } : payload),
   };
+}
+
+/**
+ * The item id; a replay adds its number. OpenClaw answers a key it saw within about 300 s with 200
+ * and starts no run, so a replay under the first key would be dropped while counted as delivered.
+ */
+export function idempotencyKeyOf(webhook: Pick<ClaimedWebhook, 'id' | 'replays'>): string {
+  const replays = webhook.replays ?? 0;
+  return replays > 0 ? `${webhook.id}:replay-${String(replays)}` : webhook.id;
 }

@@ -198,7 +198,12 @@ export class WebhookDeliveryJob extends Job {
     );
   }
 
-  /** Delivers one claimed batch in order and settles it; returns the reason to pause, if any. */
+  /**
+   * Delivers one claimed batch in order, settling each item as soon as the gateway answered: a
+   * crash then re-sends at most the item in flight, not every item delivered earlier in the batch.
+   * Items not tried (the gateway paused us, or we are stopping) are handed back together.
+   * Returns the reason to pause, if any.
+   */
   private async deliverBatch(
     items: readonly ClaimedWebhook[],
     target: GatewayTarget,
@@ -206,13 +211,13 @@ export class WebhookDeliveryJob extends Job {
     counts: Counts,
   ): Promise<Extract<GatewayOutcome, { kind: 'released' }> | undefined> {
     const { logger, signal } = context;
-    const settlements: WebhookSettlement[] = [];
+    const handedBack: WebhookSettlement[] = [];
     let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
     for (const item of items) {
       const base = { agentId: item.agentId, id: item.id, leaseId: item.leaseId };
       if (pause !== undefined || signal.aborted) {
         counts.released += 1;
-        settlements.push({
+        handedBack.push({
           ...base,
           outcome: 'released',
           status: 0,
@@ -223,14 +228,15 @@ export class WebhookDeliveryJob extends Job {
       }
       const outcome = await this.deliverOne(item, target, signal);
       const label = `${item.id} (${item.provider} ${item.eventType}, ${item.delivery.action})`;
+      let settlement: WebhookSettlement;
       if (outcome.kind === 'delivered') {
         counts.delivered += 1;
         logger.info(`delivered ${label}: ${outcome.status}`);
-        settlements.push({ ...base, outcome: 'delivered', status: outcome.status });
+        settlement = { ...base, outcome: 'delivered', status: outcome.status };
       } else if (outcome.kind === 'failed') {
         counts.failed += 1;
         logger.warn(`could not deliver ${label}: ${outcome.reason}`);
-        settlements.push({
+        settlement = {
           ...base,
           outcome: 'failed',
           status: outcome.status,
@@ -238,20 +244,21 @@ export class WebhookDeliveryJob extends Job {
           ...(outcome.retryAfterSeconds === undefined
             ? {}
             : { retryAfterSeconds: outcome.retryAfterSeconds }),
-        });
+        };
       } else {
         counts.released += 1;
         pause = outcome;
-        settlements.push({
+        settlement = {
           ...base,
           outcome: 'released',
           status: outcome.status,
           reason: outcome.reason,
           retryAfterSeconds: outcome.retryAfterSeconds,
-        });
+        };
       }
+      await this.settle([settlement], context, counts);
     }
-    await this.settle(settlements, context, counts);
+    if (handedBack.length > 0) await this.settle(handedBack, context, counts);
     return pause;
   }
 
@@ -310,7 +317,7 @@ export class WebhookDeliveryJob extends Job {
     );
   }
 
-  /** Settles a batch, retrying a few times: a lost report only means the lease runs out. */
+  /** Settles results, retrying a few times: a lost report only means the lease runs out. */
   private async settle(
     settlements: readonly WebhookSettlement[],
     context: JobContext,
@@ -333,7 +340,7 @@ export class WebhookDeliveryJob extends Job {
       }
     }
     context.logger.warn(
-      `gave up reporting; those webhooks come back when their ${this.config.leaseSeconds} s lease ends, and /hooks/agent ignores the repeat by its idempotencyKey`,
+      `gave up reporting; those webhooks come back when their ${this.config.leaseSeconds} s lease ends; /hooks/agent ignores the repeat by its idempotencyKey only within about 5 minutes and until the gateway restarts`,
     );
   }
 
