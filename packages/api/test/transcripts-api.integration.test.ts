@@ -96,6 +96,28 @@ describe.each(backends(inject('azuriteConnectionString')))(
         },
       );
 
+      it('names the download of a .zst archive for the plain JSONL it is', async () => {
+        const archived = buildTranscript({ sessionId: 'szst', turns: 2 });
+        const name =
+          'szst.jsonl.deleted.2026-09-01T10-00-00.000Z.0123456789abcdef0123456789abcdef.zst';
+        const body = zstdCompressSync(Buffer.from(archived.text));
+        const put = await putTranscript(app, body, archived.text, {
+          sessionId: 'szst',
+          kind: 'deleted',
+          fileName: name,
+          headers: { 'content-encoding': 'zstd' },
+        });
+        expect([200, 201]).toContain(put.status);
+        const response = await get(
+          app,
+          `/v1/agents/main/sessions/szst/transcripts/${sha256(archived.text)}`,
+        );
+        expect(response.headers.get('content-disposition')).toBe(
+          `attachment; filename="${name.slice(0, -'.zst'.length)}"`,
+        );
+        expect(await response.text()).toBe(archived.text);
+      });
+
       it('checks a stored generation sent again like any upload, and keeps the first copy', async () => {
         const text = buildTranscript({ sessionId: 'again', turns: 3 }).text;
         expect((await putTranscript(app, text, text, { sessionId: 'again' })).status).toBe(201);

@@ -318,6 +318,50 @@ describe.each(backends(inject('azuriteConnectionString')))(
       expect(removed.secrets).toHaveLength(1);
     });
 
+    it('holds at most five secrets per endpoint, each 8 to 256 printable characters, through PATCH too', async () => {
+      await createEndpoint(app, { id: 'gh-five', agentId: 'hooks-five', provider: 'github' });
+      const patch = (body: unknown) =>
+        app.request('/v1/endpoints/gh-five', {
+          method: 'PATCH',
+          headers: auth,
+          body: JSON.stringify(body),
+        });
+      for (let n = 2; n <= 5; n += 1) expect((await patch({ addSecret: true })).status).toBe(200);
+      const sixth = await patch({ addSecret: true });
+      expect(sixth.status).toBe(400);
+      expect(await sixth.json()).toMatchObject({ error: { code: 'too_many_secrets' } });
+      const long = await patch({ addSecret: 'x'.repeat(257) });
+      expect(long.status).toBe(400);
+      expect(((await long.json()) as { error: { message: string } }).error.message).toMatch(
+        /at most 256 characters/,
+      );
+      expect((await patch({ addSecret: 'has a space' })).status).toBe(400);
+      const shown = (await (
+        await app.request('/v1/endpoints/gh-five', { headers: auth })
+      ).json()) as {
+        secrets: string[];
+      };
+      expect(shown.secrets).toHaveLength(5);
+    });
+
+    it.each([
+      ['POST', '/v1/endpoints', '{"agentId": "a",'],
+      ['PATCH', '/v1/endpoints/gh-main', '{enabled: true}'],
+      ['POST', '/v1/webhooks/claim', 'agents=main'],
+      ['POST', '/v1/webhooks/settle', ''],
+    ])(
+      'says %s %s with a body that is not JSON is not JSON, and where',
+      async (method, path, body) => {
+        const response = await app.request(path, { method, headers: auth, body });
+        expect(response.status).toBe(400);
+        const { error } = (await response.json()) as { error: { code: string; message: string } };
+        expect(error.code).toBe('invalid_json');
+        expect(error.message).toMatch(
+          body === '' ? /body is empty/ : /not valid JSON: .*(position|Unexpected token)/,
+        );
+      },
+    );
+
     it('refuses a delivery over the size limit with 413 before storing it', async () => {
       const small = createApp({
         storage,

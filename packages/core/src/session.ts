@@ -17,6 +17,8 @@ export interface SessionContext {
   readonly model?: string;
   readonly status?: string;
   readonly previousSessionId?: string;
+  /** Why OpenClaw archived the transcript (`session_transcript_archives.reason`, e.g. `delete`). */
+  readonly archiveReason?: string;
 }
 
 /** One stored transcript of a session: identified by agent, session and the SHA-256 of its bytes. */

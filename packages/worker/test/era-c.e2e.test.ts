@@ -172,4 +172,35 @@ describe('session_upload on an era C OpenClaw (agent database) against the real 
     good.close();
     bad.close();
   });
+
+  it("sends a delete archive with the session key and reason from OpenClaw's archive table", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-c3-'));
+    const stateDir = join(dir, 'openclaw');
+    const sessionsDir = join(stateDir, 'agents', 'main', 'sessions');
+    await mkdir(sessionsDir, { recursive: true });
+    const db = new OpenClawDatabase(
+      join(stateDir, 'agents', 'main', 'agent', 'openclaw-agent.sqlite'),
+    );
+    db.append('d-gone', lines('d-gone', 2), { createdAt: Date.now() - HOUR });
+    db.window({ sessionId: 'd-gone', sessionKey: 'hook:ab12', status: 'done' });
+    const generation = 'cd'.repeat(16);
+    await writeFile(
+      join(sessionsDir, `d-gone.jsonl.deleted.2026-11-25T10-00-00.000Z.${generation}.zst`),
+      db.deleteSession('d-gone', generation),
+    );
+    const config = await writeWorkerConfig(dir, {
+      url: server.url,
+      apiKey: KEY,
+      stateDir,
+      mode: 'keep',
+    });
+    expect(summaryOf(await runWorkerJob(config))).toMatchObject({ uploaded: 1, failed: 0 });
+    const detail = (await (
+      await fetch(`${server.url}/v1/agents/main/sessions/d-gone`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      })
+    ).json()) as { session: { context: Record<string, string> } };
+    expect(detail.session.context).toEqual({ sessionKey: 'hook:ab12', archiveReason: 'delete' });
+    db.close();
+  });
 });

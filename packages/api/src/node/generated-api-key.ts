@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorCode } from '@nexus/core';
+import { makePrivateDir } from '../storage/embedded/private-files.ts';
 
 export const API_KEY_FILE = 'api-key';
 
@@ -12,15 +13,21 @@ export const API_KEY_FILE = 'api-key';
  */
 export async function loadOrCreateApiKey(
   dataDir: string,
-): Promise<{ key: string; path: string; created: boolean }> {
+): Promise<{ key: string; path: string; created: boolean; madePrivate?: boolean }> {
   const path = join(dataDir, API_KEY_FILE);
   try {
     const key = (await readFile(path, 'utf8')).trim();
-    if (key !== '') return { key, path, created: false };
+    if (key !== '') {
+      // A key others can read is no secret: make it the owner's only, and say so.
+      const { mode } = await stat(path);
+      if ((mode & 0o077) === 0) return { key, path, created: false };
+      await chmod(path, 0o600);
+      return { key, path, created: false, madePrivate: true };
+    }
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
   }
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  makePrivateDir(dataDir);
   const key = `nxk_${randomBytes(32).toString('base64url')}`;
   try {
     await writeFile(path, `${key}\n`, { mode: 0o600, flag: 'wx' });

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -7,6 +7,7 @@ import { appSettings, type ApiConfig } from '../config/api-config.ts';
 import { createApp } from '../http/create-app.ts';
 import { ApiKeys } from '../http/api-keys.ts';
 import { openStorage } from '../storage/open-storage.ts';
+import { makePrivateDir } from '../storage/embedded/private-files.ts';
 import { loadOrCreateApiKey } from './generated-api-key.ts';
 import { VERSION } from '../version.ts';
 import { DEFAULT_LIMITS, NodeListener, type ConnectionLimits } from './node-listener.ts';
@@ -35,6 +36,11 @@ export async function startServer(
     const generated = await loadOrCreateApiKey(config.dataDir);
     keys = [generated.key];
     apiKeyFile = generated.path;
+    if (generated.madePrivate) {
+      logger.warn(
+        `The API key file ${generated.path} was readable by other users; it is now readable by its owner only (mode 600). Anyone who read it could use the key: replace it (delete the file and restart) if that matters here.`,
+      );
+    }
     if (generated.created) {
       logger.warn(
         `No API key was configured, so one was generated and saved to ${generated.path} (readable only by you). ` +
@@ -45,7 +51,7 @@ export async function startServer(
   // Temp files of uploads cut short by a crash: nothing refers to them any more.
   const spoolDir = join(config.dataDir, 'spool');
   await rm(spoolDir, { recursive: true, force: true });
-  await mkdir(spoolDir, { recursive: true, mode: 0o700 });
+  makePrivateDir(spoolDir);
   const connectionLimits = { ...DEFAULT_LIMITS, ...limits };
   const app = createApp({
     spoolDir,

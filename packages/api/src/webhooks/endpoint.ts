@@ -31,6 +31,16 @@ const headerName = z
   .string()
   .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name, e.g. "x-signature"');
 
+/** An endpoint holds one to this many secrets at once (rotation: add the new, remove the old). */
+export const MAX_SECRETS = 5;
+
+/** A secret as a sender's settings page takes it: 8 to 256 printable characters, no spaces. */
+export const secretSchema = z
+  .string()
+  .min(8, 'a secret must be at least 8 characters')
+  .max(256, 'a secret must be at most 256 characters')
+  .regex(/^[\x21-\x7e]+$/, 'a secret must be printable ASCII without spaces');
+
 export const createEndpointSchema = z
   .object({
     id: z.string().optional(),
@@ -39,11 +49,7 @@ export const createEndpointSchema = z
       message: 'must be github, stripe, slack, standard, hmac or token',
     }),
     header: headerName.optional(),
-    secrets: z
-      .array(z.string().min(8, 'a secret must be at least 8 characters'))
-      .min(1)
-      .max(5)
-      .optional(),
+    secrets: z.array(secretSchema).min(1).max(MAX_SECRETS).optional(),
     action: z
       .enum(['wake', 'agent', 'mapping'], { message: 'must be wake, agent or mapping' })
       .default('agent'),

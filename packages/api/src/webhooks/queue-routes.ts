@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { NexusError, ValidationError, describeIssue, validateId } from '@nexus/core';
+import { readJsonBody } from '../http/json-body.ts';
 import { route } from '../http/route-table.ts';
 import { parseLimit } from '../http/query-params.ts';
 import { WEBHOOK_STATES, publicItem, type WebhookState } from './webhook-item.ts';
@@ -74,11 +75,7 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
 
   route(app, '/v1/webhooks/claim', {
     POST: async (c) => {
-      const request = parseBody(
-        claimSchema,
-        await c.req.json().catch(() => undefined),
-        'invalid_claim',
-      );
+      const request = parseBody(claimSchema, await readJsonBody(c), 'invalid_claim');
       const agents = request.agents.map((agent) => validateId('agent id', agent));
       const claimed = await queue.claim(agents, request.max, request.leaseSeconds * 1000);
       let budget = CLAIM_BODY_BUDGET;
@@ -94,11 +91,7 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
 
   route(app, '/v1/webhooks/settle', {
     POST: async (c) => {
-      const { results } = parseBody(
-        settleSchema,
-        await c.req.json().catch(() => undefined),
-        'invalid_settle',
-      );
+      const { results } = parseBody(settleSchema, await readJsonBody(c), 'invalid_settle');
       const answers = [];
       // One at a time: results for the same item (rare) must apply in order.
       for (const result of results) {

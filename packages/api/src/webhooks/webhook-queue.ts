@@ -506,7 +506,10 @@ export class WebhookQueue {
 
 /** A lease id: its number, and a MAC of it under the item's secret. */
 function leaseIdFor(id: string, salt: string, seq: number): string {
-  return `${String(seq)}-${createHmac('sha256', salt).update(`${id}:${String(seq)}`).digest('hex').slice(0, 24)}`;
+  return `${String(seq)}-${createHmac('sha256', salt)
+    .update(`${id}:${String(seq)}`)
+    .digest('hex')
+    .slice(0, 24)}`;
 }
 
 /** Whether `leaseId` is one of the leases issued for `item` so far. */

@@ -8,10 +8,13 @@ import {
   type Storage,
 } from '@nexus/core';
 import { z } from 'zod';
+import { readJsonBody } from '../http/json-body.ts';
 import { route } from '../http/route-table.ts';
 import {
   ENDPOINTS_PARTITION,
+  MAX_SECRETS,
   createEndpointSchema,
+  secretSchema,
   endpointEntity,
   endpointFromEntity,
   generateSecret,
@@ -42,7 +45,7 @@ const patchSchema = z
   .object({
     enabled: z.boolean().optional(),
     /** `true` generates a secret; a string adds that one. The old ones stay valid (rotation). */
-    addSecret: z.union([z.literal(true), z.string().min(8)]).optional(),
+    addSecret: z.union([z.literal(true), secretSchema]).optional(),
     /** Removes the secret ending in these characters (as the read API shows them). */
     removeSecret: z.string().min(4).optional(),
     /** A new message template; `null` goes back to the provider's default summary. */
@@ -75,7 +78,7 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
       });
     },
     POST: async (c) => {
-      const parsed = createEndpointSchema.safeParse(await c.req.json().catch(() => undefined));
+      const parsed = createEndpointSchema.safeParse(await readJsonBody(c));
       if (!parsed.success) {
         throw new ValidationError(
           'invalid_endpoint',
@@ -102,7 +105,7 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
     GET: async (c) =>
       c.json(publicEndpoint((await load(c.req.param('endpointId') ?? '')).endpoint)),
     PATCH: async (c) => {
-      const parsed = patchSchema.safeParse(await c.req.json().catch(() => undefined));
+      const parsed = patchSchema.safeParse(await readJsonBody(c));
       if (!parsed.success)
         throw new ValidationError(
           'invalid_patch',
@@ -117,6 +120,11 @@ export function webhookRoutes(app: Hono, deps: WebhookRouteDeps): void {
             ? generateSecret(endpoint.provider.type)
             : parsed.data.addSecret;
         secrets.push(added);
+        if (secrets.length > MAX_SECRETS)
+          throw new ValidationError(
+            'too_many_secrets',
+            `Endpoint ${endpoint.id} has ${String(MAX_SECRETS)} secrets already, the most it may hold; remove an old one first (removeSecret).`,
+          );
       }
       if (parsed.data.removeSecret !== undefined) {
         const suffix = parsed.data.removeSecret.replace(/^…/, '');

@@ -93,6 +93,45 @@ export class AgentDatabase {
   }
 
   /**
+   * What the database says of its delete archives (`session_transcript_archives`), by archive
+   * file name and by the generation in that name: the session key and the reason, which the
+   * archive file itself does not hold. Empty when the table or its columns are missing.
+   */
+  archiveContexts(): Map<string, Readonly<Record<string, string>>> {
+    const contexts = new Map<string, Readonly<Record<string, string>>>();
+    const columns = new Set(
+      (
+        this.db.prepare('PRAGMA table_info(session_transcript_archives)').all() as {
+          name: string;
+        }[]
+      ).map((c) => c.name),
+    );
+    if (!columns.has('generation') || !columns.has('session_key') || !columns.has('reason'))
+      return contexts;
+    const name = columns.has('archive_name') ? 'archive_name' : 'NULL';
+    const rows = withBusyRetry(
+      () =>
+        this.db
+          .prepare(
+            `SELECT generation, session_key AS sessionKey, reason, ${name} AS archiveName FROM session_transcript_archives`,
+          )
+          .all() as Record<string, unknown>[],
+    );
+    for (const row of rows) {
+      const context: Record<string, string> = {};
+      if (typeof row['sessionKey'] === 'string' && row['sessionKey'] !== '')
+        context['sessionKey'] = row['sessionKey'];
+      if (typeof row['reason'] === 'string' && row['reason'] !== '')
+        context['archiveReason'] = row['reason'];
+      if (typeof row['generation'] === 'string')
+        contexts.set(`generation:${row['generation']}`, context);
+      if (typeof row['archiveName'] === 'string')
+        contexts.set(`name:${row['archiveName']}`, context);
+    }
+    return contexts;
+  }
+
+  /**
    * Every session with events, with its change marker (count and last `seq`). Reads the events'
    * index, not their bodies, so a run over thousands of unchanged sessions stays cheap.
    */

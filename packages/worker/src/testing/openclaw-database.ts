@@ -125,11 +125,14 @@ export class OpenClawDatabase {
   deleteSession(sessionId: string, generation: string): Buffer {
     const text = this.transcript(sessionId);
     const blob = zstdCompressSync(text);
+    const key = this.db
+      .prepare('SELECT session_key FROM session_windows WHERE session_id = ?')
+      .get(sessionId) as { session_key: string | null } | undefined;
     this.db
       .prepare(
-        'INSERT INTO session_transcript_archives (session_id, generation, reason, encoding, archive_blob) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO session_transcript_archives (session_id, generation, session_key, reason, encoding, archive_blob) VALUES (?, ?, ?, ?, ?, ?)',
       )
-      .run(sessionId, generation, 'delete', 'zstd', blob);
+      .run(sessionId, generation, key?.session_key ?? null, 'delete', 'zstd', blob);
     this.db.prepare('DELETE FROM transcript_events WHERE session_id = ?').run(sessionId);
     this.db.prepare('DELETE FROM session_windows WHERE session_id = ?').run(sessionId);
     return blob;

@@ -29,6 +29,7 @@ const CONTEXT_FIELDS = [
   'model',
   'status',
   'previousSessionId',
+  'archiveReason',
 ] as const;
 
 /**
@@ -68,12 +69,17 @@ export function transcriptRoutes(app: Hono, deps: TranscriptRouteDeps): void {
           'content-type': 'application/x-ndjson; charset=utf-8',
           'content-length': String(info.size),
           etag: `"${generation.sha256}"`,
-          'content-disposition': `attachment; filename="${generation.fileName}"`,
+          'content-disposition': `attachment; filename="${downloadName(generation.fileName)}"`,
           'cache-control': 'private, max-age=31536000, immutable',
         },
       });
     },
   });
+}
+
+/** The stored bytes are the uncompressed JSONL: a `.zst` or `.gz` archive's name loses that suffix. */
+function downloadName(fileName: string): string {
+  return fileName.replace(/\.(zst|gz)$/, '');
 }
 
 function requiredQuery(c: Context, name: string): string {

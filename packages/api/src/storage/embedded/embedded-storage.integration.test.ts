@@ -93,3 +93,23 @@ describe('the embedded table store', () => {
     store.close();
   });
 });
+
+describe('the embedded data folder', () => {
+  it('is readable by its owner only, its database files too, whatever the umask', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'nexus-embedded-mode-'));
+    const dataDir = join(parent, 'nexus', 'data');
+    const previous = process.umask(0o022); // the common default: files 644, folders 755
+    try {
+      const storage = await openEmbeddedStorage(dataDir);
+      await storage.tables.insert('agents', { partitionKey: 'p', rowKey: 'r', properties: {} });
+      const mode = (path: string) => statSync(path).mode & 0o777;
+      expect(mode(dataDir)).toBe(0o700);
+      expect(mode(join(parent, 'nexus'))).toBe(0o700);
+      expect(mode(join(dataDir, 'tables.sqlite'))).toBe(0o600);
+      expect(mode(join(dataDir, 'tables.sqlite-wal'))).toBe(0o600);
+      await storage.close();
+    } finally {
+      process.umask(previous);
+    }
+  });
+});

@@ -1,15 +1,17 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnavailableError, coerceError, type Storage } from '@nexus/core';
 import { DiskSpace } from './disk-space.ts';
 import { EmbeddedBlobStore } from './embedded-blob-store.ts';
 import { EmbeddedTableStore } from './embedded-table-store.ts';
+import { makePrivateDir, makePrivateFile } from './private-files.ts';
 
 /** The default backend: everything under one data folder, nothing to install. */
 export async function openEmbeddedStorage(dataDir: string): Promise<Storage> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  makePrivateDir(dataDir);
   const blobs = await EmbeddedBlobStore.open(dataDir);
-  const tables = new EmbeddedTableStore(join(dataDir, 'tables.sqlite'));
+  const tablesPath = join(dataDir, 'tables.sqlite');
+  makePrivateFile(tablesPath);
+  const tables = new EmbeddedTableStore(tablesPath);
   const space = new DiskSpace(dataDir);
   return {
     blobs: space.blobs(blobs),

@@ -24,6 +24,8 @@ export async function scanSessionsFolder(
   sessionsDir: string,
   ledger: ReadonlyMap<string, LedgerEntry>,
   policy: CompletionPolicy,
+  /** The agent database's word on its delete archives (session key, reason), if it has one. */
+  archives: ReadonlyMap<string, Readonly<Record<string, string>>> = new Map(),
 ): Promise<ScanResult> {
   const candidates: TranscriptCandidate[] = [];
   const ignored: { path: string; reason: string }[] = [];
@@ -63,7 +65,7 @@ export async function scanSessionsFolder(
       ledgerKey: path,
       version: { size: stats.size, mtimeMs: stats.mtimeMs },
       source: { type: 'file', path, compressed: file.compressed } as const,
-      context: {},
+      context: file.kind === 'deleted' ? archiveContext(archives, name) : {},
     };
     const known = unchangedSince(ledger.get(path), base.version);
     if (known) {
@@ -109,4 +111,17 @@ export async function scanSessionsFolder(
     candidates.push({ ...base, sessionId, decision });
   }
   return { candidates, ignored };
+}
+
+/** A delete archive's context, found by its name or by the generation in it (era C, 2026.9). */
+function archiveContext(
+  archives: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  name: string,
+): Readonly<Record<string, string>> {
+  const generation = /\.([0-9a-f]{32})\.zst$/.exec(name)?.[1];
+  return (
+    archives.get(`name:${name}`) ??
+    (generation === undefined ? undefined : archives.get(`generation:${generation}`)) ??
+    {}
+  );
 }

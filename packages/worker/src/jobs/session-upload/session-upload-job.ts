@@ -163,15 +163,10 @@ export class SessionUploadJob extends Job {
       };
       const candidates: TranscriptCandidate[] = [];
       for (const agent of agents) {
-        if (this.config.sources.includes('files')) {
-          const scan = await scanSessionsFolder(agent.agentId, agent.sessionsDir, known, policy);
-          for (const ignored of scan.ignored)
-            logger.debug({ file: ignored.path }, `skipped: ${ignored.reason}`);
-          candidates.push(...scan.candidates);
-        }
+        let database: AgentDatabase | undefined;
         if (this.config.sources.includes('database') && agent.databasePath !== undefined) {
           try {
-            const database = AgentDatabase.open(agent.databasePath, {
+            database = AgentDatabase.open(agent.databasePath, {
               allowUnknownSchema: this.config.allowUnknownSchema,
             });
             databases.push(database);
@@ -187,6 +182,18 @@ export class SessionUploadJob extends Job {
               `agent ${agent.agentId}: its database is skipped this run: ${reason}`,
             );
           }
+        }
+        if (this.config.sources.includes('files')) {
+          const scan = await scanSessionsFolder(
+            agent.agentId,
+            agent.sessionsDir,
+            known,
+            policy,
+            database?.archiveContexts(),
+          );
+          for (const ignored of scan.ignored)
+            logger.debug({ file: ignored.path }, `skipped: ${ignored.reason}`);
+          candidates.push(...scan.candidates);
         }
       }
 
