@@ -3,6 +3,7 @@ import { VERSION } from '../version.ts';
 import { SERVE_HELP, serveCommand } from './serve-command.ts';
 import { endpointsCommand } from './endpoints-command.ts';
 import { webhooksCommand } from './webhooks-command.ts';
+import { fsckCommand } from './fsck-command.ts';
 
 const HELP = `Usage: nexus <command> [options]
 
@@ -12,6 +13,7 @@ Commands:
   serve        run the Nexus API (embedded storage by default)
   endpoints    add, list, rotate, disable or remove webhook endpoints (nexus endpoints --help)
   webhooks     list, show or replay queued webhooks (nexus webhooks --help)
+  fsck         check stored transcripts against their hashes and rows; --repair rebuilds rows
 
 Options:
   -h, --help       show this help (or: nexus <command> --help)
@@ -34,6 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'serve') return serveCommand(rest, process.env);
   if (command === 'endpoints') return endpointsCommand(rest, process.env);
   if (command === 'webhooks') return webhooksCommand(rest, process.env);
+  if (command === 'fsck') return fsckCommand(rest, process.env);
   process.stderr.write(`nexus: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
   return 2;
 }

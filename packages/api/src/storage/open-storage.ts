@@ -7,8 +7,9 @@ import { openEmbeddedStorage } from './embedded/open-embedded-storage.ts';
 export function openStorage(
   config: StorageConfig,
   log?: (message: string) => void,
+  options: { sweepTemp?: boolean } = {},
 ): Promise<Storage> {
   return config.kind === 'embedded'
-    ? openEmbeddedStorage(config.dataDir)
+    ? openEmbeddedStorage(config.dataDir, options)
     : openAzureStorage(config, log === undefined ? {} : { log });
 }

@@ -52,11 +52,11 @@ export class EmbeddedBlobStore implements BlobStore {
     this.tmpDir = join(root, 'tmp');
   }
 
-  static async open(root: string): Promise<EmbeddedBlobStore> {
+  static async open(root: string, sweepTemp = true): Promise<EmbeddedBlobStore> {
     const store = new EmbeddedBlobStore(root);
     await mkdir(store.blobsDir, { recursive: true, mode: 0o700 });
     // Leftovers of writes interrupted by a crash: never visible, safe to drop.
-    await rm(store.tmpDir, { recursive: true, force: true });
+    if (sweepTemp) await rm(store.tmpDir, { recursive: true, force: true });
     await mkdir(store.tmpDir, { recursive: true, mode: 0o700 });
     return store;
   }

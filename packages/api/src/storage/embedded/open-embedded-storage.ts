@@ -6,9 +6,15 @@ import { EmbeddedTableStore } from './embedded-table-store.ts';
 import { makePrivateDir, makePrivateFile } from './private-files.ts';
 
 /** The default backend: everything under one data folder, nothing to install. */
-export async function openEmbeddedStorage(dataDir: string): Promise<Storage> {
+export async function openEmbeddedStorage(
+  dataDir: string,
+  options: {
+    /** Drop temp files left by a crash (the server, at start); not while a server may be writing. */
+    sweepTemp?: boolean;
+  } = {},
+): Promise<Storage> {
   makePrivateDir(dataDir);
-  const blobs = await EmbeddedBlobStore.open(dataDir);
+  const blobs = await EmbeddedBlobStore.open(dataDir, options.sweepTemp ?? true);
   const tablesPath = join(dataDir, 'tables.sqlite');
   makePrivateFile(tablesPath);
   const tables = new EmbeddedTableStore(tablesPath);
