@@ -165,6 +165,24 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     );
   });
 
+  it('gives up at once on 507 (the API is out of space), saying so, instead of retrying for minutes', async () => {
+    const server = await serverWith([
+      json(
+        507,
+        { error: { code: 'insufficient_storage', message: 'No space left in /srv/nexus' } },
+        { 'retry-after': '60' },
+      ),
+    ]);
+    close = server.close;
+    const client = new NexusClient({ url: server.url, apiKey: 'k' });
+    const outcome = await client.uploadTranscript(request);
+    expect(outcome).toMatchObject({ outcome: 'failed' });
+    expect(outcome.outcome === 'failed' && outcome.message).toMatch(
+      /storage is full \(HTTP 507\): No space left in \/srv\/nexus/,
+    );
+    expect(server.seen).toHaveLength(1);
+  });
+
   it('tells a refusal of the request (key, URL, storage) from a rejection of the content', async () => {
     const server = await serverWith([
       json(401, { error: { code: 'unauthorized', message: 'The API key is not valid' } }),

@@ -114,6 +114,13 @@ export class NexusClient {
           typeof error?.message === 'string'
             ? error.message
             : text.slice(0, 300) || `HTTP ${response.status}`;
+        if (response.status === 507) {
+          // A full disk at the API is not fixed within this run's retries: stop, and say where.
+          return {
+            outcome: 'failed',
+            message: `the API's storage is full (HTTP 507): ${message}; the next run tries again`,
+          };
+        }
         if (!isRetryableStatus(response.status)) {
           const refusal = explainRefusal(response.status, code, message, this.options.url);
           return refusal === undefined
