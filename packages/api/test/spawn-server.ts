@@ -19,10 +19,14 @@ export function spawnServer(
   env: Record<string, string> = {},
   port = 0,
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, NEXUS_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--port', String(port), '--data-dir', dataDir],
+    {
+      env: { ...process.env, NEXUS_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       resolve(code);
