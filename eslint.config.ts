@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
@@ -19,6 +20,40 @@ export default defineConfig(
       '@typescript-eslint/no-unnecessary-condition': [
         'error',
         { allowConstantLoopConditions: true },
+      ],
+    },
+  },
+  {
+    // No import cycles, type-only imports included: a module reads from the bottom up.
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver()],
+      'import-x/extensions': ['.ts', '.mjs', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './packages/worker/src',
+              from: './packages/api',
+              message: 'The worker talks to the API over HTTP only (nexus/nexus-client.ts).',
+            },
+            {
+              target: './packages/api/src',
+              from: './packages/worker',
+              message: 'The API knows no worker internals; shared shapes live in @nexus/core.',
+            },
+            {
+              target: './packages/core/src',
+              from: ['./packages/api', './packages/worker'],
+              message: '@nexus/core is the bottom layer; it imports no other package.',
+            },
+          ],
+        },
       ],
     },
   },

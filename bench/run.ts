@@ -17,6 +17,7 @@ import { errorCode } from '@nexus/core';
 import { spawnServer } from '../packages/api/test/spawn-server.ts';
 import { startAzurite } from '../packages/api/test/azurite.ts';
 import { parseWorkerConfig } from '../packages/worker/src/config/worker-config.ts';
+import { JOB_TYPES } from '../packages/worker/src/jobs/registry.ts';
 import { buildJob, buildServices } from '../packages/worker/src/build-worker.ts';
 import { transcriptSizes, writeLargeTranscript, writeSessionsFolder } from './data.ts';
 import { WORKER_CLI, runMeasured, startNode, stop } from './processes.ts';
@@ -432,7 +433,7 @@ try {
       log(
         `B4: setup took ${(setup.wallMs / 1000).toFixed(1)} s; measuring an idle run in process...`,
       );
-      const config = parseWorkerConfig(rawConfig, join(dir, 'worker.json'), {});
+      const config = parseWorkerConfig(rawConfig, join(dir, 'worker.json'), {}, JOB_TYPES);
       const logger = pino({ level: 'silent' });
       const definition = config.jobs[0];
       if (!definition) throw new Error('no job');

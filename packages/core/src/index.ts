@@ -8,4 +8,4 @@ export * from './session.ts';
 export * from './transcript/summary.ts';
 export * from './transcript/scanner.ts';
 export * from './transcript/usage.ts';
-export * from './webhook-settlement.ts';
+export * from './wire.ts';

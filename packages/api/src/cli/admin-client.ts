@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, UsageError, errorCode } from '@nexus/core';
+import { ConfigError, UsageError, errorCode, errorOf } from '@nexus/core';
 import { API_KEY_FILE } from '../node/generated-api-key.ts';
 import { DEFAULT_PORT } from '../config/api-config.ts';
 
@@ -68,7 +68,7 @@ export class AdminClient {
       parsed = undefined;
     }
     if (!response.ok) {
-      const error = (parsed as { error?: { message?: string } } | undefined)?.error;
+      const error = errorOf(parsed);
       throw new ApiAnswerError(response.status, error?.message ?? text.slice(0, 300));
     }
     return (parsed ?? text) as T;

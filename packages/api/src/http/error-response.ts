@@ -6,11 +6,8 @@ import {
   NexusError,
   coerceError,
   isDiskFull,
+  type ErrorBody,
 } from '@nexus/core';
-
-export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string };
-}
 
 /**
  * The one place errors become HTTP responses: our named errors keep their status, code and

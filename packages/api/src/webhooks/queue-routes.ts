@@ -1,11 +1,19 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { NexusError, ValidationError, describeIssue, validateId } from '@nexus/core';
+import {
+  NexusError,
+  ValidationError,
+  describeIssue,
+  validateId,
+  type ClaimedWebhook,
+  type SettleResult,
+  type WebhookSettlement,
+} from '@nexus/core';
 import { readJsonBody } from '../http/json-body.ts';
 import { route } from '../http/route-table.ts';
 import { parseLimit } from '../http/query-params.ts';
 import { WEBHOOK_STATES, publicItem, type WebhookState } from './webhook-item.ts';
-import type { ClaimedItem, SettleRequest, WebhookQueue } from './webhook-queue.ts';
+import type { ClaimedItem, WebhookQueue } from './webhook-queue.ts';
 
 export interface QueueRouteDeps {
   readonly queue: WebhookQueue;
@@ -26,7 +34,8 @@ const claimSchema = z
   })
   .strict();
 
-const settleItem = z.discriminatedUnion('outcome', [
+/** Typed against the wire contract, so the schema and `WebhookSettlement` cannot drift apart. */
+const settleItem: z.ZodType<WebhookSettlement> = z.discriminatedUnion('outcome', [
   z
     .object({
       agentId: z.string(),
@@ -92,15 +101,15 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
   route(app, '/v1/webhooks/settle', {
     POST: async (c) => {
       const { results } = parseBody(settleSchema, await readJsonBody(c), 'invalid_settle');
-      const answers = [];
+      const answers: SettleResult[] = [];
       // One at a time: results for the same item (rare) must apply in order.
       for (const result of results) {
         try {
-          const request = {
+          const request: WebhookSettlement = {
             ...result,
             agentId: validateId('agent id', result.agentId),
             id: validateId('webhook id', result.id),
-          } as SettleRequest;
+          };
           const item = await queue.settle(request);
           answers.push({ id: result.id, ok: true, state: item.state, attempts: item.attempts });
         } catch (error) {
@@ -170,7 +179,11 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
   });
 }
 
-async function claimedView(queue: WebhookQueue, entry: ClaimedItem, inline: boolean) {
+async function claimedView(
+  queue: WebhookQueue,
+  entry: ClaimedItem,
+  inline: boolean,
+): Promise<ClaimedWebhook> {
   const { item } = entry;
   return {
     ...publicItem(item),

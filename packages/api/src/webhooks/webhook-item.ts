@@ -1,4 +1,11 @@
-import type { EntityProperties, EntityValue, StoredEntity } from '@nexus/core';
+import type {
+  DeliveryAction,
+  EntityProperties,
+  EntityValue,
+  StoredEntity,
+  WebhookState,
+  WebhookView,
+} from '@nexus/core';
 import { packJson, unpackJson } from '../transcripts/json-properties.ts';
 
 /**
@@ -17,15 +24,8 @@ import { packJson, unpackJson } from '../transcripts/json-properties.ts';
  * removed after, so a crash leaves at worst a stale index row, which the reader recognises (its key
  * differs from the item's `dueKey` / `expiryKey`) and deletes; never an item nothing points at.
  */
-export type WebhookState = 'pending' | 'leased' | 'delivered' | 'dead';
+export type { DeliveryAction, WebhookState } from '@nexus/core';
 export const WEBHOOK_STATES: readonly WebhookState[] = ['pending', 'leased', 'delivered', 'dead'];
-
-/** What the gateway is asked to do, as the endpoint said when the item arrived. */
-export interface DeliveryAction {
-  readonly action: 'wake' | 'agent' | 'mapping';
-  readonly mapping?: string;
-  readonly template?: string;
-}
 
 export interface WebhookItem {
   readonly agentId: string;
@@ -167,7 +167,7 @@ function deliveryOf(p: EntityProperties): DeliveryAction {
 }
 
 /** What the list and detail routes show: everything but the body. */
-export function publicItem(item: WebhookItem) {
+export function publicItem(item: WebhookItem): WebhookView {
   return {
     id: item.id,
     agentId: item.agentId,

@@ -53,9 +53,6 @@ export interface ClaimedItem {
   readonly delivery: DeliveryAction;
 }
 
-/** A settlement as the API receives it. */
-export type SettleRequest = WebhookSettlement;
-
 /** Dead items kept "forever" still get an expiry row, at the end of time, so listing by state sees them. */
 const FOREVER_MS = 9_999_999_999_999;
 /** An index row whose item does not exist may belong to an ingestion still under way; leave it this long. */
@@ -260,7 +257,7 @@ export class WebhookQueue {
    * refused with one never issued (`unknown_lease`); `failed` and `released` need the current
    * lease, else `lease_lost` (another worker holds it now).
    */
-  async settle(request: SettleRequest): Promise<WebhookItem> {
+  async settle(request: WebhookSettlement): Promise<WebhookItem> {
     const item = await this.require(request.agentId, request.id);
     const now = this.nowMs();
     if (request.outcome === 'delivered') {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createOpenClawFixture } from '../testing/openclaw-fixture.ts';
 import { parseWorkerConfig } from '../config/worker-config.ts';
+import { JOB_TYPES } from '../jobs/registry.ts';
 import { initCommand } from './init-command.ts';
 
 describe('nexus-worker init', () => {
@@ -23,9 +24,14 @@ describe('nexus-worker init', () => {
     });
     expect(lines.join('\n')).toMatch(/agents: main, work/);
     expect((await stat(configPath)).mode & 0o777).toBe(0o600);
-    const config = parseWorkerConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath, {
-      NEXUS_API_KEY: 'k',
-    });
+    const config = parseWorkerConfig(
+      JSON.parse(await readFile(configPath, 'utf8')),
+      configPath,
+      {
+        NEXUS_API_KEY: 'k',
+      },
+      JOB_TYPES,
+    );
     expect(config.openclaw.stateDir).toBe(fixture.stateDir);
     expect(config.jobs.map((j) => [j.type, j.enabled])).toEqual([
       ['session_upload', true],
@@ -50,9 +56,14 @@ describe('nexus-worker init', () => {
       force: false,
       env: {},
     });
-    const config = parseWorkerConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath, {
-      NEXUS_API_KEY: 'k',
-    });
+    const config = parseWorkerConfig(
+      JSON.parse(await readFile(configPath, 'utf8')),
+      configPath,
+      {
+        NEXUS_API_KEY: 'k',
+      },
+      JOB_TYPES,
+    );
     expect(config.jobs.find((j) => j.type === 'webhook_delivery')?.enabled).toBe(false);
     expect(lines.join('\n')).toMatch(
       /webhook_delivery\) is disabled: OpenClaw does not accept hooks yet/,

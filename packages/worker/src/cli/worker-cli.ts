@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, describeCliFailure } from '@nexus/core';
 import { defaultConfigPath, loadWorkerConfig } from '../config/worker-config.ts';
 import { buildJob, buildServices } from '../build-worker.ts';
+import { JOB_TYPES } from '../jobs/registry.ts';
 import { createLogger } from '../logger.ts';
 import { ScheduleState } from '../scheduler/schedule-state.ts';
 import { Scheduler, systemClock } from '../scheduler/scheduler.ts';
@@ -49,7 +50,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   if (values['dry-run'] && values.job === undefined)
     throw new UsageError('--dry-run goes with --job <id>.');
 
-  const config = loadWorkerConfig(values.config ?? defaultConfigPath(env), env);
+  const config = loadWorkerConfig(values.config ?? defaultConfigPath(env), env, JOB_TYPES);
   const logger = createLogger({ verbose: values.verbose ?? false });
   const services = buildServices(config, logger, env);
   const controller = new AbortController();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@nexus/core';
+import { JOB_TYPES } from '../jobs/registry.ts';
 import { loadWorkerConfig, parseWorkerConfig } from './worker-config.ts';
 
 const valid = {
@@ -20,7 +21,7 @@ const valid = {
 
 function errorOf(raw: unknown, env: Record<string, string> = {}): string {
   try {
-    parseWorkerConfig(raw, '/etc/nexus/worker.json', env);
+    parseWorkerConfig(raw, '/etc/nexus/worker.json', env, JOB_TYPES);
   } catch (error) {
     if (error instanceof ConfigError) return error.message;
     throw error;
@@ -30,7 +31,7 @@ function errorOf(raw: unknown, env: Record<string, string> = {}): string {
 
 describe('worker config', () => {
   it('applies defaults to a minimal valid config', () => {
-    const config = parseWorkerConfig(valid, '/etc/nexus/worker.json', {});
+    const config = parseWorkerConfig(valid, '/etc/nexus/worker.json', {}, JOB_TYPES);
     expect(config.jobs[0]).toMatchObject({
       id: 'session-upload',
       enabled: true,
@@ -46,10 +47,15 @@ describe('worker config', () => {
   });
 
   it('takes secrets and the URL from the environment over the file', () => {
-    const config = parseWorkerConfig(valid, '/etc/nexus/worker.json', {
-      NEXUS_API_KEY: 'from-env',
-      NEXUS_URL: 'https://nexus.example',
-    });
+    const config = parseWorkerConfig(
+      valid,
+      '/etc/nexus/worker.json',
+      {
+        NEXUS_API_KEY: 'from-env',
+        NEXUS_URL: 'https://nexus.example',
+      },
+      JOB_TYPES,
+    );
     expect(config.nexus).toEqual({ url: 'https://nexus.example', apiKey: 'from-env' });
   });
 
@@ -60,7 +66,7 @@ describe('worker config', () => {
       join(dir, 'worker.json'),
       JSON.stringify({ ...valid, nexus: { url: valid.nexus.url, apiKeyFile: 'key' } }),
     );
-    expect(loadWorkerConfig(join(dir, 'worker.json'), {}).nexus.apiKey).toBe('file-key');
+    expect(loadWorkerConfig(join(dir, 'worker.json'), {}, JOB_TYPES).nexus.apiKey).toBe('file-key');
   });
 
   it.each<[string, unknown, RegExp]>([
@@ -114,13 +120,15 @@ describe('worker config', () => {
   });
 
   it('says how to create a config when there is none', () => {
-    expect(() => loadWorkerConfig('/nonexistent/worker.json', {})).toThrow(/nexus-worker init/);
+    expect(() => loadWorkerConfig('/nonexistent/worker.json', {}, JOB_TYPES)).toThrow(
+      /nexus-worker init/,
+    );
   });
 
   it('says where a file is not JSON', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nexus-config-'));
     await writeFile(join(dir, 'worker.json'), '{ "nexus": ');
-    expect(() => loadWorkerConfig(join(dir, 'worker.json'), {})).toThrow(
+    expect(() => loadWorkerConfig(join(dir, 'worker.json'), {}, JOB_TYPES)).toThrow(
       /worker\.json is not valid JSON/,
     );
   });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, describeIssue } from '@nexus/core';
-import { JOB_TYPES } from '../jobs/registry.ts';
+import { expandPath } from '../expand-path.ts';
 import { resolveStateDir } from '../openclaw/state-dir.ts';
 
 export function defaultConfigPath(env: Readonly<Record<string, string | undefined>>): string {
@@ -65,6 +65,12 @@ export interface JobDefinition {
   readonly config: unknown;
 }
 
+/**
+ * The job types the config may name, each with the schema of its `config` object. Handed in by
+ * the caller (the registry), so the config module knows no job.
+ */
+export type JobConfigSchemas = Readonly<Record<string, { readonly configSchema: z.ZodType }>>;
+
 export interface WorkerConfig {
   readonly path: string;
   readonly nexus: { readonly url: string; readonly apiKey: string };
@@ -82,6 +88,7 @@ export interface WorkerConfig {
 export function loadWorkerConfig(
   path: string,
   env: Readonly<Record<string, string | undefined>>,
+  jobTypes: JobConfigSchemas,
 ): WorkerConfig {
   let text: string;
   try {
@@ -99,13 +106,14 @@ export function loadWorkerConfig(
       `${path} is not valid JSON (${error instanceof Error ? error.message : 'parse error'}).`,
     );
   }
-  return parseWorkerConfig(raw, path, env);
+  return parseWorkerConfig(raw, path, env, jobTypes);
 }
 
 export function parseWorkerConfig(
   raw: unknown,
   path: string,
   env: Readonly<Record<string, string | undefined>>,
+  jobTypes: JobConfigSchemas,
 ): WorkerConfig {
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -122,10 +130,10 @@ export function parseWorkerConfig(
     if (seen.has(job.id))
       problems.push(`- jobs[${index}].id: "${job.id}" is used twice; job ids must be unique`);
     seen.add(job.id);
-    const type = JOB_TYPES[job.type];
+    const type = jobTypes[job.type];
     if (!type) {
       problems.push(
-        `- jobs[${index}].type: unknown job type "${job.type}"; known types: ${Object.keys(JOB_TYPES).join(', ')}`,
+        `- jobs[${index}].type: unknown job type "${job.type}"; known types: ${Object.keys(jobTypes).join(', ')}`,
       );
       return;
     }
@@ -151,11 +159,11 @@ export function parseWorkerConfig(
     nexus: { url: env['NEXUS_URL'] ?? file.nexus.url, apiKey },
     openclaw: {
       stateDir: file.openclaw.stateDir
-        ? expand(file.openclaw.stateDir, base)
+        ? expandPath(file.openclaw.stateDir, base)
         : resolveStateDir(env),
       agents: file.openclaw.agents,
     },
-    stateDir: file.stateDir ? expand(file.stateDir, base) : join(homedir(), '.nexus', 'worker'),
+    stateDir: file.stateDir ? expandPath(file.stateDir, base) : join(homedir(), '.nexus', 'worker'),
     jobs,
   };
 }
@@ -166,7 +174,7 @@ function readKeyFile(
   problems: string[],
 ): string | undefined {
   if (file === undefined) return undefined;
-  const path = expand(file, base);
+  const path = expandPath(file, base);
   try {
     const key = readFileSync(path, 'utf8').trim();
     if (key !== '') return key;
@@ -177,10 +185,4 @@ function readKeyFile(
     );
   }
   return undefined;
-}
-
-/** `~` is the home folder; relative paths are relative to the config file. */
-export function expand(path: string, base: string): string {
-  const home = path.replace(/^~(?=\/|$)/, homedir());
-  return isAbsolute(home) ? home : resolve(base, home);
 }

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { WorkerServices } from '../worker-services.ts';
 
 /** What one run of a job did. `counts` are job-specific (files found, uploaded, ...). */
 export interface JobResult {
@@ -43,4 +45,15 @@ export abstract class Job {
   }
 
   abstract run(context: JobContext): Promise<JobResult>;
+}
+
+/**
+ * A kind of job, by the `type` name config.json uses for it (`registry.ts` lists them): the
+ * schema of its `config` object and how to build one from it.
+ */
+export interface JobType<Schema extends z.ZodType = z.ZodType> {
+  readonly description: string;
+  /** Validates the job's `config` object from config.json. */
+  readonly configSchema: Schema;
+  create(id: string, config: z.infer<Schema>, services: WorkerServices): Job;
 }

@@ -1,10 +1,16 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { coerceError, type WebhookSettlement } from '@nexus/core';
+import {
+  coerceError,
+  errorOf,
+  type ClaimedWebhook,
+  type SettleResult,
+  type WebhookSettlement,
+  type WebhookView,
+} from '@nexus/core';
 import { httpSend, type HttpAnswer } from './http-send.ts';
 import { isRetryableStatus, retryDelayMs } from './retry-policy.ts';
 import { explainRefusal } from './upload-refusal.ts';
-import type { ClaimedWebhook } from '../jobs/webhook-delivery/gateway-request.ts';
 
 export interface TranscriptUploadRequest {
   readonly agentId: string;
@@ -106,14 +112,9 @@ export class NexusClient {
             status: body?.status === 'already_present' ? 'already_present' : 'created',
           };
         }
-        const error = (
-          parseJson(text) as { error?: { code?: unknown; message?: unknown } } | undefined
-        )?.error;
-        const code = typeof error?.code === 'string' ? error.code : `http_${response.status}`;
-        const message =
-          typeof error?.message === 'string'
-            ? error.message
-            : text.slice(0, 300) || `HTTP ${response.status}`;
+        const error = errorOf(parseJson(text));
+        const code = error?.code ?? `http_${response.status}`;
+        const message = error?.message ?? (text.slice(0, 300) || `HTTP ${response.status}`);
         if (response.status === 507) {
           // A full disk at the API is not fixed within this run's retries: stop, and say where.
           return {
@@ -174,11 +175,9 @@ export class NexusClient {
   }
 
   /** Reports what happened to claimed webhooks; per-item errors (e.g. `lease_lost`) come back inline. */
-  async settleWebhooks(
-    results: readonly WebhookSettlement[],
-  ): Promise<{ id: string; ok: boolean; error?: { code: string; message: string } }[]> {
+  async settleWebhooks(results: readonly WebhookSettlement[]): Promise<SettleResult[]> {
     const answer = (await this.call('POST', '/v1/webhooks/settle', { results })) as {
-      results: { id: string; ok: boolean; error?: { code: string; message: string } }[];
+      results: SettleResult[];
     };
     return answer.results;
   }
@@ -195,15 +194,10 @@ export class NexusClient {
   }
 
   /** Pending webhooks of one agent, for dry runs (`GET /v1/webhooks`). */
-  async listWebhooks(
-    agentId: string,
-    state: string,
-  ): Promise<
-    { id: string; endpointId: string; eventType: string; action: string; bytes: number }[]
-  > {
+  async listWebhooks(agentId: string, state: string): Promise<WebhookView[]> {
     const query = new URLSearchParams({ agentId, state, limit: '200' });
     const answer = (await this.call('GET', `/v1/webhooks?${query.toString()}`)) as {
-      items: { id: string; endpointId: string; eventType: string; action: string; bytes: number }[];
+      items: WebhookView[];
     };
     return answer.items;
   }
@@ -234,9 +228,9 @@ export class NexusClient {
     }
     const text = response.body.toString('utf8');
     if (!isOk(response)) {
-      const error = (parseJson(text) as { error?: { message?: unknown } } | undefined)?.error;
+      const error = errorOf(parseJson(text));
       throw new Error(
-        `${method} ${path.split('?')[0] ?? path} answered ${response.status}: ${typeof error?.message === 'string' ? error.message : text.slice(0, 300)}`,
+        `${method} ${path.split('?')[0] ?? path} answered ${response.status}: ${error?.message ?? text.slice(0, 300)}`,
       );
     }
     return parseJson(text);

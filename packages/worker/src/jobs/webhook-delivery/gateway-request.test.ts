@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildGatewayRequest, type ClaimedWebhook } from './gateway-request.ts';
+import { buildGatewayRequest, idempotencyKeyOf, type GatewayWebhook } from './gateway-request.ts';
 
 const target = {
   hooksUrl: 'http://127.0.0.1:18789/hooks',
@@ -12,7 +12,7 @@ const options = {
   wakeMode: 'now' as const,
   maxMessageChars: 20_000,
 };
-const item: ClaimedWebhook = {
+const item: GatewayWebhook = {
   id: 'wh_abc',
   agentId: 'main',
   endpointId: 'gh-main',
@@ -20,8 +20,7 @@ const item: ClaimedWebhook = {
   eventType: 'issues',
   receivedAt: '2026-11-25T12:00:00.000Z',
   contentType: 'application/json',
-  attempts: 1,
-  leaseId: 'lease',
+  replays: 0,
   delivery: { action: 'agent' },
 };
 const body = Buffer.from('{"action":"opened","issue":{"number":3,"title":"Crash"}}');
@@ -84,5 +83,17 @@ describe('the gateway call for a webhook', () => {
       options,
     );
     expect(Buffer.byteLength(request.body)).toBeLessThan(32 * 1024);
+  });
+});
+
+describe('the idempotency key', () => {
+  it('is the webhook id, and a replay adds its number (OpenClaw drops a key it saw in 5 minutes)', () => {
+    expect(idempotencyKeyOf({ id: 'wh_abc', replays: 0 })).toBe('wh_abc');
+    expect(idempotencyKeyOf({ id: 'wh_abc', replays: 2 })).toBe('wh_abc:replay-2');
+    const replayed = JSON.parse(
+      buildGatewayRequest({ ...item, replays: 1 }, body, target, options).body,
+    ) as { idempotencyKey: string; message: string };
+    expect(replayed.idempotencyKey).toBe('wh_abc:replay-1');
+    expect(replayed.message).toContain('This is a replay (number 1)');
   });
 });

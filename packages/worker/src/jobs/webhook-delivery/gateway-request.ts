@@ -1,27 +1,20 @@
+import type { ClaimedWebhook } from '@nexus/core';
 import { buildMessage, parsePayload, providerName } from './webhook-message.ts';
 import type { GatewayTarget } from './gateway-target.ts';
 
-/** A claimed webhook as the worker sees it (see the API's claim answer). */
-export interface ClaimedWebhook {
-  readonly id: string;
-  readonly agentId: string;
-  readonly endpointId: string;
-  readonly provider: string;
-  readonly eventType: string;
-  readonly receivedAt: string;
-  readonly contentType: string;
-  readonly attempts: number;
-  /** How often the owner replayed it (0 or absent: the first delivery). */
-  readonly replays?: number;
-  readonly leaseId: string;
-  readonly delivery: {
-    readonly action: 'wake' | 'agent' | 'mapping';
-    readonly mapping?: string;
-    readonly template?: string;
-  };
-  readonly body?: string;
-  readonly bodyUrl?: string;
-}
+/** What building a gateway request needs of a claimed webhook (`ClaimedWebhook`, the wire contract). */
+export type GatewayWebhook = Pick<
+  ClaimedWebhook,
+  | 'id'
+  | 'agentId'
+  | 'endpointId'
+  | 'provider'
+  | 'eventType'
+  | 'receivedAt'
+  | 'contentType'
+  | 'replays'
+  | 'delivery'
+>;
 
 /** Options passed through to `/hooks/agent` (see OpenClaw's hooks docs). */
 export interface AgentOptions {
@@ -55,7 +48,7 @@ export interface GatewayRequest {
  * - `mapping`: `POST <hooks>/<name>` with the payload as JSON (form fields become an object).
  */
 export function buildGatewayRequest(
-  webhook: ClaimedWebhook,
+  webhook: GatewayWebhook,
   body: Uint8Array,
   target: GatewayTarget,
   options: DeliveryOptions,
@@ -81,7 +74,7 @@ export function buildGatewayRequest(
         contentType: webhook.contentType,
         body,
         template: webhook.delivery.template,
-        replays: webhook.replays ?? 0,
+        replays: webhook.replays,
       },
       maxChars,
     );
@@ -127,6 +120,6 @@ export function buildGatewayRequest(
  * and starts no run, so a replay under the first key would be dropped while counted as delivered.
  */
 export function idempotencyKeyOf(webhook: Pick<ClaimedWebhook, 'id' | 'replays'>): string {
-  const replays = webhook.replays ?? 0;
+  const { replays } = webhook;
   return replays > 0 ? `${webhook.id}:replay-${String(replays)}` : webhook.id;
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, errorCode } from '@nexus/core';
 import { readOpenClawConfig } from '../../openclaw/state-dir.ts';
-import { expand } from '../../config/worker-config.ts';
+import { expandPath } from '../../expand-path.ts';
 
 /** Where and how to reach the OpenClaw gateway's incoming hooks. */
 export interface GatewayTarget {
@@ -47,7 +47,7 @@ export async function resolveGateway(
   const configPath = env['OPENCLAW_CONFIG_PATH'] ?? `${stateDir}/openclaw.json`;
   let token = settings.token;
   if (token === undefined && settings.tokenFile !== undefined) {
-    const path = expand(settings.tokenFile, configDir);
+    const path = expandPath(settings.tokenFile, configDir);
     try {
       token = (await readFile(path, 'utf8')).trim();
     } catch (error) {

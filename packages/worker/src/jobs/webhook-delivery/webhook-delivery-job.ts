@@ -1,14 +1,13 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, coerceError, type WebhookSettlement } from '@nexus/core';
+import { ConfigError, coerceError, type ClaimedWebhook, type WebhookSettlement } from '@nexus/core';
 
 import { discoverAgents } from '../../openclaw/state-dir.ts';
 import { systemClock } from '../../scheduler/scheduler.ts';
 import type { WorkerServices } from '../../worker-services.ts';
-import { Job, type JobContext, type JobResult } from '../job.ts';
-import type { JobType } from '../registry.ts';
+import { Job, type JobContext, type JobResult, type JobType } from '../job.ts';
 import { classifyGatewayResponse, unreachable, type GatewayOutcome } from './gateway-outcome.ts';
-import { buildGatewayRequest, type ClaimedWebhook } from './gateway-request.ts';
+import { buildGatewayRequest } from './gateway-request.ts';
 import { resolveGateway, type GatewayTarget } from './gateway-target.ts';
 
 const wakeMode = z.enum(['now', 'next-heartbeat'], {
@@ -328,8 +327,8 @@ export class WebhookDeliveryJob extends Job {
         const results = await this.services.client.settleWebhooks(settlements);
         for (const result of results) {
           if (result.ok) continue;
-          if (result.error?.code === 'lease_lost') counts.leaseLost += 1;
-          context.logger.warn(`settling ${result.id}: ${result.error?.message ?? 'refused'}`);
+          if (result.error.code === 'lease_lost') counts.leaseLost += 1;
+          context.logger.warn(`settling ${result.id}: ${result.error.message}`);
         }
         return;
       } catch (caught) {
