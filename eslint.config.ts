@@ -58,6 +58,29 @@ export default defineConfig(
     },
   },
   {
+    // Tests, benchmarks and scripts reach another package through its exports (`@nexus/api`,
+    // `@nexus/api/testing`, ...), never by a path into its folders.
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../packages/**',
+                ...['../', '../../', '../../../', '../../../../'].flatMap((up) =>
+                  ['api', 'worker', 'core'].map((pkg) => `${up}${pkg}/**`),
+                ),
+              ],
+              message:
+                'Import another package by its name: @nexus/core, @nexus/api, @nexus/worker, or their /testing kits.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // STYLE.md #12: the domain stays free of runtimes and SDKs.
     files: ['packages/core/src/**/*.ts'],
     rules: {
@@ -79,7 +102,7 @@ export default defineConfig(
     files: [
       '**/*.test.ts',
       'packages/*/test/**/*.ts',
-      'packages/api/src/storage/storage-conformance.ts',
+      'packages/*/src/testing/**/*.ts',
     ],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -6,10 +6,10 @@
  *   node bench/bare-endpoint-server.ts <data dir>
  */
 import { serve } from '@hono/node-server';
-import { ApiKeys } from '../packages/api/src/http/api-keys.ts';
-import { createApp } from '../packages/api/src/http/create-app.ts';
-import { createLogger } from '../packages/api/src/logger.ts';
-import { openEmbeddedStorage } from '../packages/api/src/storage/embedded/open-embedded-storage.ts';
+import { ApiKeys } from '@nexus/api';
+import { createApp } from '@nexus/api';
+import { createLogger } from '@nexus/api';
+import { openEmbeddedStorage } from '@nexus/api';
 
 const storage = await openEmbeddedStorage(process.argv[2] ?? 'bare-data');
 const app = createApp({

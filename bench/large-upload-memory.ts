@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnServer } from '../packages/api/test/spawn-server.ts';
+import { spawnServer } from '@nexus/api/testing';
 import { largeTranscriptChunks } from './data.ts';
 import { rssOf, sampleRss } from './rss.ts';
 

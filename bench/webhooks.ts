@@ -6,8 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { spawnServer, type ServerProcess } from '../packages/api/test/spawn-server.ts';
-import { GatewayStandIn } from '../packages/worker/src/testing/gateway-stand-in.ts';
+import { spawnServer, type ServerProcess } from '@nexus/api/testing';
+import { GatewayStandIn } from '@nexus/worker/testing';
 import { WORKER_CLI, startNode, stop } from './processes.ts';
 import type { BenchRow } from './row.ts';
 

@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createOpenClawFixture } from '../packages/worker/src/testing/openclaw-fixture.ts';
-import { spawnServer } from '../packages/api/test/spawn-server.ts';
-import { GatewayStandIn } from '../packages/worker/src/testing/gateway-stand-in.ts';
+import { createOpenClawFixture } from '@nexus/worker/testing';
+import { spawnServer } from '@nexus/api/testing';
+import { GatewayStandIn } from '@nexus/worker/testing';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(

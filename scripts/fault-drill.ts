@@ -14,17 +14,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { TableServiceClient } from '@azure/data-tables';
-import { buildTranscript } from '../packages/core/src/testing/index.ts';
-import { startAzurite } from '../packages/api/test/azurite.ts';
-import { spawnServer, type ServerProcess } from '../packages/api/test/spawn-server.ts';
-import { createOpenClawFixture } from '../packages/worker/src/testing/openclaw-fixture.ts';
+import { buildTranscript } from '@nexus/core/testing';
+import { startAzurite } from '@nexus/api/testing';
+import { spawnServer, type ServerProcess } from '@nexus/api/testing';
+import { createOpenClawFixture } from '@nexus/worker/testing';
 import {
   runWorkerJob,
   storedGenerations,
   summaryOf,
   writeWorkerConfig,
   type WorkerRun,
-} from '../packages/worker/test/worker-harness.ts';
+} from '@nexus/worker/testing';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(

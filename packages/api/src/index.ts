@@ -3,3 +3,5 @@ export * from './http/api-keys.ts';
 export * from './config/api-config.ts';
 export * from './storage/open-storage.ts';
 export * from './node/start-server.ts';
+export * from './logger.ts';
+export * from './storage/embedded/open-embedded-storage.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
 import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
-import { spawnServer } from './spawn-server.ts';
+import { spawnServer } from '../src/testing/spawn-server.ts';
 
 const KEY = 'crash-test-key';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
-import { spawnServer } from './spawn-server.ts';
+import { spawnServer } from '../src/testing/spawn-server.ts';
 
 const KEY = 'disk-full-key';
 

@@ -9,7 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
 import { fsck } from '../src/maintenance/fsck.ts';
 import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
-import { backends, get, putTranscript, sha256, testApp } from './api-harness.ts';
+import { backends, get, putTranscript, sha256, testApp } from '../src/testing/api-harness.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 

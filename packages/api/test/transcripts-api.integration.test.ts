@@ -13,7 +13,7 @@ import {
   sha256,
   storedCounts,
   testApp,
-} from './api-harness.ts';
+} from '../src/testing/api-harness.ts';
 
 const T1 = buildTranscript({ sessionId: 's1', turns: 6, toolEvery: 2 });
 

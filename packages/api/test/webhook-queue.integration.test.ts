@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
 import { ApiKeys } from '../src/http/api-keys.ts';
 import { createApp } from '../src/http/create-app.ts';
-import { API_KEY, NOW, backends, type Backend } from './api-harness.ts';
+import { API_KEY, NOW, backends, type Backend } from '../src/testing/api-harness.ts';
 
 const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 const SECRET = 'queue-test-secret';

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnServer, type ServerProcess } from './spawn-server.ts';
+import { spawnServer, type ServerProcess } from '../src/testing/spawn-server.ts';
 
 const KEY = 'wire-key';
 const SECRET = 'wire-shared-secret';

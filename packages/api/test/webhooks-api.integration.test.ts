@@ -8,7 +8,7 @@ import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
 import { ApiKeys } from '../src/http/api-keys.ts';
 import { createApp } from '../src/http/create-app.ts';
-import { API_KEY, NOW, backends, testApp } from './api-harness.ts';
+import { API_KEY, NOW, backends, testApp } from '../src/testing/api-harness.ts';
 
 const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 const nowSeconds = Math.floor(NOW.getTime() / 1000);

@@ -5,3 +5,4 @@ export * from './scheduler/scheduler.ts';
 export * from './scheduler/is-due.ts';
 export * from './openclaw/completion.ts';
 export * from './openclaw/transcript-file-name.ts';
+export * from './build-worker.ts';

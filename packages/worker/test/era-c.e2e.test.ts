@@ -5,8 +5,13 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
 import { OpenClawDatabase } from '../src/testing/openclaw-database.ts';
-import { spawnServer, type ServerProcess } from '../../api/test/spawn-server.ts';
-import { runWorkerJob, storedGenerations, summaryOf, writeWorkerConfig } from './worker-harness.ts';
+import { spawnServer, type ServerProcess } from '@nexus/api/testing';
+import {
+  runWorkerJob,
+  storedGenerations,
+  summaryOf,
+  writeWorkerConfig,
+} from '../src/testing/worker-harness.ts';
 
 const KEY = 'era-c-key';
 const HOUR = 3_600_000;

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenClawFixture, type OpenClawFixture } from '../src/testing/openclaw-fixture.ts';
-import { spawnServer, type ServerProcess } from '../../api/test/spawn-server.ts';
+import { spawnServer, type ServerProcess } from '@nexus/api/testing';
 import {
   killWorkerWhen,
   runWorkerJob,
   storedGenerations,
   summaryOf,
   writeWorkerConfig,
-} from './worker-harness.ts';
+} from '../src/testing/worker-harness.ts';
 
 const KEY = 'worker-e2e-key';
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sign } from '@octokit/webhooks-methods';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawnServer, type ServerProcess } from '../../api/test/spawn-server.ts';
+import { spawnServer, type ServerProcess } from '@nexus/api/testing';
 import { GatewayStandIn } from '../src/testing/gateway-stand-in.ts';
-import { runWorkerJob } from './worker-harness.ts';
+import { runWorkerJob } from '../src/testing/worker-harness.ts';
 
 const KEY = 'webhook-e2e-key';
 const HOOKS_TOKEN = 'gateway-hooks-token';

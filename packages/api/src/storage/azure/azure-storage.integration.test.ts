@@ -9,8 +9,8 @@ import { Readable } from 'node:stream';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { buildTranscript } from '@nexus/core/testing';
 import { describe, expect, inject, it } from 'vitest';
-import { API_KEY, get, putTranscript, sha256, testApp } from '../../../test/api-harness.ts';
-import { describeStorageConformance } from '../storage-conformance.ts';
+import { API_KEY, get, putTranscript, sha256, testApp } from '../../testing/api-harness.ts';
+import { describeStorageConformance } from '../../testing/storage-conformance.ts';
 import { AzureTableStore } from './azure-table-store.ts';
 import { openAzureStorage } from './open-azure-storage.ts';
 

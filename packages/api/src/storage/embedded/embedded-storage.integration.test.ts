@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeStorageConformance } from '../storage-conformance.ts';
+import { describeStorageConformance } from '../../testing/storage-conformance.ts';
 import { EmbeddedTableStore } from './embedded-table-store.ts';
 import { openEmbeddedStorage } from './open-embedded-storage.ts';
 

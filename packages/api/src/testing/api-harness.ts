@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
-import { ApiKeys } from '../src/http/api-keys.ts';
-import { createApp } from '../src/http/create-app.ts';
-import { openAzureStorage } from '../src/storage/azure/open-azure-storage.ts';
-import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
+import { ApiKeys } from '../http/api-keys.ts';
+import { createApp } from '../http/create-app.ts';
+import { openAzureStorage } from '../storage/azure/open-azure-storage.ts';
+import { openEmbeddedStorage } from '../storage/embedded/open-embedded-storage.ts';
 
 export const API_KEY = 'test-key-one';
 export const SECOND_KEY = 'test-key-two';
