@@ -99,11 +99,7 @@ export default defineConfig(
     },
   },
   {
-    files: [
-      '**/*.test.ts',
-      'packages/*/test/**/*.ts',
-      'packages/*/src/testing/**/*.ts',
-    ],
+    files: ['**/*.test.ts', 'packages/*/test/**/*.ts', 'packages/*/src/testing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
