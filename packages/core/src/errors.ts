@@ -41,6 +41,27 @@ export class NotFoundError extends NexusError {
   }
 }
 
+/** The request is understood and the caller known, but this is not allowed (a disabled endpoint). */
+export class ForbiddenError extends NexusError {
+  constructor(code: string, message: string) {
+    super(403, code, message);
+  }
+}
+
+/** The request conflicts with the state of what it names (a lease it does not hold, a replay of a queued item). */
+export class ConflictError extends NexusError {
+  constructor(code: string, message: string) {
+    super(409, code, message);
+  }
+}
+
+/** The request's body did not arrive in time. */
+export class RequestTimeoutError extends NexusError {
+  constructor(message: string) {
+    super(408, 'request_timeout', message);
+  }
+}
+
 export class MethodNotAllowedError extends NexusError {
   readonly allow: readonly string[];
   constructor(method: string, allow: readonly string[]) {

@@ -9,8 +9,9 @@ import { healthRoutes } from './routes/health-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import { transcriptRoutes } from './routes/transcript-routes.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
-import { webhookRoutes } from '../webhooks/webhook-routes.ts';
-import { queueRoutes } from '../webhooks/queue-routes.ts';
+import { endpointRoutes } from './routes/endpoint-routes.ts';
+import { hookRoutes } from './routes/hook-routes.ts';
+import { queueRoutes } from './routes/queue-routes.ts';
 import { EndpointCache } from '../webhooks/endpoint-cache.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../webhooks/retry-policy.ts';
 import {
@@ -134,7 +135,8 @@ export function createApp(deps: AppDeps): Hono {
     retention: deps.webhookRetention ?? DEFAULT_RETENTION,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
-  webhookRoutes(app, {
+  endpointRoutes(app, { storage: deps.storage, now, endpoints });
+  hookRoutes(app, {
     storage: deps.storage,
     now,
     maxWebhookBytes: deps.maxWebhookBytes ?? DEFAULT_MAX_WEBHOOK_BYTES,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
-  NexusError,
+  ForbiddenError,
+  RequestTimeoutError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
@@ -70,8 +71,7 @@ export async function ingestWebhook(
       'endpoint_not_found',
     );
   if (!endpoint.enabled)
-    throw new NexusError(
-      403,
+    throw new ForbiddenError(
       'endpoint_disabled',
       `Endpoint ${endpointId} is disabled; enable it again (PATCH /v1/endpoints/${endpointId} {"enabled":true}) to accept deliveries.`,
     );
@@ -175,9 +175,7 @@ async function readBounded(request: Request, deps: WebhookIngestDeps): Promise<U
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       reject(
-        new NexusError(
-          408,
-          'request_timeout',
+        new RequestTimeoutError(
           `The delivery's body took longer than ${String(deps.readTimeoutMs / 1000)} s to arrive; send it again.`,
         ),
       );

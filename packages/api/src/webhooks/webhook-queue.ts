@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   AlreadyExistsError,
-  NexusError,
+  ConflictError,
   NotFoundError,
   PreconditionFailedError,
   type Storage,
@@ -262,8 +262,7 @@ export class WebhookQueue {
     const now = this.nowMs();
     if (request.outcome === 'delivered') {
       if (!wasIssued(item, request.leaseId))
-        throw new NexusError(
-          409,
+        throw new ConflictError(
           'unknown_lease',
           `Lease ${request.leaseId.slice(0, 40)} was never issued for webhook ${item.id}; settle only what a claim returned.`,
         );
@@ -277,8 +276,7 @@ export class WebhookQueue {
       });
     }
     if (item.state !== 'leased' || item.leaseId !== request.leaseId) {
-      throw new NexusError(
-        409,
+      throw new ConflictError(
         'lease_lost',
         `Webhook ${item.id} is no longer leased to this worker (it is ${item.state}); its lease expired and it was claimed again, or it was settled already.`,
       );
@@ -314,8 +312,7 @@ export class WebhookQueue {
   async replay(agentId: string, id: string): Promise<WebhookItem> {
     const item = await this.require(agentId, id);
     if (item.state !== 'delivered' && item.state !== 'dead') {
-      throw new NexusError(
-        409,
+      throw new ConflictError(
         'not_replayable',
         `Webhook ${id} is ${item.state}: it is still in the queue. Only delivered or dead items can be replayed.`,
       );

@@ -3,17 +3,16 @@ import { z } from 'zod';
 import {
   NexusError,
   ValidationError,
-  describeIssue,
   validateId,
   type ClaimedWebhook,
   type SettleResult,
   type WebhookSettlement,
 } from '@nexus/core';
-import { readJsonBody } from '../http/json-body.ts';
-import { route } from '../http/route-table.ts';
-import { parseLimit } from '../http/query-params.ts';
-import { WEBHOOK_STATES, publicItem, type WebhookState } from './webhook-item.ts';
-import type { ClaimedItem, WebhookQueue } from './webhook-queue.ts';
+import { readJsonAs } from '../json-body.ts';
+import { route } from '../route-table.ts';
+import { parseLimit } from '../query-params.ts';
+import { WEBHOOK_STATES, publicItem, type WebhookState } from '../../webhooks/webhook-item.ts';
+import type { ClaimedItem, WebhookQueue } from '../../webhooks/webhook-queue.ts';
 
 export interface QueueRouteDeps {
   readonly queue: WebhookQueue;
@@ -64,17 +63,6 @@ const settleItem: z.ZodType<WebhookSettlement> = z.discriminatedUnion('outcome',
 
 const settleSchema = z.object({ results: z.array(settleItem).min(1).max(100) }).strict();
 
-function parseBody<T>(schema: z.ZodType<T>, raw: unknown, code: string): T {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ValidationError(
-      code,
-      parsed.error.issues.map((issue) => describeIssue(issue, { whole: 'body' })).join('; '),
-    );
-  }
-  return parsed.data;
-}
-
 /**
  * The worker's side of the webhook queue (claim, settle) and the owner's (list, show, replay).
  * All behind the API key.
@@ -84,7 +72,7 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
 
   route(app, '/v1/webhooks/claim', {
     POST: async (c) => {
-      const request = parseBody(claimSchema, await readJsonBody(c), 'invalid_claim');
+      const request = await readJsonAs(c, claimSchema, 'invalid_claim');
       const agents = request.agents.map((agent) => validateId('agent id', agent));
       const claimed = await queue.claim(agents, request.max, request.leaseSeconds * 1000);
       let budget = CLAIM_BODY_BUDGET;
@@ -100,7 +88,7 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
 
   route(app, '/v1/webhooks/settle', {
     POST: async (c) => {
-      const { results } = parseBody(settleSchema, await readJsonBody(c), 'invalid_settle');
+      const { results } = await readJsonAs(c, settleSchema, 'invalid_settle');
       const answers: SettleResult[] = [];
       // One at a time: results for the same item (rare) must apply in order.
       for (const result of results) {
