@@ -40,7 +40,7 @@ export default defineConfig(
             {
               target: './packages/worker/src',
               from: './packages/api',
-              message: 'The worker talks to the API over HTTP only (nexus/nexus-client.ts).',
+              message: 'The worker talks to the API over HTTP only (api-client/nexus-client.ts).',
             },
             {
               target: './packages/api/src',

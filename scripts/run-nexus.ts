@@ -11,6 +11,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { defaultDataDir } from '@nexus/api';
+import { defaultConfigPath } from '@nexus/worker';
 
 const HELP = `Usage: npm start
 
@@ -33,8 +35,8 @@ const env = {
   ...process.env,
   NEXUS_LOG_FORMAT: process.env['NEXUS_LOG_FORMAT'] ?? (process.stdout.isTTY ? 'pretty' : 'json'),
 };
-const dataDir = process.env['NEXUS_DATA_DIR'] ?? join(homedir(), '.nexus');
-const workerConfig = process.env['NEXUS_WORKER_CONFIG'] ?? join(homedir(), '.nexus', 'worker.json');
+const dataDir = defaultDataDir(process.env);
+const workerConfig = defaultConfigPath(process.env);
 const children: ChildProcess[] = [];
 
 function start(

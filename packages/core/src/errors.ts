@@ -70,6 +70,16 @@ export class MethodNotAllowedError extends NexusError {
   }
 }
 
+/** A page cursor that this server did not issue (or that was changed on the way). */
+export class InvalidCursorError extends ValidationError {
+  constructor() {
+    super(
+      'invalid_cursor',
+      'The cursor is not one this server issued; start again without a cursor.',
+    );
+  }
+}
+
 /** A create-only write found the row or blob already there. */
 export class AlreadyExistsError extends NexusError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { NexusClient } from './nexus/nexus-client.ts';
+import { NexusClient } from './api-client/nexus-client.ts';
 import { JOB_TYPES } from './jobs/registry.ts';
 import type { Job } from './jobs/job.ts';
 import type { JobDefinition, WorkerConfig } from './config/worker-config.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { NexusClient } from './nexus/nexus-client.ts';
+import type { NexusClient } from './api-client/nexus-client.ts';
 import type { WorkerConfig } from './config/worker-config.ts';
 
 /** What jobs share: the validated configuration, the API client, the worker's state folder. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, UsageError, errorCode, errorOf } from '@nexus/core';
+import { defaultDataDir } from '../config/api-config.ts';
 import { API_KEY_FILE } from '../node/generated-api-key.ts';
 import { DEFAULT_PORT } from '../config/api-config.ts';
 
@@ -38,8 +38,7 @@ export class AdminClient {
     );
     this.key = values['api-key-file']
       ? readKey(values['api-key-file'])
-      : (env['NEXUS_API_KEY'] ??
-        readKey(join(env['NEXUS_DATA_DIR'] ?? join(homedir(), '.nexus'), API_KEY_FILE)));
+      : (env['NEXUS_API_KEY'] ?? readKey(join(defaultDataDir(env), API_KEY_FILE)));
   }
 
   /** One request; a non-2xx answer becomes an error carrying the API's own message. */

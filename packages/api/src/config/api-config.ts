@@ -107,7 +107,7 @@ export function loadApiConfig(
     throw new ConfigError(`The API configuration is not valid:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
-  const dataDir = resolve(overrides.dataDir ?? e.NEXUS_DATA_DIR ?? join(homedir(), '.nexus'));
+  const dataDir = resolve(overrides.dataDir ?? defaultDataDir(env));
   const wantsAzure =
     e.NEXUS_STORAGE === 'azure' ||
     (e.NEXUS_STORAGE === undefined &&
@@ -173,6 +173,11 @@ function pickDefined(env: Readonly<Record<string, string | undefined>>): Record<
 }
 
 /** The settings the app itself takes from the configuration, the same for every runtime adapter. */
+/** The data folder unless `--data-dir` says otherwise: `$NEXUS_DATA_DIR`, else `~/.nexus`. */
+export function defaultDataDir(env: Readonly<Record<string, string | undefined>>): string {
+  return resolve(env['NEXUS_DATA_DIR'] ?? join(homedir(), '.nexus'));
+}
+
 export function appSettings(config: ApiConfig) {
   return {
     maxTranscriptBytes: config.maxTranscriptBytes,

@@ -15,7 +15,7 @@ import {
 } from '@nexus/core';
 import type { AgentDirectory } from './agent-directory.ts';
 import { ledgerBlobKey, transcriptBlobKey } from './keys.ts';
-import { insertFirstGeneration, recordGeneration } from './refresh-session.ts';
+import { insertFirstGeneration, recordGeneration } from './record-generation.ts';
 import { LedgerWriter } from './usage-ledger.ts';
 import { VerifiedTranscript, type ContentEncoding } from './verified-transcript.ts';
 

@@ -19,7 +19,7 @@ import {
   generationRowKey,
   transcriptBlobKey,
 } from './keys.ts';
-import { listGenerations } from './refresh-session.ts';
+import { listGenerations } from './record-generation.ts';
 import { generationFromEntity, sessionFromEntity } from './rows.ts';
 
 /** Point reads run this many at a time: enough to hide Azure latency, few enough to be polite. */

@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Webhook signature verification per provider (`../shared/WEBHOOKS.md`). Every check runs on the
+ * Webhook signature verification per provider, as each documents its scheme (GitHub, Stripe,
+ * Slack, Standard Webhooks; docs/WEBHOOKS.md). Every check runs on the
  * raw request bytes (re-serialised JSON breaks every signature), compares in constant time, and
  * accepts any of an endpoint's secrets (rotation). Pure apart from HMAC: time is a parameter.
  */

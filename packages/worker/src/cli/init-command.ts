@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { UsageError } from '@nexus/core';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { nexusHome } from '../config/worker-config.ts';
 import { discoverAgents, readOpenClawConfig, resolveStateDir } from '../openclaw/state-dir.ts';
 
 export const INIT_HELP = `Usage: nexus-worker init [options]
@@ -36,7 +36,7 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
   }
   const stateDir = options.openclawDir ?? resolveStateDir(options.env);
   const agents = existsSync(stateDir) ? await discoverAgents(stateDir, options.env) : [];
-  const keyFile = join(homedir(), '.nexus', 'api-key');
+  const keyFile = join(nexusHome(), 'api-key');
   const hooks = (
     (await readOpenClawConfig(stateDir, options.env)) as
       { hooks?: { enabled?: unknown; token?: unknown } } | undefined

@@ -6,10 +6,15 @@ import { ConfigError, describeIssue } from '@nexus/core';
 import { expandPath } from '../expand-path.ts';
 import { resolveStateDir } from '../openclaw/state-dir.ts';
 
+/** Nexus's own folder on this machine (`~/.nexus`): the worker's config, state and the API's key. */
+export function nexusHome(): string {
+  return join(homedir(), '.nexus');
+}
+
 export function defaultConfigPath(env: Readonly<Record<string, string | undefined>>): string {
   return env['NEXUS_WORKER_CONFIG']
     ? resolve(env['NEXUS_WORKER_CONFIG'])
-    : join(homedir(), '.nexus', 'worker.json');
+    : join(nexusHome(), 'worker.json');
 }
 
 const jobSchema = z
@@ -163,7 +168,7 @@ export function parseWorkerConfig(
         : resolveStateDir(env),
       agents: file.openclaw.agents,
     },
-    stateDir: file.stateDir ? expandPath(file.stateDir, base) : join(homedir(), '.nexus', 'worker'),
+    stateDir: file.stateDir ? expandPath(file.stateDir, base) : join(nexusHome(), 'worker'),
     jobs,
   };
 }

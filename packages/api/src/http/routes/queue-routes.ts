@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import {
   NexusError,
+  InvalidCursorError,
   ValidationError,
   validateId,
   type ClaimedWebhook,
@@ -200,9 +201,6 @@ function parseCursor(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const key = Buffer.from(value, 'base64url').toString('utf8');
   if (!/^(\d{13}_)?wh_[0-9a-f]{32}$/.test(key) || Buffer.from(key).toString('base64url') !== value)
-    throw new ValidationError(
-      'invalid_cursor',
-      'The cursor is not one this server issued; start again without a cursor.',
-    );
+    throw new InvalidCursorError();
   return key;
 }

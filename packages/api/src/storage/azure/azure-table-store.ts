@@ -3,7 +3,7 @@ import {
   AlreadyExistsError,
   NotFoundError,
   PreconditionFailedError,
-  ValidationError,
+  InvalidCursorError,
   checkEntity,
   checkTableKey,
   checkTransaction,
@@ -191,10 +191,7 @@ function checkContinuationToken(cursor: string): void {
     parsed = undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || !('nextPartitionKey' in parsed)) {
-    throw new ValidationError(
-      'invalid_cursor',
-      'The cursor is not one this server issued; start again without a cursor.',
-    );
+    throw new InvalidCursorError();
   }
 }
 

@@ -6,7 +6,7 @@ import {
   NotFoundError,
   PreconditionFailedError,
   UnavailableError,
-  ValidationError,
+  InvalidCursorError,
   checkEntity,
   checkTransaction,
   coerceError,
@@ -376,10 +376,7 @@ function encodeCursor(rowKey: string): string {
 function decodeCursor(cursor: string): string {
   const rowKey = Buffer.from(cursor, 'base64url').toString('utf8');
   if (rowKey === '' || encodeCursor(rowKey) !== cursor) {
-    throw new ValidationError(
-      'invalid_cursor',
-      'The cursor is not one this server issued; start again without a cursor.',
-    );
+    throw new InvalidCursorError();
   }
   return rowKey;
 }

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { errorCode } from '@nexus/core';
 
 /**
- * `move` mode (the seed's behaviour): after the API confirmed an upload, the file leaves the
+ * `move` mode: after the API confirmed an upload, the file leaves the
  * sessions folder for `<archiveDir>/<agentId>/`, under its own name, never overwriting: if a
  * different file of that name is already there, a numbered suffix is added. Hard link then
  * unlink, so at every moment the file exists in at least one place; across file systems, a

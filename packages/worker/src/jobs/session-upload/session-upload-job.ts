@@ -20,7 +20,7 @@ export const sessionUploadConfigSchema = z
   .object({
     /**
      * `keep` leaves files where OpenClaw reads them (its history fallback and usage dashboard read
-     * `.reset` archives) and remembers uploads in a ledger; `move` is the seed's behaviour.
+     * `.reset` archives) and remembers uploads in a ledger; `move` moves each uploaded file away.
      */
     mode: z.enum(['keep', 'move'], { message: 'must be "keep" or "move"' }).default('keep'),
     archiveDir: z.string().min(1).optional(),

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { coerceError } from '@nexus/core';
-import { isContentRejection } from '../../nexus/upload-refusal.ts';
+import { isContentRejection } from '../../api-client/upload-refusal.ts';
 
 export interface LedgerEntry {
   readonly path: string;

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../../nexus/retry-policy.ts';
+import { parseRetryAfter } from '../../api-client/retry-policy.ts';
 
 /**
  * What a gateway answer means for the queue. `released` items go back without counting an

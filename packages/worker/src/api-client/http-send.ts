@@ -20,9 +20,10 @@ export interface HttpSendOptions {
 const IDLE_TIMEOUT_MS = 300_000;
 
 /**
- * Idle kept-alive connections are closed after 4 s, before the API's own 5 s (Node's default
- * `keepAliveTimeout`) can close one just as a request is sent on it; a shorter `Keep-Alive:
- * timeout` from the server is honoured by Node's agent.
+ * Idle kept-alive connections are closed after 4 s: sooner than the servers the worker meets
+ * close them (the Nexus server after 15 s, Node's default 5 s, proxies often more), so a request
+ * is never sent on a connection the other end is closing; a shorter `Keep-Alive: timeout` from
+ * the server is honoured by Node's agent.
  */
 const FREE_SOCKET_TIMEOUT_MS = 4000;
 

@@ -1,6 +1,6 @@
 /**
- * How long to wait before retry number `attempt` (1-based): exponential backoff with full
- * jitter, capped; a server's `Retry-After` (seconds or an HTTP date) wins when it asks for longer.
+ * How long to wait before retry number `attempt` (1-based): exponential backoff with equal
+ * jitter (half the capped delay, plus a random part of the other half); a server's `Retry-After` (seconds or an HTTP date) wins when it asks for longer.
  * Pure: `random` and `nowMs` are parameters.
  */
 export function retryDelayMs(
