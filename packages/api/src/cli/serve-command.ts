@@ -45,6 +45,9 @@ export async function serveCommand(
   };
   const config = loadApiConfig(env, overrides);
   const logger = createLogger({ level: config.logLevel, name: 'nexus-api' });
+  // Listening for SIGINT/SIGTERM before the server starts: a signal that arrives while it starts
+  // (or right after its "listening" line) still stops it cleanly, not by the default kill.
+  const stopRequested = onShutdown(logger);
   const server = await startServer(config, logger);
   const where =
     config.storage.kind === 'embedded'
@@ -52,7 +55,7 @@ export async function serveCommand(
       : 'Azure Storage';
   logger.info(`Nexus API listening on ${server.url} (${where})`);
   if (server.apiKeyFile) logger.info(`API key: ${server.apiKeyFile}`);
-  await onShutdown(logger);
+  await stopRequested;
   await server.close();
   logger.info('Nexus API stopped');
   return 0;
