@@ -1,7 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   AlreadyExistsError,
-  ConflictError,
   NotFoundError,
   PreconditionFailedError,
   type Storage,
@@ -10,7 +9,10 @@ import {
 } from '@nexus/core';
 import { deliveryActionOf } from './endpoint.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
-import { decideFailure, type RetryPolicy } from './retry-policy.ts';
+import { listItems } from './queue-listing.ts';
+import { sweepExpired } from './queue-retention.ts';
+import { transition, type Transition, type TransitionContext } from './queue-transitions.ts';
+import type { RetryPolicy } from './retry-policy.ts';
 import {
   blobKeyOf,
   idOfKey,
@@ -58,7 +60,6 @@ const FOREVER_MS = 9_999_999_999_999;
 /** An index row whose item does not exist may belong to an ingestion still under way; leave it this long. */
 const ORPHAN_GRACE_MS = 5 * 60_000;
 const SWEEP_EVERY_MS = 60_000;
-const LIST_SCAN_ROWS = 1000;
 
 /**
  * The durable webhook queue over the storage contract, so it works on both backends. Every state
@@ -222,28 +223,14 @@ export class WebhookQueue {
       await this.deleteIndex('webhookQueue', agentId, row.rowKey);
       return undefined;
     }
-    if (item.state === 'leased' && item.attempts >= this.options.retry.maxAttempts) {
-      // The worker died (or hung) on the last attempt: give up rather than loop on a poison item.
-      await this.toFinal(item, 'dead', {
-        lastError: `the lease expired on attempt ${item.attempts} of ${this.options.retry.maxAttempts} (the worker stopped while delivering)`,
-      }).catch(ignoreConflict);
-      return undefined;
-    }
-    const leaseSalt = item.leaseSalt || randomBytes(16).toString('hex');
-    const leaseSeq = item.leaseSeq + 1;
-    const leaseId = leaseIdFor(item.id, leaseSalt, leaseSeq);
-    const leaseUntil = now + leaseMs;
-    const updated = await this.moveInQueue(item, leaseUntil, {
-      state: 'leased',
-      attempts: item.attempts + 1,
-      leaseSalt,
-      leaseSeq,
-      leaseId,
-      leaseUntil: new Date(leaseUntil).toISOString(),
-      lastAttemptAt: new Date(now).toISOString(),
-    }).catch(ignoreConflict);
-    if (!updated) return undefined;
-    return { item: updated, leaseId, leaseUntil: updated.leaseUntil };
+    const next = transition(
+      item,
+      { type: 'claim', leaseMs, newSalt: randomBytes(16).toString('hex') },
+      this.context(now),
+    );
+    const updated = await this.apply(item, next).catch(ignoreConflict);
+    if (!updated || next.to !== 'queue' || next.leaseId === undefined) return undefined;
+    return { item: updated, leaseId: next.leaseId, leaseUntil: updated.leaseUntil };
   }
 
   private async currentAction(endpointId: string): Promise<DeliveryAction | undefined> {
@@ -251,163 +238,47 @@ export class WebhookQueue {
     return endpoint && deliveryActionOf(endpoint);
   }
 
-  /**
-   * Records what happened to a leased item. `delivered` is accepted with any lease ever issued for
-   * the item (the gateway has it: that is the truth, even if the lease expired meanwhile), and
-   * refused with one never issued (`unknown_lease`); `failed` and `released` need the current
-   * lease, else `lease_lost` (another worker holds it now).
-   */
+  /** Records what happened to a leased item (the rules: `queue-transitions.ts`). */
   async settle(request: WebhookSettlement): Promise<WebhookItem> {
     const item = await this.require(request.agentId, request.id);
-    const now = this.nowMs();
-    if (request.outcome === 'delivered') {
-      if (!wasIssued(item, request.leaseId))
-        throw new ConflictError(
-          'unknown_lease',
-          `Lease ${request.leaseId.slice(0, 40)} was never issued for webhook ${item.id}; settle only what a claim returned.`,
-        );
-      if (item.state === 'delivered') return item;
-      const at = new Date(now).toISOString();
-      return this.toFinal(item, 'delivered', {
-        lastStatus: request.status ?? 0,
-        lastError: '',
-        deliveredAt: item.deliveredAt || at,
-        lastDeliveredAt: at,
-      });
-    }
-    if (item.state !== 'leased' || item.leaseId !== request.leaseId) {
-      throw new ConflictError(
-        'lease_lost',
-        `Webhook ${item.id} is no longer leased to this worker (it is ${item.state}); its lease expired and it was claimed again, or it was settled already.`,
-      );
-    }
-    const reason = request.reason.slice(0, 1000);
-    const retryAfterMs = (request.retryAfterSeconds ?? 0) * 1000;
-    if (request.outcome === 'released') {
-      return this.moveInQueue(item, now + retryAfterMs, {
-        state: 'pending',
-        attempts: Math.max(0, item.attempts - 1),
-        leaseId: '',
-        leaseUntil: '',
-        lastError: reason,
-        lastStatus: request.status ?? 0,
-      });
-    }
-    const decision = decideFailure(item.attempts, this.options.retry, this.random, retryAfterMs);
-    if (decision.kind === 'dead')
-      return this.toFinal(item, 'dead', {
-        lastError: reason,
-        lastStatus: request.status ?? 0,
-      });
-    return this.moveInQueue(item, now + decision.delayMs, {
-      state: 'pending',
-      leaseId: '',
-      leaseUntil: '',
-      lastError: reason,
-      lastStatus: request.status ?? 0,
-    });
+    const next = transition(item, { type: 'settle', settlement: request }, this.context());
+    return this.apply(item, next);
   }
 
   /** Puts a delivered or dead item back in the queue, due now, with its attempts reset. */
   async replay(agentId: string, id: string): Promise<WebhookItem> {
     const item = await this.require(agentId, id);
-    if (item.state !== 'delivered' && item.state !== 'dead') {
-      throw new ConflictError(
-        'not_replayable',
-        `Webhook ${id} is ${item.state}: it is still in the queue. Only delivered or dead items can be replayed.`,
-      );
-    }
-    // The first delivery's time stays; the replay is counted, so the worker gives the gateway a
-    // new idempotency key (OpenClaw drops a key it saw in the last 5 minutes).
-    const updated = await this.moveInQueue(item, this.nowMs(), {
-      state: 'pending',
-      attempts: 0,
-      expiryKey: '',
-      leaseId: '',
-      leaseUntil: '',
-      lastError: '',
-      lastStatus: 0,
-      deadAt: '',
-      replays: item.replays + 1,
-      replayedAt: new Date(this.nowMs()).toISOString(),
-    });
+    const updated = await this.apply(item, transition(item, { type: 'replay' }, this.context()));
     await this.deleteIndex('webhookExpiry', agentId, item.expiryKey);
     return updated;
   }
 
-  /**
-   * Items of one agent, optionally in one state. With a state, the index tables give time order
-   * (pending and leased by when they are due, delivered and dead by when they expire); without one,
-   * all items in id order. Scans at most 1,000 rows per call and returns a cursor to go on.
-   */
-  async list(
+  private context(nowMs = this.nowMs()): TransitionContext {
+    return { nowMs, retry: this.options.retry, random: this.random };
+  }
+
+  /** Carries out a transition on storage: a new place in the queue, or out of it. */
+  private apply(
+    item: WebhookItem & { etag: string },
+    next: Transition,
+  ): Promise<WebhookItem & { etag: string }> {
+    if (next.to === 'unchanged') return Promise.resolve(item);
+    return next.to === 'queue'
+      ? this.moveInQueue(item, next.dueMs, next.changes)
+      : this.toFinal(item, next.state, next.changes);
+  }
+
+  /** Items of one agent, optionally in one state, a page at a time (`queue-listing.ts`). */
+  list(
     agentId: string,
     options: { state?: WebhookState; limit: number; cursor?: string },
   ): Promise<{ items: WebhookItem[]; cursor?: string }> {
-    const { state, limit } = options;
-    const table =
-      state === undefined
-        ? 'webhooks'
-        : state === 'pending' || state === 'leased'
-          ? 'webhookQueue'
-          : 'webhookExpiry';
-    const items: WebhookItem[] = [];
-    let storageCursor: string | undefined;
-    let scanned = 0;
-    for (;;) {
-      const page = await this.tables.query(table, agentId, {
-        ...(options.cursor === undefined ? {} : { rowKeyFrom: options.cursor }),
-        ...(storageCursor === undefined ? {} : { cursor: storageCursor }),
-        limit: 200,
-      });
-      for (const row of page.items) {
-        if (row.rowKey === options.cursor) continue; // the cursor is the last row already shown
-        scanned += 1;
-        const item =
-          table === 'webhooks' ? itemFromEntity(row) : await this.get(agentId, idOfKey(row.rowKey));
-        const current =
-          item !== undefined &&
-          (table === 'webhooks' ||
-            (table === 'webhookQueue' ? item.dueKey : item.expiryKey) === row.rowKey);
-        if (current && (state === undefined || item.state === state)) items.push(item);
-        if (items.length >= limit || scanned >= LIST_SCAN_ROWS)
-          return { items, cursor: row.rowKey };
-      }
-      if (page.cursor === undefined) return { items };
-      storageCursor = page.cursor;
-    }
+    return listItems(this.tables, agentId, options);
   }
 
-  /** Removes delivered and dead items whose retention has passed: body, row and index. */
-  async sweep(agentId: string): Promise<number> {
-    const now = this.nowMs();
-    let removed = 0;
-    for (;;) {
-      const page = await this.tables.query('webhookExpiry', agentId, {
-        rowKeyTo: timeKey(now + 1, ''),
-        limit: 200,
-      });
-      for (const row of page.items) {
-        const item = await this.get(agentId, idOfKey(row.rowKey));
-        if (
-          item?.expiryKey === row.rowKey &&
-          (item.state === 'delivered' || item.state === 'dead')
-        ) {
-          // The row first: a crash after it leaves an orphaned blob, never a row without its body.
-          try {
-            await this.tables.delete('webhooks', agentId, item.id, item.etag);
-            removed += 1;
-          } catch (error) {
-            if (!(error instanceof PreconditionFailedError)) throw error;
-            continue; // replayed meanwhile: its expiry row is stale now, and the replay removes it.
-          }
-          if (item.inlineBody === undefined)
-            await this.options.storage.blobs.delete(blobKeyOf(agentId, item.id));
-        }
-        await this.deleteIndex('webhookExpiry', agentId, row.rowKey);
-      }
-      if (page.items.length < 200) return removed;
-    }
+  /** Removes delivered and dead items whose retention has passed (`queue-retention.ts`). */
+  sweep(agentId: string): Promise<number> {
+    return sweepExpired(this.options.storage, agentId, this.nowMs());
   }
 
   private async sweepIfDue(agentId: string): Promise<void> {
@@ -496,25 +367,6 @@ export class WebhookQueue {
   private async deleteIndex(table: string, agentId: string, key: string): Promise<void> {
     if (key !== '') await this.tables.delete(table, agentId, key);
   }
-}
-
-/** A lease id: its number, and a MAC of it under the item's secret. */
-function leaseIdFor(id: string, salt: string, seq: number): string {
-  return `${String(seq)}-${createHmac('sha256', salt)
-    .update(`${id}:${String(seq)}`)
-    .digest('hex')
-    .slice(0, 24)}`;
-}
-
-/** Whether `leaseId` is one of the leases issued for `item` so far. */
-function wasIssued(item: WebhookItem, leaseId: string): boolean {
-  // Items leased before lease ids were numbered: only the current lease can be checked.
-  if (item.leaseSalt === '') return leaseId === item.leaseId || item.leaseId === '';
-  const seq = Number(/^(\d{1,9})-[0-9a-f]{24}$/.exec(leaseId)?.[1] ?? NaN);
-  if (!Number.isInteger(seq) || seq < 1 || seq > item.leaseSeq) return false;
-  const expected = Buffer.from(leaseIdFor(item.id, item.leaseSalt, seq));
-  const given = Buffer.from(leaseId);
-  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 /** Another worker changed the item first: it is theirs, skip it. */

@@ -1,0 +1,53 @@
+import type { TableStore } from '@nexus/core';
+import { idOfKey, itemFromEntity, type WebhookItem, type WebhookState } from './webhook-item.ts';
+
+/** Rows looked at per call at most; the caller goes on with the cursor. */
+const LIST_SCAN_ROWS = 1000;
+
+/**
+ * Items of one agent, optionally in one state. With a state, the index tables give time order
+ * (pending and leased by when they are due, delivered and dead by when they expire); without one,
+ * all items in id order. Scans at most 1,000 rows per call and returns a cursor to go on.
+ */
+export async function listItems(
+  tables: TableStore,
+  agentId: string,
+  options: { state?: WebhookState; limit: number; cursor?: string },
+): Promise<{ items: WebhookItem[]; cursor?: string }> {
+  const { state, limit } = options;
+  const table =
+    state === undefined
+      ? 'webhooks'
+      : state === 'pending' || state === 'leased'
+        ? 'webhookQueue'
+        : 'webhookExpiry';
+  const items: WebhookItem[] = [];
+  let storageCursor: string | undefined;
+  let scanned = 0;
+  for (;;) {
+    const page = await tables.query(table, agentId, {
+      ...(options.cursor === undefined ? {} : { rowKeyFrom: options.cursor }),
+      ...(storageCursor === undefined ? {} : { cursor: storageCursor }),
+      limit: 200,
+    });
+    for (const row of page.items) {
+      if (row.rowKey === options.cursor) continue; // the cursor is the last row already shown
+      scanned += 1;
+      const item =
+        table === 'webhooks'
+          ? itemFromEntity(row)
+          : await tables
+              .get('webhooks', agentId, idOfKey(row.rowKey))
+              .then((found) => (found ? itemFromEntity(found) : undefined));
+      // An index row is current only when its item points back at it.
+      const current =
+        item !== undefined &&
+        (table === 'webhooks' ||
+          (table === 'webhookQueue' ? item.dueKey : item.expiryKey) === row.rowKey);
+      if (current && (state === undefined || item.state === state)) items.push(item);
+      if (items.length >= limit || scanned >= LIST_SCAN_ROWS) return { items, cursor: row.rowKey };
+    }
+    if (page.cursor === undefined) return { items };
+    storageCursor = page.cursor;
+  }
+}

@@ -1,0 +1,38 @@
+import { PreconditionFailedError, type Storage } from '@nexus/core';
+import { blobKeyOf, idOfKey, itemFromEntity, timeKey } from './webhook-item.ts';
+
+/**
+ * Removes an agent's delivered and dead items whose retention has passed (their `webhookExpiry`
+ * row is due): the item row, then its body, then the index row. Returns how many were removed.
+ */
+export async function sweepExpired(
+  storage: Storage,
+  agentId: string,
+  nowMs: number,
+): Promise<number> {
+  const { tables } = storage;
+  let removed = 0;
+  for (;;) {
+    const page = await tables.query('webhookExpiry', agentId, {
+      rowKeyTo: timeKey(nowMs + 1, ''),
+      limit: 200,
+    });
+    for (const row of page.items) {
+      const found = await tables.get('webhooks', agentId, idOfKey(row.rowKey));
+      const item = found ? itemFromEntity(found) : undefined;
+      if (item?.expiryKey === row.rowKey && (item.state === 'delivered' || item.state === 'dead')) {
+        // The row first: a crash after it leaves an orphaned blob, never a row without its body.
+        try {
+          await tables.delete('webhooks', agentId, item.id, item.etag);
+          removed += 1;
+        } catch (error) {
+          if (!(error instanceof PreconditionFailedError)) throw error;
+          continue; // replayed meanwhile: its expiry row is stale now, and the replay removes it.
+        }
+        if (item.inlineBody === undefined) await storage.blobs.delete(blobKeyOf(agentId, item.id));
+      }
+      await tables.delete('webhookExpiry', agentId, row.rowKey);
+    }
+    if (page.items.length < 200) return removed;
+  }
+}

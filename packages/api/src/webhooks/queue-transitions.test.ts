@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { transition, type Transition } from './queue-transitions.ts';
+import type { WebhookItem } from './webhook-item.ts';
+
+const NOW = Date.parse('2026-11-25T12:00:00.000Z');
+const context = {
+  nowMs: NOW,
+  retry: { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 3_600_000 },
+  random: () => 0.5,
+};
+const pending: WebhookItem = {
+  agentId: 'main',
+  id: 'wh_1',
+  endpointId: 'gh',
+  provider: 'github',
+  eventType: 'issues',
+  dedupeKey: 'd',
+  receivedAt: '2026-11-25T11:59:00.000Z',
+  contentType: 'application/json',
+  bytes: 2,
+  headers: {},
+  delivery: { action: 'agent' },
+  state: 'pending',
+  attempts: 0,
+  dueKey: 'k',
+  expiryKey: '',
+  leaseId: '',
+  leaseUntil: '',
+  availableAt: '',
+  lastAttemptAt: '',
+  lastError: '',
+  lastStatus: 0,
+  deliveredAt: '',
+  lastDeliveredAt: '',
+  deadAt: '',
+  replays: 0,
+  replayedAt: '',
+  leaseSalt: 'salt',
+  leaseSeq: 0,
+};
+
+/** The item after a transition that keeps it in the queue. */
+function after(item: WebhookItem, next: Transition): WebhookItem {
+  if (next.to !== 'queue') throw new Error(`expected the queue, got ${next.to}`);
+  return { ...item, ...next.changes };
+}
+
+const claim = { type: 'claim', leaseMs: 30_000, newSalt: 'unused' } as const;
+const settle = (settlement: Record<string, unknown>) =>
+  ({
+    type: 'settle',
+    settlement: { agentId: 'main', id: 'wh_1', ...settlement },
+  }) as Parameters<typeof transition>[1];
+
+describe('the webhook queue state machine', () => {
+  it('leases a pending item: an attempt, a numbered lease, due again when the lease ends', () => {
+    const next = transition(pending, claim, context);
+    expect(next).toMatchObject({ to: 'queue', dueMs: NOW + 30_000 });
+    const leased = after(pending, next);
+    expect(leased).toMatchObject({ state: 'leased', attempts: 1, leaseSeq: 1 });
+    expect(leased.leaseId).toMatch(/^1-[0-9a-f]{24}$/);
+    expect(next.to === 'queue' && next.leaseId).toBe(leased.leaseId);
+  });
+
+  it('accepts "delivered" with an expired lease of the item, refuses a made-up one, and ignores a repeat', () => {
+    const first = after(pending, transition(pending, claim, context));
+    const second = after(first, transition(first, claim, context));
+    expect(
+      transition(second, settle({ leaseId: first.leaseId, outcome: 'delivered' }), context),
+    ).toMatchObject({
+      to: 'final',
+      state: 'delivered',
+      changes: { deliveredAt: new Date(NOW).toISOString() },
+    });
+    expect(() =>
+      transition(
+        second,
+        settle({ leaseId: '9-000000000000000000000000', outcome: 'delivered' }),
+        context,
+      ),
+    ).toThrow(/never issued/);
+    expect(
+      transition(
+        { ...second, state: 'delivered' },
+        settle({ leaseId: second.leaseId, outcome: 'delivered' }),
+        context,
+      ),
+    ).toEqual({ to: 'unchanged' });
+  });
+
+  it('refuses a failure from a lease that is not the current one (lease_lost)', () => {
+    const first = after(pending, transition(pending, claim, context));
+    const second = after(first, transition(first, claim, context));
+    expect(() =>
+      transition(
+        second,
+        settle({ leaseId: first.leaseId, outcome: 'failed', reason: 'x' }),
+        context,
+      ),
+    ).toThrow(/no longer leased to this worker/);
+  });
+
+  it('backs a failure off with equal jitter, then dead-letters it after the last attempt', () => {
+    const leased = after(pending, transition(pending, claim, context));
+    const failed = transition(
+      leased,
+      settle({ leaseId: leased.leaseId, outcome: 'failed', reason: 'boom', status: 500 }),
+      context,
+    );
+    // 60 s for the first failure, jitter pinned at its middle: 45 s.
+    expect(failed).toMatchObject({
+      to: 'queue',
+      dueMs: NOW + 45_000,
+      changes: { state: 'pending', lastStatus: 500 },
+    });
+    const last = { ...leased, attempts: 3 };
+    expect(
+      transition(
+        last,
+        settle({ leaseId: last.leaseId, outcome: 'failed', reason: 'boom' }),
+        context,
+      ),
+    ).toMatchObject({
+      to: 'final',
+      state: 'dead',
+      changes: { lastError: 'boom' },
+    });
+  });
+
+  it('hands a released item back without spending its attempt, after Retry-After', () => {
+    const leased = after(pending, transition(pending, claim, context));
+    const released = transition(
+      leased,
+      settle({
+        leaseId: leased.leaseId,
+        outcome: 'released',
+        reason: 'gateway down',
+        retryAfterSeconds: 7,
+      }),
+      context,
+    );
+    expect(released).toMatchObject({ to: 'queue', dueMs: NOW + 7000, changes: { attempts: 0 } });
+  });
+
+  it('dead-letters an item whose lease expired on its last attempt', () => {
+    const stuck = { ...pending, state: 'leased' as const, attempts: 3 };
+    expect(transition(stuck, claim, context)).toMatchObject({ to: 'final', state: 'dead' });
+  });
+
+  it('replays only a delivered or dead item, counting replays and keeping the first delivery time', () => {
+    expect(() => transition(pending, { type: 'replay' }, context)).toThrow(/still in the queue/);
+    const delivered = {
+      ...pending,
+      state: 'delivered' as const,
+      deliveredAt: '2026-11-25T11:00:00.000Z',
+      replays: 1,
+    };
+    const next = transition(delivered, { type: 'replay' }, context);
+    expect(next).toMatchObject({
+      to: 'queue',
+      dueMs: NOW,
+      changes: { state: 'pending', attempts: 0, replays: 2 },
+    });
+    expect(after(delivered, next).deliveredAt).toBe('2026-11-25T11:00:00.000Z');
+  });
+});

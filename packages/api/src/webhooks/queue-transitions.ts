@@ -1,0 +1,181 @@
+import { ConflictError, type WebhookSettlement } from '@nexus/core';
+import { leaseIdFor, wasIssued } from './lease-id.ts';
+import { decideFailure, type RetryPolicy } from './retry-policy.ts';
+import type { WebhookItem } from './webhook-item.ts';
+
+/**
+ * The webhook queue's state machine, pure: an item, what happened, the policy and the time in;
+ * where the item goes out. The queue (`webhook-queue.ts`) only applies the answer to storage.
+ *
+ *   pending ──claim──▶ leased ──delivered──▶ delivered ──replay──▶ pending
+ *      ▲                 │ failed (attempts left) / released / lease expired
+ *      └─────────────────┘
+ *                        └ failed, no attempts left ──▶ dead ──replay──▶ pending
+ */
+export type QueueEvent =
+  | { readonly type: 'claim'; readonly leaseMs: number; readonly newSalt: string }
+  | { readonly type: 'settle'; readonly settlement: WebhookSettlement }
+  | { readonly type: 'replay' };
+
+/** Where the item goes: back into the queue, due at `dueMs`, or out of it, kept for retention. */
+export type Transition =
+  | {
+      readonly to: 'queue';
+      readonly dueMs: number;
+      readonly changes: Partial<WebhookItem>;
+      /** For a claim: the lease handed to the worker. */
+      readonly leaseId?: string;
+    }
+  | {
+      readonly to: 'final';
+      readonly state: 'delivered' | 'dead';
+      readonly changes: Partial<WebhookItem>;
+    }
+  /** Nothing to change: a `delivered` for an item already delivered. */
+  | { readonly to: 'unchanged' };
+
+export interface TransitionContext {
+  readonly nowMs: number;
+  readonly retry: RetryPolicy;
+  readonly random: () => number;
+}
+
+export function transition(
+  item: WebhookItem,
+  event: QueueEvent,
+  context: TransitionContext,
+): Transition {
+  switch (event.type) {
+    case 'claim':
+      return claim(item, event.leaseMs, event.newSalt, context);
+    case 'settle':
+      return settle(item, event.settlement, context);
+    case 'replay':
+      return replay(item, context.nowMs);
+  }
+}
+
+function claim(
+  item: WebhookItem,
+  leaseMs: number,
+  newSalt: string,
+  { nowMs, retry }: TransitionContext,
+): Transition {
+  if (item.state === 'leased' && item.attempts >= retry.maxAttempts) {
+    // The worker died (or hung) on the last attempt: give up rather than loop on a poison item.
+    return {
+      to: 'final',
+      state: 'dead',
+      changes: {
+        lastError: `the lease expired on attempt ${String(item.attempts)} of ${String(retry.maxAttempts)} (the worker stopped while delivering)`,
+      },
+    };
+  }
+  const leaseSalt = item.leaseSalt || newSalt;
+  const leaseSeq = item.leaseSeq + 1;
+  const leaseId = leaseIdFor(item.id, leaseSalt, leaseSeq);
+  const leaseUntil = nowMs + leaseMs;
+  return {
+    to: 'queue',
+    dueMs: leaseUntil,
+    leaseId,
+    changes: {
+      state: 'leased',
+      attempts: item.attempts + 1,
+      leaseSalt,
+      leaseSeq,
+      leaseId,
+      leaseUntil: new Date(leaseUntil).toISOString(),
+      lastAttemptAt: new Date(nowMs).toISOString(),
+    },
+  };
+}
+
+/**
+ * `delivered` is accepted with any lease ever issued for the item, even an expired one (the
+ * gateway has it: that is the truth), and refused with one never issued; `failed` and `released`
+ * need the current lease, else `lease_lost` (another worker holds it now).
+ */
+function settle(
+  item: WebhookItem,
+  settlement: WebhookSettlement,
+  { nowMs, retry, random }: TransitionContext,
+): Transition {
+  if (settlement.outcome === 'delivered') {
+    if (!wasIssued(item, settlement.leaseId))
+      throw new ConflictError(
+        'unknown_lease',
+        `Lease ${settlement.leaseId.slice(0, 40)} was never issued for webhook ${item.id}; settle only what a claim returned.`,
+      );
+    if (item.state === 'delivered') return { to: 'unchanged' };
+    const at = new Date(nowMs).toISOString();
+    return {
+      to: 'final',
+      state: 'delivered',
+      changes: {
+        lastStatus: settlement.status ?? 0,
+        lastError: '',
+        deliveredAt: item.deliveredAt || at,
+        lastDeliveredAt: at,
+      },
+    };
+  }
+  if (item.state !== 'leased' || item.leaseId !== settlement.leaseId) {
+    throw new ConflictError(
+      'lease_lost',
+      `Webhook ${item.id} is no longer leased to this worker (it is ${item.state}); its lease expired and it was claimed again, or it was settled already.`,
+    );
+  }
+  const reason = settlement.reason.slice(0, 1000);
+  const lastStatus = settlement.status ?? 0;
+  const retryAfterMs = (settlement.retryAfterSeconds ?? 0) * 1000;
+  const backInQueue = {
+    state: 'pending' as const,
+    leaseId: '',
+    leaseUntil: '',
+    lastError: reason,
+    lastStatus,
+  };
+  if (settlement.outcome === 'released') {
+    // Not counted: the gateway was down or busy.
+    return {
+      to: 'queue',
+      dueMs: nowMs + retryAfterMs,
+      changes: { ...backInQueue, attempts: Math.max(0, item.attempts - 1) },
+    };
+  }
+  const decision = decideFailure(item.attempts, retry, random, retryAfterMs);
+  if (decision.kind === 'dead')
+    return { to: 'final', state: 'dead', changes: { lastError: reason, lastStatus } };
+  return { to: 'queue', dueMs: nowMs + decision.delayMs, changes: backInQueue };
+}
+
+/**
+ * A delivered or dead item back in the queue, due now, attempts reset. The first delivery's time
+ * stays; the replay is counted, so the worker gives the gateway a new idempotency key (OpenClaw
+ * drops a key it saw in the last 5 minutes).
+ */
+function replay(item: WebhookItem, nowMs: number): Transition {
+  if (item.state !== 'delivered' && item.state !== 'dead') {
+    throw new ConflictError(
+      'not_replayable',
+      `Webhook ${item.id} is ${item.state}: it is still in the queue. Only delivered or dead items can be replayed.`,
+    );
+  }
+  return {
+    to: 'queue',
+    dueMs: nowMs,
+    changes: {
+      state: 'pending',
+      attempts: 0,
+      expiryKey: '',
+      leaseId: '',
+      leaseUntil: '',
+      lastError: '',
+      lastStatus: 0,
+      deadAt: '',
+      replays: item.replays + 1,
+      replayedAt: new Date(nowMs).toISOString(),
+    },
+  };
+}
