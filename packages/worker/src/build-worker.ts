@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { systemClock } from './clock.ts';
 import { NexusClient } from './api-client/nexus-client.ts';
 import { JOB_TYPES } from './jobs/registry.ts';
 import type { Job } from './jobs/job.ts';
@@ -20,7 +21,7 @@ export function buildServices(
       );
     },
   });
-  return { config, client, logger, env, now: () => Date.now() };
+  return { config, client, logger, env, clock: systemClock };
 }
 
 export function buildJob(definition: JobDefinition, services: WorkerServices): Job {

@@ -6,3 +6,4 @@ export * from './scheduler/is-due.ts';
 export * from './openclaw/completion.ts';
 export * from './openclaw/transcript-file-name.ts';
 export * from './build-worker.ts';
+export * from './clock.ts';

@@ -272,3 +272,14 @@ function describeNetworkError(caught: unknown): string {
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
   return `${error.message}${cause}`;
 }
+
+/** What jobs use of the API client: a structural type, so tests can pass a stand-in. */
+export type NexusApi = Pick<
+  NexusClient,
+  | 'uploadTranscript'
+  | 'claimWebhooks'
+  | 'settleWebhooks'
+  | 'webhookBody'
+  | 'listWebhooks'
+  | 'health'
+>;

@@ -6,7 +6,8 @@ import { buildJob, buildServices } from '../build-worker.ts';
 import { JOB_TYPES } from '../jobs/registry.ts';
 import { createLogger } from '../logger.ts';
 import { ScheduleState } from '../scheduler/schedule-state.ts';
-import { Scheduler, systemClock } from '../scheduler/scheduler.ts';
+import { systemClock } from '../clock.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
 import { INIT_HELP, initCommand } from './init-command.ts';
 import manifest from '../../package.json' with { type: 'json' };
 

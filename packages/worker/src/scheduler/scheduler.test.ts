@@ -5,7 +5,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Job, type JobContext, type JobResult } from '../jobs/job.ts';
 import { ScheduleState } from './schedule-state.ts';
-import { Scheduler, type Clock } from './scheduler.ts';
+import type { Clock } from '../clock.ts';
+import { Scheduler } from './scheduler.ts';
 
 /** The reference time every test starts at. */
 const T0 = Date.parse('2026-11-25T12:00:00Z');

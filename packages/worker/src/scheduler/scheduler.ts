@@ -3,17 +3,11 @@ import { coerceError } from '@nexus/core';
 import type { Job, JobContext, JobResult } from '../jobs/job.ts';
 import { isDue } from './is-due.ts';
 import type { ScheduleState } from './schedule-state.ts';
+import type { Clock } from '../clock.ts';
 
 export interface ScheduledJob {
   readonly job: Job;
   readonly intervalMinutes: number;
-}
-
-/** Time as a dependency: tests pass a fake clock and never sleep for real. */
-export interface Clock {
-  now(): number;
-  /** Resolves after `ms`, or early when `signal` aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 export interface SchedulerOptions {
@@ -122,22 +116,3 @@ export class Scheduler {
     this.options.onRunFinished?.(job.id, result);
   }
 }
-
-/** The real clock. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal.aborted) {
-        resolve();
-        return;
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done, { once: true });
-    }),
-};

@@ -156,7 +156,7 @@ export class SessionUploadJob extends Job {
       const state: RunState = { counts, errors, ledger, context, fault: undefined };
       const known = ledger.loadAll();
       const policy = {
-        nowMs: this.services.now(),
+        nowMs: this.services.clock.now(),
         quietMs: this.config.quietMinutes * 60_000,
         snapshots: this.config.snapshots,
       };

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { ConfigError, coerceError, type ClaimedWebhook, type WebhookSettlement } from '@nexus/core';
 
 import { discoverAgents } from '../../openclaw/state-dir.ts';
-import { systemClock } from '../../scheduler/scheduler.ts';
 import type { WorkerServices } from '../../worker-services.ts';
 import { Job, type JobContext, type JobResult, type JobType } from '../job.ts';
-import { classifyGatewayResponse, unreachable, type GatewayOutcome } from './gateway-outcome.ts';
+import { httpGatewayClient, type GatewayClient } from './gateway-client.ts';
+import type { GatewayOutcome } from './gateway-outcome.ts';
 import { buildGatewayRequest } from './gateway-request.ts';
 import { resolveGateway, type GatewayTarget } from './gateway-target.ts';
+import { handedBack, settlementOf } from './settlement.ts';
 
 const wakeMode = z.enum(['now', 'next-heartbeat'], {
   message: 'must be "now" or "next-heartbeat"',
@@ -84,11 +85,18 @@ export class WebhookDeliveryJob extends Job {
   override readonly continuous = true;
   private readonly config: WebhookDeliveryConfig;
   private readonly services: WorkerServices;
+  private readonly gatewayClient: GatewayClient;
 
-  constructor(id: string, config: WebhookDeliveryConfig, services: WorkerServices) {
+  constructor(
+    id: string,
+    config: WebhookDeliveryConfig,
+    services: WorkerServices,
+    gatewayClient: GatewayClient = httpGatewayClient,
+  ) {
     super(id);
     this.config = config;
     this.services = services;
+    this.gatewayClient = gatewayClient;
   }
 
   async run(context: JobContext): Promise<JobResult> {
@@ -130,17 +138,17 @@ export class WebhookDeliveryJob extends Job {
     let gatewayDownSince: number | undefined;
     while (!signal.aborted) {
       if (gatewayDownSince !== undefined) {
-        if (!(await this.gatewayAnswers(target))) {
+        if (!(await this.gatewayClient.answers(target.hooksUrl))) {
           if (once) {
             report('gateway', `${target.hooksUrl} is unreachable`);
             break;
           }
-          const downFor = Date.now() - gatewayDownSince;
+          const downFor = this.services.clock.now() - gatewayDownSince;
           await this.sleep(Math.min(Math.max(poll, 5000), 1000 + downFor / 4), signal);
           continue;
         }
         logger.info(
-          `the gateway is back after ${Math.round((Date.now() - gatewayDownSince) / 1000)} s`,
+          `the gateway is back after ${Math.round((this.services.clock.now() - gatewayDownSince) / 1000)} s`,
         );
         gatewayDownSince = undefined;
       }
@@ -175,7 +183,7 @@ export class WebhookDeliveryJob extends Job {
       const pause = await this.deliverBatch(items, target, context, counts);
       if (pause === undefined) continue;
       if (pause.pause === 'down') {
-        gatewayDownSince = Date.now();
+        gatewayDownSince = this.services.clock.now();
         logger.warn(`${pause.reason}; webhooks stay queued until it is back`);
         if (once) report('gateway', pause.reason);
       } else if (pause.pause === 'unauthorized') {
@@ -210,54 +218,35 @@ export class WebhookDeliveryJob extends Job {
     counts: Counts,
   ): Promise<Extract<GatewayOutcome, { kind: 'released' }> | undefined> {
     const { logger, signal } = context;
-    const handedBack: WebhookSettlement[] = [];
+    const notTried: WebhookSettlement[] = [];
     let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
     for (const item of items) {
-      const base = { agentId: item.agentId, id: item.id, leaseId: item.leaseId };
       if (pause !== undefined || signal.aborted) {
         counts.released += 1;
-        handedBack.push({
-          ...base,
-          outcome: 'released',
-          status: 0,
-          reason: pause?.reason ?? 'the worker is stopping',
-          retryAfterSeconds: pause?.retryAfterSeconds ?? 0,
-        });
+        notTried.push(
+          handedBack(
+            item,
+            pause?.reason ?? 'the worker is stopping',
+            pause?.retryAfterSeconds ?? 0,
+          ),
+        );
         continue;
       }
       const outcome = await this.deliverOne(item, target, signal);
       const label = `${item.id} (${item.provider} ${item.eventType}, ${item.delivery.action})`;
-      let settlement: WebhookSettlement;
       if (outcome.kind === 'delivered') {
         counts.delivered += 1;
-        logger.info(`delivered ${label}: ${outcome.status}`);
-        settlement = { ...base, outcome: 'delivered', status: outcome.status };
+        logger.info(`delivered ${label}: ${String(outcome.status)}`);
       } else if (outcome.kind === 'failed') {
         counts.failed += 1;
         logger.warn(`could not deliver ${label}: ${outcome.reason}`);
-        settlement = {
-          ...base,
-          outcome: 'failed',
-          status: outcome.status,
-          reason: outcome.reason,
-          ...(outcome.retryAfterSeconds === undefined
-            ? {}
-            : { retryAfterSeconds: outcome.retryAfterSeconds }),
-        };
       } else {
         counts.released += 1;
         pause = outcome;
-        settlement = {
-          ...base,
-          outcome: 'released',
-          status: outcome.status,
-          reason: outcome.reason,
-          retryAfterSeconds: outcome.retryAfterSeconds,
-        };
       }
-      await this.settle([settlement], context, counts);
+      await this.settle([settlementOf(item, outcome)], context, counts);
     }
-    if (handedBack.length > 0) await this.settle(handedBack, context, counts);
+    if (notTried.length > 0) await this.settle(notTried, context, counts);
     return pause;
   }
 
@@ -286,34 +275,7 @@ export class WebhookDeliveryJob extends Job {
       wakeMode: this.config.wakeMode,
       maxMessageChars: this.config.maxMessageChars,
     });
-    let response: Response;
-    try {
-      // Not the job's signal: a request cut in flight leaves it unknown whether the gateway has it.
-      response = await fetch(request.url, {
-        method: 'POST',
-        headers: request.headers,
-        body: request.body,
-        signal: AbortSignal.timeout(this.config.requestTimeoutSeconds * 1000),
-      });
-    } catch (caught) {
-      const error = coerceError(caught);
-      if (error.name === 'TimeoutError') {
-        return {
-          kind: 'failed',
-          status: 0,
-          reason: `the gateway did not answer within ${this.config.requestTimeoutSeconds} s`,
-        };
-      }
-      const cause = error.cause instanceof Error ? error.cause.message : error.message;
-      return unreachable(cause);
-    }
-    const text = await response.text().catch(() => '');
-    return classifyGatewayResponse(
-      response.status,
-      response.headers.get('retry-after'),
-      text,
-      Date.now(),
-    );
+    return this.gatewayClient.send(request, this.config.requestTimeoutSeconds * 1000);
   }
 
   /** Settles results, retrying a few times: a lost report only means the lease runs out. */
@@ -373,17 +335,7 @@ export class WebhookDeliveryJob extends Job {
     return found.length > 0 ? found.map((agent) => agent.agentId) : ['main'];
   }
 
-  /** Any HTTP answer at all means the gateway is up again. */
-  private async gatewayAnswers(target: GatewayTarget): Promise<boolean> {
-    try {
-      await fetch(`${target.hooksUrl}/wake`, { method: 'GET', signal: AbortSignal.timeout(2000) });
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   private sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return systemClock.sleep(ms, signal);
+    return this.services.clock.sleep(ms, signal);
   }
 }

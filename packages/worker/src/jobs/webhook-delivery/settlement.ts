@@ -1,0 +1,48 @@
+import type { ClaimedWebhook, WebhookSettlement } from '@nexus/core';
+import type { GatewayOutcome } from './gateway-outcome.ts';
+
+type Leased = Pick<ClaimedWebhook, 'agentId' | 'id' | 'leaseId'>;
+
+/** What to report to the API for a gateway answer. Pure. */
+export function settlementOf(item: Leased, outcome: GatewayOutcome): WebhookSettlement {
+  const base = { agentId: item.agentId, id: item.id, leaseId: item.leaseId };
+  switch (outcome.kind) {
+    case 'delivered':
+      return { ...base, outcome: 'delivered', status: outcome.status };
+    case 'failed':
+      return {
+        ...base,
+        outcome: 'failed',
+        status: outcome.status,
+        reason: outcome.reason,
+        ...(outcome.retryAfterSeconds === undefined
+          ? {}
+          : { retryAfterSeconds: outcome.retryAfterSeconds }),
+      };
+    case 'released':
+      return {
+        ...base,
+        outcome: 'released',
+        status: outcome.status,
+        reason: outcome.reason,
+        retryAfterSeconds: outcome.retryAfterSeconds,
+      };
+  }
+}
+
+/** An item not tried (the gateway paused us, or the worker stops): back, its attempt not counted. */
+export function handedBack(
+  item: Leased,
+  reason: string,
+  retryAfterSeconds: number,
+): WebhookSettlement {
+  return {
+    agentId: item.agentId,
+    id: item.id,
+    leaseId: item.leaseId,
+    outcome: 'released',
+    status: 0,
+    reason,
+    retryAfterSeconds,
+  };
+}
