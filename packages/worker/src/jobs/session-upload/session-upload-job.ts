@@ -2,56 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { sessionUploadConfigSchema, type SessionUploadConfig } from './session-upload-config.ts';
 import { coerceError, validateId } from '@nexus/core';
-import { AgentDatabase, DatabaseSchemaError } from '../../openclaw/agent-database.ts';
+import type { AgentDatabase } from '../../openclaw/agent-database.ts';
+import { runBounded } from '../../bounded-pool.ts';
 import { discoverAgents } from '../../openclaw/state-dir.ts';
 import { Job, type JobContext, type JobResult, type JobType } from '../job.ts';
 import type { WorkerServices } from '../../worker-services.ts';
 import { archiveFile } from './archive-file.ts';
 import { Progress } from './progress.ts';
-import { scanAgentDatabase } from './scan-agent-database.ts';
-import { scanSessionsFolder } from './scan-sessions-folder.ts';
+import { collectCandidates } from './collect-candidates.ts';
 import type { TranscriptCandidate } from './transcript-candidate.ts';
 import { prepareUpload, resolveCompression, type Compression } from './transcript-body.ts';
 import { UploadLedger } from './upload-ledger.ts';
-
-export const sessionUploadConfigSchema = z
-  .object({
-    /**
-     * `keep` leaves files where OpenClaw reads them (its history fallback and usage dashboard read
-     * `.reset` archives) and remembers uploads in a ledger; `move` moves each uploaded file away.
-     */
-    mode: z.enum(['keep', 'move'], { message: 'must be "keep" or "move"' }).default('keep'),
-    archiveDir: z.string().min(1).optional(),
-    quietMinutes: z
-      .number()
-      .min(0)
-      .max(24 * 60)
-      .default(15),
-    concurrency: z.number().int().min(1).max(32).default(4),
-    snapshots: z.boolean().default(false),
-    /**
-     * In transit. `auto`: zstd to a remote API, none to one on this machine (loopback), where
-     * compressing only costs CPU on both ends (bench B1: 0.56-0.58× of the baseline with zstd,
-     * 0.67-0.72× without).
-     */
-    compression: z
-      .enum(['auto', 'zstd', 'gzip', 'none'], {
-        message: 'must be "auto", "zstd", "gzip" or "none"',
-      })
-      .default('auto'),
-    /** Where transcripts come from: the sessions folder's files, and OpenClaw 2026.8+'s agent database. */
-    sources: z
-      .array(z.enum(['files', 'database'], { message: 'must be "files" or "database"' }))
-      .min(1)
-      .default(['files', 'database']),
-    /** Read an agent database whose schema version this worker has not been tested with. */
-    allowUnknownSchema: z.boolean().default(false),
-  })
-  .strict();
-
-export type SessionUploadConfig = z.infer<typeof sessionUploadConfigSchema>;
 
 export const sessionUploadJobType: JobType<typeof sessionUploadConfigSchema> = {
   description: 'finds completed OpenClaw session transcripts, uploads them to Nexus, archives them',
@@ -160,44 +123,18 @@ export class SessionUploadJob extends Job {
         quietMs: this.config.quietMinutes * 60_000,
         snapshots: this.config.snapshots,
       };
-      const candidates: TranscriptCandidate[] = [];
-      for (const agent of agents) {
-        let database: AgentDatabase | undefined;
-        if (this.config.sources.includes('database') && agent.databasePath !== undefined) {
-          try {
-            database = AgentDatabase.open(agent.databasePath, {
-              allowUnknownSchema: this.config.allowUnknownSchema,
-            });
-            databases.push(database);
-            candidates.push(
-              ...scanAgentDatabase(agent.agentId, database, agent.databasePath, known, policy),
-            );
-          } catch (caught) {
-            counts.skippedDatabases += 1;
-            const reason =
-              caught instanceof DatabaseSchemaError ? caught.message : coerceError(caught).message;
-            logger.warn(
-              { agent: agent.agentId, database: agent.databasePath },
-              `agent ${agent.agentId}: its database is skipped this run: ${reason}`,
-            );
-          }
-        }
-        if (this.config.sources.includes('files')) {
-          const scan = await scanSessionsFolder(
-            agent.agentId,
-            agent.sessionsDir,
-            known,
-            policy,
-            database?.archiveContexts(),
-          );
-          for (const ignored of scan.ignored)
-            logger.debug({ file: ignored.path }, `skipped: ${ignored.reason}`);
-          candidates.push(...scan.candidates);
-        }
-      }
+      const collected = await collectCandidates(agents, {
+        sources: this.config.sources,
+        allowUnknownSchema: this.config.allowUnknownSchema,
+        known,
+        policy,
+        logger,
+      });
+      databases.push(...collected.databases);
+      counts.skippedDatabases = collected.skippedDatabases;
 
       const queue: TranscriptCandidate[] = [];
-      for (const candidate of candidates) {
+      for (const candidate of collected.candidates) {
         counts.found += 1;
         const { decision } = candidate;
         const where = {
@@ -233,20 +170,17 @@ export class SessionUploadJob extends Job {
 
       queue.sort((a, b) => a.version.mtimeMs - b.version.mtimeMs);
       const progress = new Progress(queue.length, context.interactive && queue.length >= 20);
-      let next = 0;
-      const lane = async () => {
-        while (next < queue.length && !context.signal.aborted && state.fault === undefined) {
-          const candidate = queue[next++];
-          if (!candidate) continue;
+      const tried = await runBounded(
+        queue,
+        this.config.concurrency,
+        async (candidate) => {
           await this.uploadOne(candidate, state);
           progress.advance(candidate.source.type === 'file' ? candidate.version.size : 0);
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(this.config.concurrency, queue.length) }, lane),
+        },
+        () => !context.signal.aborted && state.fault === undefined,
       );
       progress.finish();
-      const left = queue.length - next;
+      const left = queue.length - tried;
       if (state.fault !== undefined) {
         logger.error(
           { left },

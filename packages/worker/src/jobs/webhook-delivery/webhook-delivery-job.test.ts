@@ -6,7 +6,8 @@ import type { Clock } from '../../clock.ts';
 import type { WorkerServices } from '../../worker-services.ts';
 import type { GatewayClient } from './gateway-client.ts';
 import type { GatewayOutcome } from './gateway-outcome.ts';
-import { WebhookDeliveryJob, webhookDeliveryConfigSchema } from './webhook-delivery-job.ts';
+import { webhookDeliveryConfigSchema } from './webhook-delivery-config.ts';
+import { WebhookDeliveryJob } from './webhook-delivery-job.ts';
 
 const claimed = (id: string): ClaimedWebhook => ({
   id,
