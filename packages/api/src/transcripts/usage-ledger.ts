@@ -118,29 +118,18 @@ export async function* readLedger(
   const lines = createInterface({ input: Readable.from(body), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line === '') continue;
-    const [
-      entryId,
-      day,
-      provider,
-      model,
-      input,
-      output,
-      cacheRead,
-      cacheWrite,
-      totalTokens,
-      costUsd,
-    ] = JSON.parse(line) as LedgerRow;
+    const row = JSON.parse(line) as LedgerRow;
     yield {
-      entryId,
-      day,
-      provider,
-      model,
-      input,
-      output,
-      cacheRead,
-      cacheWrite,
-      totalTokens,
-      costUsd,
+      entryId: row[0],
+      day: row[1],
+      provider: row[2],
+      model: row[3],
+      input: row[4],
+      output: row[5],
+      cacheRead: row[6],
+      cacheWrite: row[7],
+      totalTokens: row[8],
+      costUsd: row[9],
     };
   }
 }
