@@ -23,11 +23,15 @@ export function scanAgentDatabase(
       sessionId: session.sessionId,
       fileName: `${session.sessionId}.jsonl`,
       ledgerKey,
-      version: { size: session.eventCount, mtimeMs: session.lastSeq },
+      marker: {
+        kind: 'database',
+        eventCount: session.eventCount,
+        lastSeq: session.lastSeq,
+      } as const,
       source: { type: 'database', database } as const,
       context: session.context,
     };
-    const known = unchangedSince(ledger.get(ledgerKey), base.version);
+    const known = unchangedSince(ledger.get(ledgerKey), base.marker);
     if (known)
       return { ...base, decision: { upload: false, reason: ledgerReason(known), ledger: known } };
     return { ...base, decision: decideDatabaseSession(session, policy) };

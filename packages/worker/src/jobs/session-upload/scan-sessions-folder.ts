@@ -63,11 +63,11 @@ export async function scanSessionsFolder(
       kind: file.kind,
       fileName: name,
       ledgerKey: path,
-      version: { size: stats.size, mtimeMs: stats.mtimeMs },
+      marker: { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs } as const,
       source: { type: 'file', path, compressed: file.compressed } as const,
       context: file.kind === 'deleted' ? archiveContext(archives, name) : {},
     };
-    const known = unchangedSince(ledger.get(path), base.version);
+    const known = unchangedSince(ledger.get(path), base.marker);
     if (known) {
       candidates.push({
         ...base,

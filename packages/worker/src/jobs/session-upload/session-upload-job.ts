@@ -12,7 +12,7 @@ import type { WorkerServices } from '../../worker-services.ts';
 import { archiveFile } from './archive-file.ts';
 import { Progress } from './progress.ts';
 import { collectCandidates } from './collect-candidates.ts';
-import type { TranscriptCandidate } from './transcript-candidate.ts';
+import { uploadOrder, type TranscriptCandidate } from './transcript-candidate.ts';
 import { prepareUpload, resolveCompression, type Compression } from './transcript-body.ts';
 import { UploadLedger } from './upload-ledger.ts';
 
@@ -168,14 +168,14 @@ export class SessionUploadJob extends Job {
       if (context.dryRun)
         return finish(`dry run: ${queue.length} of ${counts.found} transcripts would be uploaded`);
 
-      queue.sort((a, b) => a.version.mtimeMs - b.version.mtimeMs);
+      queue.sort(uploadOrder);
       const progress = new Progress(queue.length, context.interactive && queue.length >= 20);
       const tried = await runBounded(
         queue,
         this.config.concurrency,
         async (candidate) => {
           await this.uploadOne(candidate, state);
-          progress.advance(candidate.source.type === 'file' ? candidate.version.size : 0);
+          progress.advance(candidate.marker.kind === 'file' ? candidate.marker.size : 0);
         },
         () => !context.signal.aborted && state.fault === undefined,
       );
@@ -224,12 +224,12 @@ export class SessionUploadJob extends Job {
       errors.push({ item: candidate.ledgerKey, message });
       logger.warn(where, `not uploaded, will retry next run: ${message}`);
     };
-    const reject = (message: string, sha256: string, version = candidate.version) => {
+    const reject = (message: string, sha256: string, marker = candidate.marker) => {
       counts.rejected += 1;
       errors.push({ item: candidate.ledgerKey, message });
       ledger.record({
-        path: candidate.ledgerKey,
-        ...version,
+        key: candidate.ledgerKey,
+        marker,
         sha256,
         status: 'rejected',
         detail: message,
@@ -247,7 +247,7 @@ export class SessionUploadJob extends Job {
     try {
       let path: string;
       let compressed = false;
-      let version = candidate.version;
+      let marker = candidate.marker;
       if (candidate.source.type === 'file') {
         ({ path, compressed } = candidate.source);
       } else {
@@ -256,14 +256,14 @@ export class SessionUploadJob extends Job {
         await mkdir(tmpDir, { recursive: true, mode: 0o700 });
         temp = join(tmpDir, `${randomUUID()}.jsonl`);
         const written = await candidate.source.database.writeTranscript(candidate.sessionId, temp);
-        version = { size: written.eventCount, mtimeMs: written.lastSeq };
+        marker = { kind: 'database', eventCount: written.eventCount, lastSeq: written.lastSeq };
         path = temp;
       }
       const body = await prepareUpload(
         path,
         compressed,
         this.compression,
-        candidate.source.type === 'file' ? candidate.version.size : Infinity,
+        candidate.marker.kind === 'file' ? candidate.marker.size : Infinity,
       );
       const { sha256, bytes } = body;
       const outcome = await this.services.client.uploadTranscript(
@@ -284,8 +284,8 @@ export class SessionUploadJob extends Job {
         counts[outcome.status === 'created' ? 'uploaded' : 'alreadyPresent'] += 1;
         counts.bytes += bytes;
         ledger.record({
-          path: candidate.ledgerKey,
-          ...version,
+          key: candidate.ledgerKey,
+          marker,
           sha256,
           status: 'uploaded',
           detail: snapshot ? 'snapshot' : 'complete',
@@ -300,7 +300,7 @@ export class SessionUploadJob extends Job {
         counts.notCompleted += 1;
         logger.info(where, 'changed while being uploaded; will try again next run');
       } else if (outcome.outcome === 'rejected') {
-        reject(`${outcome.message} (HTTP ${outcome.httpStatus} ${outcome.code})`, sha256, version);
+        reject(`${outcome.message} (HTTP ${outcome.httpStatus} ${outcome.code})`, sha256, marker);
       } else {
         fail(outcome.message);
         if (!context.signal.aborted) state.fault ??= outcome.message;

@@ -1,6 +1,6 @@
 import type { Decision } from '../../openclaw/completion.ts';
 import type { AgentDatabase } from '../../openclaw/agent-database.ts';
-import type { LedgerEntry } from './upload-ledger.ts';
+import type { ChangeMarker, LedgerEntry } from './upload-ledger.ts';
 
 /**
  * One transcript that session_upload considered, from either source: a file of the sessions
@@ -16,8 +16,7 @@ export interface TranscriptCandidate {
   readonly fileName: string;
   /** The ledger's key: a file path, or `sqlite:<database>#<session>`. */
   readonly ledgerKey: string;
-  /** Change marker kept in the ledger: size and mtime of a file; event count and last seq of a database session. */
-  readonly version: { readonly size: number; readonly mtimeMs: number };
+  readonly marker: ChangeMarker;
   readonly decision:
     Decision | { readonly upload: false; readonly reason: string; readonly ledger: LedgerEntry };
   readonly source:
@@ -30,11 +29,22 @@ export interface TranscriptCandidate {
 /** The ledger's verdict when a candidate has not changed since it was last handled. */
 export function unchangedSince(
   known: LedgerEntry | undefined,
-  version: TranscriptCandidate['version'],
+  marker: ChangeMarker,
 ): LedgerEntry | undefined {
-  return known && known.size === version.size && known.mtimeMs === version.mtimeMs
-    ? known
-    : undefined;
+  return known && sameMarker(known.marker, marker) ? known : undefined;
+}
+
+function sameMarker(a: ChangeMarker, b: ChangeMarker): boolean {
+  if (a.kind === 'file' && b.kind === 'file') return a.size === b.size && a.mtimeMs === b.mtimeMs;
+  if (a.kind === 'database' && b.kind === 'database')
+    return a.eventCount === b.eventCount && a.lastSeq === b.lastSeq;
+  return false;
+}
+
+/** Oldest first: files by their mtime; database sessions, which have none, before them. */
+export function uploadOrder(a: TranscriptCandidate, b: TranscriptCandidate): number {
+  const at = (marker: ChangeMarker) => (marker.kind === 'file' ? marker.mtimeMs : 0);
+  return at(a.marker) - at(b.marker);
 }
 
 export function ledgerReason(known: LedgerEntry): string {

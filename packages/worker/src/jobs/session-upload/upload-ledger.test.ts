@@ -6,10 +6,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { UploadLedger } from './upload-ledger.ts';
 
-const entry = (path: string, status: 'uploaded' | 'rejected', detail: string) => ({
-  path,
-  size: 10,
-  mtimeMs: 1,
+const entry = (key: string, status: 'uploaded' | 'rejected', detail: string) => ({
+  key,
+  marker: { kind: 'file' as const, size: 10, mtimeMs: 1 },
   sha256: 'a'.repeat(64),
   status,
   detail,
@@ -72,5 +71,25 @@ describe('UploadLedger', () => {
     const path = join(dir, 'ledger.sqlite');
     await import('node:fs/promises').then((fs) => fs.mkdir(path));
     expect(() => UploadLedger.open(path, () => undefined)).toThrow();
+  });
+
+  it("keeps a database session's marker apart from a file's, across a reopen", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-ledger-'));
+    const path = join(dir, 'ledger.sqlite');
+    const ledger = UploadLedger.open(path, () => undefined);
+    ledger.record({ ...entry('/f.jsonl', 'uploaded', 'complete') });
+    ledger.record({
+      ...entry('sqlite:/db#s1', 'uploaded', 'snapshot'),
+      marker: { kind: 'database', eventCount: 12, lastSeq: 40 },
+    });
+    ledger.close();
+    const again = UploadLedger.open(path, () => undefined);
+    expect(again.loadAll().get('/f.jsonl')?.marker).toEqual({ kind: 'file', size: 10, mtimeMs: 1 });
+    expect(again.loadAll().get('sqlite:/db#s1')?.marker).toEqual({
+      kind: 'database',
+      eventCount: 12,
+      lastSeq: 40,
+    });
+    again.close();
   });
 });

@@ -4,10 +4,18 @@ import { DatabaseSync } from 'node:sqlite';
 import { coerceError } from '@nexus/core';
 import { isContentRejection } from '../../api-client/upload-refusal.ts';
 
+/**
+ * What tells whether a transcript changed since it was handled, without reading it: a file's size
+ * and mtime, a database session's event count and last `seq`.
+ */
+export type ChangeMarker =
+  | { readonly kind: 'file'; readonly size: number; readonly mtimeMs: number }
+  | { readonly kind: 'database'; readonly eventCount: number; readonly lastSeq: number };
+
 export interface LedgerEntry {
-  readonly path: string;
-  readonly size: number;
-  readonly mtimeMs: number;
+  /** A file's path, or `sqlite:<database>#<session>` for a database session. */
+  readonly key: string;
+  readonly marker: ChangeMarker;
   readonly sha256: string;
   readonly status: 'uploaded' | 'rejected';
   readonly detail: string;
@@ -19,6 +27,9 @@ export interface LedgerEntry {
  * reads none of them: a file whose size and mtime match its entry is skipped without opening it.
  * A rejected file is remembered too, and tried again only once it changes.
  */
+/** The ledger's schema version (`PRAGMA user_version`); older ledgers are upgraded on open. */
+const LEDGER_VERSION = 2;
+
 export class UploadLedger {
   private readonly db: DatabaseSync;
   private readonly upsert;
@@ -50,24 +61,29 @@ export class UploadLedger {
   private constructor(path: string) {
     this.db = new DatabaseSync(path);
     try {
-      this.db.exec(`
-        PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = NORMAL;
-        CREATE TABLE IF NOT EXISTS files (
-          path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, sha256 TEXT NOT NULL,
-          status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL
-        ) WITHOUT ROWID;
-      `);
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
       const check = this.db.prepare('PRAGMA quick_check').get() as { quick_check?: unknown };
       if (check.quick_check !== 'ok') throw new Error(`corrupt: ${String(check.quick_check)}`);
-      this.migrate();
+      const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'files'").get();
+      if (exists === undefined) {
+        // The marker columns hold a file's size and mtime, or a session's event count and last seq.
+        this.db.exec(`
+          CREATE TABLE files (
+            key TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, sha256 TEXT NOT NULL,
+            status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL
+          ) WITHOUT ROWID;
+          PRAGMA user_version = ${String(LEDGER_VERSION)};
+        `);
+      } else {
+        this.migrate();
+      }
     } catch (caught) {
       this.db.close();
       throw caught;
     }
     this.upsert = this.db.prepare(
-      `INSERT INTO files (path, size, mtime_ms, sha256, status, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256,
+      `INSERT INTO files (key, size, mtime_ms, sha256, status, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256,
          status = excluded.status, detail = excluded.detail, at = excluded.at`,
     );
   }
@@ -81,7 +97,13 @@ export class UploadLedger {
     const { user_version: version } = this.db.prepare('PRAGMA user_version').get() as {
       user_version: number;
     };
-    if (version >= 1) return;
+    if (version < 1) this.healRejections();
+    // Version 2: the key column is named for what it holds (paths and database session keys).
+    if (version < 2)
+      this.db.exec('ALTER TABLE files RENAME COLUMN path TO key; PRAGMA user_version = 2');
+  }
+
+  private healRejections(): void {
     const rejected = this.db
       .prepare("SELECT path, detail FROM files WHERE status = 'rejected'")
       .all() as { path: string; detail: string }[];
@@ -99,16 +121,22 @@ export class UploadLedger {
   /** Every entry, read once per run: one query instead of one per file. */
   loadAll(): Map<string, LedgerEntry> {
     const rows = this.db
-      .prepare('SELECT path, size, mtime_ms AS mtimeMs, sha256, status, detail FROM files')
-      .all() as unknown as LedgerEntry[];
-    return new Map(rows.map((row) => [row.path, row]));
+      .prepare('SELECT key, size, mtime_ms AS mtimeMs, sha256, status, detail FROM files')
+      .all() as unknown as (Omit<LedgerEntry, 'marker'> & { size: number; mtimeMs: number })[];
+    return new Map(
+      rows.map(({ size, mtimeMs, ...row }) => [
+        row.key,
+        { ...row, marker: markerOf(row.key, size, mtimeMs) },
+      ]),
+    );
   }
 
   record(entry: LedgerEntry): void {
+    const { marker } = entry;
     this.upsert.run(
-      entry.path,
-      entry.size,
-      entry.mtimeMs,
+      entry.key,
+      marker.kind === 'file' ? marker.size : marker.eventCount,
+      marker.kind === 'file' ? marker.mtimeMs : marker.lastSeq,
       entry.sha256,
       entry.status,
       entry.detail,
@@ -116,11 +144,18 @@ export class UploadLedger {
     );
   }
 
-  forget(path: string): void {
-    this.db.prepare('DELETE FROM files WHERE path = ?').run(path);
+  forget(key: string): void {
+    this.db.prepare('DELETE FROM files WHERE key = ?').run(key);
   }
 
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+/** The two marker columns read back: a database session's key says which kind they hold. */
+function markerOf(key: string, first: number, second: number): ChangeMarker {
+  return key.startsWith('sqlite:')
+    ? { kind: 'database', eventCount: first, lastSeq: second }
+    : { kind: 'file', size: first, mtimeMs: second };
 }
