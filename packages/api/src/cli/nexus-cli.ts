@@ -46,7 +46,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (caught: unknown) => {
-    const failure = describeCliFailure(caught);
+    const failure = describeCliFailure(caught, {
+      port: '--port, or NEXUS_PORT',
+      host: '--host, or NEXUS_HOST',
+      folder: '--data-dir, or NEXUS_DATA_DIR',
+    });
     process.stderr.write(`nexus: ${failure.message}
 `);
     process.exitCode = failure.exitCode;

@@ -157,7 +157,11 @@ main(process.argv.slice(2), process.env).then(
     process.exitCode = code;
   },
   (caught: unknown) => {
-    const failure = describeCliFailure(caught);
+    const failure = describeCliFailure(caught, {
+      port: 'the port in nexus.url or the gateway URL',
+      host: 'the host in nexus.url or the gateway URL',
+      folder: 'stateDir in the worker config, or --config',
+    });
     process.stderr.write(`nexus-worker: ${failure.message}
 `);
     process.exitCode = failure.exitCode;
