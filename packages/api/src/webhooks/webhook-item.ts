@@ -27,22 +27,26 @@ import { packJson, unpackJson } from '../transcripts/json-properties.ts';
 export type { DeliveryAction, WebhookState } from '@nexus/core';
 export const WEBHOOK_STATES: readonly WebhookState[] = ['pending', 'leased', 'delivered', 'dead'];
 
-export interface WebhookItem {
-  readonly agentId: string;
-  readonly id: string;
-  readonly endpointId: string;
-  readonly provider: string;
-  readonly eventType: string;
-  readonly dedupeKey: string;
-  readonly receivedAt: string;
-  readonly contentType: string;
-  readonly bytes: number;
+/** A stored webhook: what the list shows of it (the wire's `WebhookView`), and its keeping. */
+export interface WebhookItem extends Pick<
+  WebhookView,
+  | 'agentId'
+  | 'id'
+  | 'endpointId'
+  | 'provider'
+  | 'eventType'
+  | 'dedupeKey'
+  | 'receivedAt'
+  | 'contentType'
+  | 'bytes'
+  | 'state'
+  | 'attempts'
+  | 'replays'
+> {
   readonly headers: Readonly<Record<string, string>>;
   /** Bodies up to `INLINE_BODY_BYTES` live in the row (one write instead of two); larger ones in a blob. */
   readonly inlineBody?: string;
   readonly delivery: DeliveryAction;
-  readonly state: WebhookState;
-  readonly attempts: number;
   /** The `webhookQueue` row key while pending or leased, else empty. */
   readonly dueKey: string;
   /** The `webhookExpiry` row key while delivered or dead (when retention applies), else empty. */
@@ -59,8 +63,7 @@ export interface WebhookItem {
   /** The latest delivery's time (a replay's). */
   readonly lastDeliveredAt: string;
   readonly deadAt: string;
-  /** How often the owner replayed it, and when last. */
-  readonly replays: number;
+  /** When the owner last replayed it. */
   readonly replayedAt: string;
   /**
    * Leases are numbered and signed with this per-item secret (never shown), so a settlement can be

@@ -34,8 +34,12 @@ export interface TranscriptSummary {
  * (a live snapshot, its later reset archive, a `.bak` before compaction) can be combined without
  * counting the same message twice.
  */
-export interface UsageRecord {
+export interface UsageRecord extends UsageFigures {
   readonly entryId: string;
+}
+
+/** Tokens and cost of one model on one UTC day: what a usage record and a usage bucket share. */
+export interface UsageFigures {
   /** UTC day, `YYYY-MM-DD`. */
   readonly day: string;
   readonly provider: string;

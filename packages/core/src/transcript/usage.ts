@@ -1,18 +1,9 @@
 import { roundUsd } from './scanner.ts';
-import type { UsageRecord } from './summary.ts';
+import type { UsageFigures, UsageRecord } from './summary.ts';
 
 /** Tokens and cost of one model on one UTC day. */
-export interface UsageBucket {
-  readonly day: string;
-  readonly provider: string;
-  readonly model: string;
+export interface UsageBucket extends UsageFigures {
   readonly messages: number;
-  readonly input: number;
-  readonly output: number;
-  readonly cacheRead: number;
-  readonly cacheWrite: number;
-  readonly totalTokens: number;
-  readonly costUsd: number;
 }
 
 type MutableBucket = { -readonly [K in keyof UsageBucket]: UsageBucket[K] };
