@@ -187,14 +187,24 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     const server = await serverWith([
       json(401, { error: { code: 'unauthorized', message: 'The API key is not valid' } }),
       json(404, { error: { code: 'not_found', message: 'container nexus was not found' } }),
-      json(400, { error: { code: 'invalid_kind', message: 'kind "x" is not known' } }),
+      json(400, { error: { code: 'invalid_utf8', message: 'the bytes are not valid UTF-8' } }),
+      json(400, { error: { code: 'invalid_file_name', message: 'not a plain file name' } }),
       json(413, { error: { code: 'payload_too_large', message: 'too large' } }),
+      json(415, { error: { code: 'unsupported_content_encoding', message: 'br' } }),
     ]);
     close = server.close;
     const client = new NexusClient({ url: server.url, apiKey: 'k' });
     const outcomes = [];
-    for (let i = 0; i < 4; i += 1) outcomes.push(await client.uploadTranscript(request));
-    expect(outcomes.map((o) => o.outcome)).toEqual(['refused', 'refused', 'refused', 'rejected']);
+    for (let i = 0; i < 6; i += 1) outcomes.push(await client.uploadTranscript(request));
+    // A 400, 413 or 415 is about this file: the others go on. A 401 or 404 would meet them all.
+    expect(outcomes.map((o) => o.outcome)).toEqual([
+      'refused',
+      'refused',
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
     expect(outcomes[0]?.outcome === 'refused' && outcomes[0].message).toMatch(
       /refused the key: check NEXUS_API_KEY/,
     );

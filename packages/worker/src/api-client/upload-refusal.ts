@@ -1,23 +1,12 @@
 /**
- * The API's answers that reject a transcript's content for good: remembered in the ledger, and
- * the file tried again only once it changes. Codes from the API's transcript checks (scanner,
- * hash, size, encoding); any other 4xx is about the request, not the content.
+ * The API's answers that reject this file for good: 400 (not a transcript, a hash or session id
+ * that does not match, a name or context the API refuses), 413 (too large), 415 (an encoding it
+ * does not take). They are about this file, so the file is remembered in the ledger and tried
+ * again only once it changes, and the other files go on. Any other final answer (a refused key,
+ * a wrong URL, missing storage) is about the request, and would meet every other file too.
  */
-const CONTENT_REJECTIONS = new Set([
-  'empty_transcript',
-  'invalid_entry',
-  'invalid_json',
-  'line_too_long',
-  'missing_header',
-  'session_id_mismatch',
-  'sha256_mismatch',
-  'invalid_content_encoding',
-  'unsupported_content_encoding',
-  'payload_too_large',
-]);
-
-export function isContentRejection(status: number, code: string): boolean {
-  return (status === 400 || status === 413 || status === 415) && CONTENT_REJECTIONS.has(code);
+export function isContentRejection(status: number): boolean {
+  return status === 400 || status === 413 || status === 415;
 }
 
 /**
@@ -30,7 +19,7 @@ export function explainRefusal(
   message: string,
   url: string,
 ): string | undefined {
-  if (isContentRejection(status, code)) return undefined;
+  if (isContentRejection(status)) return undefined;
   const answer = `(HTTP ${status} ${code}: ${message})`;
   if (status === 401)
     return `the API at ${url} refused the key: check NEXUS_API_KEY or nexus.apiKey in the worker config ${answer}`;

@@ -113,7 +113,7 @@ export class UploadLedger {
       const answer = /\(HTTP (\d{3}) ([a-z0-9_]+)\)$/.exec(detail);
       // Rejected before reaching the API (an id the API would refuse): content, kept.
       if (answer === null) continue;
-      if (!isContentRejection(Number(answer[1]), answer[2] ?? '')) forget.run(path);
+      if (!isContentRejection(Number(answer[1]))) forget.run(path);
     }
     this.db.exec('PRAGMA user_version = 1; COMMIT');
   }
