@@ -222,6 +222,26 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     expect(outcome.outcome === 'failed' && outcome.message).toMatch(
       /gave up after 3 attempts: .*(ECONNREFUSED|fetch failed)/,
     );
+    // Nothing answers: every other upload would meet the same, so the run stops.
+    expect(outcome).toMatchObject({ stopsRun: true });
+  });
+
+  it('gives up on a server error that does not pass, without stopping the run for the other files', async () => {
+    const server = await serverWith([
+      json(500, { error: { code: 'internal_error', message: 'The server failed' } }),
+    ]);
+    close = server.close;
+    const client = new NexusClient({
+      url: server.url,
+      apiKey: 'k',
+      maxAttempts: 2,
+      baseDelayMs: 1,
+    });
+    expect(await client.uploadTranscript(request)).toMatchObject({
+      outcome: 'failed',
+      stopsRun: false,
+    });
+    expect(server.seen).toHaveLength(2);
   });
 
   it('stops retrying at once when the worker is shutting down', async () => {
@@ -241,6 +261,7 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     expect(await client.uploadTranscript(request, controller.signal)).toEqual({
       outcome: 'failed',
       message: 'stopped: the worker is shutting down',
+      stopsRun: true,
     });
     expect(Date.now() - started).toBeLessThan(5000);
   });

@@ -38,12 +38,26 @@ export interface TranscriptUploadRequest {
 export type UploadOutcome =
   | { readonly outcome: 'stored'; readonly status: 'created' | 'already_present' }
   | {
-      readonly outcome: 'rejected' | 'refused';
+      readonly outcome: 'rejected';
       readonly httpStatus: number;
       readonly code: string;
       readonly message: string;
     }
-  | { readonly outcome: 'failed'; readonly message: string };
+  | {
+      readonly outcome: 'refused';
+      readonly httpStatus: number;
+      readonly code: string;
+      readonly message: string;
+    }
+  | {
+      readonly outcome: 'failed';
+      readonly message: string;
+      /**
+       * Whatever this file, the next upload would fail the same way (the API unreachable, its disk
+       * full): the run stops. A server error on one upload lets the others go on.
+       */
+      readonly stopsRun: boolean;
+    };
 
 /**
  * Backoff ceilings 0.5, 1, 2, 4, 8 and 16 s, each jittered down to half at most: the seven
@@ -94,6 +108,7 @@ export class NexusClient {
     if (typeof request.body === 'function' && request.length !== undefined)
       headers['content-length'] = String(request.length);
     let lastReason = '';
+    let lastWasNetwork = false;
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt += 1) {
       let retryAfter: string | null = null;
       try {
@@ -120,6 +135,7 @@ export class NexusClient {
           return {
             outcome: 'failed',
             message: `the API's storage is full (HTTP 507): ${message}; the next run tries again`,
+            stopsRun: true,
           };
         }
         if (!isRetryableStatus(response.status)) {
@@ -129,11 +145,17 @@ export class NexusClient {
             : { outcome: 'refused', httpStatus: response.status, code, message: refusal };
         }
         lastReason = `HTTP ${response.status}: ${message}`;
+        lastWasNetwork = false;
         retryAfter = headerOf(response, 'retry-after') ?? null;
       } catch (caught) {
         if (signal?.aborted)
-          return { outcome: 'failed', message: 'stopped: the worker is shutting down' };
+          return {
+            outcome: 'failed',
+            message: 'stopped: the worker is shutting down',
+            stopsRun: true,
+          };
         lastReason = describeNetworkError(caught);
+        lastWasNetwork = true;
       }
       if (attempt === this.options.maxAttempts) break;
       const delayMs = retryDelayMs(attempt, {
@@ -147,12 +169,17 @@ export class NexusClient {
       try {
         await delay(delayMs, undefined, signal ? { signal } : {});
       } catch {
-        return { outcome: 'failed', message: 'stopped: the worker is shutting down' };
+        return {
+          outcome: 'failed',
+          message: 'stopped: the worker is shutting down',
+          stopsRun: true,
+        };
       }
     }
     return {
       outcome: 'failed',
       message: `gave up after ${this.options.maxAttempts} attempts: ${lastReason}`,
+      stopsRun: lastWasNetwork,
     };
   }
 

@@ -303,7 +303,9 @@ export class SessionUploadJob extends Job {
         reject(`${outcome.message} (HTTP ${outcome.httpStatus} ${outcome.code})`, sha256, marker);
       } else {
         fail(outcome.message);
-        if (!context.signal.aborted) state.fault ??= outcome.message;
+        // A refusal of the request, or a fault any upload would meet: the run stops.
+        const stopsRun = outcome.outcome === 'refused' || outcome.stopsRun;
+        if (stopsRun && !context.signal.aborted) state.fault ??= outcome.message;
       }
     } catch (caught) {
       fail(coerceError(caught).message);
