@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadApiConfig } from '../config/api-config.ts';
 import { fsck, type FsckReport } from '../maintenance/fsck.ts';
 import { openStorage } from '../storage/open-storage.ts';
+import { makePrivateDir } from '../storage/embedded/private-files.ts';
 
 export const FSCK_HELP = `Usage: nexus fsck [options]
 
@@ -47,6 +48,7 @@ export async function fsckCommand(
     values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] },
   );
   const storage = await openStorage(config.storage, undefined, { sweepTemp: false });
+  makePrivateDir(config.dataDir);
   const spoolDir = await mkdtemp(join(config.dataDir, 'fsck-'));
   const interactive = process.stderr.isTTY && values.json !== true;
   let report: FsckReport;
