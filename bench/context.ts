@@ -1,0 +1,19 @@
+import type { BenchRow } from './row.ts';
+
+export const MB = 1024 * 1024;
+export const KEY = 'bench-key';
+
+export const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`;
+
+/** What every benchmark gets: where to work, how big, and where its rows and raw figures go. */
+export interface BenchContext {
+  /** A folder of its own, emptied between benchmarks. */
+  readonly root: string;
+  /** Smaller data: a smoke run of the benchmark code itself. */
+  readonly quick: boolean;
+  /** Uploads in flight for B1, B1a and their baseline (BENCH_CONCURRENCY). */
+  readonly concurrency: number;
+  readonly rows: BenchRow[];
+  readonly raw: Record<string, unknown>;
+  readonly log: (text: string) => void;
+}

@@ -1,0 +1,179 @@
+import { execFileSync } from 'node:child_process';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnServer } from '@nexus/api/testing';
+import { KEY, MB, mb, type BenchContext } from './context.ts';
+import { WORKER_CLI, runMeasured, startNode, stop } from './processes.ts';
+import { rssOf, sampleRss } from './rss.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+export interface NexusRun {
+  wallMs: number;
+  apiPeakRss: number;
+  apiRssBefore: number;
+  workerPeakRss: number;
+  uploaded: number;
+}
+
+/** One session_upload run of a fresh worker against a fresh API, both sampled for RSS. */
+export async function runNexus(
+  ctx: BenchContext,
+  dir: string,
+  stateDir: string,
+  expected: number,
+  apiEnv: Record<string, string>,
+  /** `auto` leaves the worker's default (uncompressed to this loopback API). */
+  compression: 'auto' | 'zstd',
+): Promise<NexusRun> {
+  // The server logs at its default level (a line per request): that cost is part of the real thing.
+  const server = await spawnServer(join(dir, `api-${compression}-${String(Date.now())}`), {
+    NEXUS_API_KEYS: KEY,
+    ...apiEnv,
+  });
+  const apiPid = server.child.pid ?? 0;
+  const apiRssBefore = await rssOf(apiPid);
+  const apiSampler = sampleRss(apiPid);
+  // A fresh worker state each time: a ledger from an earlier run would skip every file.
+  const run = `${compression}-${String(Date.now())}`;
+  const config = join(dir, `worker-${run}.json`);
+  await writeFile(
+    config,
+    JSON.stringify({
+      nexus: { url: server.url, apiKey: KEY },
+      openclaw: { stateDir },
+      stateDir: join(dir, `worker-state-${run}`),
+      jobs: [
+        {
+          id: 'upload',
+          type: 'session_upload',
+          intervalMinutes: 15,
+          config: {
+            mode: 'keep',
+            concurrency: ctx.concurrency,
+            ...(compression === 'auto' ? {} : { compression }),
+          },
+        },
+      ],
+    }),
+  );
+  const worker = await runMeasured([WORKER_CLI, '--config', config, '--job', 'upload'], {
+    NEXUS_LOG_FORMAT: 'json',
+  });
+  const apiPeakRss = await apiSampler.stop();
+  await server.stop();
+  const summary = worker.stdout
+    .split('\n')
+    .filter((l) => l.includes('"counts"'))
+    .map((l) => JSON.parse(l) as { counts: { uploaded: number; failed: number } })
+    .pop();
+  const uploaded = summary?.counts.uploaded ?? 0;
+  if (worker.code !== 0 || uploaded !== expected)
+    throw new Error(
+      `the worker uploaded ${uploaded} of ${expected} (exit ${String(worker.code)}); not a valid measurement`,
+    );
+  return {
+    wallMs: worker.wallMs,
+    apiPeakRss,
+    apiRssBefore,
+    workerPeakRss: worker.peakRss,
+    uploaded,
+  };
+}
+
+/** The same files through the minimal client/server pair, same concurrency. */
+export async function runBaseline(
+  ctx: BenchContext,
+  dir: string,
+  paths: readonly string[],
+): Promise<{ wallMs: number; serverPeakRss: number; clientPeakRss: number }> {
+  const list = join(dir, `files-${Date.now()}.txt`);
+  await writeFile(list, paths.join('\n'));
+  const { child, match } = await startNode(
+    [join(here, 'baseline-server.ts'), join(dir, `baseline-${Date.now()}`)],
+    {},
+    /listening on (\S+)/,
+  );
+  const serverSampler = sampleRss(child.pid ?? 0);
+  const client = await runMeasured([
+    join(here, 'baseline-client.ts'),
+    match[1] ?? '',
+    String(ctx.concurrency),
+    list,
+  ]);
+  const serverPeakRss = await serverSampler.stop();
+  await stop(child);
+  if (client.code !== 0) throw new Error('the baseline client failed');
+  return { wallMs: client.wallMs, serverPeakRss, clientPeakRss: client.peakRss };
+}
+
+export function addThroughputRows(
+  ctx: BenchContext,
+  id: string,
+  workload: string,
+  files: number,
+  bytes: number,
+  nexus: NexusRun,
+  baseline: { wallMs: number },
+  goal: number,
+) {
+  const ratio = baseline.wallMs / nexus.wallMs;
+  ctx.rows.push(
+    {
+      id,
+      workload,
+      figure: 'sessions/s',
+      nexus: (files / (nexus.wallMs / 1000)).toFixed(0),
+      baseline: (files / (baseline.wallMs / 1000)).toFixed(0),
+      ratio: `${ratio.toFixed(2)}×`,
+      goal: `≥ ${goal}×`,
+      met: ratio >= goal ? 'yes' : 'no',
+    },
+    {
+      id,
+      workload: '',
+      figure: 'MB/s',
+      nexus: (bytes / MB / (nexus.wallMs / 1000)).toFixed(1),
+      baseline: (bytes / MB / (baseline.wallMs / 1000)).toFixed(1),
+      ratio: '',
+      goal: '',
+      met: '',
+    },
+    {
+      id,
+      workload: '',
+      figure: 'wall',
+      nexus: `${(nexus.wallMs / 1000).toFixed(2)} s`,
+      baseline: `${(baseline.wallMs / 1000).toFixed(2)} s`,
+      ratio: '',
+      goal: '',
+      met: '',
+    },
+    {
+      id,
+      workload: '',
+      figure: 'peak RSS worker / API',
+      nexus: `${mb(nexus.workerPeakRss)} / ${mb(nexus.apiPeakRss)}`,
+      baseline: '(client / server below)',
+      ratio: '',
+      goal: '',
+      met: '',
+    },
+  );
+}
+
+/**
+ * Between benchmarks: the last one's files removed and the disk's dirty pages written out, so no
+ * benchmark pays for the write-back of the one before (B3, which waits for a WAL fsync per batch,
+ * ran at 0.26-0.28× after B1-B4 in a full run and at 0.32-0.36× alone).
+ */
+export async function settleDisk(under: string): Promise<void> {
+  for (const entry of await readdir(under))
+    await rm(join(under, entry), { recursive: true, force: true });
+  try {
+    execFileSync('sync', { stdio: 'ignore' });
+  } catch {
+    // No sync command (Windows): the benchmarks run anyway.
+  }
+}
