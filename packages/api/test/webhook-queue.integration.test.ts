@@ -344,7 +344,8 @@ describe.each(backends(inject('azuriteConnectionString')))(
         {
           agentId: 'agent-forged',
           id,
-          leaseId: `${first?.leaseId.slice(0, -1) ?? ''}0`,
+          // The real lease id with its last character changed (never to itself).
+          leaseId: `${first?.leaseId.slice(0, -1) ?? ''}${first?.leaseId.endsWith('0') ? '1' : '0'}`,
           outcome: 'delivered',
         },
       ]);

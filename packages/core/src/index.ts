@@ -9,3 +9,4 @@ export * from './transcript/summary.ts';
 export * from './transcript/scanner.ts';
 export * from './transcript/usage.ts';
 export * from './wire.ts';
+export * from './api-call.ts';

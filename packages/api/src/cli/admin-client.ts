@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, UsageError, errorCode, errorOf } from '@nexus/core';
+import {
+  ApiAnswerError as CoreApiAnswerError,
+  ApiUnreachableError,
+  ConfigError,
+  UsageError,
+  callApi,
+  type SendRequest,
+} from '@nexus/core';
 import { defaultDataDir } from '../config/api-config.ts';
 import { API_KEY_FILE } from '../node/generated-api-key.ts';
 import { DEFAULT_PORT } from '../config/api-config.ts';
@@ -41,36 +48,20 @@ export class AdminClient {
       : (env['NEXUS_API_KEY'] ?? readKey(join(defaultDataDir(env), API_KEY_FILE)));
   }
 
-  /** One request; a non-2xx answer becomes an error carrying the API's own message. */
+  /** One request (`callApi`); a non-2xx answer becomes an error carrying the API's own message. */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
     try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.key}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      return (await callApi(sendWithFetch, { baseUrl: this.url, apiKey: this.key }, method, path, {
+        body,
+      })) as T;
     } catch (error) {
-      throw new ConfigError(
-        `Cannot reach the Nexus API at ${this.url} (${errorCode(error) ?? (error instanceof Error && error.cause instanceof Error ? error.cause.message : 'network error')}); start it with "npm start" or pass --url.`,
-      );
+      if (error instanceof CoreApiAnswerError) throw new ApiAnswerError(error.status, error.detail);
+      if (error instanceof ApiUnreachableError)
+        throw new ConfigError(
+          `Cannot reach the Nexus API at ${error.baseUrl} (${error.reason}); start it with "npm start" or pass --url.`,
+        );
+      throw error;
     }
-    const text = await response.text();
-    if (response.status === 204) return undefined as T;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok) {
-      const error = errorOf(parsed);
-      throw new ApiAnswerError(response.status, error?.message ?? text.slice(0, 300));
-    }
-    return (parsed ?? text) as T;
   }
 
   async raw(path: string): Promise<Uint8Array> {
@@ -91,6 +82,16 @@ export class ApiAnswerError extends UsageError {
     this.status = status;
   }
 }
+
+/** `callApi`'s sender for the CLI: Node's fetch. */
+const sendWithFetch: SendRequest = async (url, init) => {
+  const response = await fetch(url, {
+    method: init.method,
+    headers: init.headers,
+    ...(init.body === undefined ? {} : { body: init.body }),
+  });
+  return { status: response.status, text: await response.text() };
+};
 
 function readKey(path: string): string {
   try {

@@ -1,8 +1,10 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  callApi,
   coerceError,
   errorOf,
+  type SendRequest,
   type ClaimedWebhook,
   type SettleResult,
   type WebhookSettlement,
@@ -229,38 +231,20 @@ export class NexusClient {
     return answer.items;
   }
 
-  /** One JSON request; throws with the API's own message on any non-2xx. */
-  private async call(
+  /** One JSON request (`callApi`); throws with the API's own message on any non-2xx. */
+  private call(
     method: string,
     path: string,
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    let response: HttpAnswer;
-    try {
-      response = await httpSend(`${this.options.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.options.apiKey}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-      });
-    } catch (caught) {
-      throw new Error(
-        `the Nexus API at ${this.options.url} is unreachable: ${describeNetworkError(caught)}`,
-        { cause: caught },
-      );
-    }
-    const text = response.body.toString('utf8');
-    if (!isOk(response)) {
-      const error = errorOf(parseJson(text));
-      throw new Error(
-        `${method} ${path.split('?')[0] ?? path} answered ${response.status}: ${error?.message ?? text.slice(0, 300)}`,
-      );
-    }
-    return parseJson(text);
+    return callApi(
+      sendOverHttp,
+      { baseUrl: this.options.url, apiKey: this.options.apiKey },
+      method,
+      path,
+      { body, ...(signal === undefined ? {} : { signal }) },
+    );
   }
 
   /** `GET /v1/health`: used by `init` and at start-up to say clearly when the API is unreachable. */
@@ -276,6 +260,17 @@ export class NexusClient {
     }
   }
 }
+
+/** `callApi`'s sender over the worker's pooled HTTP agent (`http-send.ts`). */
+const sendOverHttp: SendRequest = async (url, init) => {
+  const answer = await httpSend(url, {
+    method: init.method,
+    headers: init.headers,
+    body: init.body,
+    signal: init.signal,
+  });
+  return { status: answer.status, text: answer.body.toString('utf8') };
+};
 
 function isOk(response: HttpAnswer): boolean {
   return response.status >= 200 && response.status < 300;
