@@ -19,10 +19,12 @@ import { AGENTS_PARTITION, generationRowKey, transcriptBlobKey } from '../transc
  *   self-describing.
  * - `missing_blob`: a generation row whose bytes are gone: reported, as nothing can bring them back.
  */
-export type Finding =
-  | { readonly kind: 'corrupt'; readonly key: string; readonly detail: string }
-  | { readonly kind: 'missing_rows'; readonly key: string; readonly detail: string }
-  | { readonly kind: 'missing_blob'; readonly key: string; readonly detail: string };
+export interface Finding {
+  readonly kind: 'corrupt' | 'missing_rows' | 'missing_blob';
+  /** The transcript blob's key. */
+  readonly key: string;
+  readonly detail: string;
+}
 
 export interface FsckReport {
   readonly blobs: number;

@@ -12,6 +12,11 @@ export interface JobResult {
   readonly durationMs: number;
 }
 
+/** A run's result, its duration measured from `startedAt` (a `performance.now()` reading). */
+export function finishedRun(startedAt: number, result: Omit<JobResult, 'durationMs'>): JobResult {
+  return { ...result, durationMs: Math.round(performance.now() - startedAt) };
+}
+
 export interface JobContext {
   /** Aborted on SIGINT/SIGTERM: stop taking new items, leave the one in flight safe. */
   readonly signal: AbortSignal;
@@ -45,6 +50,18 @@ export abstract class Job {
   }
 
   abstract run(context: JobContext): Promise<JobResult>;
+}
+
+/** A job made from its config-file entry: its validated `config` and the services jobs share. */
+export abstract class ConfiguredJob<Config> extends Job {
+  protected readonly config: Config;
+  protected readonly services: WorkerServices;
+
+  constructor(id: string, config: Config, services: WorkerServices) {
+    super(id);
+    this.config = config;
+    this.services = services;
+  }
 }
 
 /**

@@ -7,7 +7,13 @@ import { coerceError, validateId } from '@nexus/core';
 import type { AgentDatabase } from '../../openclaw/agent-database.ts';
 import { runBounded } from '../../bounded-pool.ts';
 import { discoverAgents } from '../../openclaw/state-dir.ts';
-import { Job, type JobContext, type JobResult, type JobType } from '../job.ts';
+import {
+  ConfiguredJob,
+  finishedRun,
+  type JobContext,
+  type JobResult,
+  type JobType,
+} from '../job.ts';
 import type { WorkerServices } from '../../worker-services.ts';
 import { archiveFile } from './archive-file.ts';
 import { Progress } from './progress.ts';
@@ -58,15 +64,11 @@ interface RunState {
  * archive folder (`move`). Nothing is deleted or moved before a 2xx; a crash at any point is
  * repaired by the next run (re-uploads answer `already_present`).
  */
-export class SessionUploadJob extends Job {
-  private readonly config: SessionUploadConfig;
-  private readonly services: WorkerServices;
+export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
   private readonly compression: Compression;
 
   constructor(id: string, config: SessionUploadConfig, services: WorkerServices) {
-    super(id);
-    this.config = config;
-    this.services = services;
+    super(id, config, services);
     this.compression = resolveCompression(config.compression, services.config.nexus.url);
   }
 
@@ -86,13 +88,8 @@ export class SessionUploadJob extends Job {
       skippedDatabases: 0,
     };
     const errors: Errors = [];
-    const finish = (message: string): JobResult => ({
-      success: counts.failed === 0,
-      message,
-      counts,
-      errors,
-      durationMs: Math.round(performance.now() - started),
-    });
+    const finish = (message: string): JobResult =>
+      finishedRun(started, { success: counts.failed === 0, message, counts, errors });
 
     const { stateDir, agents: onlyAgents } = this.services.config.openclaw;
     const stateStats = statSync(stateDir, { throwIfNoEntry: false });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildGatewayRequest, idempotencyKeyOf, type GatewayWebhook } from './gateway-request.ts';
+import type { ClaimedWebhook } from '@nexus/core';
+import { buildGatewayRequest, idempotencyKeyOf } from './gateway-request.ts';
 
 const target = {
   hooksUrl: 'http://127.0.0.1:18789/hooks',
@@ -12,16 +13,24 @@ const options = {
   wakeMode: 'now' as const,
   maxMessageChars: 20_000,
 };
-const item: GatewayWebhook = {
+const item: ClaimedWebhook = {
   id: 'wh_abc',
   agentId: 'main',
   endpointId: 'gh-main',
   provider: 'github',
   eventType: 'issues',
+  dedupeKey: 'd1',
   receivedAt: '2026-11-25T12:00:00.000Z',
   contentType: 'application/json',
+  bytes: 56,
+  state: 'leased',
+  attempts: 1,
   replays: 0,
+  action: 'agent',
+  leaseId: 'lease',
+  leaseUntil: '2026-11-25T12:01:00.000Z',
   delivery: { action: 'agent' },
+  headers: {},
 };
 const body = Buffer.from('{"action":"opened","issue":{"number":3,"title":"Crash"}}');
 

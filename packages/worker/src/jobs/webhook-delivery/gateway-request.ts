@@ -2,20 +2,6 @@ import type { ClaimedWebhook } from '@nexus/core';
 import { buildMessage, parsePayload, providerName } from './webhook-message.ts';
 import type { GatewayTarget } from './gateway-target.ts';
 
-/** What building a gateway request needs of a claimed webhook (`ClaimedWebhook`, the wire contract). */
-export type GatewayWebhook = Pick<
-  ClaimedWebhook,
-  | 'id'
-  | 'agentId'
-  | 'endpointId'
-  | 'provider'
-  | 'eventType'
-  | 'receivedAt'
-  | 'contentType'
-  | 'replays'
-  | 'delivery'
->;
-
 /** Options passed through to `/hooks/agent` (see OpenClaw's hooks docs). */
 export interface AgentOptions {
   readonly wakeMode?: 'now' | 'next-heartbeat' | undefined;
@@ -48,7 +34,7 @@ export interface GatewayRequest {
  * - `mapping`: `POST <hooks>/<name>` with the payload as JSON (form fields become an object).
  */
 export function buildGatewayRequest(
-  webhook: GatewayWebhook,
+  webhook: ClaimedWebhook,
   body: Uint8Array,
   target: GatewayTarget,
   options: DeliveryOptions,

@@ -7,7 +7,13 @@ import { ConfigError, coerceError, type ClaimedWebhook, type WebhookSettlement }
 
 import { discoverAgents } from '../../openclaw/state-dir.ts';
 import type { WorkerServices } from '../../worker-services.ts';
-import { Job, type JobContext, type JobResult, type JobType } from '../job.ts';
+import {
+  ConfiguredJob,
+  finishedRun,
+  type JobContext,
+  type JobResult,
+  type JobType,
+} from '../job.ts';
 import { httpGatewayClient, type GatewayClient } from './gateway-client.ts';
 import type { GatewayOutcome } from './gateway-outcome.ts';
 import { buildGatewayRequest } from './gateway-request.ts';
@@ -34,10 +40,8 @@ type Counts = Record<'claimed' | 'delivered' | 'failed' | 'released' | 'leaseLos
  * ends (an error), the scheduler starts it again at its next interval. `--job` drains what is due
  * and returns.
  */
-export class WebhookDeliveryJob extends Job {
+export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
   override readonly continuous = true;
-  private readonly config: WebhookDeliveryConfig;
-  private readonly services: WorkerServices;
   private readonly gatewayClient: GatewayClient;
 
   constructor(
@@ -46,9 +50,7 @@ export class WebhookDeliveryJob extends Job {
     services: WorkerServices,
     gatewayClient: GatewayClient = httpGatewayClient,
   ) {
-    super(id);
-    this.config = config;
-    this.services = services;
+    super(id, config, services);
     this.gatewayClient = gatewayClient;
   }
 
@@ -61,13 +63,8 @@ export class WebhookDeliveryJob extends Job {
     const report = (item: string, message: string) => {
       if (errors.length < 50) errors.push({ item, message });
     };
-    const finish = (message: string): JobResult => ({
-      success: errors.length === 0,
-      message,
-      counts,
-      errors,
-      durationMs: Math.round(performance.now() - started),
-    });
+    const finish = (message: string): JobResult =>
+      finishedRun(started, { success: errors.length === 0, message, counts, errors });
 
     let target: GatewayTarget;
     try {
