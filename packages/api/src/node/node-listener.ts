@@ -14,7 +14,7 @@ export interface ConnectionLimits {
   readonly hookRequestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   readonly keepAliveTimeoutMs: number;
-  /** Connections beyond this are refused by the kernel's accept queue handling. */
+  /** Connections beyond this are closed as soon as they are accepted. */
   readonly maxConnections: number;
 }
 
@@ -62,7 +62,7 @@ export class NodeListener {
       {
         // The URL or Host header Hono could not build a request from (a backslash, `OPTIONS *`).
         errorHandler: (error) =>
-          jsonError(400, 'bad_request', `The request is malformed: ${describe(error)}.`),
+          jsonError(400, 'bad_request', `The request is malformed: ${reasonOf(error)}.`),
       },
     );
   }
@@ -144,7 +144,7 @@ const REASONS: Record<number, string> = {
   431: 'Request Header Fields Too Large',
 };
 
-function describe(error: unknown): string {
+function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : 'unreadable request';
 }
 
