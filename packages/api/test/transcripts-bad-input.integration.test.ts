@@ -1,5 +1,5 @@
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
 import { buildTranscript } from '@nexus/core/testing';
@@ -12,6 +12,7 @@ import {
   sha256,
   storedCounts,
   testApp,
+  useBackend,
 } from '../src/testing/api-harness.ts';
 
 describe.each(backends(inject('azuriteConnectionString')))(
@@ -19,13 +20,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
   (backend) => {
     let storage: Storage;
     let app: Hono;
-    beforeAll(async () => {
-      storage = await backend.open();
-      app = testApp(storage);
-    });
-    afterAll(async () => {
-      await storage.close();
-    });
+    useBackend(backend, (opened) => ({ storage, app } = opened));
 
     describe('bad input', () => {
       const header = '{"type":"session","version":3,"id":"bad"}';

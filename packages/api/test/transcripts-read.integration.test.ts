@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
 import { buildTranscript } from '@nexus/core/testing';
@@ -10,7 +10,7 @@ import {
   putTranscript,
   sha256,
   storedCounts,
-  testApp,
+  useBackend,
 } from '../src/testing/api-harness.ts';
 
 describe.each(backends(inject('azuriteConnectionString')))(
@@ -18,13 +18,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
   (backend) => {
     let storage: Storage;
     let app: Hono;
-    beforeAll(async () => {
-      storage = await backend.open();
-      app = testApp(storage);
-    });
-    afterAll(async () => {
-      await storage.close();
-    });
+    useBackend(backend, (opened) => ({ storage, app } = opened));
 
     describe('reads', () => {
       beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
 import { buildTranscript } from '@nexus/core/testing';
@@ -10,6 +10,7 @@ import {
   sha256,
   storedCounts,
   testApp,
+  useBackend,
 } from '../src/testing/api-harness.ts';
 
 const T1 = buildTranscript({ sessionId: 's1', turns: 6, toolEvery: 2 });
@@ -19,13 +20,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
   (backend) => {
     let storage: Storage;
     let app: Hono;
-    beforeAll(async () => {
-      storage = await backend.open();
-      app = testApp(storage);
-    });
-    afterAll(async () => {
-      await storage.close();
-    });
+    useBackend(backend, (opened) => ({ storage, app } = opened));
 
     describe('upload', () => {
       it('stores a transcript, then answers the same bytes with already_present and stores nothing new', async () => {

@@ -3,12 +3,12 @@ import { sign as signGithub } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
 import { ApiKeys } from '../src/http/api-keys.ts';
 import { createApp } from '../src/http/create-app.ts';
-import { API_KEY, NOW, backends, testApp } from '../src/testing/api-harness.ts';
+import { API_KEY, NOW, backends, useBackend } from '../src/testing/api-harness.ts';
 
 const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 const nowSeconds = Math.floor(NOW.getTime() / 1000);
@@ -39,13 +39,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
   (backend) => {
     let storage: Storage;
     let app: Hono;
-    beforeAll(async () => {
-      storage = await backend.open();
-      app = testApp(storage);
-    });
-    afterAll(async () => {
-      await storage.close();
-    });
+    useBackend(backend, (opened) => ({ storage, app } = opened));
 
     it('creates an endpoint, shows its secret once, and never again', async () => {
       const created = await createEndpoint(app, {

@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
 import { ApiKeys } from '../http/api-keys.ts';
@@ -36,6 +37,24 @@ export function backends(azuriteConnectionString: string): Backend[] {
         }),
     },
   ];
+}
+
+/**
+ * Opens `backend` before the tests of the enclosing block and closes it after; `use` receives the
+ * storage and a test app on it: `useBackend(backend, (opened) => ({ storage, app } = opened));`.
+ */
+export function useBackend(
+  backend: Backend,
+  use: (opened: { storage: Storage; app: Hono }) => void,
+): void {
+  let storage: Storage | undefined;
+  beforeAll(async () => {
+    storage = await backend.open();
+    use({ storage, app: testApp(storage) });
+  });
+  afterAll(async () => {
+    await storage?.close();
+  });
 }
 
 export function testApp(
