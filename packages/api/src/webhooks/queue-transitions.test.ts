@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { transition, type Transition } from './queue-transitions.ts';
-import type { WebhookItem } from './webhook-item.ts';
+import { arrivingItem, type WebhookItem } from './webhook-item.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00.000Z');
 const context = {
@@ -20,23 +20,7 @@ const pending: WebhookItem = {
   bytes: 2,
   headers: {},
   delivery: { action: 'agent' },
-  state: 'pending',
-  attempts: 0,
-  dueKey: 'k',
-  expiryKey: '',
-  leaseId: '',
-  leaseUntil: '',
-  availableAt: '',
-  lastAttemptAt: '',
-  lastError: '',
-  lastStatus: 0,
-  deliveredAt: '',
-  lastDeliveredAt: '',
-  deadAt: '',
-  replays: 0,
-  replayedAt: '',
-  leaseSalt: 'salt',
-  leaseSeq: 0,
+  ...arrivingItem('k', NOW, 'salt'),
 };
 
 /** The item after a transition that keeps it in the queue. */

@@ -73,6 +73,45 @@ export interface WebhookItem extends Pick<
   readonly leaseSeq: number;
 }
 
+/** What the queue keeps of an item, as it is when the item arrives: pending, due now, never tried. */
+export type QueueFields = Omit<
+  WebhookItem,
+  | 'agentId'
+  | 'id'
+  | 'endpointId'
+  | 'provider'
+  | 'eventType'
+  | 'dedupeKey'
+  | 'receivedAt'
+  | 'contentType'
+  | 'bytes'
+  | 'headers'
+  | 'inlineBody'
+  | 'delivery'
+>;
+
+export function arrivingItem(dueKey: string, nowMs: number, leaseSalt: string): QueueFields {
+  return {
+    state: 'pending',
+    attempts: 0,
+    dueKey,
+    expiryKey: '',
+    leaseId: '',
+    leaseUntil: '',
+    availableAt: new Date(nowMs).toISOString(),
+    lastAttemptAt: '',
+    lastError: '',
+    lastStatus: 0,
+    deliveredAt: '',
+    lastDeliveredAt: '',
+    deadAt: '',
+    replays: 0,
+    replayedAt: '',
+    leaseSalt,
+    leaseSeq: 0,
+  };
+}
+
 /** 16 KiB is 21,848 base64 characters: under a table property's 32 K, and most webhooks (< 20 KB). */
 export const INLINE_BODY_BYTES = 16 * 1024;
 

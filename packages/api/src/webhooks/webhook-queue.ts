@@ -17,10 +17,12 @@ import {
   blobKeyOf,
   idOfKey,
   itemFromEntity,
+  arrivingItem,
   itemProperties,
   timeKey,
   timeOfKey,
   type DeliveryAction,
+  type QueueFields,
   type WebhookItem,
   type WebhookState,
 } from './webhook-item.ts';
@@ -85,28 +87,7 @@ export class WebhookQueue {
   }
 
   /** Stores a new pending item; `false` when an item with this id exists (a duplicate delivery). */
-  async enqueue(
-    item: Omit<
-      WebhookItem,
-      | 'state'
-      | 'attempts'
-      | 'dueKey'
-      | 'expiryKey'
-      | 'leaseId'
-      | 'leaseUntil'
-      | 'availableAt'
-      | 'lastAttemptAt'
-      | 'lastError'
-      | 'lastStatus'
-      | 'deliveredAt'
-      | 'lastDeliveredAt'
-      | 'deadAt'
-      | 'replays'
-      | 'replayedAt'
-      | 'leaseSalt'
-      | 'leaseSeq'
-    >,
-  ): Promise<boolean> {
+  async enqueue(item: Omit<WebhookItem, keyof QueueFields>): Promise<boolean> {
     const now = this.nowMs();
     const dueKey = timeKey(now, item.id);
     // The item and its index row together (one transaction), or neither: a duplicate delivery
@@ -125,23 +106,7 @@ export class WebhookQueue {
           rowKey: item.id,
           properties: itemProperties({
             ...item,
-            state: 'pending',
-            attempts: 0,
-            dueKey,
-            expiryKey: '',
-            leaseId: '',
-            leaseUntil: '',
-            availableAt: new Date(now).toISOString(),
-            lastAttemptAt: '',
-            lastError: '',
-            lastStatus: 0,
-            deliveredAt: '',
-            lastDeliveredAt: '',
-            deadAt: '',
-            replays: 0,
-            replayedAt: '',
-            leaseSalt: randomBytes(16).toString('hex'),
-            leaseSeq: 0,
+            ...arrivingItem(dueKey, now, randomBytes(16).toString('hex')),
           }),
         },
       },
