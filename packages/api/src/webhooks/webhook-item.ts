@@ -27,9 +27,8 @@ import { packJson, unpackJson } from '../transcripts/json-properties.ts';
 export type { DeliveryAction, WebhookState } from '@nexus/core';
 export const WEBHOOK_STATES: readonly WebhookState[] = ['pending', 'leased', 'delivered', 'dead'];
 
-/** A stored webhook: what the list shows of it (the wire's `WebhookView`), and its keeping. */
-export interface WebhookItem extends Pick<
-  WebhookView,
+/** What is known of a webhook when it arrives, as the list shows it. */
+type ArrivalFields =
   | 'agentId'
   | 'id'
   | 'endpointId'
@@ -38,10 +37,12 @@ export interface WebhookItem extends Pick<
   | 'dedupeKey'
   | 'receivedAt'
   | 'contentType'
-  | 'bytes'
-  | 'state'
-  | 'attempts'
-  | 'replays'
+  | 'bytes';
+
+/** A stored webhook: what the list shows of it (the wire's `WebhookView`), and its keeping. */
+export interface WebhookItem extends Pick<
+  WebhookView,
+  ArrivalFields | 'state' | 'attempts' | 'replays'
 > {
   readonly headers: Readonly<Record<string, string>>;
   /** Bodies up to `INLINE_BODY_BYTES` live in the row (one write instead of two); larger ones in a blob. */
@@ -74,21 +75,7 @@ export interface WebhookItem extends Pick<
 }
 
 /** What the queue keeps of an item, as it is when the item arrives: pending, due now, never tried. */
-export type QueueFields = Omit<
-  WebhookItem,
-  | 'agentId'
-  | 'id'
-  | 'endpointId'
-  | 'provider'
-  | 'eventType'
-  | 'dedupeKey'
-  | 'receivedAt'
-  | 'contentType'
-  | 'bytes'
-  | 'headers'
-  | 'inlineBody'
-  | 'delivery'
->;
+export type QueueFields = Omit<WebhookItem, ArrivalFields | 'headers' | 'inlineBody' | 'delivery'>;
 
 export function arrivingItem(dueKey: string, nowMs: number, leaseSalt: string): QueueFields {
   return {
