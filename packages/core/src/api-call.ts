@@ -68,20 +68,32 @@ export async function callApi(
     throw new ApiUnreachableError(target.baseUrl, reason, caught);
   }
   if (answer.status === 204) return undefined;
-  const parsed = parseJson(answer.text);
   if (answer.status < 200 || answer.status >= 300) {
-    const error = errorOf(parsed);
+    const { code, message } = answerError(answer.status, answer.text);
     throw new ApiAnswerError(
       answer.status,
-      error?.code ?? `http_${String(answer.status)}`,
-      error?.message ?? answer.text.slice(0, 300),
+      code,
+      message,
       `${method} ${path.split('?')[0] ?? path}`,
     );
   }
-  return parsed ?? answer.text;
+  return parseJson(answer.text) ?? answer.text;
 }
 
-function parseJson(text: string): unknown {
+/**
+ * The code and message of an error answer: the API's error envelope, else (a proxy's page, an
+ * empty body) `http_<status>` and the start of the text.
+ */
+export function answerError(status: number, text: string): { code: string; message: string } {
+  const error = errorOf(parseJson(text));
+  return {
+    code: error?.code ?? `http_${String(status)}`,
+    message: error?.message ?? (text.slice(0, 300) || `HTTP ${String(status)}`),
+  };
+}
+
+/** The JSON of an answer's body, or `undefined` when it is not JSON. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {

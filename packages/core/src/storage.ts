@@ -144,3 +144,24 @@ export interface Storage {
   /** Human-readable description for logs, e.g. the data folder or the account name. */
   readonly description: string;
 }
+
+/**
+ * Every row of one partition of a table (within the range of `options`), page after page: the
+ * loop over `TableStore.query` cursors written once.
+ */
+export async function* queryAll(
+  tables: TableStore,
+  table: string,
+  partitionKey: string,
+  options: Omit<QueryOptions, 'cursor'> = {},
+): AsyncGenerator<StoredEntity> {
+  let cursor: string | undefined;
+  do {
+    const page = await tables.query(table, partitionKey, {
+      ...options,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    yield* page.items;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}

@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  coerceError,
-  validateId,
-  validateSha256,
-  type Storage,
-  type StoredEntity,
-} from '@nexus/core';
+import { coerceError, queryAll, validateId, validateSha256, type Storage } from '@nexus/core';
 import { AgentDirectory } from '../transcripts/agent-directory.ts';
 import { ingestTranscript } from '../transcripts/ingest-transcript.ts';
 import { AGENTS_PARTITION, generationRowKey, transcriptBlobKey } from '../transcripts/keys.ts';
@@ -115,7 +109,7 @@ export async function fsck(storage: Storage, options: FsckOptions): Promise<Fsck
 
   let generationRows = 0;
   for (const agentId of await listAgentIds(storage, agents)) {
-    for await (const row of allRows(storage, 'generations', agentId)) {
+    for await (const row of queryAll(storage.tables, 'generations', agentId)) {
       generationRows += 1;
       const [sessionId = '', sha256 = ''] = row.rowKey.split('|');
       const key = transcriptBlobKey(agentId, sessionId, sha256);
@@ -167,23 +161,6 @@ async function rebuild(
 /** Agents from the `agents` rows and from the blobs found (a lost `agents` row hides none). */
 async function listAgentIds(storage: Storage, fromBlobs: ReadonlySet<string>): Promise<string[]> {
   const ids = new Set(fromBlobs);
-  for await (const row of allRows(storage, 'agents', AGENTS_PARTITION)) ids.add(row.rowKey);
+  for await (const row of queryAll(storage.tables, 'agents', AGENTS_PARTITION)) ids.add(row.rowKey);
   return [...ids].sort();
-}
-
-async function* allRows(
-  storage: Storage,
-  table: string,
-  partitionKey: string,
-): AsyncGenerator<StoredEntity> {
-  let cursor: string | undefined;
-  do {
-    const page = await storage.tables.query(
-      table,
-      partitionKey,
-      cursor === undefined ? {} : { cursor },
-    );
-    yield* page.items;
-    cursor = page.cursor;
-  } while (cursor !== undefined);
 }

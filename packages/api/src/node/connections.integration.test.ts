@@ -8,7 +8,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
 import { loadApiConfig } from '../config/api-config.ts';
 import { startServer, type RunningServer } from './start-server.ts';
-import type { ConnectionLimits } from './node-listener.ts';
 
 const KEY = 'connections-test-key';
 const SHA = 'a'.repeat(64);
@@ -21,7 +20,7 @@ interface Log {
 }
 
 async function start(
-  limits: Partial<ConnectionLimits> = {},
+  options: Parameters<typeof startServer>[2] = {},
   env: Record<string, string> = {},
 ): Promise<{ server: RunningServer; logs: Log[]; port: number }> {
   const logs: Log[] = [];
@@ -39,7 +38,7 @@ async function start(
     NEXUS_API_KEYS: KEY,
     ...env,
   });
-  const server = await startServer(config, pino({ level: 'info' }, sink), limits);
+  const server = await startServer(config, pino({ level: 'info' }, sink), options);
   return { server, logs, port: Number(new URL(server.url).port) };
 }
 
@@ -175,7 +174,7 @@ describe('the Node server on the wire', () => {
   });
 
   it('cuts off a webhook sender that trickles its body, with a 408', async () => {
-    const { server, port } = await start({ hookRequestTimeoutMs: 300 });
+    const { server, port } = await start({ webhookReadTimeoutMs: 300 });
     running = server;
     const created = await fetch(`${server.url}/v1/endpoints`, {
       method: 'POST',

@@ -10,8 +10,6 @@ export interface ConnectionLimits {
   readonly headersTimeoutMs: number;
   /** A whole request: uploads of hundreds of MB over a home uplink take minutes. */
   readonly requestTimeoutMs: number;
-  /** A body on the public `/hooks` route (the app's read timeout there): senders post a few KB and wait 3 to 10 s. */
-  readonly hookRequestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   readonly keepAliveTimeoutMs: number;
   /** Connections beyond this are closed as soon as they are accepted. */
@@ -21,7 +19,6 @@ export interface ConnectionLimits {
 export const DEFAULT_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 20_000,
   requestTimeoutMs: 60 * 60 * 1000,
-  hookRequestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 15_000,
   maxConnections: 1000,
 };

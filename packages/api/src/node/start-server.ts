@@ -25,7 +25,11 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export async function startServer(
   config: ApiConfig,
   logger: Logger,
-  limits: Partial<ConnectionLimits> = {},
+  options: {
+    readonly limits?: Partial<ConnectionLimits>;
+    /** A webhook body on `/hooks` must arrive within this (the app's default: 30 s). */
+    readonly webhookReadTimeoutMs?: number;
+  } = {},
 ): Promise<RunningServer> {
   const storage = await openStorage(config.storage, (message) => {
     logger.info(message);
@@ -52,10 +56,11 @@ export async function startServer(
   const spoolDir = join(config.dataDir, 'spool');
   await rm(spoolDir, { recursive: true, force: true });
   makePrivateDir(spoolDir);
-  const connectionLimits = { ...DEFAULT_LIMITS, ...limits };
   const app = createApp({
     spoolDir,
-    webhookReadTimeoutMs: connectionLimits.hookRequestTimeoutMs,
+    ...(options.webhookReadTimeoutMs === undefined
+      ? {}
+      : { webhookReadTimeoutMs: options.webhookReadTimeoutMs }),
     storage,
     storageKind: config.storage.kind,
     apiKeys: new ApiKeys(keys),
@@ -64,7 +69,7 @@ export async function startServer(
     version: VERSION,
   });
 
-  const listener = new NodeListener(app, connectionLimits, logger);
+  const listener = new NodeListener(app, { ...DEFAULT_LIMITS, ...options.limits }, logger);
   // Host is checked by the listener, so its absence gets a JSON error body like every other.
   const server = createServer({ requireHostHeader: false });
   listener.attach(server);

@@ -1,5 +1,6 @@
 import {
   UnavailableError,
+  queryAll,
   summarizeSession,
   UsageCombiner,
   type Generation,
@@ -154,16 +155,13 @@ async function listGenerationRows(
   sessionId: string,
 ): Promise<GenerationRow[]> {
   const rows: GenerationRow[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.tables.query('generations', agentId, {
-      ...generationRange(sessionId),
-      ...(cursor === undefined ? {} : { cursor }),
-    });
-    for (const entity of page.items)
-      rows.push({ generation: generationFromEntity(entity), inlineLedger: inlineLedgerOf(entity) });
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  for await (const entity of queryAll(
+    storage.tables,
+    'generations',
+    agentId,
+    generationRange(sessionId),
+  ))
+    rows.push({ generation: generationFromEntity(entity), inlineLedger: inlineLedgerOf(entity) });
   return rows;
 }
 

@@ -1,5 +1,6 @@
 import {
   NotFoundError,
+  queryAll,
   sumUsage,
   sumBuckets,
   validateId,
@@ -37,16 +38,7 @@ export interface AgentInfo {
  */
 export async function listAgents(storage: Storage): Promise<AgentInfo[]> {
   const rows: StoredEntity[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.tables.query(
-      'agents',
-      AGENTS_PARTITION,
-      cursor === undefined ? {} : { cursor },
-    );
-    rows.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  for await (const row of queryAll(storage.tables, 'agents', AGENTS_PARTITION)) rows.push(row);
   return readEach(rows, async (row) => {
     const activity = await storage.tables.get('agentActivity', row.rowKey, ACTIVITY_ROW);
     const last = activity?.properties['lastReceivedAt'] ?? row.properties['lastReceivedAt'];
@@ -148,20 +140,13 @@ export async function usageSummary(
   const agentId = validateId('agent id', agentIdInput);
   const fromMs = range.fromDay === undefined ? undefined : Date.parse(`${range.fromDay}T00:00:00Z`);
   const refs: { indexKey: string; sessionId: string }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.tables.query('sessionsByTime', agentId, {
-      ...activityRange(fromMs, undefined),
-      ...(cursor === undefined ? {} : { cursor }),
-    });
-    refs.push(
-      ...page.items.map((row) => ({
-        indexKey: row.rowKey,
-        sessionId: String(row.properties['sessionId']),
-      })),
-    );
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  for await (const row of queryAll(
+    storage.tables,
+    'sessionsByTime',
+    agentId,
+    activityRange(fromMs, undefined),
+  ))
+    refs.push({ indexKey: row.rowKey, sessionId: String(row.properties['sessionId']) });
   const sessions = await readCurrentSessions(storage, agentId, refs);
   const toExclusive = range.toDay === undefined ? undefined : nextDay(range.toDay);
   const inRange = (day: string) =>

@@ -1,5 +1,11 @@
 import type { TableStore } from '@nexus/core';
-import { idOfKey, itemFromEntity, type WebhookItem, type WebhookState } from './webhook-item.ts';
+import {
+  idOfKey,
+  itemFromEntity,
+  readItem,
+  type WebhookItem,
+  type WebhookState,
+} from './webhook-item.ts';
 
 /** Rows looked at per call at most; the caller goes on with the cursor. */
 const LIST_SCAN_ROWS = 1000;
@@ -36,9 +42,7 @@ export async function listItems(
       const item =
         table === 'webhooks'
           ? itemFromEntity(row)
-          : await tables
-              .get('webhooks', agentId, idOfKey(row.rowKey))
-              .then((found) => (found ? itemFromEntity(found) : undefined));
+          : await readItem(tables, agentId, idOfKey(row.rowKey));
       // An index row is current only when its item points back at it.
       const current =
         item !== undefined &&

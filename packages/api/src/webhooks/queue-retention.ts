@@ -1,5 +1,5 @@
 import { PreconditionFailedError, type Storage } from '@nexus/core';
-import { blobKeyOf, idOfKey, itemFromEntity, timeKey } from './webhook-item.ts';
+import { blobKeyOf, idOfKey, readItem, timeKey } from './webhook-item.ts';
 
 /**
  * Removes an agent's delivered and dead items whose retention has passed (their `webhookExpiry`
@@ -18,8 +18,7 @@ export async function sweepExpired(
       limit: 200,
     });
     for (const row of page.items) {
-      const found = await tables.get('webhooks', agentId, idOfKey(row.rowKey));
-      const item = found ? itemFromEntity(found) : undefined;
+      const item = await readItem(tables, agentId, idOfKey(row.rowKey));
       if (item?.expiryKey === row.rowKey && (item.state === 'delivered' || item.state === 'dead')) {
         // The row first: a crash after it leaves an orphaned blob, never a row without its body.
         try {

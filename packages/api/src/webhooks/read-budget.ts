@@ -22,8 +22,4 @@ export class ReadBudget {
       this.used -= bytes;
     };
   }
-
-  get inUse(): number {
-    return this.used;
-  }
 }

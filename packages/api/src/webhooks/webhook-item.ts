@@ -3,6 +3,7 @@ import type {
   EntityProperties,
   EntityValue,
   StoredEntity,
+  TableStore,
   WebhookState,
   WebhookView,
 } from '@nexus/core';
@@ -177,6 +178,16 @@ export function itemFromEntity(entity: StoredEntity): WebhookItem & { readonly e
     leaseSalt: text('leaseSalt'),
     leaseSeq: number('leaseSeq'),
   };
+}
+
+/** The stored item `id` of an agent, with its ETag, if it exists. */
+export async function readItem(
+  tables: TableStore,
+  agentId: string,
+  id: string,
+): Promise<(WebhookItem & { readonly etag: string }) | undefined> {
+  const row = await tables.get('webhooks', agentId, id);
+  return row ? itemFromEntity(row) : undefined;
 }
 
 function headersOf(p: EntityProperties): Record<string, string> {

@@ -16,7 +16,7 @@ import type { RetryPolicy } from './retry-policy.ts';
 import {
   blobKeyOf,
   idOfKey,
-  itemFromEntity,
+  readItem,
   arrivingItem,
   itemProperties,
   timeKey,
@@ -114,8 +114,7 @@ export class WebhookQueue {
   }
 
   async get(agentId: string, id: string): Promise<(WebhookItem & { etag: string }) | undefined> {
-    const row = await this.tables.get('webhooks', agentId, id);
-    return row ? itemFromEntity(row) : undefined;
+    return readItem(this.tables, agentId, id);
   }
 
   async require(agentId: string, id: string): Promise<WebhookItem & { etag: string }> {

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  answerError,
   callApi,
   coerceError,
-  errorOf,
+  parseJson,
   type SendRequest,
   type ClaimedWebhook,
   type SettleResult,
@@ -129,9 +130,7 @@ export class NexusClient {
             status: body?.status === 'already_present' ? 'already_present' : 'created',
           };
         }
-        const error = errorOf(parseJson(text));
-        const code = error?.code ?? `http_${response.status}`;
-        const message = error?.message ?? (text.slice(0, 300) || `HTTP ${response.status}`);
+        const { code, message } = answerError(response.status, text);
         if (response.status === 507) {
           // A full disk at the API is not fixed within this run's retries: stop, and say where.
           return {
@@ -279,14 +278,6 @@ function isOk(response: HttpAnswer): boolean {
 function headerOf(response: HttpAnswer, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function describeNetworkError(caught: unknown): string {

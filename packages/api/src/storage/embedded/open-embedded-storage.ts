@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { UnavailableError, coerceError, type Storage } from '@nexus/core';
+import { NexusError, UnavailableError, coerceError, type Storage } from '@nexus/core';
 import { DiskSpace } from './disk-space.ts';
 import { EmbeddedBlobStore } from './embedded-blob-store.ts';
 import { EmbeddedTableStore } from './embedded-table-store.ts';
@@ -30,7 +30,7 @@ export async function openEmbeddedStorage(
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(
-          error instanceof Error && 'status' in error
+          error instanceof NexusError
             ? error
             : new UnavailableError(
                 `The embedded database does not answer: ${coerceError(error).message}`,

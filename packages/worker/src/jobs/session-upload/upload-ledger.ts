@@ -21,14 +21,15 @@ export interface LedgerEntry {
   readonly detail: string;
 }
 
+/** The ledger's schema version (`PRAGMA user_version`); older ledgers are upgraded on open. */
+const LEDGER_VERSION = 2;
+
 /**
  * What the worker has already done with each file, so `keep` mode (files stay where OpenClaw
  * reads them) never uploads the same content twice and a run over thousands of unchanged files
  * reads none of them: a file whose size and mtime match its entry is skipped without opening it.
  * A rejected file is remembered too, and tried again only once it changes.
  */
-/** The ledger's schema version (`PRAGMA user_version`); older ledgers are upgraded on open. */
-const LEDGER_VERSION = 2;
 
 export class UploadLedger {
   private readonly db: DatabaseSync;
