@@ -55,6 +55,14 @@ describe.each(backends(inject('azuriteConnectionString')))(
       expect(detail.session).toMatchObject({ generations: 1, latestSha256: f2 });
       const after = await fsck(storage, { repair: false, spoolDir });
       expect(after.findings.map((f) => f.kind)).toEqual(['missing_blob']);
+
+      // A file under transcripts/ that the API never writes is reported, not skipped.
+      await storage.blobs.putIfAbsent('transcripts/main/f1/notes.txt', Buffer.from('hello'));
+      const stray = await fsck(storage, { repair: false, spoolDir });
+      expect(stray.findings.map((f) => [f.kind, f.key])).toContainEqual([
+        'corrupt',
+        'transcripts/main/f1/notes.txt',
+      ]);
       await storage.close();
     });
   },

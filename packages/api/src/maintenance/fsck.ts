@@ -58,7 +58,16 @@ export async function fsck(storage: Storage, options: FsckOptions): Promise<Fsck
 
   for await (const info of storage.blobs.list('transcripts/')) {
     const match = TRANSCRIPT_KEY.exec(info.key);
-    if (!match) continue;
+    if (!match) {
+      // Nothing the API writes: reported, never skipped in silence.
+      findings.push({
+        kind: 'corrupt',
+        key: info.key,
+        detail:
+          'not a transcript the API stores (transcripts/<agent>/<session>/<sha256>.jsonl); remove it or move it out of the data',
+      });
+      continue;
+    }
     const [, agentId = '', sessionId = '', sha256 = ''] = match;
     blobs += 1;
     bytes += info.size;
