@@ -13,8 +13,8 @@ import {
   type PutBlobOptions,
   type PutBlobResult,
 } from '@nexus/core';
-import { azureStatus, translateAzureError } from './azure-errors.ts';
-import { StorageRecreator, isMissingStorage } from './missing-storage.ts';
+import { azureStatus, isMissingStorage, translateAzureError } from './azure-errors.ts';
+import { StorageRecreator } from './missing-storage.ts';
 
 /** Bodies up to this size go up in one request; larger ones as staged blocks. */
 const SINGLE_PUT_BYTES = 4 * 1024 * 1024;

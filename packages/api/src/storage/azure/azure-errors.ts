@@ -29,6 +29,15 @@ function serviceErrorCode(error: object): string | undefined {
   return typeof code === 'string' && code !== '' ? code : undefined;
 }
 
+/**
+ * Azure's answer when the container or the table itself is gone (deleted by hand, a storage
+ * account replaced), not one blob or row: never a 404 to a client, whose request was fine.
+ */
+export function isMissingStorage(error: unknown): boolean {
+  const { code } = restFields(error);
+  return code === 'ContainerNotFound' || code === 'TableNotFound';
+}
+
 export function azureStatus(error: unknown): number | undefined {
   return restFields(error).status;
 }
@@ -53,7 +62,7 @@ export function translateAzureError(error: unknown, what: string): Error {
     });
   // The container or table itself: the request was fine, the storage is not (the stores
   // recreate it and retry once; if this still comes through, the client retries later).
-  if (status === 404 && (code === 'ContainerNotFound' || code === 'TableNotFound'))
+  if (status === 404 && isMissingStorage(error))
     return new UnavailableError(`Azure Storage did not complete ${what}: ${code}.`, {
       cause: error,
       retryAfterSeconds: 30,

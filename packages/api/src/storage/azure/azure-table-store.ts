@@ -15,7 +15,7 @@ import {
   type StoredEntity,
   type TableStore,
 } from '@nexus/core';
-import { azureCode, azureStatus, translateAzureError } from './azure-errors.ts';
+import { azureStatus, translateAzureError } from './azure-errors.ts';
 import { EntityBatchSender, type BatchWrite } from './entity-batch.ts';
 import { StorageRecreator } from './missing-storage.ts';
 
@@ -72,11 +72,9 @@ export class AzureTableStore implements TableStore {
         error,
         `a transaction on rows of ${writes[0]?.entity.partitionKey ?? ''}`,
       );
-      // A row an update names is gone: 404 (a missing table is one too, and must not pass).
+      // A row an update names is gone: 404 (a missing table is not: it translates to a 503).
       const updatedRowGone =
-        translated instanceof NotFoundError &&
-        azureCode(error) !== 'TableNotFound' &&
-        writes.some((write) => write.op === 'update');
+        translated instanceof NotFoundError && writes.some((write) => write.op === 'update');
       if (
         translated instanceof AlreadyExistsError ||
         translated instanceof PreconditionFailedError ||

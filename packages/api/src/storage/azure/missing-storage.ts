@@ -1,14 +1,5 @@
 import { UnavailableError, coerceError } from '@nexus/core';
-import { azureCode } from './azure-errors.ts';
-
-/**
- * Azure's answer when the container or the table itself is gone (deleted by hand, a storage
- * account replaced), not one blob or row: never a 404 to a client, whose request was fine.
- */
-export function isMissingStorage(error: unknown): boolean {
-  const code = azureCode(error);
-  return code === 'ContainerNotFound' || code === 'TableNotFound';
-}
+import { azureCode, isMissingStorage } from './azure-errors.ts';
 
 /**
  * Creates the container or table again when it disappeared under a running API: one attempt at
