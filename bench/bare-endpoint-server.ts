@@ -6,6 +6,7 @@
  *   node bench/bare-endpoint-server.ts <data dir>
  */
 import { serve } from '@hono/node-server';
+import type { Context } from 'hono';
 import { ApiKeys } from '@nexus/api';
 import { createApp } from '@nexus/api';
 import { createLogger } from '@nexus/api';
@@ -20,7 +21,7 @@ const app = createApp({
   maxTranscriptBytes: 1024,
   version: 'bench',
 });
-app.post('/bare/:id', async (c) => {
+app.post('/bare/:id', async (c: Context) => {
   await c.req.arrayBuffer();
   return c.json({ status: 'accepted' }, 200);
 });

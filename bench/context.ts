@@ -1,7 +1,7 @@
 import type { BenchRow } from './row.ts';
 
 export const MB = 1024 * 1024;
-export const KEY = 'bench-key';
+export const KEY = 'bench-key-0123456789';
 
 export const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`;
 

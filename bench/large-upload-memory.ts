@@ -14,7 +14,7 @@ import { largeTranscriptChunks } from './data.ts';
 import { rssOf, sampleRss } from './rss.ts';
 
 const sizeMb = Number(process.argv[2] ?? 200);
-const KEY = 'bench-key';
+const KEY = 'bench-key-0123456789';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'nexus-bench-mem-'));
 const server = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY });

@@ -11,7 +11,7 @@ import { GatewayStandIn } from '@nexus/worker/testing';
 import { WORKER_CLI, startNode, stop } from './processes.ts';
 import type { BenchRow } from './row.ts';
 
-const KEY = 'bench-key';
+const KEY = 'bench-key-0123456789';
 const SECRET = 'bench-github-secret';
 const BARE_SERVER = fileURLToPath(new URL('./bare-endpoint-server.ts', import.meta.url));
 const log = (text: string) => process.stderr.write(`${text}\n`);

@@ -27,7 +27,7 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 const run = promisify(execFile);
 const keep = process.argv.includes('--keep');
 const dir = await mkdtemp(join(tmpdir(), 'nexus-demo-'));
-const key = 'demo-key';
+const key = 'demo-key-0123456789';
 const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
 
 step(`Sample OpenClaw state folder in ${join(dir, 'openclaw')}`);

@@ -33,7 +33,7 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.exit(0);
 }
 
-const KEY = 'fault-drill-key';
+const KEY = 'fault-drill-key-0123456789';
 const root = await mkdtemp(join(tmpdir(), 'nexus-fault-drill-'));
 const results: { fault: string; seen: string; outcome: string; ok: boolean }[] = [];
 const log = (text: string) => process.stdout.write(`${text}\n`);

@@ -5,3 +5,4 @@ export * from './storage/open-storage.ts';
 export * from './node/start-server.ts';
 export * from './logger.ts';
 export * from './storage/embedded/open-embedded-storage.ts';
+export * from './http/app-env.ts';

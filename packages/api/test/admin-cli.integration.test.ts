@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, type ServerProcess } from '../src/testing/spawn-server.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const KEY = 'admin-cli-key';
+const KEY = 'admin-cli-key-0123456789';
 
 describe('nexus endpoints and nexus webhooks against a running API', () => {
   let server: ServerProcess;

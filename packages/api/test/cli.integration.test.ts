@@ -76,7 +76,7 @@ describe('the nexus CLI', () => {
     const port = typeof address === 'object' && address ? address.port : 0;
     const dir = await mkdtemp(join(tmpdir(), 'nexus-cli-'));
     const result = await nexus(['serve', '--port', String(port), '--data-dir', dir], {
-      NEXUS_API_KEYS: 'k',
+      NEXUS_API_KEYS: 'cli-test-key-0123456789',
     });
     blocker.close();
     expect(result.code).toBe(2);
@@ -87,7 +87,7 @@ describe('the nexus CLI', () => {
     // Before the fix, about one start in four was killed by the signal's default action.
     for (let i = 0; i < 12; i += 1) {
       const server = await spawnServer(await mkdtemp(join(tmpdir(), 'nexus-sigterm-')), {
-        NEXUS_API_KEYS: 'k',
+        NEXUS_API_KEYS: 'cli-test-key-0123456789',
       });
       expect(await server.stop()).toBe(0);
     }

@@ -7,7 +7,7 @@ import { buildTranscript } from '@nexus/core/testing';
 import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
 import { spawnServer } from '../src/testing/spawn-server.ts';
 
-const KEY = 'crash-test-key';
+const KEY = 'crash-test-key-0123456789';
 
 interface Upload {
   readonly sessionId: string;
@@ -105,17 +105,19 @@ describe('crash recovery of the Node server on embedded storage', () => {
       expect(await readdir(join(dataDir, 'data', 'tmp'))).toEqual([]);
 
       const storage = await openEmbeddedStorage(join(dataDir, 'data'));
-      const generations = (await storage.tables.query('generations', 'main')).items;
+      const generations = (await storage.tables.query('generations', 'default~main')).items;
       expect(generations.map((g) => g.properties['sessionId']).sort()).toEqual(
         uploads.map((u) => u.sessionId).sort(),
       );
       for (const generation of generations) {
         const info = await storage.blobs.head(
-          `transcripts/main/${String(generation.properties['sessionId'])}/${String(generation.properties['sha256'])}.jsonl`,
+          `transcripts/default~main/${String(generation.properties['sessionId'])}/${String(generation.properties['sha256'])}.jsonl`,
         );
         expect(info?.size).toBe(generation.properties['bytes']);
       }
-      expect((await storage.tables.query('sessions', 'main')).items).toHaveLength(uploads.length);
+      expect((await storage.tables.query('sessions', 'default~main')).items).toHaveLength(
+        uploads.length,
+      );
       await storage.close();
     },
   );

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
 import { spawnServer } from '../src/testing/spawn-server.ts';
 
-const KEY = 'disk-full-key';
+const KEY = 'disk-full-key-0123456789';
 
 /** Mounting a tmpfs needs root (CI runs as root); elsewhere this case is skipped, and says so. */
 function canMount(): boolean {
@@ -71,7 +71,7 @@ describe.skipIf(!mountable)('a full disk under embedded storage', () => {
       expect(report.error).toMatch(/no space/i);
       // Nothing partial: no temp file, no blob of the refused upload.
       expect(await readdir(join(dataDir, 'data', 'tmp'))).toEqual([]);
-      const blobs = await readdir(join(dataDir, 'data', 'blobs', 'transcripts', 'main'));
+      const blobs = await readdir(join(dataDir, 'data', 'blobs', 'transcripts', 'default~main'));
       expect(blobs).toEqual(['fits']);
 
       // Space comes back (the tmpfs grows): health recovers and the upload goes through.

@@ -31,22 +31,22 @@ describe.each(backends(inject('azuriteConnectionString')))(
 
       // f2 loses its rows (a damaged database), f3 its bytes.
       const f2 = sha256(texts[1] ?? '');
-      await storage.tables.delete('generations', 'main', `f2|${f2}`);
-      await storage.tables.delete('sessions', 'main', 'f2');
-      const f3Key = `transcripts/main/f3/${sha256(texts[2] ?? '')}.jsonl`;
+      await storage.tables.delete('generations', 'default~main', `f2|${f2}`);
+      await storage.tables.delete('sessions', 'default~main', 'f2');
+      const f3Key = `transcripts/default~main/f3/${sha256(texts[2] ?? '')}.jsonl`;
       await storage.blobs.delete(f3Key);
       expect((await get(app, '/v1/agents/main/sessions/f2')).status).toBe(404);
 
       const found = await fsck(storage, { repair: false, spoolDir });
       expect(found.findings.map((f) => [f.kind, f.key])).toEqual([
-        ['missing_rows', `transcripts/main/f2/${f2}.jsonl`],
+        ['missing_rows', `transcripts/default~main/f2/${f2}.jsonl`],
         ['missing_blob', f3Key],
       ]);
       expect(found.repaired).toEqual([]);
       expect((await get(app, '/v1/agents/main/sessions/f2')).status).toBe(404);
 
       const repaired = await fsck(storage, { repair: true, spoolDir });
-      expect(repaired.repaired).toEqual([`transcripts/main/f2/${f2}.jsonl`]);
+      expect(repaired.repaired).toEqual([`transcripts/default~main/f2/${f2}.jsonl`]);
       const session = await get(app, '/v1/agents/main/sessions/f2');
       expect(session.status).toBe(200);
       const detail = (await session.json()) as {
@@ -57,11 +57,14 @@ describe.each(backends(inject('azuriteConnectionString')))(
       expect(after.findings.map((f) => f.kind)).toEqual(['missing_blob']);
 
       // A file under transcripts/ that the API never writes is reported, not skipped.
-      await storage.blobs.putIfAbsent('transcripts/main/f1/notes.txt', Buffer.from('hello'));
+      await storage.blobs.putIfAbsent(
+        'transcripts/default~main/f1/notes.txt',
+        Buffer.from('hello'),
+      );
       const stray = await fsck(storage, { repair: false, spoolDir });
       expect(stray.findings.map((f) => [f.kind, f.key])).toContainEqual([
         'corrupt',
-        'transcripts/main/f1/notes.txt',
+        'transcripts/default~main/f1/notes.txt',
       ]);
       await storage.close();
     });
@@ -97,25 +100,31 @@ describe('nexus fsck, the command', () => {
     await storage.close();
     // A crash with a damaged WAL: the rows of c1 are gone, its bytes are there.
     const db = new DatabaseSync(join(dataDir, 'data', 'tables.sqlite'));
-    db.prepare("DELETE FROM entities WHERE pk = 'main' AND (rk = 'c1' OR rk LIKE 'c1|%')").run();
+    db.prepare(
+      "DELETE FROM entities WHERE pk = 'default~main' AND (rk = 'c1' OR rk LIKE 'c1|%')",
+    ).run();
     db.close();
-    const env = { NEXUS_DATA_DIR: dataDir, NEXUS_API_KEYS: 'k', NEXUS_STORAGE: 'embedded' };
+    const env = {
+      NEXUS_DATA_DIR: dataDir,
+      NEXUS_API_KEYS: 'cli-test-key-0123456789',
+      NEXUS_STORAGE: 'embedded',
+    };
 
     const check = await nexus(['fsck'], env);
     expect(check.code).toBe(1);
     expect(check.stdout).toMatch(
-      /missing_rows: transcripts\/main\/c1\/.*no generation row and session row/,
+      /missing_rows: transcripts\/default~main\/c1\/.*no generation row and session row/,
     );
     expect(check.stdout).toMatch(/run "nexus fsck --repair"/);
 
     const repair = await nexus(['fsck', '--repair'], env);
     expect(repair.code).toBe(0);
-    expect(repair.stdout).toMatch(/repaired: transcripts\/main\/c1\//);
+    expect(repair.stdout).toMatch(/repaired: transcripts\/default~main\/c1\//);
     expect((await nexus(['fsck'], env)).stdout).toMatch(/Everything is consistent/);
 
     // Bytes changed on disk: reported, exit 1, nothing "repaired".
     await writeFile(
-      join(dataDir, 'data', 'blobs', 'transcripts', 'main', 'c2', `${sha256(bad)}.jsonl`),
+      join(dataDir, 'data', 'blobs', 'transcripts', 'default~main', 'c2', `${sha256(bad)}.jsonl`),
       'garbage\n',
     );
     const corrupt = await nexus(['fsck', '--repair', '--json'], env);

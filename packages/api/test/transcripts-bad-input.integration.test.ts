@@ -1,6 +1,6 @@
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { describe, expect, inject, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { NexusApp } from '@nexus/api';
 import type { Storage } from '@nexus/core';
 import { buildTranscript } from '@nexus/core/testing';
 import {
@@ -19,7 +19,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
   'transcripts API on $name storage: bad input',
   (backend) => {
     let storage: Storage;
-    let app: Hono;
+    let app: NexusApp;
     useBackend(backend, (opened) => ({ storage, app } = opened));
 
     describe('bad input', () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { NexusApp } from '@nexus/api';
 import type { Storage } from '@nexus/core';
 import { buildTranscript } from '@nexus/core/testing';
 import {
@@ -17,7 +17,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
   'transcripts API on $name storage: reads and auth',
   (backend) => {
     let storage: Storage;
-    let app: Hono;
+    let app: NexusApp;
     useBackend(backend, (opened) => ({ storage, app } = opened));
 
     describe('reads', () => {

@@ -1,6 +1,6 @@
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { describe, expect, inject, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { NexusApp } from '@nexus/api';
 import type { Storage } from '@nexus/core';
 import { buildTranscript } from '@nexus/core/testing';
 import {
@@ -19,7 +19,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
   'transcripts API on $name storage: upload',
   (backend) => {
     let storage: Storage;
-    let app: Hono;
+    let app: NexusApp;
     useBackend(backend, (opened) => ({ storage, app } = opened));
 
     describe('upload', () => {
@@ -175,9 +175,9 @@ describe.each(backends(inject('azuriteConnectionString')))(
         await putTranscript(app, snapshot, snapshot, { sessionId: 'big-ledger' });
         await putTranscript(app, full.text, full.text, { sessionId: 'big-ledger', kind: 'reset' });
         const ledgers: string[] = [];
-        for await (const blob of storage.blobs.list('ledgers/main/big-ledger/'))
+        for await (const blob of storage.blobs.list('ledgers/default~main/big-ledger/'))
           ledgers.push(blob.key);
-        expect(ledgers).toEqual([`ledgers/main/big-ledger/${sha256(full.text)}.jsonl`]);
+        expect(ledgers).toEqual([`ledgers/default~main/big-ledger/${sha256(full.text)}.jsonl`]);
         const body = (await (await get(app, '/v1/agents/main/sessions/big-ledger')).json()) as {
           session: { costUsd: number; usage: { messages: number; output: number }[] };
         };
@@ -225,11 +225,11 @@ describe.each(backends(inject('azuriteConnectionString')))(
         const full = buildTranscript({ sessionId: 'half', turns: 6 });
         const snapshot = full.text.split('\n').slice(0, 8).join('\n') + '\n';
         await putTranscript(app, snapshot, snapshot, { sessionId: 'half' });
-        const session = await storage.tables.get('sessions', 'main', 'half');
-        await storage.tables.delete('sessions', 'main', 'half');
+        const session = await storage.tables.get('sessions', 'default~main', 'half');
+        await storage.tables.delete('sessions', 'default~main', 'half');
         await storage.tables.delete(
           'sessionsByTime',
-          'main',
+          'default~main',
           String(session?.properties['indexKey']),
         );
         expect((await get(app, '/v1/agents/main/sessions/half')).status).toBe(404);
@@ -252,7 +252,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
         // As if the process died after a newer generation's transaction, before it removed the
         // session's previous index row: a second row pointing at the same session.
         await storage.tables.insert('sessionsByTime', {
-          partitionKey: 'main',
+          partitionKey: 'default~main',
           rowKey: `0000000000001|moved`,
           properties: { sessionId: 'moved' },
         });
@@ -271,6 +271,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
         const first = testApp(storage, { now: () => at(10) });
         await putTranscript(first, snapshot, snapshot, { agentId: 'clock', sessionId: 'clocked' });
         expect(await listed()).toContainEqual({
+          hostId: 'default',
           agentId: 'clock',
           lastReceivedAt: at(10).toISOString(),
         });
@@ -279,6 +280,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
         const other = buildTranscript({ sessionId: 'clocked-2', turns: 1 }).text;
         await putTranscript(second, other, other, { agentId: 'clock', sessionId: 'clocked-2' });
         expect(await listed()).toContainEqual({
+          hostId: 'default',
           agentId: 'clock',
           lastReceivedAt: at(20).toISOString(),
         });
@@ -289,22 +291,25 @@ describe.each(backends(inject('azuriteConnectionString')))(
           kind: 'reset',
         });
         expect(await listed()).toContainEqual({
+          hostId: 'default',
           agentId: 'clock',
           lastReceivedAt: at(30).toISOString(),
         });
-        // A row from 0.1 carries its time; a row whose first upload never completed is left out.
+        // A row from 0.1 carries its time (moved to the default host by the upgrade); a row whose
+        // first upload never completed is left out.
         await storage.tables.insert('agents', {
           partitionKey: 'agent',
-          rowKey: 'from-0-1',
+          rowKey: 'default~from-0-1',
           properties: { lastReceivedAt: '2026-01-01T00:00:00.000Z' },
         });
         await storage.tables.insert('agents', {
           partitionKey: 'agent',
-          rowKey: 'never-stored',
+          rowKey: 'default~never-stored',
           properties: { firstReceivedAt: '2026-01-01T00:00:00.000Z' },
         });
         const agents = await listed();
         expect(agents).toContainEqual({
+          hostId: 'default',
           agentId: 'from-0-1',
           lastReceivedAt: '2026-01-01T00:00:00.000Z',
         });

@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { NexusApp } from '@nexus/api';
 import type { Storage } from '@nexus/core';
 import { ApiKeys } from '../src/http/api-keys.ts';
 import { createApp } from '../src/http/create-app.ts';
@@ -62,7 +62,7 @@ async function json<T>(response: Response | Promise<Response>): Promise<T> {
   return (await (await response).json()) as T;
 }
 
-async function addEndpoint(app: Hono, id: string, agentId: string, extra = {}) {
+async function addEndpoint(app: NexusApp, id: string, agentId: string, extra = {}) {
   const response = await app.request('/v1/endpoints', {
     method: 'POST',
     headers: auth,
@@ -81,7 +81,7 @@ async function addEndpoint(app: Hono, id: string, agentId: string, extra = {}) {
 
 /** Posts a delivery signed with the shared secret; returns its item id. */
 async function deliver(
-  app: Hono,
+  app: NexusApp,
   endpointId: string,
   body: string,
   deliveryId: string = randomUUID(),
@@ -99,7 +99,7 @@ async function deliver(
   return (await json<{ id: string }>(response)).id;
 }
 
-function claim(app: Hono, agents: string[], max = 10, leaseSeconds = 60) {
+function claim(app: NexusApp, agents: string[], max = 10, leaseSeconds = 60) {
   return json<{ items: ClaimedView[] }>(
     app.request('/v1/webhooks/claim', {
       method: 'POST',
@@ -109,7 +109,7 @@ function claim(app: Hono, agents: string[], max = 10, leaseSeconds = 60) {
   ).then((answer) => answer.items);
 }
 
-function settle(app: Hono, results: Record<string, unknown>[]) {
+function settle(app: NexusApp, results: Record<string, unknown>[]) {
   return json<{
     results: { id: string; ok: boolean; state?: string; error?: { code: string } }[];
   }>(
@@ -121,11 +121,11 @@ function settle(app: Hono, results: Record<string, unknown>[]) {
   ).then((answer) => answer.results);
 }
 
-function show(app: Hono, agentId: string, id: string) {
+function show(app: NexusApp, agentId: string, id: string) {
   return json<ItemView>(app.request(`/v1/webhooks/${agentId}/${id}`, { headers: auth }));
 }
 
-async function listIds(app: Hono, agentId: string, state: string) {
+async function listIds(app: NexusApp, agentId: string, state: string) {
   const page = await json<{ items: ItemView[] }>(
     app.request(`/v1/webhooks?agentId=${agentId}&state=${state}`, { headers: auth }),
   );

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, type ServerProcess } from '../src/testing/spawn-server.ts';
 
-const KEY = 'wire-key';
+const KEY = 'wire-key-0123456789';
 const SECRET = 'wire-shared-secret';
 
 /** A raw POST: with Content-Length, or chunked (no length announced), as senders do both. */

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import pino from 'pino';
 import { describe, expect, inject, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { NexusApp } from '@nexus/api';
 import type { Storage } from '@nexus/core';
 import { ApiKeys } from '../src/http/api-keys.ts';
 import { createApp } from '../src/http/create-app.ts';
@@ -13,7 +13,7 @@ import { API_KEY, NOW, backends, useBackend } from '../src/testing/api-harness.t
 const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
 const nowSeconds = Math.floor(NOW.getTime() / 1000);
 
-async function createEndpoint(app: Hono, body: Record<string, unknown>) {
+async function createEndpoint(app: NexusApp, body: Record<string, unknown>) {
   const response = await app.request('/v1/endpoints', {
     method: 'POST',
     headers: auth,
@@ -30,15 +30,16 @@ async function createEndpoint(app: Hono, body: Record<string, unknown>) {
   };
 }
 
+/** The stored rows of an agent's webhooks (endpoints without a host serve the default host). */
 async function storedItems(storage: Storage, agentId: string) {
-  return (await storage.tables.query('webhooks', agentId)).items;
+  return (await storage.tables.query('webhooks', `default~${agentId}`)).items;
 }
 
 describe.each(backends(inject('azuriteConnectionString')))(
   'webhook endpoints and ingestion on $name storage',
   (backend) => {
     let storage: Storage;
-    let app: Hono;
+    let app: NexusApp;
     useBackend(backend, (opened) => ({ storage, app } = opened));
 
     it('creates an endpoint, shows its secret once, and never again', async () => {
@@ -387,7 +388,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
       new ReadableStream<Uint8Array>({
         pull: () => new Promise(() => undefined),
       });
-    const post = (target: Hono, path: string, headers: Record<string, string>) =>
+    const post = (target: NexusApp, path: string, headers: Record<string, string>) =>
       target.request(path, {
         method: 'POST',
         headers,

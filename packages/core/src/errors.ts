@@ -48,6 +48,13 @@ export class ForbiddenError extends NexusError {
   }
 }
 
+/** Too many requests of a kind from one client (failed authentication): try again later. */
+export class TooManyRequestsError extends NexusError {
+  constructor(code: string, message: string, retryAfterSeconds: number) {
+    super(429, code, message, { retryAfterSeconds });
+  }
+}
+
 /** The request conflicts with the state of what it names (a lease it does not hold, a replay of a queued item). */
 export class ConflictError extends NexusError {
   constructor(code: string, message: string) {

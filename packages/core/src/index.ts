@@ -1,5 +1,6 @@
 export * from './errors.ts';
 export * from './ids.ts';
+export * from './hosts.ts';
 export * from './issues.ts';
 export * from './system-error.ts';
 export * from './storage.ts';

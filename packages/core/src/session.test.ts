@@ -16,6 +16,7 @@ function generation(
   scanner.push(new TextEncoder().encode(text));
   const { summary } = scanner.finish();
   const g: Generation = {
+    hostId: 'laptop',
     agentId: 'main',
     sessionId: 's1',
     sha256,

@@ -21,8 +21,12 @@ export interface SessionContext {
   readonly archiveReason?: string;
 }
 
-/** One stored transcript of a session: identified by agent, session and the SHA-256 of its bytes. */
+/**
+ * One stored transcript of a session: identified by host, agent, session and the SHA-256 of its
+ * bytes.
+ */
 export interface Generation {
+  readonly hostId: string;
   readonly agentId: string;
   readonly sessionId: string;
   readonly sha256: string;
@@ -35,6 +39,7 @@ export interface Generation {
 
 /** A session as the read API shows it: every generation combined, usage counted once. */
 export interface SessionRecord {
+  readonly hostId: string;
   readonly agentId: string;
   readonly sessionId: string;
   readonly generations: number;
@@ -85,6 +90,7 @@ export function summarizeSession(
       .map((g) => g.context ?? {}),
   ) as SessionContext;
   return {
+    hostId: first.hostId,
     agentId: first.agentId,
     sessionId: first.sessionId,
     generations: generations.length,

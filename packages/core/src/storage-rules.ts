@@ -77,7 +77,8 @@ export function checkTableKey(what: string, key: string): void {
   }
 }
 
-const BLOB_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+/** `~` joins a host and an agent id in one segment (`laptop~main`, `scopeKey`). */
+const BLOB_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._~-]*$/;
 
 /** Blob keys are `/`-separated safe segments: they become file paths in the embedded backend. */
 export function checkBlobKey(key: string): string[] {
@@ -85,7 +86,7 @@ export function checkBlobKey(key: string): string[] {
   if (key.length > 1024 || segments.some((s) => !BLOB_SEGMENT.test(s) || s.includes('..'))) {
     throw new ValidationError(
       'invalid_blob_key',
-      `The blob key ${JSON.stringify(key.slice(0, 80))} is not allowed: '/'-separated segments of letters, digits, '.', '_' and '-'.`,
+      `The blob key ${JSON.stringify(key.slice(0, 80))} is not allowed: '/'-separated segments of letters, digits, '.', '_', '~' and '-'.`,
     );
   }
   return segments;

@@ -133,6 +133,11 @@ export interface TableStore {
   delete(table: string, partitionKey: string, rowKey: string, etag?: string): Promise<void>;
   /** Rows of one partition in ascending row-key order, one page at a time. */
   query(table: string, partitionKey: string, options?: QueryOptions): Promise<Page<StoredEntity>>;
+  /**
+   * Every partition key holding rows of `table`, each once, in no particular order. On Azure this
+   * reads every row of the table: for maintenance (the upgrade to hosts), not for requests.
+   */
+  partitions(table: string): AsyncIterable<string>;
 }
 
 export interface Storage {

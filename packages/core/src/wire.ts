@@ -31,6 +31,7 @@ export type WebhookState = 'pending' | 'leased' | 'delivered' | 'dead';
 /** A webhook as `GET /v1/webhooks` lists it: everything but its body and headers. */
 export interface WebhookView {
   readonly id: string;
+  readonly hostId: string;
   readonly agentId: string;
   readonly endpointId: string;
   readonly provider: string;
@@ -76,6 +77,7 @@ export interface ClaimedWebhook extends WebhookView {
  */
 export type WebhookSettlement =
   | {
+      readonly hostId: string;
       readonly agentId: string;
       readonly id: string;
       readonly leaseId: string;
@@ -83,6 +85,7 @@ export type WebhookSettlement =
       readonly status?: number | undefined;
     }
   | {
+      readonly hostId: string;
       readonly agentId: string;
       readonly id: string;
       readonly leaseId: string;

@@ -15,6 +15,7 @@ export function buildServices(
   const client = new NexusClient({
     url: config.nexus.url,
     apiKey: config.nexus.apiKey,
+    hostId: config.host.id,
     onRetry: ({ attempt, delayMs, reason }) => {
       logger.warn(
         `request failed (${reason}); retry ${attempt} in ${Math.round(delayMs / 100) / 10} s`,

@@ -13,7 +13,7 @@ import {
   writeWorkerConfig,
 } from '../src/testing/worker-harness.ts';
 
-const KEY = 'era-c-key';
+const KEY = 'era-c-key-0123456789';
 const HOUR = 3_600_000;
 
 function lines(sessionId: string, turns: number): string[] {

@@ -13,7 +13,7 @@ import {
   writeWorkerConfig,
 } from '../src/testing/worker-harness.ts';
 
-const KEY = 'worker-e2e-key';
+const KEY = 'worker-e2e-key-0123456789';
 
 describe('nexus-worker --job session-upload against the real API', () => {
   let server: ServerProcess;

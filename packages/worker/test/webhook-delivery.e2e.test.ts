@@ -10,7 +10,7 @@ import { spawnServer, type ServerProcess } from '@nexus/api/testing';
 import { GatewayStandIn } from '../src/testing/gateway-stand-in.ts';
 import { runWorkerJob } from '../src/testing/worker-harness.ts';
 
-const KEY = 'webhook-e2e-key';
+const KEY = 'webhook-e2e-key-0123456789';
 const HOOKS_TOKEN = 'gateway-hooks-token';
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 

@@ -27,9 +27,13 @@ export async function createFunctionsApp(
     );
   }
   const logger = createLogger({ level: config.logLevel, name: 'nexus-api', pretty: false });
-  const storage = await openStorage(config.storage, (message) => {
-    logger.info(message);
-  });
+  const storage = await openStorage(
+    config.storage,
+    (message) => {
+      logger.info(message);
+    },
+    { defaultHostId: config.defaultHostId },
+  );
   return createApp({
     storage,
     storageKind: 'azure',

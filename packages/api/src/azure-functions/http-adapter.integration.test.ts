@@ -14,7 +14,7 @@ import { createHttpHandler, type FetchApp } from './http-adapter.ts';
 import { startupFailureApp } from './startup-failure.ts';
 import { createHash } from 'node:crypto';
 
-const KEY = 'functions-key';
+const KEY = 'functions-key-0123456789';
 const context = () => new InvocationContext({ functionName: 'nexus', invocationId: 'test' });
 
 async function text(body: unknown): Promise<string> {
@@ -87,9 +87,9 @@ describe('the Azure Functions adapter (no Functions host needed)', () => {
 
 describe('createFunctionsApp', () => {
   it('refuses to start without Azure Storage, saying which settings to add', async () => {
-    await expect(createFunctionsApp({ NEXUS_API_KEYS: 'k' })).rejects.toThrow(
-      /AZURE_STORAGE_CONNECTION_STRING/,
-    );
+    await expect(
+      createFunctionsApp({ NEXUS_API_KEYS: 'functions-key-0123456789' }),
+    ).rejects.toThrow(/AZURE_STORAGE_CONNECTION_STRING/);
   });
 
   it('refuses to start without API keys', async () => {
@@ -101,7 +101,7 @@ describe('createFunctionsApp', () => {
   it('starts on Azure Storage (Azurite) and answers health through the adapter', async () => {
     const app = await createFunctionsApp({
       AZURE_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString'),
-      NEXUS_API_KEYS: 'k1',
+      NEXUS_API_KEYS: 'functions-key-0123456789',
       NEXUS_AZURE_CONTAINER: 'functions-test',
       NEXUS_AZURE_TABLE_PREFIX: 'fn',
       NEXUS_LOG_LEVEL: 'silent',

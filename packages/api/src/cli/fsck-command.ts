@@ -47,7 +47,10 @@ export async function fsckCommand(
     env,
     values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] },
   );
-  const storage = await openStorage(config.storage, undefined, { sweepTemp: false });
+  const storage = await openStorage(config.storage, undefined, {
+    sweepTemp: false,
+    defaultHostId: config.defaultHostId,
+  });
   makePrivateDir(config.dataDir);
   const spoolDir = await mkdtemp(join(config.dataDir, 'fsck-'));
   const interactive = process.stderr.isTTY && values.json !== true;

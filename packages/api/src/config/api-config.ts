@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, describeIssue } from '@nexus/core';
+import { ConfigError, DEFAULT_HOST_ID, describeIssue, validateHostId } from '@nexus/core';
 import type { AzureStorageConfig } from '../storage/azure/open-azure-storage.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../webhooks/retry-policy.ts';
@@ -20,6 +20,8 @@ export interface ApiConfig {
   readonly dataDir: string;
   readonly storage: StorageConfig;
   readonly apiKeys: readonly string[];
+  /** Where data from before hosts existed moves, and what the deprecated routes address. */
+  readonly defaultHostId: string;
   readonly maxTranscriptBytes: number;
   readonly maxWebhookBytes: number;
   readonly webhookRetry: RetryPolicy;
@@ -28,6 +30,8 @@ export interface ApiConfig {
 }
 
 export const DEFAULT_PORT = 7420;
+/** Keys of `NEXUS_API_KEYS` are admin keys: at least this long, or the server refuses to start. */
+export const MIN_KEY_LENGTH = 16;
 export const DEFAULT_MAX_TRANSCRIPT_BYTES = 1024 * 1024 * 1024;
 
 const whole = (name: string, min: number, max: number) =>
@@ -44,7 +48,34 @@ const envSchema = z.object({
   NEXUS_STORAGE: z
     .enum(['embedded', 'azure'], { message: 'NEXUS_STORAGE must be "embedded" or "azure"' })
     .optional(),
-  NEXUS_API_KEYS: z.string().optional(),
+  NEXUS_API_KEYS: z
+    .string()
+    .optional()
+    .superRefine((value, context) => {
+      const short = splitKeys(value).filter((key) => key.length < MIN_KEY_LENGTH).length;
+      if (short > 0)
+        context.addIssue({
+          code: 'custom',
+          message: `NEXUS_API_KEYS holds ${short} key${short === 1 ? '' : 's'} shorter than ${MIN_KEY_LENGTH} characters; use long random keys, e.g. from "openssl rand -base64 32"`,
+        });
+    }),
+  NEXUS_DEFAULT_HOST: z
+    .string()
+    .refine(
+      (value) => {
+        try {
+          validateHostId(value);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      {
+        message:
+          'NEXUS_DEFAULT_HOST must be a host id: 1 to 63 lowercase letters, digits and \'-\', e.g. "laptop"',
+      },
+    )
+    .default(DEFAULT_HOST_ID),
   NEXUS_MAX_TRANSCRIPT_BYTES: whole(
     'NEXUS_MAX_TRANSCRIPT_BYTES',
     1024,
@@ -117,10 +148,8 @@ export function loadApiConfig(
     port: overrides.port ?? e.NEXUS_PORT ?? DEFAULT_PORT,
     dataDir,
     storage: wantsAzure ? azureStorage(e) : { kind: 'embedded', dataDir: join(dataDir, 'data') },
-    apiKeys: (e.NEXUS_API_KEYS ?? '')
-      .split(',')
-      .map((key) => key.trim())
-      .filter((key) => key !== ''),
+    apiKeys: splitKeys(e.NEXUS_API_KEYS),
+    defaultHostId: e.NEXUS_DEFAULT_HOST,
     maxTranscriptBytes: e.NEXUS_MAX_TRANSCRIPT_BYTES ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
     maxWebhookBytes: e.NEXUS_MAX_WEBHOOK_BYTES ?? DEFAULT_MAX_WEBHOOK_BYTES,
     webhookRetry: {
@@ -164,6 +193,13 @@ function azureStorage(e: z.infer<typeof envSchema>): StorageConfig {
   );
 }
 
+function splitKeys(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+}
+
 /** Empty variables count as unset, as shells and .env files produce them. */
 function pickDefined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -181,6 +217,7 @@ export function defaultDataDir(env: Readonly<Record<string, string | undefined>>
 export function appSettings(config: ApiConfig) {
   return {
     maxTranscriptBytes: config.maxTranscriptBytes,
+    defaultHostId: config.defaultHostId,
     maxWebhookBytes: config.maxWebhookBytes,
     webhookRetry: config.webhookRetry,
     webhookRetention: config.webhookRetention,

@@ -1,11 +1,18 @@
 import { tmpdir } from 'node:os';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import { NotFoundError, UnauthorizedError, type Storage } from '@nexus/core';
+import { DEFAULT_HOST_ID, NotFoundError, type Storage } from '@nexus/core';
+import { Authenticator } from '../auth/authenticator.ts';
+import { FailureThrottle, type ThrottleOptions } from '../auth/failure-throttle.ts';
+import { KeyStore } from '../auth/key-store.ts';
+import { ClaimRecorder } from '../hosts/claim-recorder.ts';
+import { clientAddressOf, type AppEnv, type NexusApp } from './app-env.ts';
 import { isClientAbort } from './client-abort.ts';
 import type { ApiKeys } from './api-keys.ts';
 import { errorResponse } from './error-response.ts';
 import { healthRoutes } from './routes/health-routes.ts';
+import { hostRoutes } from './routes/host-routes.ts';
+import { keyRoutes } from './routes/key-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import { transcriptRoutes } from './routes/transcript-routes.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
@@ -24,7 +31,17 @@ export interface AppDeps {
   readonly storage: Storage;
   /** `embedded` or `azure`, shown by the health check. */
   readonly storageKind: string;
+  /** The admin keys of the configuration (`NEXUS_API_KEYS`, the generated first key). */
   readonly apiKeys: ApiKeys;
+  /**
+   * The host of data stored before hosts existed, and of the deprecated routes without a host
+   * (`NEXUS_DEFAULT_HOST`, default `default`).
+   */
+  readonly defaultHostId?: string;
+  /** How long a created key's row is trusted before it is read again (default 5 s). */
+  readonly keyCacheMs?: number;
+  /** Failed authentications allowed per client address (default 10 at once, then 1 per 6 s). */
+  readonly authThrottle?: ThrottleOptions;
   readonly logger: Logger;
   readonly maxTranscriptBytes: number;
   /** Largest webhook delivery accepted (default 25 MB, GitHub's cap). */
@@ -44,16 +61,30 @@ export interface AppDeps {
   readonly webhookReadTimeoutMs?: number;
 }
 
-const OPEN_PATHS = new Set(['/v1/health']);
+const OPEN_PATHS = new Set(['/v1/health', '/v1/enrol']);
 
 /**
  * The whole Nexus API as a function from `Request` to `Response`, free of any runtime: the Node
  * server and the Azure Functions registration only adapt to it, and tests call `app.request()`.
  */
-export function createApp(deps: AppDeps): Hono {
+export function createApp(deps: AppDeps): NexusApp {
   const { logger, apiKeys } = deps;
   const now = deps.now ?? (() => new Date());
-  const app = new Hono();
+  const defaultHostId = deps.defaultHostId ?? DEFAULT_HOST_ID;
+  const app = new Hono<AppEnv>();
+  const keys = new KeyStore(deps.storage, {
+    now,
+    ...(deps.keyCacheMs === undefined ? {} : { cacheMs: deps.keyCacheMs }),
+    onUseError: (error) => {
+      logger.warn({ err: error }, 'could not record when a key was last used');
+    },
+  });
+  const authenticator = new Authenticator({
+    envKeys: apiKeys,
+    keys,
+    throttle: new FailureThrottle(deps.authThrottle),
+    nowMs: () => now().getTime(),
+  });
 
   app.onError((error, c) => {
     if (isClientAbort(error, c.req.raw)) {
@@ -96,22 +127,21 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use('/v1/*', async (c, next) => {
     if (OPEN_PATHS.has(c.req.path)) return next();
-    const header = c.req.header('authorization');
-    if (header === undefined) {
-      throw new UnauthorizedError(
-        'This route needs an API key: send the header "Authorization: Bearer <key>".',
-      );
-    }
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) {
-      throw new UnauthorizedError('The Authorization header must be "Bearer <key>".');
-    }
-    if (!apiKeys.verify(match[1])) {
-      throw new UnauthorizedError(
-        'The API key is not valid for this server; check NEXUS_API_KEYS or the generated key file.',
-      );
-    }
+    const principal = await authenticator.authenticate(
+      c.req.header('authorization'),
+      clientAddressOf(c),
+    );
+    c.set('principal', principal);
     return next();
+  });
+  // Routes from before hosts existed: they address the default host (docs/API.md).
+  app.use('/v1/agents/*', async (c, next) => {
+    await next();
+    c.res.headers.set('deprecation', 'true');
+  });
+  app.use('/v1/agents', async (c, next) => {
+    await next();
+    c.res.headers.set('deprecation', 'true');
   });
 
   healthRoutes(app, {
@@ -124,8 +154,11 @@ export function createApp(deps: AppDeps): Hono {
     now,
     maxTranscriptBytes: deps.maxTranscriptBytes,
     spoolDir: deps.spoolDir ?? tmpdir(),
+    defaultHostId,
   });
-  sessionRoutes(app, { storage: deps.storage });
+  sessionRoutes(app, { storage: deps.storage, defaultHostId });
+  hostRoutes(app, { storage: deps.storage, now });
+  keyRoutes(app, { storage: deps.storage, keys, authenticator, now });
   const endpoints = new EndpointCache(deps.storage, () => now().getTime());
   const queue = new WebhookQueue({
     endpoints,
@@ -135,7 +168,7 @@ export function createApp(deps: AppDeps): Hono {
     retention: deps.webhookRetention ?? DEFAULT_RETENTION,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
-  endpointRoutes(app, { storage: deps.storage, now, endpoints });
+  endpointRoutes(app, { storage: deps.storage, now, endpoints, defaultHostId });
   hookRoutes(app, {
     storage: deps.storage,
     now,
@@ -144,6 +177,11 @@ export function createApp(deps: AppDeps): Hono {
     queue,
     endpoints,
   });
-  queueRoutes(app, { queue });
+  queueRoutes(app, {
+    queue,
+    claims: new ClaimRecorder(deps.storage, logger),
+    defaultHostId,
+    now,
+  });
   return app;
 }

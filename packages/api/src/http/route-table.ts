@@ -1,7 +1,7 @@
-import type { Context, Hono } from 'hono';
 import { MethodNotAllowedError } from '@nexus/core';
+import type { NexusApp, NexusContext } from './app-env.ts';
 
-export type RouteHandler = (c: Context) => Response | Promise<Response>;
+export type RouteHandler = (c: NexusContext) => Response | Promise<Response>;
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
 
 /**
@@ -9,7 +9,7 @@ type Method = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
  * instead of the framework's 404: the path exists, the method is what is wrong.
  */
 export function route(
-  app: Hono,
+  app: NexusApp,
   path: string,
   handlers: Partial<Record<Method, RouteHandler>>,
 ): void {

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { coerceError, queryAll, validateId, validateSha256, type Storage } from '@nexus/core';
+import {
+  coerceError,
+  queryAll,
+  scopeOfKey,
+  validateId,
+  validateSha256,
+  type AgentScope,
+  type Storage,
+} from '@nexus/core';
 import { AgentDirectory } from '../transcripts/agent-directory.ts';
 import { ingestTranscript } from '../transcripts/ingest-transcript.ts';
 import { AGENTS_PARTITION, generationRowKey, transcriptBlobKey } from '../transcripts/keys.ts';
@@ -64,15 +72,25 @@ export async function fsck(storage: Storage, options: FsckOptions): Promise<Fsck
         kind: 'corrupt',
         key: info.key,
         detail:
-          'not a transcript the API stores (transcripts/<agent>/<session>/<sha256>.jsonl); remove it or move it out of the data',
+          'not a transcript the API stores (transcripts/<host>~<agent>/<session>/<sha256>.jsonl); remove it or move it out of the data',
       });
       continue;
     }
-    const [, agentId = '', sessionId = '', sha256 = ''] = match;
+    const [, partition = '', sessionId = '', sha256 = ''] = match;
+    const scope = scopeOfKey(partition);
+    if (!scope) {
+      findings.push({
+        kind: 'corrupt',
+        key: info.key,
+        detail:
+          'stored before hosts existed and not moved to a host; start the API once (it moves such data to NEXUS_DEFAULT_HOST), then run fsck again',
+      });
+      continue;
+    }
     blobs += 1;
     bytes += info.size;
     seen.add(info.key);
-    agents.add(agentId);
+    agents.add(partition);
     const actual = await hashOf(storage, info.key);
     if (actual !== sha256) {
       findings.push({
@@ -85,10 +103,10 @@ export async function fsck(storage: Storage, options: FsckOptions): Promise<Fsck
     }
     const generation = await storage.tables.get(
       'generations',
-      agentId,
+      partition,
       generationRowKey(sessionId, sha256),
     );
-    const session = await storage.tables.get('sessions', agentId, sessionId);
+    const session = await storage.tables.get('sessions', partition, sessionId);
     if (generation === undefined || session === undefined) {
       const missing = [
         ...(generation === undefined ? ['generation row'] : []),
@@ -98,7 +116,7 @@ export async function fsck(storage: Storage, options: FsckOptions): Promise<Fsck
       if (options.repair) {
         try {
           await rebuild(storage, directory, options.spoolDir, now, {
-            agentId,
+            scope,
             sessionId,
             sha256,
             size: info.size,
@@ -117,16 +135,18 @@ export async function fsck(storage: Storage, options: FsckOptions): Promise<Fsck
   }
 
   let generationRows = 0;
-  for (const agentId of await listAgentIds(storage, agents)) {
-    for await (const row of queryAll(storage.tables, 'generations', agentId)) {
+  for (const partition of await listScopeKeys(storage, agents)) {
+    const scope = scopeOfKey(partition);
+    if (!scope) continue;
+    for await (const row of queryAll(storage.tables, 'generations', partition)) {
       generationRows += 1;
       const [sessionId = '', sha256 = ''] = row.rowKey.split('|');
-      const key = transcriptBlobKey(agentId, sessionId, sha256);
+      const key = transcriptBlobKey(scope, sessionId, sha256);
       if (seen.has(key)) continue;
       findings.push({
         kind: 'missing_blob',
         key,
-        detail: `generation row ${agentId}/${row.rowKey} has no stored bytes; they cannot be rebuilt, upload the file again if the OpenClaw host still has it`,
+        detail: `generation row ${partition}/${row.rowKey} has no stored bytes; they cannot be rebuilt, upload the file again if the OpenClaw host still has it`,
       });
     }
   }
@@ -145,16 +165,15 @@ async function rebuild(
   agents: AgentDirectory,
   spoolDir: string,
   now: () => Date,
-  blob: { agentId: string; sessionId: string; sha256: string; size: number },
+  blob: { scope: AgentScope; sessionId: string; sha256: string; size: number },
 ): Promise<void> {
-  const agentId = validateId('agent id', blob.agentId);
   const sessionId = validateId('session id', blob.sessionId);
   const sha256 = validateSha256(blob.sha256);
-  const { body } = await storage.blobs.get(transcriptBlobKey(agentId, sessionId, sha256));
+  const { body } = await storage.blobs.get(transcriptBlobKey(blob.scope, sessionId, sha256));
   await ingestTranscript(
     { storage, agents, now, maxTranscriptBytes: Number.MAX_SAFE_INTEGER, spoolDir },
     {
-      agentId,
+      ...blob.scope,
       sessionId,
       sha256,
       kind: 'live',
@@ -167,9 +186,13 @@ async function rebuild(
   );
 }
 
-/** Agents from the `agents` rows and from the blobs found (a lost `agents` row hides none). */
-async function listAgentIds(storage: Storage, fromBlobs: ReadonlySet<string>): Promise<string[]> {
-  const ids = new Set(fromBlobs);
-  for await (const row of queryAll(storage.tables, 'agents', AGENTS_PARTITION)) ids.add(row.rowKey);
-  return [...ids].sort();
+/**
+ * The agents of every host, as scope keys, from the `agents` rows and from the blobs found (a lost
+ * `agents` row hides none).
+ */
+async function listScopeKeys(storage: Storage, fromBlobs: ReadonlySet<string>): Promise<string[]> {
+  const keys = new Set(fromBlobs);
+  for await (const row of queryAll(storage.tables, 'agents', AGENTS_PARTITION))
+    keys.add(row.rowKey);
+  return [...keys].sort();
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener, type Http2Bindings, type HttpBindings } from '@hono/node-server';
-import type { Hono } from 'hono';
+import type { NexusApp } from '../http/app-env.ts';
 import type { Logger } from 'pino';
 
 /** The limits the Node server holds connections to (README, "Configuration"). */
@@ -42,7 +42,7 @@ export class NodeListener {
   /** The responses of the requests in flight: told to close their connection at shutdown. */
   private readonly responses = new Set<ServerResponse>();
 
-  constructor(app: Hono, limits: ConnectionLimits, logger: Logger) {
+  constructor(app: NexusApp, limits: ConnectionLimits, logger: Logger) {
     this.limits = limits;
     this.logger = logger;
     this.hono = getRequestListener(
@@ -57,7 +57,7 @@ export class NodeListener {
         return response;
       },
       {
-        // The URL or Host header Hono could not build a request from (a backslash, `OPTIONS *`).
+        // The URL or Host header NexusApp could not build a request from (a backslash, `OPTIONS *`).
         errorHandler: (error) =>
           jsonError(400, 'bad_request', `The request is malformed: ${reasonOf(error)}.`),
       },

@@ -31,9 +31,13 @@ export async function startServer(
     readonly webhookReadTimeoutMs?: number;
   } = {},
 ): Promise<RunningServer> {
-  const storage = await openStorage(config.storage, (message) => {
-    logger.info(message);
-  });
+  const storage = await openStorage(
+    config.storage,
+    (message) => {
+      logger.info(message);
+    },
+    { defaultHostId: config.defaultHostId },
+  );
   let keys = config.apiKeys;
   let apiKeyFile: string | undefined;
   if (keys.length === 0) {
@@ -73,13 +77,20 @@ export async function startServer(
   // Host is checked by the listener, so its absence gets a JSON error body like every other.
   const server = createServer({ requireHostHeader: false });
   listener.attach(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // A port in use: nothing was served, so storage (and its checkpoint thread) closes now, or
+    // the process would live on without a server.
+    await storage.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
-import type { Hono } from 'hono';
+import type { NexusApp } from '../http/app-env.ts';
 import type { Storage } from '@nexus/core';
 import { ApiKeys } from '../http/api-keys.ts';
 import { createApp } from '../http/create-app.ts';
 import { openAzureStorage } from '../storage/azure/open-azure-storage.ts';
 import { openEmbeddedStorage } from '../storage/embedded/open-embedded-storage.ts';
 
-export const API_KEY = 'test-key-one';
-export const SECOND_KEY = 'test-key-two';
+export const API_KEY = 'test-key-one-0123456789';
+export const SECOND_KEY = 'test-key-two-0123456789';
 export const NOW = new Date('2026-11-25T12:00:00.000Z');
 
 export interface Backend {
@@ -45,7 +45,7 @@ export function backends(azuriteConnectionString: string): Backend[] {
  */
 export function useBackend(
   backend: Backend,
-  use: (opened: { storage: Storage; app: Hono }) => void,
+  use: (opened: { storage: Storage; app: NexusApp }) => void,
 ): void {
   let storage: Storage | undefined;
   beforeAll(async () => {
@@ -60,7 +60,7 @@ export function useBackend(
 export function testApp(
   storage: Storage,
   options: { maxTranscriptBytes?: number; now?: () => Date } = {},
-): Hono {
+): NexusApp {
   return createApp({
     storage,
     storageKind: 'test',
@@ -90,7 +90,7 @@ export type Body = NonNullable<RequestInit['body']>;
 
 /** PUT a transcript the way the worker does; the hash defaults to that of `raw` (uncompressed). */
 export function putTranscript(
-  app: Hono,
+  app: NexusApp,
   body: Body,
   raw: string | Uint8Array,
   options: PutOptions = {},
@@ -109,7 +109,7 @@ export function putTranscript(
   });
 }
 
-export function get(app: Hono, path: string, key: string | null = API_KEY) {
+export function get(app: NexusApp, path: string, key: string | null = API_KEY) {
   return app.request(path, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
 }
 

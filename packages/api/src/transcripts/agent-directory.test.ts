@@ -5,7 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UnavailableError, type Entity, type Storage } from '@nexus/core';
 import { openEmbeddedStorage } from '../storage/embedded/open-embedded-storage.ts';
 import { AgentDirectory } from './agent-directory.ts';
+import { HOSTS_PARTITION } from '../hosts/host-rows.ts';
 import { AGENTS_PARTITION } from './keys.ts';
+
+const MAIN = { hostId: 'laptop', agentId: 'main' };
+const OTHER = { hostId: 'laptop', agentId: 'other' };
+/** The same agent id on another machine: an agent of its own. */
+const SERVER_MAIN = { hostId: 'server', agentId: 'main' };
 
 describe('AgentDirectory', () => {
   let storage: Storage;
@@ -27,7 +33,7 @@ describe('AgentDirectory', () => {
             failNext = false;
             throw new UnavailableError('storage is down');
           }
-          inserted.push(entity.rowKey);
+          inserted.push(`${table}:${entity.rowKey}`);
           return insert(table, entity);
         },
       }),
@@ -37,34 +43,43 @@ describe('AgentDirectory', () => {
     await storage.close();
   });
 
-  it('writes an agent once however many uploads ask, and keeps its first time', async () => {
+  it('writes an agent and its host once however many uploads ask, and keeps its first time', async () => {
     const directory = new AgentDirectory(storage);
     await Promise.all([
-      directory.ensure('main', 't1'),
-      directory.ensure('main', 't2'),
-      directory.ensure('other', 't3'),
+      directory.ensure(MAIN, 't1'),
+      directory.ensure(MAIN, 't2'),
+      directory.ensure(OTHER, 't3'),
+      directory.ensure(SERVER_MAIN, 't5'),
     ]);
-    await directory.ensure('main', 't4');
-    expect(inserted.sort()).toEqual(['main', 'other']);
-    expect((await storage.tables.get('agents', AGENTS_PARTITION, 'main'))?.properties).toEqual({
-      firstReceivedAt: 't1',
+    await directory.ensure(MAIN, 't4');
+    expect(inserted.filter((row) => row.startsWith('agents:')).sort()).toEqual([
+      'agents:laptop~main',
+      'agents:laptop~other',
+      'agents:server~main',
+    ]);
+    expect(
+      (await storage.tables.get('agents', AGENTS_PARTITION, 'laptop~main'))?.properties,
+    ).toEqual({ firstReceivedAt: 't1' });
+    expect((await storage.tables.get('hosts', HOSTS_PARTITION, 'laptop'))?.properties).toEqual({
+      firstSeenAt: 't1',
     });
+    expect(await storage.tables.get('hosts', HOSTS_PARTITION, 'server')).toBeDefined();
   });
 
   it('leaves a row another process wrote as it is', async () => {
-    await new AgentDirectory(storage).ensure('main', 't1');
-    await new AgentDirectory(storage).ensure('main', 't2');
-    expect((await storage.tables.get('agents', AGENTS_PARTITION, 'main'))?.properties).toEqual({
-      firstReceivedAt: 't1',
-    });
+    await new AgentDirectory(storage).ensure(MAIN, 't1');
+    await new AgentDirectory(storage).ensure(MAIN, 't2');
+    expect(
+      (await storage.tables.get('agents', AGENTS_PARTITION, 'laptop~main'))?.properties,
+    ).toEqual({ firstReceivedAt: 't1' });
   });
 
   it('does not remember an agent whose write failed', async () => {
     const directory = new AgentDirectory(storage);
     failNext = true;
-    await expect(directory.ensure('main', 't1')).rejects.toBeInstanceOf(UnavailableError);
-    await directory.ensure('main', 't2');
-    expect(inserted).toEqual(['main']);
-    expect(await storage.tables.get('agents', AGENTS_PARTITION, 'main')).toBeDefined();
+    await expect(directory.ensure(MAIN, 't1')).rejects.toBeInstanceOf(UnavailableError);
+    await directory.ensure(MAIN, 't2');
+    expect(inserted.filter((row) => row.startsWith('agents:'))).toEqual(['agents:laptop~main']);
+    expect(await storage.tables.get('agents', AGENTS_PARTITION, 'laptop~main')).toBeDefined();
   });
 });

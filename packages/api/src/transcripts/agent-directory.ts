@@ -1,11 +1,13 @@
-import { AlreadyExistsError, type Storage } from '@nexus/core';
+import { AlreadyExistsError, scopeKey, type AgentScope, type Storage } from '@nexus/core';
+import { HOSTS_PARTITION } from '../hosts/host-rows.ts';
 import { AGENTS_PARTITION } from './keys.ts';
 
 /**
- * The `agents` rows, one per agent in one partition: what `GET /v1/agents` lists. A row is
- * written once, at the agent's first upload; this process then remembers the agent and writes
- * nothing more for it (its last upload time is the `agentActivity` row, written with each upload's
- * other rows). Concurrent first uploads of one agent share the write.
+ * The `agents` rows (one per agent of each host, in one partition: what `GET /v1/hosts` and
+ * `GET /v1/hosts/{host}/agents` list) and the `hosts` row of their host. Each is written once, at
+ * the agent's first upload; this process then remembers the agent and writes nothing more for it
+ * (its last upload time is the `agentActivity` row, written with each upload's other rows).
+ * Concurrent first uploads of one agent share the write.
  */
 export class AgentDirectory {
   private readonly storage: Storage;
@@ -16,28 +18,37 @@ export class AgentDirectory {
     this.storage = storage;
   }
 
-  /** Resolves once the agent's row exists. */
-  ensure(agentId: string, firstReceivedAt: string): Promise<void> {
-    if (this.known.has(agentId)) return Promise.resolve();
-    const under = this.pending.get(agentId);
+  /** Resolves once the agent's row and its host's row exist. */
+  ensure(scope: AgentScope, firstReceivedAt: string): Promise<void> {
+    const key = scopeKey(scope);
+    if (this.known.has(key)) return Promise.resolve();
+    const under = this.pending.get(key);
     if (under) return under;
-    const write = this.insert(agentId, firstReceivedAt).finally(() => {
-      this.pending.delete(agentId);
+    const write = this.insert(scope, firstReceivedAt).finally(() => {
+      this.pending.delete(key);
     });
-    this.pending.set(agentId, write);
+    this.pending.set(key, write);
     return write;
   }
 
-  private async insert(agentId: string, firstReceivedAt: string): Promise<void> {
+  private async insert(scope: AgentScope, firstReceivedAt: string): Promise<void> {
+    await Promise.all([
+      this.insertOnce('agents', AGENTS_PARTITION, scopeKey(scope), { firstReceivedAt }),
+      this.insertOnce('hosts', HOSTS_PARTITION, scope.hostId, { firstSeenAt: firstReceivedAt }),
+    ]);
+    this.known.add(scopeKey(scope));
+  }
+
+  private async insertOnce(
+    table: string,
+    partitionKey: string,
+    rowKey: string,
+    properties: Record<string, string>,
+  ): Promise<void> {
     try {
-      await this.storage.tables.insert('agents', {
-        partitionKey: AGENTS_PARTITION,
-        rowKey: agentId,
-        properties: { firstReceivedAt },
-      });
+      await this.storage.tables.insert(table, { partitionKey, rowKey, properties });
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error;
     }
-    this.known.add(agentId);
   }
 }

@@ -3,6 +3,7 @@ import {
   TRANSCRIPT_KINDS,
   ValidationError,
   validateId,
+  validateScope,
   validateSha256,
   type ByteSource,
   type Generation,
@@ -20,6 +21,7 @@ import { LedgerWriter } from './usage-ledger.ts';
 import { VerifiedTranscript, type ContentEncoding } from './verified-transcript.ts';
 
 export interface TranscriptUpload {
+  readonly hostId: string;
   readonly agentId: string;
   readonly sessionId: string;
   readonly sha256: string;
@@ -64,7 +66,7 @@ export async function ingestTranscript(
   upload: TranscriptUpload,
 ): Promise<IngestResult> {
   const { storage, maxTranscriptBytes } = deps;
-  const agentId = validateId('agent id', upload.agentId);
+  const scope = validateScope(upload.hostId, upload.agentId);
   const sessionId = validateId('session id', upload.sessionId);
   const sha256 = validateSha256(upload.sha256);
   const kind = validateKind(upload.kind);
@@ -94,7 +96,7 @@ export async function ingestTranscript(
     const whole = body instanceof Uint8Array ? verified.readWhole(body) : undefined;
     const source: ByteSource | Uint8Array =
       whole ?? verified.read(body instanceof Uint8Array ? [body] : body);
-    await storage.blobs.putIfAbsent(transcriptBlobKey(agentId, sessionId, sha256), source, {
+    await storage.blobs.putIfAbsent(transcriptBlobKey(scope, sessionId, sha256), source, {
       contentType: 'application/x-ndjson',
     });
     ({ summary } = verified.result());
@@ -102,7 +104,7 @@ export async function ingestTranscript(
     inlineLedger = ledger.inline();
     if (inlineLedger === undefined) {
       await storage.blobs.putIfAbsent(
-        ledgerBlobKey(agentId, sessionId, sha256),
+        ledgerBlobKey(scope, sessionId, sha256),
         await ledger.finish(),
         {
           contentType: 'application/x-ndjson',
@@ -114,7 +116,7 @@ export async function ingestTranscript(
   }
 
   const generation: Generation = {
-    agentId,
+    ...scope,
     sessionId,
     sha256,
     kind,
@@ -131,12 +133,12 @@ export async function ingestTranscript(
   const record = async () => {
     const first = await insertFirstGeneration(storage, generation, inlineLedger, usage);
     if (first) return { created: true, stored: generation, session: first };
-    return recordGeneration(storage, agentId, sessionId, { generation, inlineLedger, usage });
+    return recordGeneration(storage, scope, sessionId, { generation, inlineLedger, usage });
   };
   // The agent's row in the list of agents, beside: written at its first upload only.
   const [{ created, stored, session }] = await Promise.all([
     record(),
-    deps.agents.ensure(agentId, generation.receivedAt),
+    deps.agents.ensure(scope, generation.receivedAt),
   ]);
   return { status: created ? 'created' : 'already_present', generation: stored, session };
 }

@@ -2,26 +2,30 @@
  * Where a transcript's pieces live. Every id in here has passed `validateId`, so keys are safe as
  * blob paths and table keys. Layout (docs/ARCHITECTURE.md, "Storage layout"):
  *
- *   blob  transcripts/<agent>/<session>/<sha256>.jsonl   the exact bytes
- *   blob  ledgers/<agent>/<session>/<sha256>.jsonl       usage per assistant entry, for de-duplication
- *   row   generations     PK agent, RK <session>|<sha256>
- *   row   sessions        PK agent, RK <session>
- *   row   sessionsByTime  PK agent, RK <inverted activity ms>|<session>   newest first
- *   row   agents          PK "agent", RK <agent>                         the list of agents
- *   row   agentActivity   PK agent, RK "last"                            last upload time
+ *   blob  transcripts/<scope>/<session>/<sha256>.jsonl   the exact bytes
+ *   blob  ledgers/<scope>/<session>/<sha256>.jsonl       usage per assistant entry, for de-duplication
+ *   row   generations     PK scope, RK <session>|<sha256>
+ *   row   sessions        PK scope, RK <session>
+ *   row   sessionsByTime  PK scope, RK <inverted activity ms>|<session>   newest first
+ *   row   agents          PK "agent", RK <scope>                         the list of agents
+ *   row   agentActivity   PK scope, RK "last"                            last upload time
+ *
+ * where `<scope>` is `<host>~<agent>` (`scopeKey`): one agent of one host.
  *
  * (On Azure all tables share one, each row key prefixed with its table's name: `AzureTableStore`.)
  */
+import { scopeKey, type AgentScope } from '@nexus/core';
+
 export const AGENTS_PARTITION = 'agent';
 /** The row key of an agent's `agentActivity` row (in the agent's own partition). */
 export const ACTIVITY_ROW = 'last';
 
-export function transcriptBlobKey(agentId: string, sessionId: string, sha256: string): string {
-  return `transcripts/${agentId}/${sessionId}/${sha256}.jsonl`;
+export function transcriptBlobKey(scope: AgentScope, sessionId: string, sha256: string): string {
+  return `transcripts/${scopeKey(scope)}/${sessionId}/${sha256}.jsonl`;
 }
 
-export function ledgerBlobKey(agentId: string, sessionId: string, sha256: string): string {
-  return `ledgers/${agentId}/${sessionId}/${sha256}.jsonl`;
+export function ledgerBlobKey(scope: AgentScope, sessionId: string, sha256: string): string {
+  return `ledgers/${scopeKey(scope)}/${sessionId}/${sha256}.jsonl`;
 }
 
 export function generationRowKey(sessionId: string, sha256: string): string {

@@ -1,8 +1,10 @@
 import {
   UnavailableError,
   queryAll,
+  scopeKey,
   summarizeSession,
   UsageCombiner,
+  type AgentScope,
   type Generation,
   type SessionRecord,
   type Storage,
@@ -36,15 +38,16 @@ export interface NewGeneration {
  */
 export async function recordGeneration(
   storage: Storage,
-  agentId: string,
+  scope: AgentScope,
   sessionId: string,
   added: NewGeneration,
 ): Promise<{ created: boolean; stored: Generation; session: SessionRecord }> {
   const { tables } = storage;
   const { sha256 } = added.generation;
+  const partition = scopeKey(scope);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    const current = await tables.get('sessions', agentId, sessionId);
-    const rows = await listGenerationRows(storage, agentId, sessionId);
+    const current = await tables.get('sessions', partition, sessionId);
+    const rows = await listGenerationRows(storage, scope, sessionId);
     const existing = rows.find((row) => row.generation.sha256 === sha256);
     if (existing === undefined) rows.push(added);
     const record = summarizeSession(
@@ -66,7 +69,7 @@ export async function recordGeneration(
       {
         op: 'upsert',
         table: 'sessionsByTime',
-        entity: { partitionKey: agentId, rowKey: indexKey, properties: { sessionId } },
+        entity: { partitionKey: partition, rowKey: indexKey, properties: { sessionId } },
       },
       current
         ? { op: 'update', table: 'sessions', entity, etag: current.etag }
@@ -76,7 +79,7 @@ export async function recordGeneration(
     if (!written) continue;
     const previousKey = current?.properties['indexKey'];
     if (typeof previousKey === 'string' && previousKey !== indexKey) {
-      await tables.delete('sessionsByTime', agentId, previousKey);
+      await tables.delete('sessionsByTime', partition, previousKey);
     }
     return {
       created: existing === undefined,
@@ -85,7 +88,7 @@ export async function recordGeneration(
     };
   }
   throw new UnavailableError(
-    `Session ${agentId}/${sessionId} is being updated by many uploads at once; retry.`,
+    `Session ${partition}/${sessionId} is being updated by many uploads at once; retry.`,
     {
       retryAfterSeconds: 1,
     },
@@ -104,7 +107,7 @@ export async function insertFirstGeneration(
   inlineLedger: string | undefined,
   usage: readonly UsageBucket[],
 ): Promise<SessionRecord | undefined> {
-  const { agentId, sessionId } = generation;
+  const { sessionId } = generation;
   const record = summarizeSession([generation], usage);
   const indexKey = activityRowKey(record.activityAt, sessionId);
   const written = await storage.tables.transact([
@@ -112,7 +115,7 @@ export async function insertFirstGeneration(
     {
       op: 'insert',
       table: 'sessionsByTime',
-      entity: { partitionKey: agentId, rowKey: indexKey, properties: { sessionId } },
+      entity: { partitionKey: scopeKey(generation), rowKey: indexKey, properties: { sessionId } },
     },
     { op: 'insert', table: 'sessions', entity: sessionEntity(record, indexKey) },
     activityWrite(generation),
@@ -129,7 +132,7 @@ function activityWrite(generation: Generation): TableWrite {
     op: 'upsert',
     table: 'agentActivity',
     entity: {
-      partitionKey: generation.agentId,
+      partitionKey: scopeKey(generation),
       rowKey: ACTIVITY_ROW,
       properties: { lastReceivedAt: generation.receivedAt },
     },
@@ -138,10 +141,10 @@ function activityWrite(generation: Generation): TableWrite {
 
 export async function listGenerations(
   storage: Storage,
-  agentId: string,
+  scope: AgentScope,
   sessionId: string,
 ): Promise<Generation[]> {
-  return (await listGenerationRows(storage, agentId, sessionId)).map((row) => row.generation);
+  return (await listGenerationRows(storage, scope, sessionId)).map((row) => row.generation);
 }
 
 interface GenerationRow {
@@ -151,14 +154,14 @@ interface GenerationRow {
 
 async function listGenerationRows(
   storage: Storage,
-  agentId: string,
+  scope: AgentScope,
   sessionId: string,
 ): Promise<GenerationRow[]> {
   const rows: GenerationRow[] = [];
   for await (const entity of queryAll(
     storage.tables,
     'generations',
-    agentId,
+    scopeKey(scope),
     generationRange(sessionId),
   ))
     rows.push({ generation: generationFromEntity(entity), inlineLedger: inlineLedgerOf(entity) });
@@ -182,7 +185,7 @@ async function combinedUsage(
   for (const { generation: g, inlineLedger } of rows) {
     const body =
       inlineLedger === undefined
-        ? (await storage.blobs.get(ledgerBlobKey(g.agentId, g.sessionId, g.sha256))).body
+        ? (await storage.blobs.get(ledgerBlobKey(g, g.sessionId, g.sha256))).body
         : [Buffer.from(inlineLedger)];
     for await (const record of readLedger(body)) combiner.add(record);
   }

@@ -1,11 +1,14 @@
-import type {
-  Entity,
-  Generation,
-  SessionContext,
-  SessionRecord,
-  StoredEntity,
-  TranscriptKind,
-  TranscriptSummary,
+import {
+  scopeKey,
+  scopeOfKey,
+  type AgentScope,
+  type Entity,
+  type Generation,
+  type SessionContext,
+  type SessionRecord,
+  type StoredEntity,
+  type TranscriptKind,
+  type TranscriptSummary,
 } from '@nexus/core';
 import { generationRowKey } from './keys.ts';
 import { packJson, unpackJson } from './json-properties.ts';
@@ -16,7 +19,7 @@ import { packJson, unpackJson } from './json-properties.ts';
  */
 export function generationEntity(generation: Generation, inlineLedger?: string): Entity {
   return {
-    partitionKey: generation.agentId,
+    partitionKey: scopeKey(generation),
     rowKey: generationRowKey(generation.sessionId, generation.sha256),
     properties: {
       sessionId: generation.sessionId,
@@ -41,7 +44,7 @@ export function inlineLedgerOf(entity: StoredEntity): string | undefined {
 export function generationFromEntity(entity: StoredEntity): Generation {
   const p = entity.properties;
   return {
-    agentId: entity.partitionKey,
+    ...scopeOfRow(entity),
     sessionId: String(p['sessionId']),
     sha256: String(p['sha256']),
     kind: String(p['kind']) as TranscriptKind,
@@ -54,12 +57,21 @@ export function generationFromEntity(entity: StoredEntity): Generation {
 
 export function sessionEntity(record: SessionRecord, indexKey: string): Entity {
   return {
-    partitionKey: record.agentId,
+    partitionKey: scopeKey(record),
     rowKey: record.sessionId,
     properties: { indexKey, activityAt: record.activityAt, ...packJson('record', record) },
   };
 }
 
 export function sessionFromEntity(entity: StoredEntity): SessionRecord {
-  return unpackJson(entity.properties, 'record') as SessionRecord;
+  // Records written before hosts existed carry no host: the partition (moved at upgrade) does.
+  return { ...(unpackJson(entity.properties, 'record') as SessionRecord), ...scopeOfRow(entity) };
+}
+
+/** The host and agent a row of a scope's partition belongs to. */
+export function scopeOfRow(entity: StoredEntity): AgentScope {
+  const scope = scopeOfKey(entity.partitionKey);
+  if (!scope)
+    throw new Error(`row ${entity.partitionKey}/${entity.rowKey} is not in a host's partition`);
+  return scope;
 }

@@ -1,10 +1,14 @@
 import {
   NotFoundError,
+  hostScopeRange,
   queryAll,
+  scopeKey,
+  scopeOfKey,
   sumUsage,
   sumBuckets,
   validateId,
   validateSha256,
+  type AgentScope,
   type BlobInfo,
   type ByteSource,
   type Generation,
@@ -27,22 +31,28 @@ import { generationFromEntity, sessionFromEntity } from './rows.ts';
 const READ_CONCURRENCY = 16;
 
 export interface AgentInfo {
+  readonly hostId: string;
   readonly agentId: string;
   readonly lastReceivedAt: string;
 }
 
 /**
- * Agents with stored sessions: the `agents` rows, each with its `agentActivity` row (read
- * `READ_CONCURRENCY` at a time). Rows written by 0.1 carry `lastReceivedAt` themselves; an agent
- * whose first upload did not complete has no activity and is left out.
+ * Agents with stored sessions, of one host or of all: the `agents` rows, each with its
+ * `agentActivity` row (read `READ_CONCURRENCY` at a time). Rows written by 0.1 carry
+ * `lastReceivedAt` themselves; an agent whose first upload did not complete has no activity and
+ * is left out.
  */
-export async function listAgents(storage: Storage): Promise<AgentInfo[]> {
-  const rows: StoredEntity[] = [];
-  for await (const row of queryAll(storage.tables, 'agents', AGENTS_PARTITION)) rows.push(row);
-  return readEach(rows, async (row) => {
+export async function listAgents(storage: Storage, hostId?: string): Promise<AgentInfo[]> {
+  const rows: { scope: AgentScope; row: StoredEntity }[] = [];
+  const range = hostId === undefined ? {} : hostScopeRange(hostId);
+  for await (const row of queryAll(storage.tables, 'agents', AGENTS_PARTITION, range)) {
+    const scope = scopeOfKey(row.rowKey);
+    if (scope) rows.push({ scope, row });
+  }
+  return readEach(rows, async ({ scope, row }) => {
     const activity = await storage.tables.get('agentActivity', row.rowKey, ACTIVITY_ROW);
     const last = activity?.properties['lastReceivedAt'] ?? row.properties['lastReceivedAt'];
-    return typeof last === 'string' ? { agentId: row.rowKey, lastReceivedAt: last } : undefined;
+    return typeof last === 'string' ? { ...scope, lastReceivedAt: last } : undefined;
   });
 }
 
@@ -56,21 +66,20 @@ export interface SessionListOptions {
 /** A session in a list: everything but the per-day usage, which `getSession` returns. */
 export type SessionListItem = Omit<SessionRecord, 'usage'>;
 
-/** Sessions of an agent, most recently active first, one page at a time. */
+/** Sessions of an agent of a host, most recently active first, one page at a time. */
 export async function listSessions(
   storage: Storage,
-  agentIdInput: string,
+  scope: AgentScope,
   options: SessionListOptions,
 ): Promise<{ sessions: SessionListItem[]; cursor?: string }> {
-  const agentId = validateId('agent id', agentIdInput);
-  const page = await storage.tables.query('sessionsByTime', agentId, {
+  const page = await storage.tables.query('sessionsByTime', scopeKey(scope), {
     ...activityRange(options.fromMs, options.toMs),
     limit: options.limit,
     ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
   });
   const records = await readCurrentSessions(
     storage,
-    agentId,
+    scope,
     page.items.map((row) => ({
       indexKey: row.rowKey,
       sessionId: String(row.properties['sessionId']),
@@ -82,43 +91,46 @@ export async function listSessions(
 
 export async function getSession(
   storage: Storage,
-  agentIdInput: string,
+  scope: AgentScope,
   sessionIdInput: string,
 ): Promise<{ session: SessionRecord; generations: Generation[] }> {
-  const agentId = validateId('agent id', agentIdInput);
   const sessionId = validateId('session id', sessionIdInput);
-  const row = await storage.tables.get('sessions', agentId, sessionId);
+  const row = await storage.tables.get('sessions', scopeKey(scope), sessionId);
   if (!row)
     throw new NotFoundError(
-      `Agent ${agentId} has no stored session ${sessionId}.`,
+      `Agent ${scope.agentId} of host ${scope.hostId} has no stored session ${sessionId}.`,
       'session_not_found',
     );
-  const generations = await listGenerations(storage, agentId, sessionId);
+  const generations = await listGenerations(storage, scope, sessionId);
   generations.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
   return { session: sessionFromEntity(row), generations };
 }
 
 export async function openTranscript(
   storage: Storage,
-  agentIdInput: string,
+  scope: AgentScope,
   sessionIdInput: string,
   sha256Input: string,
 ): Promise<{ generation: Generation; info: BlobInfo; body: ByteSource }> {
-  const agentId = validateId('agent id', agentIdInput);
   const sessionId = validateId('session id', sessionIdInput);
   const sha256 = validateSha256(sha256Input);
-  const row = await storage.tables.get('generations', agentId, generationRowKey(sessionId, sha256));
+  const row = await storage.tables.get(
+    'generations',
+    scopeKey(scope),
+    generationRowKey(sessionId, sha256),
+  );
   if (!row) {
     throw new NotFoundError(
-      `Session ${agentId}/${sessionId} has no generation ${sha256}; list its generations with GET /v1/agents/${agentId}/sessions/${sessionId}.`,
+      `Session ${sessionId} of agent ${scope.agentId} on host ${scope.hostId} has no generation ${sha256}; list its generations with GET /v1/hosts/${scope.hostId}/agents/${scope.agentId}/sessions/${sessionId}.`,
       'generation_not_found',
     );
   }
-  const { info, body } = await storage.blobs.get(transcriptBlobKey(agentId, sessionId, sha256));
+  const { info, body } = await storage.blobs.get(transcriptBlobKey(scope, sessionId, sha256));
   return { generation: generationFromEntity(row), info, body };
 }
 
 export interface UsageSummary {
+  readonly hostId: string;
   readonly agentId: string;
   readonly fromDay: string | null;
   readonly toDay: string | null;
@@ -134,35 +146,48 @@ export interface UsageSummary {
  */
 export async function usageSummary(
   storage: Storage,
-  agentIdInput: string,
-  range: { fromDay?: string; toDay?: string },
+  scope: AgentScope,
+  range: DayRange,
 ): Promise<UsageSummary> {
-  const agentId = validateId('agent id', agentIdInput);
+  const { sessions, byDay } = await scopeUsage(storage, scope, range);
+  return {
+    ...scope,
+    fromDay: range.fromDay ?? null,
+    toDay: range.toDay ?? null,
+    sessions,
+    totals: sumUsage(byDay),
+    byDay,
+  };
+}
+
+export interface DayRange {
+  readonly fromDay?: string;
+  readonly toDay?: string;
+}
+
+/** One scope's usage buckets in a range, and how many sessions hold them. */
+export async function scopeUsage(
+  storage: Storage,
+  scope: AgentScope,
+  range: DayRange,
+): Promise<{ sessions: number; byDay: UsageBucket[] }> {
   const fromMs = range.fromDay === undefined ? undefined : Date.parse(`${range.fromDay}T00:00:00Z`);
   const refs: { indexKey: string; sessionId: string }[] = [];
   for await (const row of queryAll(
     storage.tables,
     'sessionsByTime',
-    agentId,
+    scopeKey(scope),
     activityRange(fromMs, undefined),
   ))
     refs.push({ indexKey: row.rowKey, sessionId: String(row.properties['sessionId']) });
-  const sessions = await readCurrentSessions(storage, agentId, refs);
+  const sessions = await readCurrentSessions(storage, scope, refs);
   const toExclusive = range.toDay === undefined ? undefined : nextDay(range.toDay);
   const inRange = (day: string) =>
     (range.fromDay === undefined || day >= range.fromDay) &&
     (toExclusive === undefined || day < toExclusive);
   const counted = sessions.filter((s) => s.usage.some((bucket) => inRange(bucket.day)));
   const byDay = sumBuckets(counted.flatMap((s) => s.usage.filter((bucket) => inRange(bucket.day))));
-  const totals = sumUsage(byDay);
-  return {
-    agentId,
-    fromDay: range.fromDay ?? null,
-    toDay: range.toDay ?? null,
-    sessions: counted.length,
-    totals,
-    byDay,
-  };
+  return { sessions: counted.length, byDay };
 }
 
 /**
@@ -171,17 +196,18 @@ export async function usageSummary(
  */
 async function readCurrentSessions(
   storage: Storage,
-  agentId: string,
+  scope: AgentScope,
   refs: readonly { indexKey: string; sessionId: string }[],
 ): Promise<SessionRecord[]> {
+  const partition = scopeKey(scope);
   return readEach(refs, async (ref) => {
-    const row = await storage.tables.get('sessions', agentId, ref.sessionId);
+    const row = await storage.tables.get('sessions', partition, ref.sessionId);
     return row?.properties['indexKey'] === ref.indexKey ? sessionFromEntity(row) : undefined;
   });
 }
 
 /** `read` for each item, `READ_CONCURRENCY` at a time; the answers in order, without `undefined`. */
-async function readEach<T, R>(
+export async function readEach<T, R>(
   items: readonly T[],
   read: (item: T) => Promise<R | undefined>,
 ): Promise<R[]> {

@@ -14,7 +14,14 @@ describe('EndpointCache', () => {
     let now = T0;
     const cache = new EndpointCache(storage, () => now);
     const endpoint = newEndpoint(
-      { id: 'ep', agentId: 'main', provider: 'github', action: 'agent', enabled: true },
+      {
+        id: 'ep',
+        hostId: 'laptop',
+        agentId: 'main',
+        provider: 'github',
+        action: 'agent',
+        enabled: true,
+      },
       new Date(T0),
     );
     expect(await cache.get('ep')).toBeUndefined();

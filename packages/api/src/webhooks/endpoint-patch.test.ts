@@ -4,6 +4,7 @@ import { applyEndpointPatch } from './endpoint-patch.ts';
 
 const endpoint: Endpoint = {
   id: 'gh',
+  hostId: 'laptop',
   agentId: 'main',
   provider: { type: 'github' },
   secrets: ['first-secret-aaaa'],

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ValidationError, validateId, type Entity, type StoredEntity } from '@nexus/core';
+import {
+  ValidationError,
+  validateId,
+  validateScope,
+  type Entity,
+  type StoredEntity,
+} from '@nexus/core';
 import type { WebhookProvider } from './verify-signature.ts';
 import type { DeliveryAction } from './webhook-item.ts';
 
@@ -11,6 +17,8 @@ import type { DeliveryAction } from './webhook-item.ts';
  */
 export interface Endpoint {
   readonly id: string;
+  /** The host whose worker delivers this endpoint's webhooks, to its agent `agentId`. */
+  readonly hostId: string;
   readonly agentId: string;
   readonly provider: WebhookProvider;
   readonly secrets: readonly string[];
@@ -44,6 +52,7 @@ export const secretSchema = z
 export const createEndpointSchema = z
   .object({
     id: z.string().optional(),
+    hostId: z.string().optional(),
     agentId: z.string(),
     provider: z.enum(['github', 'stripe', 'slack', 'standard', 'hmac', 'token'], {
       message: 'must be github, stripe, slack, standard, hmac or token',
@@ -65,10 +74,13 @@ export const createEndpointSchema = z
 
 export type CreateEndpoint = z.infer<typeof createEndpointSchema>;
 
-/** Builds a validated endpoint; generates an id and a secret where none was given. */
-export function newEndpoint(input: CreateEndpoint, now: Date): Endpoint {
+/**
+ * Builds a validated endpoint; generates an id and a secret where none was given. `hostId` is the
+ * input's, resolved by the caller when it was left out.
+ */
+export function newEndpoint(input: CreateEndpoint & { hostId: string }, now: Date): Endpoint {
   const id = validateId('endpoint id', input.id ?? `ep-${randomBytes(6).toString('hex')}`);
-  const agentId = validateId('agent id', input.agentId);
+  const { hostId, agentId } = validateScope(input.hostId, input.agentId);
   let provider: WebhookProvider;
   if (input.provider === 'hmac' || input.provider === 'token') {
     if (!input.header)
@@ -92,6 +104,7 @@ export function newEndpoint(input: CreateEndpoint, now: Date): Endpoint {
       : { type: input.action };
   return {
     id,
+    hostId,
     agentId,
     provider,
     secrets: input.secrets ?? [generateSecret(input.provider)],

@@ -8,6 +8,7 @@ import {
   UnavailableError,
   validateId,
   type Storage,
+  scopeKey,
 } from '@nexus/core';
 import { deliveryActionOf, type Endpoint } from './endpoint.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
@@ -106,14 +107,14 @@ export async function ingestWebhook(
   const nowMs = now.getTime();
   const ids = itemIdsFor(endpoint.id, dedupeKey, nowMs);
   for (const candidate of ids) {
-    if (await storage.tables.get('webhooks', endpoint.agentId, candidate))
+    if (await storage.tables.get('webhooks', scopeKey(endpoint), candidate))
       return { status: 'duplicate', id: candidate };
   }
   const id = ids[0] ?? '';
   const contentType = request.headers.get('content-type') ?? 'application/octet-stream';
   const inline = body.byteLength <= INLINE_BODY_BYTES;
   if (!inline) {
-    await storage.blobs.putIfAbsent(blobKeyOf(endpoint.agentId, id), body, { contentType });
+    await storage.blobs.putIfAbsent(blobKeyOf(endpoint, id), body, { contentType });
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers)
@@ -121,6 +122,7 @@ export async function ingestWebhook(
   // A shared token is the credential itself, not a signature of this body: never keep it.
   if (endpoint.provider.type === 'token') headers[endpoint.provider.header] = '[redacted]';
   const created = await deps.queue.enqueue({
+    hostId: endpoint.hostId,
     agentId: endpoint.agentId,
     id,
     endpointId: endpoint.id,

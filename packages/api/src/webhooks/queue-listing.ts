@@ -1,4 +1,4 @@
-import type { TableStore } from '@nexus/core';
+import { scopeKey, type AgentScope, type TableStore } from '@nexus/core';
 import {
   idOfKey,
   itemFromEntity,
@@ -17,7 +17,7 @@ const LIST_SCAN_ROWS = 1000;
  */
 export async function listItems(
   tables: TableStore,
-  agentId: string,
+  scope: AgentScope,
   options: { state?: WebhookState; limit: number; cursor?: string },
 ): Promise<{ items: WebhookItem[]; cursor?: string }> {
   const { state, limit } = options;
@@ -31,7 +31,7 @@ export async function listItems(
   let storageCursor: string | undefined;
   let scanned = 0;
   for (;;) {
-    const page = await tables.query(table, agentId, {
+    const page = await tables.query(table, scopeKey(scope), {
       ...(options.cursor === undefined ? {} : { rowKeyFrom: options.cursor }),
       ...(storageCursor === undefined ? {} : { cursor: storageCursor }),
       limit: 200,
@@ -42,7 +42,7 @@ export async function listItems(
       const item =
         table === 'webhooks'
           ? itemFromEntity(row)
-          : await readItem(tables, agentId, idOfKey(row.rowKey));
+          : await readItem(tables, scope, idOfKey(row.rowKey));
       // An index row is current only when its item points back at it.
       const current =
         item !== undefined &&

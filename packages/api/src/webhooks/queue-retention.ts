@@ -1,4 +1,4 @@
-import { PreconditionFailedError, type Storage } from '@nexus/core';
+import { PreconditionFailedError, scopeKey, type AgentScope, type Storage } from '@nexus/core';
 import { blobKeyOf, idOfKey, readItem, timeKey } from './webhook-item.ts';
 
 /**
@@ -7,30 +7,30 @@ import { blobKeyOf, idOfKey, readItem, timeKey } from './webhook-item.ts';
  */
 export async function sweepExpired(
   storage: Storage,
-  agentId: string,
+  scope: AgentScope,
   nowMs: number,
 ): Promise<number> {
   const { tables } = storage;
   let removed = 0;
   for (;;) {
-    const page = await tables.query('webhookExpiry', agentId, {
+    const page = await tables.query('webhookExpiry', scopeKey(scope), {
       rowKeyTo: timeKey(nowMs + 1, ''),
       limit: 200,
     });
     for (const row of page.items) {
-      const item = await readItem(tables, agentId, idOfKey(row.rowKey));
+      const item = await readItem(tables, scope, idOfKey(row.rowKey));
       if (item?.expiryKey === row.rowKey && (item.state === 'delivered' || item.state === 'dead')) {
         // The row first: a crash after it leaves an orphaned blob, never a row without its body.
         try {
-          await tables.delete('webhooks', agentId, item.id, item.etag);
+          await tables.delete('webhooks', scopeKey(scope), item.id, item.etag);
           removed += 1;
         } catch (error) {
           if (!(error instanceof PreconditionFailedError)) throw error;
           continue; // replayed meanwhile: its expiry row is stale now, and the replay removes it.
         }
-        if (item.inlineBody === undefined) await storage.blobs.delete(blobKeyOf(agentId, item.id));
+        if (item.inlineBody === undefined) await storage.blobs.delete(blobKeyOf(scope, item.id));
       }
-      await tables.delete('webhookExpiry', agentId, row.rowKey);
+      await tables.delete('webhookExpiry', scopeKey(scope), row.rowKey);
     }
     if (page.items.length < 200) return removed;
   }

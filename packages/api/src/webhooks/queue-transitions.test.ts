@@ -9,6 +9,7 @@ const context = {
   random: () => 0.5,
 };
 const pending: WebhookItem = {
+  hostId: 'laptop',
   agentId: 'main',
   id: 'wh_1',
   endpointId: 'gh',

@@ -1,12 +1,15 @@
-import type {
-  DeliveryAction,
-  EntityProperties,
-  EntityValue,
-  StoredEntity,
-  TableStore,
-  WebhookState,
-  WebhookView,
+import {
+  scopeKey,
+  type AgentScope,
+  type DeliveryAction,
+  type EntityProperties,
+  type EntityValue,
+  type StoredEntity,
+  type TableStore,
+  type WebhookState,
+  type WebhookView,
 } from '@nexus/core';
+import { scopeOfRow } from '../transcripts/rows.ts';
 import { packJson, unpackJson } from '../transcripts/json-properties.ts';
 
 /**
@@ -18,7 +21,7 @@ import { packJson, unpackJson } from '../transcripts/json-properties.ts';
  *                        │ lease expired (the worker died): claimable again
  *                        └ failed, no attempts left ──▶ dead ──replay──▶ pending
  *
- * The row in `webhooks` (PK agent, RK item id) is the truth and the dedupe record. Two index
+ * The row in `webhooks` (PK `<host>~<agent>`, RK item id) is the truth and the dedupe record. Two index
  * tables point at it: `webhookQueue` (RK `<due ms>_<id>`) orders pending and leased items by when
  * they may be claimed, `webhookExpiry` (RK `<expiry ms>_<id>`) orders delivered and dead items by
  * when retention removes them. An index row is written before the item row that names it and
@@ -30,6 +33,7 @@ export const WEBHOOK_STATES: readonly WebhookState[] = ['pending', 'leased', 'de
 
 /** What is known of a webhook when it arrives, as the list shows it. */
 type ArrivalFields =
+  | 'hostId'
   | 'agentId'
   | 'id'
   | 'endpointId'
@@ -103,8 +107,8 @@ export function arrivingItem(dueKey: string, nowMs: number, leaseSalt: string): 
 /** 16 KiB is 21,848 base64 characters: under a table property's 32 K, and most webhooks (< 20 KB). */
 export const INLINE_BODY_BYTES = 16 * 1024;
 
-export function blobKeyOf(agentId: string, id: string): string {
-  return `webhooks/${agentId}/${id}`;
+export function blobKeyOf(scope: AgentScope, id: string): string {
+  return `webhooks/${scopeKey(scope)}/${id}`;
 }
 
 /** Index row keys sort by time: 13 digits of milliseconds hold dates until the year 2286. */
@@ -123,6 +127,7 @@ export function idOfKey(key: string): string {
 export function itemProperties(item: WebhookItem): Record<string, EntityValue> {
   // Keys and the ETag live outside the properties; a read item carries its ETag along.
   const {
+    hostId: _host,
     agentId: _agent,
     id: _id,
     etag: _etag,
@@ -145,7 +150,7 @@ export function itemFromEntity(entity: StoredEntity): WebhookItem & { readonly e
   const number = (name: string) => (typeof p[name] === 'number' ? p[name] : 0);
   const state = text('state');
   return {
-    agentId: entity.partitionKey,
+    ...scopeOfRow(entity),
     id: entity.rowKey,
     etag: entity.etag,
     endpointId: text('endpointId'),
@@ -180,13 +185,13 @@ export function itemFromEntity(entity: StoredEntity): WebhookItem & { readonly e
   };
 }
 
-/** The stored item `id` of an agent, with its ETag, if it exists. */
+/** The stored item `id` of an agent of a host, with its ETag, if it exists. */
 export async function readItem(
   tables: TableStore,
-  agentId: string,
+  scope: AgentScope,
   id: string,
 ): Promise<(WebhookItem & { readonly etag: string }) | undefined> {
-  const row = await tables.get('webhooks', agentId, id);
+  const row = await tables.get('webhooks', scopeKey(scope), id);
   return row ? itemFromEntity(row) : undefined;
 }
 
@@ -210,6 +215,7 @@ function deliveryOf(p: EntityProperties): DeliveryAction {
 export function publicItem(item: WebhookItem): WebhookView {
   return {
     id: item.id,
+    hostId: item.hostId,
     agentId: item.agentId,
     endpointId: item.endpointId,
     provider: item.provider,

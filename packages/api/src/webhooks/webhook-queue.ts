@@ -3,6 +3,8 @@ import {
   AlreadyExistsError,
   NotFoundError,
   PreconditionFailedError,
+  scopeKey,
+  type AgentScope,
   type Storage,
   type StoredEntity,
   type WebhookSettlement,
@@ -96,13 +98,13 @@ export class WebhookQueue {
       {
         op: 'insert',
         table: 'webhookQueue',
-        entity: { partitionKey: item.agentId, rowKey: dueKey, properties: {} },
+        entity: { partitionKey: scopeKey(item), rowKey: dueKey, properties: {} },
       },
       {
         op: 'insert',
         table: 'webhooks',
         entity: {
-          partitionKey: item.agentId,
+          partitionKey: scopeKey(item),
           rowKey: item.id,
           properties: itemProperties({
             ...item,
@@ -113,15 +115,15 @@ export class WebhookQueue {
     ]);
   }
 
-  async get(agentId: string, id: string): Promise<(WebhookItem & { etag: string }) | undefined> {
-    return readItem(this.tables, agentId, id);
+  async get(scope: AgentScope, id: string): Promise<(WebhookItem & { etag: string }) | undefined> {
+    return readItem(this.tables, scope, id);
   }
 
-  async require(agentId: string, id: string): Promise<WebhookItem & { etag: string }> {
-    const item = await this.get(agentId, id);
+  async require(scope: AgentScope, id: string): Promise<WebhookItem & { etag: string }> {
+    const item = await this.get(scope, id);
     if (!item)
       throw new NotFoundError(
-        `There is no webhook ${id} for agent ${agentId}; it may have passed its retention.`,
+        `There is no webhook ${id} for agent ${scope.agentId} of host ${scope.hostId}; it may have passed its retention.`,
         'webhook_not_found',
       );
     return item;
@@ -130,7 +132,7 @@ export class WebhookQueue {
   /** The exact bytes the sender posted. */
   async body(item: WebhookItem): Promise<Uint8Array> {
     if (item.inlineBody !== undefined) return Buffer.from(item.inlineBody, 'base64');
-    const { body } = await this.options.storage.blobs.get(blobKeyOf(item.agentId, item.id));
+    const { body } = await this.options.storage.blobs.get(blobKeyOf(item, item.id));
     const parts: Uint8Array[] = [];
     for await (const part of body) parts.push(part);
     return Buffer.concat(parts);
@@ -140,13 +142,13 @@ export class WebhookQueue {
    * Leases up to `max` items that are due (pending, failed ones whose backoff passed, leased ones
    * whose lease expired), oldest first, agent by agent.
    */
-  async claim(agentIds: readonly string[], max: number, leaseMs: number): Promise<ClaimedItem[]> {
+  async claim(scopes: readonly AgentScope[], max: number, leaseMs: number): Promise<ClaimedItem[]> {
     const claimed: ClaimedItem[] = [];
-    for (const agentId of agentIds) {
+    for (const scope of scopes) {
       if (claimed.length >= max) break;
-      await this.sweepIfDue(agentId);
+      await this.sweepIfDue(scope);
       const now = this.nowMs();
-      const page = await this.tables.query('webhookQueue', agentId, {
+      const page = await this.tables.query('webhookQueue', scopeKey(scope), {
         rowKeyTo: timeKey(now + 1, ''),
         limit: Math.min(1000, (max - claimed.length) * 2),
       });
@@ -159,7 +161,7 @@ export class WebhookQueue {
         const chunk = rows.slice(0, max - claimed.length);
         rows = rows.slice(chunk.length);
         const results = await Promise.all(
-          chunk.map((row) => this.claimOne(agentId, row, now, leaseMs + position++)),
+          chunk.map((row) => this.claimOne(scope, row, now, leaseMs + position++)),
         );
         for (const result of results) {
           if (!result) continue;
@@ -172,19 +174,19 @@ export class WebhookQueue {
   }
 
   private async claimOne(
-    agentId: string,
+    scope: AgentScope,
     row: StoredEntity,
     now: number,
     leaseMs: number,
   ): Promise<Omit<ClaimedItem, 'delivery'> | undefined> {
-    const item = await this.get(agentId, idOfKey(row.rowKey));
+    const item = await this.get(scope, idOfKey(row.rowKey));
     if (!item) {
       if (timeOfKey(row.rowKey) < now - ORPHAN_GRACE_MS)
-        await this.deleteIndex('webhookQueue', agentId, row.rowKey);
+        await this.deleteIndex('webhookQueue', scope, row.rowKey);
       return undefined;
     }
     if (item.dueKey !== row.rowKey || (item.state !== 'pending' && item.state !== 'leased')) {
-      await this.deleteIndex('webhookQueue', agentId, row.rowKey);
+      await this.deleteIndex('webhookQueue', scope, row.rowKey);
       return undefined;
     }
     const next = transition(
@@ -204,16 +206,16 @@ export class WebhookQueue {
 
   /** Records what happened to a leased item (the rules: `queue-transitions.ts`). */
   async settle(request: WebhookSettlement): Promise<WebhookItem> {
-    const item = await this.require(request.agentId, request.id);
+    const item = await this.require(request, request.id);
     const next = transition(item, { type: 'settle', settlement: request }, this.context());
     return this.apply(item, next);
   }
 
   /** Puts a delivered or dead item back in the queue, due now, with its attempts reset. */
-  async replay(agentId: string, id: string): Promise<WebhookItem> {
-    const item = await this.require(agentId, id);
+  async replay(scope: AgentScope, id: string): Promise<WebhookItem> {
+    const item = await this.require(scope, id);
     const updated = await this.apply(item, transition(item, { type: 'replay' }, this.context()));
-    await this.deleteIndex('webhookExpiry', agentId, item.expiryKey);
+    await this.deleteIndex('webhookExpiry', scope, item.expiryKey);
     return updated;
   }
 
@@ -234,22 +236,22 @@ export class WebhookQueue {
 
   /** Items of one agent, optionally in one state, a page at a time (`queue-listing.ts`). */
   list(
-    agentId: string,
+    scope: AgentScope,
     options: { state?: WebhookState; limit: number; cursor?: string },
   ): Promise<{ items: WebhookItem[]; cursor?: string }> {
-    return listItems(this.tables, agentId, options);
+    return listItems(this.tables, scope, options);
   }
 
   /** Removes delivered and dead items whose retention has passed (`queue-retention.ts`). */
-  sweep(agentId: string): Promise<number> {
-    return sweepExpired(this.options.storage, agentId, this.nowMs());
+  sweep(scope: AgentScope): Promise<number> {
+    return sweepExpired(this.options.storage, scope, this.nowMs());
   }
 
-  private async sweepIfDue(agentId: string): Promise<void> {
+  private async sweepIfDue(scope: AgentScope): Promise<void> {
     const now = this.nowMs();
-    if (now - (this.lastSweep.get(agentId) ?? 0) < SWEEP_EVERY_MS) return;
-    this.lastSweep.set(agentId, now);
-    await this.sweep(agentId);
+    if (now - (this.lastSweep.get(scopeKey(scope)) ?? 0) < SWEEP_EVERY_MS) return;
+    this.lastSweep.set(scopeKey(scope), now);
+    await this.sweep(scope);
   }
 
   /** Gives an item a new place in the queue: new index row, conditional item update, old row gone. */
@@ -259,7 +261,7 @@ export class WebhookQueue {
     changes: Partial<WebhookItem>,
   ): Promise<WebhookItem & { etag: string }> {
     const dueKey = timeKey(dueMs, item.id);
-    await this.insertIndex('webhookQueue', item.agentId, dueKey);
+    await this.insertIndex('webhookQueue', item, dueKey);
     const updated = {
       ...item,
       ...changes,
@@ -270,11 +272,11 @@ export class WebhookQueue {
     try {
       etag = await this.updateItem(updated, item.etag);
     } catch (error) {
-      if (dueKey !== item.dueKey) await this.deleteIndex('webhookQueue', item.agentId, dueKey);
+      if (dueKey !== item.dueKey) await this.deleteIndex('webhookQueue', item, dueKey);
       throw error;
     }
     if (item.dueKey !== '' && item.dueKey !== dueKey)
-      await this.deleteIndex('webhookQueue', item.agentId, item.dueKey);
+      await this.deleteIndex('webhookQueue', item, item.dueKey);
     return { ...updated, etag };
   }
 
@@ -288,7 +290,7 @@ export class WebhookQueue {
     const keepMs =
       state === 'delivered' ? this.options.retention.deliveredMs : this.options.retention.deadMs;
     const expiryKey = timeKey(keepMs === 0 ? FOREVER_MS : now + keepMs, item.id);
-    await this.insertIndex('webhookExpiry', item.agentId, expiryKey);
+    await this.insertIndex('webhookExpiry', item, expiryKey);
     const updated = {
       ...item,
       ...changes,
@@ -303,33 +305,37 @@ export class WebhookQueue {
     try {
       etag = await this.updateItem(updated, item.etag);
     } catch (error) {
-      await this.deleteIndex('webhookExpiry', item.agentId, expiryKey);
+      await this.deleteIndex('webhookExpiry', item, expiryKey);
       throw error;
     }
-    await this.deleteIndex('webhookQueue', item.agentId, item.dueKey);
+    await this.deleteIndex('webhookQueue', item, item.dueKey);
     if (item.expiryKey !== '' && item.expiryKey !== expiryKey)
-      await this.deleteIndex('webhookExpiry', item.agentId, item.expiryKey);
+      await this.deleteIndex('webhookExpiry', item, item.expiryKey);
     return { ...updated, etag };
   }
 
   private updateItem(item: WebhookItem, etag: string): Promise<string> {
     return this.tables.update(
       'webhooks',
-      { partitionKey: item.agentId, rowKey: item.id, properties: itemProperties(item) },
+      { partitionKey: scopeKey(item), rowKey: item.id, properties: itemProperties(item) },
       etag,
     );
   }
 
-  private async insertIndex(table: string, agentId: string, key: string): Promise<void> {
+  private async insertIndex(table: string, scope: AgentScope, key: string): Promise<void> {
     try {
-      await this.tables.insert(table, { partitionKey: agentId, rowKey: key, properties: {} });
+      await this.tables.insert(table, {
+        partitionKey: scopeKey(scope),
+        rowKey: key,
+        properties: {},
+      });
     } catch (error) {
       if (!(error instanceof AlreadyExistsError)) throw error;
     }
   }
 
-  private async deleteIndex(table: string, agentId: string, key: string): Promise<void> {
-    if (key !== '') await this.tables.delete(table, agentId, key);
+  private async deleteIndex(table: string, scope: AgentScope, key: string): Promise<void> {
+    if (key !== '') await this.tables.delete(table, scopeKey(scope), key);
   }
 }
 

@@ -82,6 +82,7 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     const client = new NexusClient({
       url: `${server.url}/`,
       apiKey: 'k',
+      hostId: 'laptop',
       baseDelayMs: 1,
       random: () => 0,
       onRetry: (r) => retries.push(r.attempt),
@@ -98,14 +99,14 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
       ),
     ).toBe(true);
     expect(server.seen[0]?.url).toBe(
-      `/v1/agents/main/sessions/s1/transcripts/${'a'.repeat(64)}?kind=reset&fileName=s1.jsonl.reset.2026-02-02T20-29-47.344Z`,
+      `/v1/hosts/laptop/agents/main/sessions/s1/transcripts/${'a'.repeat(64)}?kind=reset&fileName=s1.jsonl.reset.2026-02-02T20-29-47.344Z`,
     );
   });
 
   it("announces a streamed body's length when it is known, and streams chunked otherwise", async () => {
     const server = await serverWith([json(201, { status: 'created' })]);
     close = server.close;
-    const client = new NexusClient({ url: server.url, apiKey: 'k' });
+    const client = new NexusClient({ url: server.url, apiKey: 'k', hostId: 'laptop' });
     const line = '{"type":"session","id":"s1"}\n';
     await client.uploadTranscript({ ...request, length: Buffer.byteLength(line) });
     await client.uploadTranscript(request);
@@ -134,7 +135,12 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
       json(400, { error: { code: 'invalid_json', message: 'Line 2: not valid JSON' } }),
     ]);
     close = server.close;
-    const client = new NexusClient({ url: server.url, apiKey: 'k', baseDelayMs: 1 });
+    const client = new NexusClient({
+      url: server.url,
+      apiKey: 'k',
+      hostId: 'laptop',
+      baseDelayMs: 1,
+    });
     expect(await client.uploadTranscript(request)).toEqual({
       outcome: 'rejected',
       httpStatus: 400,
@@ -153,7 +159,7 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
       },
     ]);
     close = server.close;
-    const client = new NexusClient({ url: server.url, apiKey: 'k' });
+    const client = new NexusClient({ url: server.url, apiKey: 'k', hostId: 'laptop' });
     expect(await client.uploadTranscript(request)).toEqual({
       outcome: 'stored',
       status: 'already_present',
@@ -174,7 +180,7 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
       ),
     ]);
     close = server.close;
-    const client = new NexusClient({ url: server.url, apiKey: 'k' });
+    const client = new NexusClient({ url: server.url, apiKey: 'k', hostId: 'laptop' });
     const outcome = await client.uploadTranscript(request);
     expect(outcome).toMatchObject({ outcome: 'failed' });
     expect(outcome.outcome === 'failed' && outcome.message).toMatch(
@@ -193,7 +199,7 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
       json(415, { error: { code: 'unsupported_content_encoding', message: 'br' } }),
     ]);
     close = server.close;
-    const client = new NexusClient({ url: server.url, apiKey: 'k' });
+    const client = new NexusClient({ url: server.url, apiKey: 'k', hostId: 'laptop' });
     const outcomes = [];
     for (let i = 0; i < 6; i += 1) outcomes.push(await client.uploadTranscript(request));
     // A 400, 413 or 415 is about this file: the others go on. A 401 or 404 would meet them all.
@@ -214,6 +220,7 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     const client = new NexusClient({
       url: 'http://127.0.0.1:9',
       apiKey: 'k',
+      hostId: 'laptop',
       maxAttempts: 3,
       baseDelayMs: 1,
     });
@@ -234,6 +241,7 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     const client = new NexusClient({
       url: server.url,
       apiKey: 'k',
+      hostId: 'laptop',
       maxAttempts: 2,
       baseDelayMs: 1,
     });
@@ -253,6 +261,7 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
     const client = new NexusClient({
       url: server.url,
       apiKey: 'k',
+      hostId: 'laptop',
       onRetry: () => {
         controller.abort();
       },

@@ -71,6 +71,8 @@ export const UPLOAD_RETRY = { maxAttempts: 7, baseDelayMs: 500, maxDelayMs: 30_0
 export interface NexusClientOptions {
   readonly url: string;
   readonly apiKey: string;
+  /** This machine's host id: in every upload's path, every claim and settlement. */
+  readonly hostId: string;
   readonly maxAttempts?: number;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
@@ -105,7 +107,7 @@ export class NexusClient {
       fileName: request.fileName,
       ...request.context,
     });
-    const url = `${this.options.url}/v1/agents/${encodeURIComponent(request.agentId)}/sessions/${encodeURIComponent(request.sessionId)}/transcripts/${request.sha256}?${query.toString()}`;
+    const url = `${this.options.url}/v1/hosts/${encodeURIComponent(this.options.hostId)}/agents/${encodeURIComponent(request.agentId)}/sessions/${encodeURIComponent(request.sessionId)}/transcripts/${request.sha256}?${query.toString()}`;
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
     if (request.encoding !== 'identity') headers['content-encoding'] = request.encoding;
     if (typeof request.body === 'function' && request.length !== undefined)
@@ -194,7 +196,7 @@ export class NexusClient {
     const answer = (await this.call(
       'POST',
       '/v1/webhooks/claim',
-      { agents, max, leaseSeconds },
+      { hostId: this.options.hostId, agents, max, leaseSeconds },
       signal,
     )) as {
       items: ClaimedWebhook[];
@@ -223,7 +225,12 @@ export class NexusClient {
 
   /** Pending webhooks of one agent, for dry runs (`GET /v1/webhooks`). */
   async listWebhooks(agentId: string, state: string): Promise<WebhookView[]> {
-    const query = new URLSearchParams({ agentId, state, limit: '200' });
+    const query = new URLSearchParams({
+      hostId: this.options.hostId,
+      agentId,
+      state,
+      limit: '200',
+    });
     const answer = (await this.call('GET', `/v1/webhooks?${query.toString()}`)) as {
       items: WebhookView[];
     };
@@ -244,6 +251,17 @@ export class NexusClient {
       path,
       { body, ...(signal === undefined ? {} : { signal }) },
     );
+  }
+
+  /**
+   * Tells the API this host is here, its display name and worker version (`PUT /v1/hosts/{host}`),
+   * once at start: what `GET /v1/hosts` shows.
+   */
+  async announceHost(name: string, workerVersion: string): Promise<void> {
+    await this.call('PUT', `/v1/hosts/${encodeURIComponent(this.options.hostId)}`, {
+      name,
+      workerVersion,
+    });
   }
 
   /** `GET /v1/health`: used by `init` and at start-up to say clearly when the API is unreachable. */
@@ -295,4 +313,5 @@ export type NexusApi = Pick<
   | 'webhookBody'
   | 'listWebhooks'
   | 'health'
+  | 'announceHost'
 >;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError, describeCliFailure } from '@nexus/core';
+import { DEFAULT_HOST_ID, UsageError, coerceError, describeCliFailure } from '@nexus/core';
 import { defaultConfigPath, loadWorkerConfig } from '../config/worker-config.ts';
 import { buildJob, buildServices } from '../build-worker.ts';
 import { JOB_TYPES } from '../jobs/registry.ts';
@@ -54,6 +54,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   const config = loadWorkerConfig(values.config ?? defaultConfigPath(env), env, JOB_TYPES);
   const logger = createLogger({ verbose: values.verbose ?? false });
   const services = buildServices(config, logger, env);
+  if (!config.host.named)
+    logger.warn(
+      `${config.path} names no host, so this worker speaks for host "${DEFAULT_HOST_ID}" (where an upgraded API keeps data from before hosts). Give this machine its own id: add "host": {"id": "<id>"} to the config, or enrol it (docs/WORKER.md).`,
+    );
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
@@ -97,6 +101,17 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   if (!health.ok)
     logger.warn(
       `The Nexus API at ${config.nexus.url} does not answer (${health.detail}); jobs will retry on each run.`,
+    );
+  else
+    await services.client.announceHost(config.host.name, manifest.version).then(
+      () => {
+        logger.info(`announced host ${config.host.id} to ${config.nexus.url}`);
+      },
+      (caught: unknown) => {
+        logger.warn(
+          `could not announce host ${config.host.id} to the API: ${coerceError(caught).message}`,
+        );
+      },
     );
   const state = new ScheduleState(join(config.stateDir, 'schedule.json'));
   await state.load();

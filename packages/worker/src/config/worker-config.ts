@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, describeIssue } from '@nexus/core';
+import {
+  ConfigError,
+  DEFAULT_HOST_ID,
+  MAX_HOST_ID_LENGTH,
+  describeIssue,
+  validateHostId,
+} from '@nexus/core';
 import { expandPath } from '../expand-path.ts';
 import { resolveStateDir } from '../openclaw/state-dir.ts';
 
@@ -35,8 +41,19 @@ const jobSchema = z
   })
   .strict();
 
+const hostSchema = z
+  .object({
+    id: z.string().refine(isHostId, {
+      message: `must be a host id: 1 to ${MAX_HOST_ID_LENGTH} lowercase letters, digits and '-', e.g. "laptop"`,
+    }),
+    name: z.string().min(1).max(100).optional(),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
+    /** This machine as Nexus knows it; configs from before hosts existed have none. */
+    host: hostSchema.optional(),
     nexus: z
       .object({
         url: z.url({ message: 'must be the API base URL, e.g. "http://127.0.0.1:7420"' }),
@@ -78,6 +95,11 @@ export type JobConfigSchemas = Readonly<Record<string, { readonly configSchema: 
 
 export interface WorkerConfig {
   readonly path: string;
+  /**
+   * This machine: its id keys everything it uploads and the webhooks it may claim. `named` is
+   * false for a config from before hosts existed, which speaks for the default host.
+   */
+  readonly host: { readonly id: string; readonly name: string; readonly named: boolean };
   readonly nexus: { readonly url: string; readonly apiKey: string };
   readonly openclaw: { readonly stateDir: string; readonly agents: readonly string[] | undefined };
   /** The worker's own state: schedule and upload ledger. */
@@ -161,6 +183,9 @@ export function parseWorkerConfig(
     throw new ConfigError(`${path} is not valid:\n${problems.join('\n')}`);
   return {
     path,
+    host: file.host
+      ? { id: file.host.id, name: file.host.name ?? file.host.id, named: true }
+      : { id: DEFAULT_HOST_ID, name: DEFAULT_HOST_ID, named: false },
     nexus: { url: env['NEXUS_URL'] ?? file.nexus.url, apiKey },
     openclaw: {
       stateDir: file.openclaw.stateDir
@@ -171,6 +196,15 @@ export function parseWorkerConfig(
     stateDir: file.stateDir ? expandPath(file.stateDir, base) : join(nexusHome(), 'worker'),
     jobs,
   };
+}
+
+function isHostId(value: string): boolean {
+  try {
+    validateHostId(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readKeyFile(

@@ -1,5 +1,13 @@
-import type { Hono } from 'hono';
-import { AlreadyExistsError, NotFoundError, validateId, type Storage } from '@nexus/core';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  ValidationError,
+  validateId,
+  type Storage,
+} from '@nexus/core';
+import { authorize, canRead } from '../../auth/access.ts';
+import { listHostRows } from '../../hosts/host-rows.ts';
+import type { NexusApp } from '../app-env.ts';
 import { readJsonAs } from '../json-body.ts';
 import { route } from '../route-table.ts';
 import {
@@ -17,10 +25,14 @@ export interface EndpointRouteDeps {
   readonly storage: Storage;
   readonly now: () => Date;
   readonly endpoints: EndpointCache;
+  readonly defaultHostId: string;
 }
 
-/** Webhook endpoint management, for the owner (behind the API key). */
-export function endpointRoutes(app: Hono, deps: EndpointRouteDeps): void {
+/**
+ * Webhook endpoint management: admins create, change and delete; readers see the endpoints of
+ * their hosts (secrets masked, as for everyone after creation).
+ */
+export function endpointRoutes(app: NexusApp, deps: EndpointRouteDeps): void {
   const { storage, endpoints } = deps;
   const load = async (id: string) => {
     const row = await storage.tables.get(
@@ -34,14 +46,21 @@ export function endpointRoutes(app: Hono, deps: EndpointRouteDeps): void {
 
   route(app, '/v1/endpoints', {
     GET: async (c) => {
+      const principal = c.get('principal');
+      authorize(principal, { kind: 'browse', what: 'lists webhook endpoints' });
       const page = await storage.tables.query('endpoints', ENDPOINTS_PARTITION);
       return c.json({
-        endpoints: page.items.map((row) => publicEndpoint(endpointFromEntity(row))),
+        endpoints: page.items
+          .map((row) => endpointFromEntity(row))
+          .filter((endpoint) => canRead(principal, endpoint.hostId))
+          .map(publicEndpoint),
       });
     },
     POST: async (c) => {
+      authorize(c.get('principal'), { kind: 'manage', what: 'creates a webhook endpoint' });
       const input = await readJsonAs(c, createEndpointSchema, 'invalid_endpoint');
-      const endpoint = newEndpoint(input, deps.now());
+      const hostId = input.hostId ?? (await onlyHost(storage, deps.defaultHostId));
+      const endpoint = newEndpoint({ ...input, hostId }, deps.now());
       endpoints.invalidate(endpoint.id);
       try {
         await storage.tables.insert('endpoints', endpointEntity(endpoint));
@@ -58,9 +77,17 @@ export function endpointRoutes(app: Hono, deps: EndpointRouteDeps): void {
   });
 
   route(app, '/v1/endpoints/:endpointId', {
-    GET: async (c) =>
-      c.json(publicEndpoint((await load(c.req.param('endpointId') ?? '')).endpoint)),
+    GET: async (c) => {
+      const { endpoint } = await load(c.req.param('endpointId') ?? '');
+      authorize(c.get('principal'), {
+        kind: 'read',
+        hostId: endpoint.hostId,
+        what: `reads an endpoint of host ${endpoint.hostId}`,
+      });
+      return c.json(publicEndpoint(endpoint));
+    },
     PATCH: async (c) => {
+      authorize(c.get('principal'), { kind: 'manage', what: 'changes a webhook endpoint' });
       const patch = await readJsonAs(c, endpointPatchSchema, 'invalid_patch');
       const { row, endpoint } = await load(c.req.param('endpointId') ?? '');
       const { endpoint: updated, addedSecret } = applyEndpointPatch(endpoint, patch);
@@ -72,10 +99,26 @@ export function endpointRoutes(app: Hono, deps: EndpointRouteDeps): void {
       });
     },
     DELETE: async (c) => {
+      authorize(c.get('principal'), { kind: 'manage', what: 'deletes a webhook endpoint' });
       const { row, endpoint } = await load(c.req.param('endpointId') ?? '');
       await storage.tables.delete('endpoints', ENDPOINTS_PARTITION, endpoint.id, row.etag);
       endpoints.invalidate(endpoint.id);
       return c.body(null, 204);
     },
   });
+}
+
+/**
+ * The host of an endpoint created without one: the only host there is (the usual single
+ * machine), the default host when none is known yet; with several, the caller must say which.
+ */
+async function onlyHost(storage: Storage, defaultHostId: string): Promise<string> {
+  const hosts = await listHostRows(storage);
+  const [only] = hosts;
+  if (hosts.length === 0) return defaultHostId;
+  if (hosts.length === 1 && only) return only.hostId;
+  throw new ValidationError(
+    'missing_host_id',
+    `This Nexus serves several hosts (${hosts.map((host) => host.hostId).join(', ')}); say which one's worker delivers this endpoint's webhooks: "hostId".`,
+  );
 }

@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { NexusApp } from '../app-env.ts';
 import { InsufficientStorageError, coerceError, type Storage } from '@nexus/core';
 import { route } from '../route-table.ts';
 
@@ -7,7 +7,7 @@ import { route } from '../route-table.ts';
  * answers 503 `degraded` while writes fail for lack of space.
  */
 export function healthRoutes(
-  app: Hono,
+  app: NexusApp,
   deps: { storage: Storage; version: string; storageKind: string },
 ): void {
   route(app, '/v1/health', {

@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { NexusApp } from '../app-env.ts';
 import { ingestWebhook, type WebhookIngestDeps } from '../../webhooks/ingest-webhook.ts';
 import { ReadBudget } from '../../webhooks/read-budget.ts';
 import { route } from '../route-table.ts';
@@ -12,7 +12,7 @@ function readBudgetBytes(maxWebhookBytes: number): number {
  * The public delivery URL `/hooks/{endpointId}`, which senders call without a key: their
  * signature is the authentication.
  */
-export function hookRoutes(app: Hono, deps: Omit<WebhookIngestDeps, 'readBudget'>): void {
+export function hookRoutes(app: NexusApp, deps: Omit<WebhookIngestDeps, 'readBudget'>): void {
   const ingestDeps = { ...deps, readBudget: new ReadBudget(readBudgetBytes(deps.maxWebhookBytes)) };
   route(app, '/hooks/:endpointId', {
     POST: async (c) => {

@@ -1,15 +1,20 @@
-import type { Hono } from 'hono';
 import { z } from 'zod';
 import {
   NexusError,
   InvalidCursorError,
   ValidationError,
+  validateHostId,
   validateId,
+  validateScope,
   type ClaimedWebhook,
   type SettleResult,
   type WebhookSettlement,
 } from '@nexus/core';
+import { authorize } from '../../auth/access.ts';
+import type { ClaimRecorder } from '../../hosts/claim-recorder.ts';
+import type { NexusApp, NexusContext } from '../app-env.ts';
 import { readJsonAs } from '../json-body.ts';
+import { hostParam, scopeParam } from '../scope-params.ts';
 import { route } from '../route-table.ts';
 import { parseLimit } from '../query-params.ts';
 import { WEBHOOK_STATES, publicItem, type WebhookState } from '../../webhooks/webhook-item.ts';
@@ -17,6 +22,9 @@ import type { ClaimedItem, WebhookQueue } from '../../webhooks/webhook-queue.ts'
 
 export interface QueueRouteDeps {
   readonly queue: WebhookQueue;
+  readonly claims: ClaimRecorder;
+  readonly defaultHostId: string;
+  readonly now: () => Date;
 }
 
 /** Bodies up to this size travel inside the claim answer; larger ones are fetched on their own. */
@@ -28,6 +36,8 @@ const agentIds = z.array(z.string().min(1)).min(1).max(50);
 
 const claimSchema = z
   .object({
+    /** The claiming worker's host; workers before hosts existed leave it out (the default host). */
+    hostId: z.string().optional(),
     agents: agentIds,
     max: z.number().int().min(1).max(100).default(10),
     leaseSeconds: z.number().int().min(5).max(900).default(60),
@@ -35,32 +45,35 @@ const claimSchema = z
   .strict();
 
 /** Typed against the wire contract, so the schema and `WebhookSettlement` cannot drift apart. */
-const settleItem: z.ZodType<WebhookSettlement> = z.discriminatedUnion('outcome', [
-  z
-    .object({
-      agentId: z.string(),
-      id: z.string(),
-      leaseId: z.string().min(1),
-      outcome: z.literal('delivered'),
-      status: z.number().int().min(100).max(599).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      agentId: z.string(),
-      id: z.string(),
-      leaseId: z.string().min(1),
-      outcome: z.enum(['failed', 'released']),
-      reason: z.string().min(1, 'say why, e.g. "gateway answered 500: ..."'),
-      status: z.number().int().min(0).max(599).optional(),
-      retryAfterSeconds: z
-        .number()
-        .min(0)
-        .max(24 * 3600)
-        .optional(),
-    })
-    .strict(),
-]);
+const settleItem: z.ZodType<Omit<WebhookSettlement, 'hostId'> & { hostId?: string | undefined }> =
+  z.discriminatedUnion('outcome', [
+    z
+      .object({
+        hostId: z.string().optional(),
+        agentId: z.string(),
+        id: z.string(),
+        leaseId: z.string().min(1),
+        outcome: z.literal('delivered'),
+        status: z.number().int().min(100).max(599).optional(),
+      })
+      .strict(),
+    z
+      .object({
+        hostId: z.string().optional(),
+        agentId: z.string(),
+        id: z.string(),
+        leaseId: z.string().min(1),
+        outcome: z.enum(['failed', 'released']),
+        reason: z.string().min(1, 'say why, e.g. "gateway answered 500: ..."'),
+        status: z.number().int().min(0).max(599).optional(),
+        retryAfterSeconds: z
+          .number()
+          .min(0)
+          .max(24 * 3600)
+          .optional(),
+      })
+      .strict(),
+  ]);
 
 const settleSchema = z.object({ results: z.array(settleItem).min(1).max(100) }).strict();
 
@@ -68,14 +81,21 @@ const settleSchema = z.object({ results: z.array(settleItem).min(1).max(100) }).
  * The worker's side of the webhook queue (claim, settle) and the owner's (list, show, replay).
  * All behind the API key.
  */
-export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
-  const { queue } = deps;
+export function queueRoutes(app: NexusApp, deps: QueueRouteDeps): void {
+  const { queue, defaultHostId } = deps;
 
   route(app, '/v1/webhooks/claim', {
     POST: async (c) => {
       const request = await readJsonAs(c, claimSchema, 'invalid_claim');
-      const agents = request.agents.map((agent) => validateId('agent id', agent));
-      const claimed = await queue.claim(agents, request.max, request.leaseSeconds * 1000);
+      const hostId = validateHostId(request.hostId ?? defaultHostId);
+      authorize(c.get('principal'), {
+        kind: 'act',
+        hostId,
+        what: `claims webhooks of host ${hostId}`,
+      });
+      const scopes = request.agents.map((agent) => validateScope(hostId, agent));
+      await deps.claims.claimed(hostId, deps.now());
+      const claimed = await queue.claim(scopes, request.max, request.leaseSeconds * 1000);
       let budget = CLAIM_BODY_BUDGET;
       const items = [];
       for (const entry of claimed) {
@@ -90,15 +110,23 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
   route(app, '/v1/webhooks/settle', {
     POST: async (c) => {
       const { results } = await readJsonAs(c, settleSchema, 'invalid_settle');
+      const hosts = new Set(results.map((result) => result.hostId ?? defaultHostId));
+      for (const hostId of hosts)
+        authorize(c.get('principal'), {
+          kind: 'act',
+          hostId: validateHostId(hostId),
+          what: `settles webhooks of host ${hostId}`,
+        });
       const answers: SettleResult[] = [];
       // One at a time: results for the same item (rare) must apply in order.
       for (const result of results) {
         try {
-          const request: WebhookSettlement = {
+          const request = {
             ...result,
+            hostId: result.hostId ?? defaultHostId,
             agentId: validateId('agent id', result.agentId),
             id: validateId('webhook id', result.id),
-          };
+          } as WebhookSettlement;
           const item = await queue.settle(request);
           answers.push({ id: result.id, ok: true, state: item.state, attempts: item.attempts });
         } catch (error) {
@@ -120,11 +148,17 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
       if (agentId === undefined)
         throw new ValidationError(
           'missing_agent_id',
-          'Say whose webhooks to list: ?agentId=<agent> (the agent of the endpoint).',
+          'Say whose webhooks to list: ?hostId=<host>&agentId=<agent> (the host and agent of the endpoint).',
         );
+      const scope = validateScope(c.req.query('hostId') ?? defaultHostId, agentId);
+      authorize(c.get('principal'), {
+        kind: 'read',
+        hostId: scope.hostId,
+        what: `lists webhooks of host ${scope.hostId}`,
+      });
       const state = parseState(c.req.query('state'));
       const cursor = parseCursor(c.req.query('cursor'));
-      const page = await queue.list(validateId('agent id', agentId), {
+      const page = await queue.list(scope, {
         limit: parseLimit(c.req.query('limit'), 50, 200),
         ...(state === undefined ? {} : { state }),
         ...(cursor === undefined ? {} : { cursor }),
@@ -138,34 +172,48 @@ export function queueRoutes(app: Hono, deps: QueueRouteDeps): void {
     },
   });
 
-  const params = (c: { req: { param(name: string): string | undefined } }) => ({
-    agentId: validateId('agent id', c.req.param('agentId') ?? ''),
+  const params = (c: NexusContext) => ({
+    scope: scopeParam(c, defaultHostId),
     id: validateId('webhook id', c.req.param('id') ?? ''),
   });
 
-  route(app, '/v1/webhooks/:agentId/:id', {
-    GET: async (c) => {
-      const { agentId, id } = params(c);
-      const item = await queue.require(agentId, id);
-      return c.json({ ...publicItem(item), headers: item.headers, delivery: item.delivery });
-    },
-  });
+  // Under a host, and (deprecated, for the default host) without one.
+  for (const base of ['/v1/hosts/:hostId/agents/:agentId/webhooks', '/v1/webhooks/:agentId']) {
+    route(app, `${base}/:id`, {
+      GET: async (c) => {
+        const { scope, id } = params(c);
+        authorize(c.get('principal'), {
+          kind: 'read',
+          hostId: scope.hostId,
+          what: `reads a webhook of host ${scope.hostId}`,
+        });
+        const item = await queue.require(scope, id);
+        return c.json({ ...publicItem(item), headers: item.headers, delivery: item.delivery });
+      },
+    });
 
-  route(app, '/v1/webhooks/:agentId/:id/body', {
-    GET: async (c) => {
-      const { agentId, id } = params(c);
-      const item = await queue.require(agentId, id);
-      const body = await queue.body(item);
-      return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'content-type': item.contentType });
-    },
-  });
+    route(app, `${base}/:id/body`, {
+      GET: async (c) => {
+        const { scope, id } = params(c);
+        authorize(c.get('principal'), {
+          kind: 'deliver',
+          hostId: hostParam(c, defaultHostId),
+          what: `reads a webhook body of host ${scope.hostId}`,
+        });
+        const item = await queue.require(scope, id);
+        const body = await queue.body(item);
+        return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'content-type': item.contentType });
+      },
+    });
 
-  route(app, '/v1/webhooks/:agentId/:id/replay', {
-    POST: async (c) => {
-      const { agentId, id } = params(c);
-      return c.json(publicItem(await queue.replay(agentId, id)));
-    },
-  });
+    route(app, `${base}/:id/replay`, {
+      POST: async (c) => {
+        const { scope, id } = params(c);
+        authorize(c.get('principal'), { kind: 'manage', what: 'replays a webhook' });
+        return c.json(publicItem(await queue.replay(scope, id)));
+      },
+    });
+  }
 }
 
 async function claimedView(
@@ -182,7 +230,7 @@ async function claimedView(
     headers: item.headers,
     ...(inline
       ? { body: Buffer.from(await queue.body(item)).toString('base64') }
-      : { bodyUrl: `/v1/webhooks/${item.agentId}/${item.id}/body` }),
+      : { bodyUrl: `/v1/hosts/${item.hostId}/agents/${item.agentId}/webhooks/${item.id}/body` }),
   };
 }
 

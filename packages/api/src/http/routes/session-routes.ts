@@ -1,52 +1,92 @@
-import type { Hono } from 'hono';
 import type { Storage } from '@nexus/core';
+import { authorize, canRead } from '../../auth/access.ts';
 import {
   getSession,
   listAgents,
   listSessions,
   usageSummary,
 } from '../../transcripts/session-queries.ts';
+import { usageReport } from '../../transcripts/usage-report.ts';
+import type { NexusApp, NexusContext } from '../app-env.ts';
 import { checkRange, parseDay, parseLimit, parseTime } from '../query-params.ts';
 import { route } from '../route-table.ts';
+import { hostParam, scopeParam } from '../scope-params.ts';
 
-/** The owner's read API: agents, sessions newest first, one session with its generations, usage. */
-export function sessionRoutes(app: Hono, deps: { storage: Storage }): void {
-  const { storage } = deps;
-  route(app, '/v1/agents', {
-    GET: async (c) => c.json({ agents: await listAgents(storage) }),
-  });
-  route(app, '/v1/agents/:agentId/sessions', {
-    GET: async (c) => {
-      const fromMs = parseTime('from', c.req.query('from'));
-      const toMs = parseTime('to', c.req.query('to'));
-      checkRange('from', fromMs, 'to', toMs);
-      const cursor = c.req.query('cursor');
-      const page = await listSessions(storage, c.req.param('agentId') ?? '', {
+export interface SessionRouteDeps {
+  readonly storage: Storage;
+  readonly defaultHostId: string;
+}
+
+/**
+ * The read API: a host's agents, sessions newest first, one session with its generations, usage
+ * per agent and across hosts. Each under `/v1/hosts/{host}/agents/{agent}/...`, and, deprecated,
+ * under `/v1/agents/{agent}/...` for the default host.
+ */
+export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
+  const { storage, defaultHostId } = deps;
+  const readable = (c: NexusContext, what: string) => {
+    const scope = scopeParam(c, defaultHostId);
+    authorize(c.get('principal'), { kind: 'read', hostId: scope.hostId, what });
+    return scope;
+  };
+
+  const agents = async (c: NexusContext) => {
+    const hostId = hostParam(c, defaultHostId);
+    authorize(c.get('principal'), { kind: 'read', hostId, what: `lists host ${hostId}'s agents` });
+    return c.json({ agents: await listAgents(storage, hostId) });
+  };
+  const sessions = async (c: NexusContext) => {
+    const scope = readable(c, 'lists sessions');
+    const fromMs = parseTime('from', c.req.query('from'));
+    const toMs = parseTime('to', c.req.query('to'));
+    checkRange('from', fromMs, 'to', toMs);
+    const cursor = c.req.query('cursor');
+    return c.json(
+      await listSessions(storage, scope, {
         limit: parseLimit(c.req.query('limit'), 50, 1000),
         ...(fromMs === undefined ? {} : { fromMs }),
         ...(toMs === undefined ? {} : { toMs }),
         ...(cursor === undefined ? {} : { cursor }),
-      });
-      return c.json(page);
-    },
-  });
-  route(app, '/v1/agents/:agentId/sessions/:sessionId', {
-    GET: async (c) =>
-      c.json(
-        await getSession(storage, c.req.param('agentId') ?? '', c.req.param('sessionId') ?? ''),
-      ),
-  });
-  route(app, '/v1/agents/:agentId/usage', {
+      }),
+    );
+  };
+  const session = async (c: NexusContext) =>
+    c.json(
+      await getSession(storage, readable(c, 'reads a session'), c.req.param('sessionId') ?? ''),
+    );
+  const usage = async (c: NexusContext) => {
+    const scope = readable(c, 'reads usage');
+    return c.json(await usageSummary(storage, scope, dayRange(c)));
+  };
+
+  for (const base of ['/v1/hosts/:hostId', '/v1']) {
+    route(app, `${base}/agents`, { GET: agents });
+    route(app, `${base}/agents/:agentId/sessions`, { GET: sessions });
+    route(app, `${base}/agents/:agentId/sessions/:sessionId`, { GET: session });
+    route(app, `${base}/agents/:agentId/usage`, { GET: usage });
+  }
+
+  route(app, '/v1/usage', {
     GET: async (c) => {
-      const fromDay = parseDay('from', c.req.query('from'));
-      const toDay = parseDay('to', c.req.query('to'));
-      checkRange('from', fromDay, 'to', toDay);
-      return c.json(
-        await usageSummary(storage, c.req.param('agentId') ?? '', {
-          ...(fromDay === undefined ? {} : { fromDay }),
-          ...(toDay === undefined ? {} : { toDay }),
-        }),
+      const principal = c.get('principal');
+      authorize(principal, { kind: 'browse', what: 'reads usage across hosts' });
+      const hostFilter = c.req.query('hostId');
+      if (hostFilter !== undefined)
+        authorize(principal, { kind: 'read', hostId: hostFilter, what: 'reads usage' });
+      const report = await usageReport(storage, dayRange(c), (hostId) =>
+        hostFilter === undefined ? canRead(principal, hostId) : hostId === hostFilter,
       );
+      return c.json(report);
     },
   });
+}
+
+function dayRange(c: NexusContext): { fromDay?: string; toDay?: string } {
+  const fromDay = parseDay('from', c.req.query('from'));
+  const toDay = parseDay('to', c.req.query('to'));
+  checkRange('from', fromDay, 'to', toDay);
+  return {
+    ...(fromDay === undefined ? {} : { fromDay }),
+    ...(toDay === undefined ? {} : { toDay }),
+  };
 }

@@ -1,20 +1,28 @@
-import type { Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { Readable } from 'node:stream';
 import { ValidationError, type ByteSource, type SessionContext, type Storage } from '@nexus/core';
 import { AgentDirectory } from '../../transcripts/agent-directory.ts';
 import { ingestTranscript } from '../../transcripts/ingest-transcript.ts';
 import { openTranscript } from '../../transcripts/session-queries.ts';
 import { parseContentEncoding } from '../../transcripts/verified-transcript.ts';
+import { authorize } from '../../auth/access.ts';
+import type { NexusApp, NexusContext } from '../app-env.ts';
 import { route } from '../route-table.ts';
+import { scopeParam } from '../scope-params.ts';
 
 export interface TranscriptRouteDeps {
   readonly storage: Storage;
   readonly now: () => Date;
   readonly maxTranscriptBytes: number;
   readonly spoolDir: string;
+  readonly defaultHostId: string;
 }
 
-const PATH = '/v1/agents/:agentId/sessions/:sessionId/transcripts/:sha256';
+/** Under a host, and (deprecated, for the default host) without one. */
+const PATHS = [
+  '/v1/hosts/:hostId/agents/:agentId/sessions/:sessionId/transcripts/:sha256',
+  '/v1/agents/:agentId/sessions/:sessionId/transcripts/:sha256',
+];
 /**
  * A body announced at up to this many bytes is read whole: most transcripts are a few dozen KB
  * compressed, and a web stream, a decompression stream and their promise chains cost more than the
@@ -36,13 +44,19 @@ const CONTEXT_FIELDS = [
  * `PUT` stores a transcript under its content hash (idempotent: the same bytes again answer 200
  * `already_present`); `GET` streams a stored generation back.
  */
-export function transcriptRoutes(app: Hono, deps: TranscriptRouteDeps): void {
+export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void {
   const ingestDeps = { ...deps, agents: new AgentDirectory(deps.storage) };
-  route(app, PATH, {
-    PUT: async (c) => {
+  const handlers = {
+    PUT: async (c: NexusContext) => {
+      const scope = scopeParam(c, deps.defaultHostId);
+      authorize(c.get('principal'), {
+        kind: 'act',
+        hostId: scope.hostId,
+        what: `uploads a transcript for host ${scope.hostId}`,
+      });
       const contentLength = parseContentLength(c.req.header('content-length'));
       const result = await ingestTranscript(ingestDeps, {
-        agentId: c.req.param('agentId') ?? '',
+        ...scope,
         sessionId: c.req.param('sessionId') ?? '',
         sha256: c.req.param('sha256') ?? '',
         kind: c.req.query('kind') ?? 'live',
@@ -57,10 +71,16 @@ export function transcriptRoutes(app: Hono, deps: TranscriptRouteDeps): void {
       });
       return c.json(result, result.status === 'created' ? 201 : 200);
     },
-    GET: async (c) => {
+    GET: async (c: NexusContext) => {
+      const scope = scopeParam(c, deps.defaultHostId);
+      authorize(c.get('principal'), {
+        kind: 'read',
+        hostId: scope.hostId,
+        what: `downloads a transcript of host ${scope.hostId}`,
+      });
       const { generation, info, body } = await openTranscript(
         deps.storage,
-        c.req.param('agentId') ?? '',
+        scope,
         c.req.param('sessionId') ?? '',
         c.req.param('sha256') ?? '',
       );
@@ -74,7 +94,8 @@ export function transcriptRoutes(app: Hono, deps: TranscriptRouteDeps): void {
         },
       });
     },
-  });
+  };
+  for (const path of PATHS) route(app, path, handlers);
 }
 
 /** The stored bytes are the uncompressed JSONL: a `.zst` or `.gz` archive's name loses that suffix. */

@@ -175,6 +175,24 @@ export class AzureTableStore implements TableStore {
       throw translateAzureError(error, `rows of ${partitionKey} in ${table}`);
     }
   }
+
+  async *partitions(table: string): AsyncGenerator<string> {
+    const filter = odata`RowKey ge ${`${table}|`} and RowKey lt ${`${table}}`}`;
+    const seen = new Set<string>();
+    try {
+      const rows = this.client.listEntities({
+        queryOptions: { filter, select: ['PartitionKey'] },
+      });
+      for await (const row of rows) {
+        const key = row.partitionKey;
+        if (typeof key !== 'string' || seen.has(key)) continue;
+        seen.add(key);
+        yield key;
+      }
+    } catch (error) {
+      throw translateAzureError(error, `the partitions of ${table}`);
+    }
+  }
 }
 
 /**

@@ -92,6 +92,7 @@ export class DiskSpace {
       delete: (table, partitionKey, rowKey, etag) =>
         this.guard(() => store.delete(table, partitionKey, rowKey, etag)),
       query: (table, partitionKey, options) => store.query(table, partitionKey, options),
+      partitions: (table) => store.partitions(table),
     };
   }
 }

@@ -64,6 +64,7 @@ export class EmbeddedTableStore implements TableStore {
     deleteAny: StatementSync;
     deleteIfMatch: StatementSync;
     query: StatementSync;
+    partitions: StatementSync;
   };
 
   constructor(path: string) {
@@ -107,6 +108,7 @@ export class EmbeddedTableStore implements TableStore {
       query: db.prepare(
         'SELECT pk, rk, etag, props FROM entities WHERE tbl = ? AND pk = ? AND rk >= ? AND rk < ? AND rk > ? ORDER BY rk LIMIT ?',
       ),
+      partitions: db.prepare('SELECT DISTINCT pk FROM entities WHERE tbl = ?'),
     };
   }
 
@@ -238,6 +240,13 @@ export class EmbeddedTableStore implements TableStore {
       const last = items[items.length - 1];
       return rows.length > limit && last ? { items, cursor: encodeCursor(last.rowKey) } : { items };
     });
+  }
+
+  async *partitions(table: string): AsyncGenerator<string> {
+    const rows = await this.run(
+      () => this.statements.partitions.all(table) as unknown as { pk: string }[],
+    );
+    for (const row of rows) yield row.pk;
   }
 
   /** One round trip through SQLite, used by the health check. */

@@ -15,6 +15,7 @@ const options = {
 };
 const item: ClaimedWebhook = {
   id: 'wh_abc',
+  hostId: 'laptop',
   agentId: 'main',
   endpointId: 'gh-main',
   provider: 'github',

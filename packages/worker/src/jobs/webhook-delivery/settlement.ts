@@ -1,11 +1,11 @@
 import type { ClaimedWebhook, WebhookSettlement } from '@nexus/core';
 import type { GatewayOutcome } from './gateway-outcome.ts';
 
-type Leased = Pick<ClaimedWebhook, 'agentId' | 'id' | 'leaseId'>;
+type Leased = Pick<ClaimedWebhook, 'hostId' | 'agentId' | 'id' | 'leaseId'>;
 
 /** What to report to the API for a gateway answer. Pure. */
 export function settlementOf(item: Leased, outcome: GatewayOutcome): WebhookSettlement {
-  const base = { agentId: item.agentId, id: item.id, leaseId: item.leaseId };
+  const base = { hostId: item.hostId, agentId: item.agentId, id: item.id, leaseId: item.leaseId };
   switch (outcome.kind) {
     case 'delivered':
       return { ...base, outcome: 'delivered', status: outcome.status };
@@ -37,6 +37,7 @@ export function handedBack(
   retryAfterSeconds: number,
 ): WebhookSettlement {
   return {
+    hostId: item.hostId,
     agentId: item.agentId,
     id: item.id,
     leaseId: item.leaseId,

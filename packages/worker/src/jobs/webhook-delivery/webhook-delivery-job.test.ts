@@ -11,6 +11,7 @@ import { WebhookDeliveryJob } from './webhook-delivery-job.ts';
 
 const claimed = (id: string): ClaimedWebhook => ({
   id,
+  hostId: 'laptop',
   agentId: 'main',
   endpointId: 'gh',
   provider: 'github',
@@ -98,9 +99,19 @@ describe('the webhook delivery loop, on a fake clock', () => {
     );
     const result = await run();
     expect(settled).toEqual([
-      [{ agentId: 'main', id: 'a', leaseId: 'lease-a', outcome: 'delivered', status: 200 }],
       [
         {
+          hostId: 'laptop',
+          agentId: 'main',
+          id: 'a',
+          leaseId: 'lease-a',
+          outcome: 'delivered',
+          status: 200,
+        },
+      ],
+      [
+        {
+          hostId: 'laptop',
           agentId: 'main',
           id: 'b',
           leaseId: 'lease-b',
@@ -112,6 +123,7 @@ describe('the webhook delivery loop, on a fake clock', () => {
       ],
       [
         {
+          hostId: 'laptop',
           agentId: 'main',
           id: 'c',
           leaseId: 'lease-c',
