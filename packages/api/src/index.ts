@@ -6,3 +6,5 @@ export * from './node/start-server.ts';
 export * from './logger.ts';
 export * from './storage/embedded/open-embedded-storage.ts';
 export * from './http/app-env.ts';
+export * from './hosts/host-upgrade.ts';
+export * from './storage/azure/open-azure-storage.ts';

@@ -1,4 +1,10 @@
-import { NotFoundError, queryAll, type StoredEntity, type Storage } from '@nexus/core';
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  queryAll,
+  type StoredEntity,
+  type Storage,
+} from '@nexus/core';
 
 /**
  * The `hosts` rows, one per host in one partition (RK host id): when Nexus first heard of the
@@ -75,13 +81,25 @@ export async function announceHost(
   return requireHost(storage, hostId);
 }
 
-/** The host's last claim of webhooks (written at most once a minute per host, `HostClaims`). */
+/**
+ * The host's last claim of webhooks (written at most once a minute per host, `ClaimRecorder`). A
+ * host that only ever claims (webhooks, no uploads yet) is listed from its first claim on.
+ */
 export async function recordClaim(storage: Storage, hostId: string, at: Date): Promise<void> {
   await storage.tables.upsert('hostClaims', {
     partitionKey: HOSTS_PARTITION,
     rowKey: hostId,
     properties: { lastClaimAt: at.toISOString() },
   });
+  try {
+    await storage.tables.insert('hosts', {
+      partitionKey: HOSTS_PARTITION,
+      rowKey: hostId,
+      properties: { firstSeenAt: at.toISOString() },
+    });
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+  }
 }
 
 function hostOf(row: StoredEntity, claim: StoredEntity | undefined): HostRow {

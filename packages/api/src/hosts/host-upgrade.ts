@@ -19,8 +19,8 @@ import { HOSTS_PARTITION } from './host-rows.ts';
  *    copied, or written since, is kept);
  * 2. every blob under `transcripts/<agent>/`, `ledgers/<agent>/`, `webhooks/<agent>/` is copied to
  *    `<host>~<agent>` and then deleted;
- * 3. the old rows are deleted; the `agents` rows are renamed; endpoints get the host; the host's
- *    row is created;
+ * 3. the old rows are deleted; the `agents` rows are renamed; endpoints get the host (the host's
+ *    row was created before step 1);
  * 4. the row `nexus`/`hosts` records that it is done: later starts read that row and nothing more.
  *
  * Each step is idempotent, and nothing is deleted before its copy exists, so a crash at any point
@@ -71,10 +71,17 @@ export async function upgradeToHosts(
 
   let rows = 0;
   let blobs = 0;
-  if (legacy.size > 0)
+  if (legacy.size > 0) {
     log(
       `Moving data stored before hosts existed (agents ${[...legacy].join(', ')}) to host ${hostId} (NEXUS_DEFAULT_HOST); this runs once.`,
     );
+    // The host's row first: a crash after the old rows are gone still leaves the host listed.
+    await insertOnce(storage, 'hosts', {
+      partitionKey: HOSTS_PARTITION,
+      rowKey: hostId,
+      properties: { firstSeenAt: await earliestUpload(storage, [...legacy]) },
+    });
+  }
 
   // 1. Copy the rows.
   for (const agentId of legacy) {
@@ -127,12 +134,6 @@ export async function upgradeToHosts(
     if (agentRow) await tables.delete('agents', AGENTS_PARTITION, agentId);
   }
   await moveEndpoints(storage, hostId);
-  if (legacy.size > 0)
-    await insertOnce(storage, 'hosts', {
-      partitionKey: HOSTS_PARTITION,
-      rowKey: hostId,
-      properties: { firstSeenAt: await earliestUpload(storage, [...legacy].map(target)) },
-    });
 
   // 4. Done.
   const report: UpgradeReport = { hostId, agents: [...legacy].sort(), rows, blobs };
@@ -175,10 +176,11 @@ async function moveEndpoints(storage: Storage, hostId: string): Promise<void> {
   }
 }
 
-async function earliestUpload(storage: Storage, scopes: readonly string[]): Promise<string> {
+/** The earliest upload of these agents (their `agents` rows, under either key), else now. */
+async function earliestUpload(storage: Storage, agentIds: readonly string[]): Promise<string> {
   const times: string[] = [];
-  for (const scope of scopes) {
-    const row = await storage.tables.get('agents', AGENTS_PARTITION, scope);
+  for (const key of agentIds) {
+    const row = await storage.tables.get('agents', AGENTS_PARTITION, key);
     const at = row?.properties['firstReceivedAt'] ?? row?.properties['lastReceivedAt'];
     if (typeof at === 'string') times.push(at);
   }
@@ -193,13 +195,30 @@ async function insertOnce(storage: Storage, table: string, entity: Entity): Prom
   }
 }
 
+/**
+ * `work` on each item, `CONCURRENCY` at a time. After a failure no lane takes another item, and
+ * the call settles only once every lane has stopped: nothing of the upgrade still runs when it
+ * reports the failure (a retry would race with it).
+ */
 async function eachLimited<T>(
   items: readonly T[],
   work: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < items.length) await work(items[next++] as T);
+    while (!failed && next < items.length) {
+      try {
+        await work(items[next++] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, lane));
+  const lanes = await Promise.allSettled(
+    Array.from({ length: Math.min(CONCURRENCY, items.length) }, lane),
+  );
+  const rejected = lanes.find((result) => result.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }

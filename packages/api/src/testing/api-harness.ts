@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import type { NexusApp } from '../http/app-env.ts';
 import type { Storage } from '@nexus/core';
+import type { ThrottleOptions } from '../auth/failure-throttle.ts';
 import { ApiKeys } from '../http/api-keys.ts';
 import { createApp } from '../http/create-app.ts';
 import { openAzureStorage } from '../storage/azure/open-azure-storage.ts';
@@ -59,7 +60,13 @@ export function useBackend(
 
 export function testApp(
   storage: Storage,
-  options: { maxTranscriptBytes?: number; now?: () => Date } = {},
+  options: {
+    maxTranscriptBytes?: number;
+    now?: () => Date;
+    keyCacheMs?: number;
+    defaultHostId?: string;
+    authThrottle?: ThrottleOptions;
+  } = {},
 ): NexusApp {
   return createApp({
     storage,
@@ -69,6 +76,9 @@ export function testApp(
     maxTranscriptBytes: options.maxTranscriptBytes ?? 4 * 1024 * 1024,
     version: 'test',
     now: options.now ?? (() => NOW),
+    ...(options.keyCacheMs === undefined ? {} : { keyCacheMs: options.keyCacheMs }),
+    ...(options.defaultHostId === undefined ? {} : { defaultHostId: options.defaultHostId }),
+    ...(options.authThrottle === undefined ? {} : { authThrottle: options.authThrottle }),
   });
 }
 
@@ -77,6 +87,8 @@ export function sha256(bytes: string | Uint8Array): string {
 }
 
 export interface PutOptions {
+  /** Uploads under `/v1/hosts/{hostId}/...`; without it, the deprecated path of the default host. */
+  readonly hostId?: string;
   readonly agentId?: string;
   readonly sessionId?: string;
   readonly sha256?: string;
@@ -84,6 +96,7 @@ export interface PutOptions {
   readonly fileName?: string | null;
   readonly headers?: Record<string, string>;
   readonly query?: string;
+  readonly key?: string;
 }
 
 export type Body = NonNullable<RequestInit['body']>;
@@ -102,24 +115,31 @@ export function putTranscript(
   params.set('kind', options.kind ?? 'live');
   if (options.fileName !== null) params.set('fileName', options.fileName ?? `${sessionId}.jsonl`);
   const query = `${params.toString()}${options.query ?? ''}`;
-  return app.request(`/v1/agents/${agentId}/sessions/${sessionId}/transcripts/${hash}?${query}`, {
-    method: 'PUT',
-    body,
-    headers: { authorization: `Bearer ${API_KEY}`, ...options.headers },
-  });
+  const base = options.hostId === undefined ? '/v1' : `/v1/hosts/${options.hostId}`;
+  return app.request(
+    `${base}/agents/${agentId}/sessions/${sessionId}/transcripts/${hash}?${query}`,
+    {
+      method: 'PUT',
+      body,
+      headers: { authorization: `Bearer ${options.key ?? API_KEY}`, ...options.headers },
+    },
+  );
 }
 
 export function get(app: NexusApp, path: string, key: string | null = API_KEY) {
   return app.request(path, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
 }
 
-/** Counts what the storage holds, to prove a rejected upload left nothing behind. */
-export async function storedCounts(storage: Storage, agentId = 'main') {
+/**
+ * Counts what the storage holds, to prove a rejected upload left nothing behind; rows of one
+ * agent's partition (`<host>~<agent>`, by default the default host's `main`).
+ */
+export async function storedCounts(storage: Storage, scope = 'default~main') {
   let blobs = 0;
   for await (const _ of storage.blobs.list('transcripts/')) blobs += 1;
   let ledgers = 0;
   for await (const _ of storage.blobs.list('ledgers/')) ledgers += 1;
-  const generations = (await storage.tables.query('generations', agentId)).items.length;
-  const sessions = (await storage.tables.query('sessions', agentId)).items.length;
+  const generations = (await storage.tables.query('generations', scope)).items.length;
+  const sessions = (await storage.tables.query('sessions', scope)).items.length;
   return { blobs, ledgers, generations, sessions };
 }
