@@ -105,6 +105,21 @@ function readKey(path: string): string {
   );
 }
 
+/**
+ * The host a command means: `--host`, else the only host the API knows (the usual single machine),
+ * else `default`; with several hosts the user must say which.
+ */
+export async function resolveHost(client: AdminClient, given: string | undefined): Promise<string> {
+  if (given !== undefined) return given;
+  const { hosts } = await client.request<{ hosts: { hostId: string }[] }>('GET', '/v1/hosts');
+  const [only] = hosts;
+  if (hosts.length === 0) return 'default';
+  if (hosts.length === 1 && only) return only.hostId;
+  throw new UsageError(
+    `This Nexus serves several hosts (${hosts.map((h) => h.hostId).join(', ')}); say which with --host <id>.`,
+  );
+}
+
 export function requireArg(value: string | undefined, what: string, usage: string): string {
   if (value === undefined || value === '') throw new UsageError(`${what} is missing: ${usage}`);
   return value;

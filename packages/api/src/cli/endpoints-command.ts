@@ -7,12 +7,14 @@ export const ENDPOINTS_HELP = `Usage: nexus endpoints <add|list|show|rotate|temp
 Webhook endpoints: where GitHub, Stripe, Slack or any sender posts, for which agent, and what the
 OpenClaw gateway is asked to do with each delivery.
 
-  nexus endpoints add --agent <id> --provider <p> [--id <id>] [--action agent|wake|mapping]
+  nexus endpoints add [--host <id>] --agent <id> --provider <p> [--id <id>]
+                      [--action agent|wake|mapping]
                       [--mapping <name>] [--header <name>] [--template <text>]
                       [--dedupe-header <name>] [--secret-file <path>] [--disabled]
       providers: github, stripe, slack, standard (Standard Webhooks), hmac (HMAC-SHA256 hex of
       the body in --header), token (a shared token in --header). Without --secret-file a secret
       is generated. Prints the URL and the secret to paste into the sender (shown only now).
+      --host: the host whose worker delivers (default: the only host, when there is one).
   nexus endpoints list
   nexus endpoints show <id>
   nexus endpoints rotate <id>                    add a new secret; the old one keeps working
@@ -30,6 +32,7 @@ Docs: docs/WEBHOOKS.md
 
 interface EndpointView {
   id: string;
+  hostId: string;
   agentId: string;
   provider: { type: string; header?: string };
   action: { type: string; name?: string };
@@ -63,6 +66,7 @@ export async function endpointsCommand(
       'public-url': { type: 'string' },
       id: { type: 'string' },
       agent: { type: 'string' },
+      host: { type: 'string' },
       provider: { type: 'string' },
       action: { type: 'string' },
       mapping: { type: 'string' },
@@ -104,6 +108,7 @@ export async function endpointsCommand(
       const secret = await secretFromFile();
       const created = await client.request<EndpointView>('POST', '/v1/endpoints', {
         ...(values.id === undefined ? {} : { id: values.id }),
+        ...(values.host === undefined ? {} : { hostId: values.host }),
         agentId: requireArg(values.agent, '--agent', 'nexus endpoints add --agent <id> ...'),
         provider: requireArg(
           values.provider,
@@ -120,7 +125,7 @@ export async function endpointsCommand(
       });
       return print(created, () =>
         [
-          `Endpoint ${created.id} created for agent ${created.agentId} (${created.provider.type}, action ${describeAction(created)}${created.enabled ? '' : ', disabled'}).`,
+          `Endpoint ${created.id} created for agent ${created.agentId} on host ${created.hostId} (${created.provider.type}, action ${describeAction(created)}${created.enabled ? '' : ', disabled'}).`,
           `  URL:    ${publicUrl}${created.url}`,
           `  Secret: ${created.secrets[0] ?? ''}`,
           ...(created.provider.header ? [`  Header: ${created.provider.header}`] : []),
@@ -139,9 +144,10 @@ export async function endpointsCommand(
         endpoints.length === 0
           ? 'No endpoints yet; add one with "nexus endpoints add --agent main --provider github".'
           : table(
-              ['id', 'agent', 'provider', 'action', 'enabled', 'secrets', 'url'],
+              ['id', 'host', 'agent', 'provider', 'action', 'enabled', 'secrets', 'url'],
               endpoints.map((e) => [
                 e.id,
+                e.hostId,
                 e.agentId,
                 e.provider.type,
                 describeAction(e),

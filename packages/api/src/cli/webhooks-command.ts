@@ -1,6 +1,12 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
-import { AdminClient, CONNECTION_HELP, CONNECTION_OPTIONS, requireArg } from './admin-client.ts';
+import {
+  AdminClient,
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  requireArg,
+  resolveHost,
+} from './admin-client.ts';
 import { table } from './endpoints-command.ts';
 
 export const WEBHOOKS_HELP = `Usage: nexus webhooks <list|show|replay> [options]
@@ -11,6 +17,8 @@ delivered, dead (gave up after the last attempt; kept for inspection and replay)
   nexus webhooks list --agent <id> [--state pending|leased|delivered|dead] [--limit <n>]
   nexus webhooks show <agent> <id> [--body]      details, the sender's headers; --body: the exact bytes
   nexus webhooks replay <agent> <id>             queue a delivered or dead webhook again
+
+  --host <id>   the host of the agent (default: the only host, when there is one)
 
 ${CONNECTION_HELP}
 
@@ -37,6 +45,7 @@ export async function webhooksCommand(
     options: {
       ...CONNECTION_OPTIONS,
       agent: { type: 'string' },
+      host: { type: 'string' },
       state: { type: 'string' },
       limit: { type: 'string' },
       body: { type: 'boolean' },
@@ -51,14 +60,16 @@ export async function webhooksCommand(
   }
   const client = new AdminClient(values, env);
   const out = (text: string) => process.stdout.write(`${text}\n`);
-  const item = (usage: string) => {
+  const item = async (usage: string) => {
     const agent = encodeURIComponent(requireArg(agentArg, 'the agent id', usage));
     const id = encodeURIComponent(requireArg(idArg, 'the webhook id', usage));
-    return `/v1/webhooks/${agent}/${id}`;
+    const host = encodeURIComponent(await resolveHost(client, values.host));
+    return `/v1/hosts/${host}/agents/${agent}/webhooks/${id}`;
   };
   switch (sub) {
     case 'list': {
       const query = new URLSearchParams({
+        hostId: await resolveHost(client, values.host),
         agentId: requireArg(values.agent, '--agent', 'nexus webhooks list --agent <id>'),
         limit: values.limit ?? '50',
         ...(values.state === undefined ? {} : { state: values.state }),
@@ -87,7 +98,7 @@ export async function webhooksCommand(
       return 0;
     }
     case 'show': {
-      const path = item('nexus webhooks show <agent> <id>');
+      const path = await item('nexus webhooks show <agent> <id>');
       if (values.body) {
         process.stdout.write(await client.raw(`${path}/body`));
         return 0;
@@ -98,7 +109,7 @@ export async function webhooksCommand(
     case 'replay': {
       const replayed = await client.request<ItemView>(
         'POST',
-        `${item('nexus webhooks replay <agent> <id>')}/replay`,
+        `${await item('nexus webhooks replay <agent> <id>')}/replay`,
       );
       out(
         values.json

@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { normaliseHostId } from '@nexus/core';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createOpenClawFixture } from '../testing/openclaw-fixture.ts';
 import { parseWorkerConfig } from '../config/worker-config.ts';
 import { JOB_TYPES } from '../jobs/registry.ts';
 import { initCommand } from './init-command.ts';
+
+const JOBS = [{ id: 'session-upload', type: 'session_upload', intervalMinutes: 15 }];
 
 describe('nexus-worker init', () => {
   it('writes a valid config naming the OpenClaw folder and agents it found, touching nothing of OpenClaw', async () => {
@@ -33,6 +36,8 @@ describe('nexus-worker init', () => {
       JOB_TYPES,
     );
     expect(config.openclaw.stateDir).toBe(fixture.stateDir);
+    // This machine's host id: its hostname, as a host id.
+    expect(config.host).toEqual({ id: normaliseHostId(hostname()), name: hostname(), named: true });
     expect(config.jobs.map((j) => [j.type, j.enabled])).toEqual([
       ['session_upload', true],
       ['webhook_delivery', true],
@@ -92,5 +97,46 @@ describe('nexus-worker init', () => {
     });
     expect(lines.join('\n')).toMatch(/no state folder at .*missing/);
     expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+
+  it('takes the host id and name it is given, and refuses a host id that is not one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-init-host-'));
+    const configPath = join(dir, 'worker.json');
+    await initCommand({
+      configPath,
+      openclawDir: join(dir, 'none'),
+      force: false,
+      env: {},
+      hostId: 'home-server',
+      hostName: 'The box under the stairs',
+    });
+    expect(JSON.parse(await readFile(configPath, 'utf8'))).toMatchObject({
+      host: { id: 'home-server', name: 'The box under the stairs' },
+    });
+    await expect(
+      initCommand({ configPath, force: true, env: {}, hostId: 'Home Server' }),
+    ).rejects.toThrow(/host id is not valid.*e\.g\. "home-server"/);
+  });
+
+  it('reads a config from before hosts as the default host, and says so', () => {
+    const config = parseWorkerConfig(
+      { nexus: { url: 'http://127.0.0.1:7420', apiKey: 'k' }, jobs: JOBS },
+      '/x/worker.json',
+      {},
+      JOB_TYPES,
+    );
+    expect(config.host).toEqual({ id: 'default', name: 'default', named: false });
+    expect(() =>
+      parseWorkerConfig(
+        {
+          host: { id: 'Laptop' },
+          nexus: { url: 'http://127.0.0.1:7420', apiKey: 'k' },
+          jobs: JOBS,
+        },
+        '/x/worker.json',
+        {},
+        JOB_TYPES,
+      ),
+    ).toThrow(/host\.id: must be a host id/);
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { UsageError } from '@nexus/core';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { normaliseHostId, validateHostId, UsageError } from '@nexus/core';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { nexusHome } from '../config/worker-config.ts';
 import { discoverAgents, readOpenClawConfig, resolveStateDir } from '../openclaw/state-dir.ts';
@@ -15,6 +16,9 @@ Options:
   --config <path>        where to write (default $NEXUS_WORKER_CONFIG or ~/.nexus/worker.json)
   --openclaw-dir <path>  OpenClaw state folder (default $OPENCLAW_STATE_DIR or ~/.openclaw)
   --nexus-url <url>      Nexus API base URL (default http://127.0.0.1:7420)
+  --host <id>            this machine's host id in Nexus (default: its hostname, as a host id:
+                         lowercase letters, digits and '-'); keep it when the machine changes
+  --name <text>          a display name for the host (default: the hostname)
   --force                overwrite an existing config
   -h, --help             show this help
 `;
@@ -23,6 +27,10 @@ export interface InitOptions {
   readonly configPath: string;
   readonly openclawDir?: string;
   readonly nexusUrl?: string;
+  readonly hostId?: string;
+  readonly hostName?: string;
+  /** A key for the config itself (enrolment); otherwise the key file of a local API. */
+  readonly apiKey?: string;
   readonly force: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -42,8 +50,17 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
       { hooks?: { enabled?: unknown; token?: unknown } } | undefined
   )?.hooks;
   const hooksReady = hooks?.enabled === true && typeof hooks.token === 'string';
+  const host = {
+    id: validateHostId(options.hostId ?? normaliseHostId(hostname())),
+    name: options.hostName ?? hostname(),
+  };
+  const url = options.nexusUrl ?? 'http://127.0.0.1:7420';
   const config = {
-    nexus: { url: options.nexusUrl ?? 'http://127.0.0.1:7420', apiKeyFile: '~/.nexus/api-key' },
+    host,
+    nexus:
+      options.apiKey === undefined
+        ? { url, apiKeyFile: '~/.nexus/api-key' }
+        : { url, apiKey: options.apiKey },
     openclaw: { stateDir },
     jobs: [
       {
@@ -69,9 +86,8 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
       },
     ],
   };
-  await mkdir(dirname(options.configPath), { recursive: true, mode: 0o700 });
-  await writeFile(options.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  const lines = [`Wrote ${options.configPath}`];
+  await writePrivateJson(options.configPath, config);
+  const lines = [`Wrote ${options.configPath}`, `  Host: ${host.id} ("${host.name}")`];
   if (!existsSync(stateDir)) {
     lines.push(
       `  OpenClaw: no state folder at ${stateDir} yet; the worker will find nothing until OpenClaw runs (or pass --openclaw-dir).`,
@@ -82,7 +98,9 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
     );
   }
   lines.push(
-    `  Nexus API: ${config.nexus.url}, key from ${keyFile}${existsSync(keyFile) ? '' : ' (not there yet: start the API once with "npm start", or set NEXUS_API_KEY)'}`,
+    options.apiKey === undefined
+      ? `  Nexus API: ${url}, key from ${keyFile}${existsSync(keyFile) ? '' : ' (not there yet: start the API once with "npm start", or set NEXUS_API_KEY)'}`
+      : `  Nexus API: ${url}, with the worker key of host ${host.id} (in the config, readable only by you)`,
   );
   lines.push(
     '  Job: session-upload every 15 min, mode "keep" (files stay where OpenClaw reads them).',
@@ -94,4 +112,12 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
   );
   lines.push('Try it: nexus-worker --job session-upload --dry-run');
   return lines;
+}
+
+/** Writes a config readable only by its owner (it may hold a key), in a folder only they can list. */
+export async function writePrivateJson(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  // An existing file keeps its mode through writeFile: make it private too.
+  await chmod(path, 0o600);
 }

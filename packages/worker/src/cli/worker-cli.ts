@@ -8,11 +8,13 @@ import { createLogger } from '../logger.ts';
 import { ScheduleState } from '../scheduler/schedule-state.ts';
 import { systemClock } from '../clock.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
+import { ENROL_HELP, enrolCommand } from './enrol-command.ts';
 import { INIT_HELP, initCommand } from './init-command.ts';
 import manifest from '../../package.json' with { type: 'json' };
 
 const HELP = `Usage: nexus-worker [options]
        nexus-worker init [options]
+       nexus-worker enrol --url <api> --code <code>
 
 Runs beside OpenClaw: a scheduler that wakes every 60 s and runs each enabled job of the config
 whose intervalMinutes have passed. Stop it with Ctrl-C (SIGINT) or SIGTERM.
@@ -27,6 +29,7 @@ Options:
 
 Commands:
   init              write a starter config for this machine (nexus-worker init --help)
+  enrol             make this machine a host of a Nexus API with a one-time code (--help)
 
 Docs: docs/WORKER.md
 `;
@@ -34,6 +37,7 @@ Docs: docs/WORKER.md
 /** Parses argv, runs, and maps the outcome to an exit code in one place. */
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv[0] === 'init') return init(argv.slice(1), env);
+  if (argv[0] === 'enrol' || argv[0] === 'enroll') return enrol(argv.slice(1), env);
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -138,6 +142,8 @@ async function init(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       config: { type: 'string' },
       'openclaw-dir': { type: 'string' },
       'nexus-url': { type: 'string' },
+      host: { type: 'string' },
+      name: { type: 'string' },
       force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -148,8 +154,47 @@ async function init(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     configPath: values.config ?? defaultConfigPath(env),
     force: values.force ?? false,
     env,
+    ...(values.host === undefined ? {} : { hostId: values.host }),
+    ...(values.name === undefined ? {} : { hostName: values.name }),
     ...(values['openclaw-dir'] === undefined ? {} : { openclawDir: values['openclaw-dir'] }),
     ...(values['nexus-url'] === undefined ? {} : { nexusUrl: values['nexus-url'] }),
+  });
+  return print(`${lines.join('\n')}\n`);
+}
+
+async function enrol(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      url: { type: 'string' },
+      code: { type: 'string' },
+      'admin-key-env': { type: 'string' },
+      host: { type: 'string' },
+      name: { type: 'string' },
+      config: { type: 'string' },
+      'openclaw-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return print(ENROL_HELP);
+  const url = values.url ?? env['NEXUS_URL'];
+  if (url === undefined)
+    throw new UsageError('--url is missing: nexus-worker enrol --url <api> --code <code>.');
+  const keyVariable = values['admin-key-env'];
+  const adminKey = keyVariable === undefined ? undefined : env[keyVariable];
+  if (keyVariable !== undefined && (adminKey === undefined || adminKey === ''))
+    throw new UsageError(`--admin-key-env ${keyVariable}: that variable is not set.`);
+  const lines = await enrolCommand({
+    url,
+    configPath: values.config ?? defaultConfigPath(env),
+    env,
+    workerVersion: manifest.version,
+    ...(values.code === undefined ? {} : { code: values.code }),
+    ...(adminKey === undefined ? {} : { adminKey }),
+    ...(values.host === undefined ? {} : { hostId: values.host }),
+    ...(values.name === undefined ? {} : { hostName: values.name }),
+    ...(values['openclaw-dir'] === undefined ? {} : { openclawDir: values['openclaw-dir'] }),
   });
   return print(`${lines.join('\n')}\n`);
 }
