@@ -58,15 +58,15 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
     expect(added.stdout).toContain(
-      'Endpoint gh-cli created for agent main (github, action agent).',
+      'Endpoint gh-cli created for agent main on host default (github, action agent).',
     );
     expect(added.stdout).toContain('URL:    https://hooks.example.com/hooks/gh-cli');
     expect(added.stdout).toMatch(/Secret: \S{20,}/);
     expect(added.stdout).toContain('Settings > Webhooks > Add webhook');
     const listed = await nexus(['endpoints', 'list']);
-    expect(listed.stdout).toMatch(/^id\s+agent\s+provider/);
+    expect(listed.stdout).toMatch(/^id\s+host\s+agent\s+provider/);
     expect(listed.stdout).toMatch(
-      /gh-cli\s+main\s+github\s+agent\s+yes\s+…\S{4}\s+https:\/\/hooks\.example\.com\/hooks\/gh-cli/,
+      /gh-cli\s+default\s+main\s+github\s+agent\s+yes\s+…\S{4}\s+https:\/\/hooks\.example\.com\/hooks\/gh-cli/,
     );
     const json = JSON.parse((await nexus(['endpoints', 'show', 'gh-cli', '--json'])).stdout) as {
       id: string;
@@ -228,5 +228,39 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
       'nexus webhooks replay <agent> <id>',
     );
     expect((await nexus(['--help'])).stdout).toMatch(/endpoints\s+add, list, rotate/);
+  });
+
+  it('creates, lists and revokes keys, and makes enrolment codes', async () => {
+    const created = await nexus(['keys', 'create', '--role', 'worker', '--host', 'cli-laptop']);
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toMatch(/Created a worker key of host cli-laptop \(id [a-z2-7]{12}\)/);
+    const key = /Key: (nxk_\S+)/.exec(created.stdout)?.[1] ?? '';
+    const keyId = /\(id ([a-z2-7]{12})\)/.exec(created.stdout)?.[1] ?? '';
+    const answer = await fetch(`${server.url}/v1/hosts/cli-laptop/agents`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(answer.status).toBe(403);
+
+    const listed = await nexus(['keys', 'list']);
+    expect(listed.stdout).toContain(`nxk_${keyId}_…`);
+    expect(listed.stdout).not.toContain(key);
+    expect(listed.stdout).toMatch(/worker\s+cli-laptop/);
+
+    const revoked = await nexus(['keys', 'revoke', `nxk_${keyId}_…`]);
+    expect(revoked.stdout).toMatch(
+      new RegExp(`Revoked a worker key of host cli-laptop \\(id ${keyId}\\)`),
+    );
+    const after = await fetch(`${server.url}/v1/hosts`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(after.status).toBe(401);
+
+    const enrol = await nexus(['keys', 'enrol', '--host', 'cli-new']);
+    expect(enrol.stdout).toMatch(
+      /nexus-worker enrol --url .* --code nxe_[a-z2-7]{12}_[a-z2-7]{24}/,
+    );
+    const bad = await nexus(['keys', 'create', '--role', 'worker']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/A worker key is for one host/);
   });
 });
