@@ -72,6 +72,26 @@ describe('the Azure Functions adapter (no Functions host needed)', () => {
     expect(await text(get.body)).toBe(transcript);
   });
 
+  it('throttles failed keys by the client address the front end forwards', async () => {
+    const wrong = (address: string) =>
+      handler(
+        new HttpRequest({
+          method: 'GET',
+          url: 'https://nexus.example/v1/hosts',
+          headers: {
+            authorization: 'Bearer not-the-key-0123456789',
+            'x-forwarded-for': `${address}:50123, 10.0.0.4`,
+          },
+        }),
+        context(),
+      );
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i += 1) statuses.push((await wrong('203.0.113.9')).status ?? 0);
+    expect(statuses.slice(0, 10).every((status) => status === 401)).toBe(true);
+    expect(statuses[10]).toBe(429);
+    expect((await wrong('198.51.100.20')).status).toBe(401);
+  });
+
   it("keeps the app's errors: 401 with its header and JSON body", async () => {
     const response = await handler(
       new HttpRequest({ method: 'GET', url: 'https://nexus.example/v1/agents' }),

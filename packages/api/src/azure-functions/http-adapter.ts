@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 
 /** What the adapter needs of the app: Hono's `fetch`, nothing more. */
 export interface FetchApp {
-  fetch(request: Request): Response | Promise<Response>;
+  fetch(request: Request, env?: { clientAddress?: string }): Response | Promise<Response>;
 }
 
 /**
@@ -19,7 +19,13 @@ export function createHttpHandler(getApp: () => Promise<FetchApp>) {
       headers: request.headers,
       ...(hasBody ? { body: request.body, duplex: 'half' } : {}),
     };
-    const response = await app.fetch(new Request(request.url, init));
+    // Behind the Functions front end the client is the first address of X-Forwarded-For (with
+    // its port); the app throttles failed authentications by it.
+    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+    const response = await app.fetch(
+      new Request(request.url, init),
+      forwarded ? { clientAddress: forwarded } : {},
+    );
     if (response.status >= 500)
       context.warn(
         `${request.method} ${new URL(request.url).pathname} answered ${response.status}`,

@@ -131,3 +131,24 @@ describe('the Node server over a real socket', () => {
     expect(session.session.costUsd).toBeCloseTo(built.expected.costUsd, 9);
   });
 });
+
+describe('failed authentication on the Node server', () => {
+  it('answers a burst of wrong keys from one address with 429, and still serves the right key', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'nexus-throttle-'));
+    const server = await startServer(
+      loadApiConfig({ NEXUS_DATA_DIR: dataDir, NEXUS_PORT: '0' }),
+      pino({ level: 'silent' }),
+    );
+    try {
+      const key = (await readFile(join(dataDir, 'api-key'), 'utf8')).trim();
+      const hosts = (bearer: string) =>
+        fetch(`${server.url}/v1/hosts`, { headers: { authorization: `Bearer ${bearer}` } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i += 1) statuses.push((await hosts(`wrong-${String(i)}`)).status);
+      expect(statuses).toEqual([...Array<number>(10).fill(401), 429, 429]);
+      expect((await hosts(key)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
