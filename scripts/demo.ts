@@ -51,6 +51,7 @@ try {
   await writeFile(
     config,
     JSON.stringify({
+      host: { id: 'demo-laptop', name: 'The demo machine' },
       nexus: { url: server.url, apiKey: key },
       openclaw: { stateDir: fixture.stateDir },
       stateDir: join(dir, 'worker-state'),
@@ -93,8 +94,11 @@ try {
   const get = async (path: string) =>
     (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${key}` } })).json();
   step('What the API holds now');
+  const { hosts } = (await get('/v1/hosts')) as { hosts: { hostId: string; agents: unknown[] }[] };
+  for (const host of hosts)
+    process.stdout.write(`   host ${host.hostId}: ${String(host.agents.length)} agents\n`);
   for (const agent of ['main', 'work']) {
-    const list = (await get(`/v1/agents/${agent}/sessions`)) as {
+    const list = (await get(`/v1/hosts/demo-laptop/agents/${agent}/sessions`)) as {
       sessions: {
         sessionId: string;
         kinds: string[];
@@ -110,7 +114,7 @@ try {
       );
     }
   }
-  const usage = (await get('/v1/agents/main/usage')) as {
+  const usage = (await get('/v1/hosts/demo-laptop/agents/main/usage')) as {
     sessions: number;
     totals: { totalTokens: number; costUsd: number };
     byDay: { day: string; model: string; costUsd: number }[];
@@ -128,7 +132,12 @@ try {
     await fetch(`${server.url}/v1/endpoints`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'github-demo', agentId: 'main', provider: 'github' }),
+      body: JSON.stringify({
+        id: 'github-demo',
+        hostId: 'demo-laptop',
+        agentId: 'main',
+        provider: 'github',
+      }),
     })
   ).json()) as { url: string; secrets: string[] };
   process.stdout.write(`   endpoint ${server.url}${created.url}\n`);
