@@ -380,7 +380,9 @@ describe.each(backends(inject('azuriteConnectionString')))(
       expect(put.status).toBe(201);
       const old = await get(app, '/v1/agents/main/sessions/old-route');
       expect(old.status).toBe(200);
-      expect(old.headers.get('deprecation')).toBe('true');
+      expect(old.headers.get('deprecation')).toBe('@1796083200');
+      expect((await get(app, '/v1/agents')).headers.get('deprecation')).toBe('@1796083200');
+      expect((await get(app, '/v1/hosts')).headers.get('deprecation')).toBeNull();
       expect(((await old.json()) as { session: { hostId: string } }).session.hostId).toBe(
         'default',
       );

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { DEFAULT_HOST_ID, NotFoundError, type Storage } from '@nexus/core';
 import { Authenticator } from '../auth/authenticator.ts';
@@ -135,14 +135,8 @@ export function createApp(deps: AppDeps): NexusApp {
     return next();
   });
   // Routes from before hosts existed: they address the default host (docs/API.md).
-  app.use('/v1/agents/*', async (c, next) => {
-    await next();
-    c.res.headers.set('deprecation', 'true');
-  });
-  app.use('/v1/agents', async (c, next) => {
-    await next();
-    c.res.headers.set('deprecation', 'true');
-  });
+  app.use('/v1/agents', markDeprecated);
+  app.use('/v1/agents/*', markDeprecated);
 
   healthRoutes(app, {
     storage: deps.storage,
@@ -185,3 +179,13 @@ export function createApp(deps: AppDeps): NexusApp {
   });
   return app;
 }
+
+/**
+ * RFC 9745's `Deprecation` header: these routes are deprecated since 0.3 (2026-12-01), and the
+ * host routes replace them.
+ */
+const markDeprecated: MiddlewareHandler = async (c, next) => {
+  await next();
+  c.res.headers.set('deprecation', '@1796083200');
+  c.res.headers.set('link', '</v1/hosts>; rel="successor-version"');
+};

@@ -14,7 +14,7 @@ import { authorize } from '../../auth/access.ts';
 import type { ClaimRecorder } from '../../hosts/claim-recorder.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
 import { readJsonAs } from '../json-body.ts';
-import { hostParam, scopeParam } from '../scope-params.ts';
+import { scopeParam } from '../scope-params.ts';
 import { route } from '../route-table.ts';
 import { parseLimit } from '../query-params.ts';
 import { WEBHOOK_STATES, publicItem, type WebhookState } from '../../webhooks/webhook-item.ts';
@@ -197,7 +197,7 @@ export function queueRoutes(app: NexusApp, deps: QueueRouteDeps): void {
         const { scope, id } = params(c);
         authorize(c.get('principal'), {
           kind: 'deliver',
-          hostId: hostParam(c, defaultHostId),
+          hostId: scope.hostId,
           what: `reads a webhook body of host ${scope.hostId}`,
         });
         const item = await queue.require(scope, id);
