@@ -14,7 +14,7 @@ import { authorize } from '../../auth/access.ts';
 import type { ClaimRecorder } from '../../hosts/claim-recorder.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
 import { readJsonAs } from '../json-body.ts';
-import { scopeParam } from '../scope-params.ts';
+import { authorizedScope, scopeParam } from '../scope-params.ts';
 import { route } from '../route-table.ts';
 import { parseLimit } from '../query-params.ts';
 import { WEBHOOK_STATES, publicItem, type WebhookState } from '../../webhooks/webhook-item.ts';
@@ -172,35 +172,32 @@ export function queueRoutes(app: NexusApp, deps: QueueRouteDeps): void {
     },
   });
 
-  const params = (c: NexusContext) => ({
-    scope: scopeParam(c, defaultHostId),
-    id: validateId('webhook id', c.req.param('id') ?? ''),
-  });
+  const idParam = (c: NexusContext) => validateId('webhook id', c.req.param('id') ?? '');
 
   // Under a host, and (deprecated, for the default host) without one.
   for (const base of ['/v1/hosts/:hostId/agents/:agentId/webhooks', '/v1/webhooks/:agentId']) {
     route(app, `${base}/:id`, {
       GET: async (c) => {
-        const { scope, id } = params(c);
-        authorize(c.get('principal'), {
-          kind: 'read',
-          hostId: scope.hostId,
-          what: `reads a webhook of host ${scope.hostId}`,
-        });
-        const item = await queue.require(scope, id);
+        const scope = authorizedScope(
+          c,
+          defaultHostId,
+          'read',
+          ({ hostId }) => `reads a webhook of host ${hostId}`,
+        );
+        const item = await queue.require(scope, idParam(c));
         return c.json({ ...publicItem(item), headers: item.headers, delivery: item.delivery });
       },
     });
 
     route(app, `${base}/:id/body`, {
       GET: async (c) => {
-        const { scope, id } = params(c);
-        authorize(c.get('principal'), {
-          kind: 'deliver',
-          hostId: scope.hostId,
-          what: `reads a webhook body of host ${scope.hostId}`,
-        });
-        const item = await queue.require(scope, id);
+        const scope = authorizedScope(
+          c,
+          defaultHostId,
+          'deliver',
+          ({ hostId }) => `reads a webhook body of host ${hostId}`,
+        );
+        const item = await queue.require(scope, idParam(c));
         const body = await queue.body(item);
         return c.body(body as Uint8Array<ArrayBuffer>, 200, { 'content-type': item.contentType });
       },
@@ -208,9 +205,8 @@ export function queueRoutes(app: NexusApp, deps: QueueRouteDeps): void {
 
     route(app, `${base}/:id/replay`, {
       POST: async (c) => {
-        const { scope, id } = params(c);
         authorize(c.get('principal'), { kind: 'manage', what: 'replays a webhook' });
-        return c.json(publicItem(await queue.replay(scope, id)));
+        return c.json(publicItem(await queue.replay(scopeParam(c, defaultHostId), idParam(c))));
       },
     });
   }

@@ -10,7 +10,7 @@ import { usageReport } from '../../transcripts/usage-report.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
 import { checkRange, parseDay, parseLimit, parseTime } from '../query-params.ts';
 import { route } from '../route-table.ts';
-import { hostParam, scopeParam } from '../scope-params.ts';
+import { authorizedScope, hostParam } from '../scope-params.ts';
 
 export interface SessionRouteDeps {
   readonly storage: Storage;
@@ -24,11 +24,8 @@ export interface SessionRouteDeps {
  */
 export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
   const { storage, defaultHostId } = deps;
-  const readable = (c: NexusContext, what: string) => {
-    const scope = scopeParam(c, defaultHostId);
-    authorize(c.get('principal'), { kind: 'read', hostId: scope.hostId, what });
-    return scope;
-  };
+  const readable = (c: NexusContext, what: string) =>
+    authorizedScope(c, defaultHostId, 'read', () => what);
 
   const agents = async (c: NexusContext) => {
     const hostId = hostParam(c, defaultHostId);

@@ -5,10 +5,9 @@ import { AgentDirectory } from '../../transcripts/agent-directory.ts';
 import { ingestTranscript } from '../../transcripts/ingest-transcript.ts';
 import { openTranscript } from '../../transcripts/session-queries.ts';
 import { parseContentEncoding } from '../../transcripts/verified-transcript.ts';
-import { authorize } from '../../auth/access.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
 import { route } from '../route-table.ts';
-import { scopeParam } from '../scope-params.ts';
+import { authorizedScope } from '../scope-params.ts';
 
 export interface TranscriptRouteDeps {
   readonly storage: Storage;
@@ -48,12 +47,12 @@ export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void
   const ingestDeps = { ...deps, agents: new AgentDirectory(deps.storage) };
   const handlers = {
     PUT: async (c: NexusContext) => {
-      const scope = scopeParam(c, deps.defaultHostId);
-      authorize(c.get('principal'), {
-        kind: 'act',
-        hostId: scope.hostId,
-        what: `uploads a transcript for host ${scope.hostId}`,
-      });
+      const scope = authorizedScope(
+        c,
+        deps.defaultHostId,
+        'act',
+        ({ hostId }) => `uploads a transcript for host ${hostId}`,
+      );
       const contentLength = parseContentLength(c.req.header('content-length'));
       const result = await ingestTranscript(ingestDeps, {
         ...scope,
@@ -72,12 +71,12 @@ export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void
       return c.json(result, result.status === 'created' ? 201 : 200);
     },
     GET: async (c: NexusContext) => {
-      const scope = scopeParam(c, deps.defaultHostId);
-      authorize(c.get('principal'), {
-        kind: 'read',
-        hostId: scope.hostId,
-        what: `downloads a transcript of host ${scope.hostId}`,
-      });
+      const scope = authorizedScope(
+        c,
+        deps.defaultHostId,
+        'read',
+        ({ hostId }) => `downloads a transcript of host ${hostId}`,
+      );
       const { generation, info, body } = await openTranscript(
         deps.storage,
         scope,
