@@ -4,6 +4,7 @@ import {
   normaliseHostId,
   scopeKey,
   scopeOfKey,
+  scopeOfPartition,
   validateHostId,
   validateScope,
 } from './hosts.ts';
@@ -30,6 +31,8 @@ describe('host ids', () => {
     expect(scopeOfKey('laptop~main')).toEqual(scope);
     // A key written before hosts existed is a bare agent id.
     expect(scopeOfKey('main')).toBeUndefined();
+    expect(scopeOfPartition('laptop~main')).toEqual(scope);
+    expect(() => scopeOfPartition('main')).toThrow(/not a host's agent/);
     expect(() => validateScope('laptop', 'a~b')).toThrow(/agent id/);
   });
 

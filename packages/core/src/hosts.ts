@@ -64,6 +64,16 @@ export function scopeOfKey(key: string): AgentScope | undefined {
   return { hostId: key.slice(0, at), agentId: key.slice(at + 1) };
 }
 
+/**
+ * The scope of a row stored in a scope's partition. A bare agent id here means data from before
+ * hosts that the upgrade did not move: a fault, not input.
+ */
+export function scopeOfPartition(partitionKey: string): AgentScope {
+  const scope = scopeOfKey(partitionKey);
+  if (!scope) throw new Error(`partition ${partitionKey} is not a host's agent (<host>~<agent>)`);
+  return scope;
+}
+
 /** Row-key bounds holding every `scopeKey` of one host. */
 export function hostScopeRange(hostId: string): { rowKeyFrom: string; rowKeyTo: string } {
   return { rowKeyFrom: `${hostId}${SCOPE_SEPARATOR}`, rowKeyTo: `${hostId}${SCOPE_SEPARATOR}~` };

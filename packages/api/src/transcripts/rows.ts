@@ -1,7 +1,6 @@
 import {
   scopeKey,
-  scopeOfKey,
-  type AgentScope,
+  scopeOfPartition,
   type Entity,
   type Generation,
   type SessionContext,
@@ -44,7 +43,7 @@ export function inlineLedgerOf(entity: StoredEntity): string | undefined {
 export function generationFromEntity(entity: StoredEntity): Generation {
   const p = entity.properties;
   return {
-    ...scopeOfRow(entity),
+    ...scopeOfPartition(entity.partitionKey),
     sessionId: String(p['sessionId']),
     sha256: String(p['sha256']),
     kind: String(p['kind']) as TranscriptKind,
@@ -65,13 +64,8 @@ export function sessionEntity(record: SessionRecord, indexKey: string): Entity {
 
 export function sessionFromEntity(entity: StoredEntity): SessionRecord {
   // Records written before hosts existed carry no host: the partition (moved at upgrade) does.
-  return { ...(unpackJson(entity.properties, 'record') as SessionRecord), ...scopeOfRow(entity) };
-}
-
-/** The host and agent a row of a scope's partition belongs to. */
-export function scopeOfRow(entity: StoredEntity): AgentScope {
-  const scope = scopeOfKey(entity.partitionKey);
-  if (!scope)
-    throw new Error(`row ${entity.partitionKey}/${entity.rowKey} is not in a host's partition`);
-  return scope;
+  return {
+    ...(unpackJson(entity.properties, 'record') as SessionRecord),
+    ...scopeOfPartition(entity.partitionKey),
+  };
 }

@@ -1,5 +1,6 @@
 import {
   scopeKey,
+  scopeOfPartition,
   type AgentScope,
   type DeliveryAction,
   type EntityProperties,
@@ -9,7 +10,6 @@ import {
   type WebhookState,
   type WebhookView,
 } from '@nexus/core';
-import { scopeOfRow } from '../transcripts/rows.ts';
 import { packJson, unpackJson } from '../transcripts/json-properties.ts';
 
 /**
@@ -150,7 +150,7 @@ export function itemFromEntity(entity: StoredEntity): WebhookItem & { readonly e
   const number = (name: string) => (typeof p[name] === 'number' ? p[name] : 0);
   const state = text('state');
   return {
-    ...scopeOfRow(entity),
+    ...scopeOfPartition(entity.partitionKey),
     id: entity.rowKey,
     etag: entity.etag,
     endpointId: text('endpointId'),
