@@ -240,6 +240,15 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
       headers: { authorization: `Bearer ${key}` },
     });
     expect(answer.status).toBe(403);
+    const announced = await fetch(`${server.url}/v1/hosts/cli-laptop`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'CLI laptop', workerVersion: '0.3.0' }),
+    });
+    expect(announced.status).toBe(200);
+    const hosts = await nexus(['hosts']);
+    expect(hosts.stdout).toMatch(/^host\s+name\s+agents\s+last upload\s+last claim\s+worker/);
+    expect(hosts.stdout).toMatch(/cli-laptop\s+CLI laptop\s+-\s+never\s+never\s+0\.3\.0/);
 
     const listed = await nexus(['keys', 'list']);
     expect(listed.stdout).toContain(`nxk_${keyId}_…`);

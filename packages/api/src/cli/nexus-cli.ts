@@ -4,6 +4,7 @@ import { SERVE_HELP, serveCommand } from './serve-command.ts';
 import { endpointsCommand } from './endpoints-command.ts';
 import { webhooksCommand } from './webhooks-command.ts';
 import { fsckCommand } from './fsck-command.ts';
+import { hostsCommand } from './hosts-command.ts';
 import { keysCommand } from './keys-command.ts';
 
 const HELP = `Usage: nexus <command> [options]
@@ -14,6 +15,7 @@ Commands:
   serve        run the Nexus API (embedded storage by default)
   endpoints    add, list, rotate, disable or remove webhook endpoints (nexus endpoints --help)
   webhooks     list, show or replay queued webhooks (nexus webhooks --help)
+  hosts        the OpenClaw machines this Nexus serves, their agents and last activity
   keys         create, list or revoke API keys; enrolment codes for new hosts (nexus keys --help)
   fsck         check stored transcripts against their hashes and rows; --repair rebuilds rows
 
@@ -40,6 +42,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'webhooks') return webhooksCommand(rest, process.env);
   if (command === 'fsck') return fsckCommand(rest, process.env);
   if (command === 'keys') return keysCommand(rest, process.env);
+  if (command === 'hosts') return hostsCommand(rest, process.env);
   process.stderr.write(`nexus: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
   return 2;
 }
