@@ -247,8 +247,11 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
     });
     expect(announced.status).toBe(200);
     const hosts = await nexus(['hosts']);
-    expect(hosts.stdout).toMatch(/^host\s+name\s+agents\s+last upload\s+last claim\s+worker/);
-    expect(hosts.stdout).toMatch(/cli-laptop\s+CLI laptop\s+-\s+never\s+never\s+0\.3\.0/);
+    expect(hosts.stdout).toMatch(
+      /^host\s+name\s+status\s+agents\s+last upload\s+last claim\s+worker/,
+    );
+    expect(hosts.stdout).toMatch(/cli-laptop\s+CLI laptop\s+unknown\s+-\s+never\s+never\s+0\.3\.0/);
+    expect(hosts.code).toBe(0);
 
     const listed = await nexus(['keys', 'list']);
     expect(listed.stdout).toContain(`nxk_${keyId}_…`);

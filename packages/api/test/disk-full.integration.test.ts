@@ -63,6 +63,25 @@ describe.skipIf(!mountable)('a full disk under embedded storage', () => {
       expect(error.code).toBe('insufficient_storage');
       expect(error.message).toContain(dataDir);
 
+      // A small row still fits (the failed run's report, written right after it): the disk is no
+      // less full for that, and the health check keeps saying so.
+      const reported = await fetch(`${server.url}/v1/hosts/default/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          jobId: 'session-upload',
+          type: 'session_upload',
+          startedAt: new Date().toISOString(),
+          finishedAt: new Date().toISOString(),
+          success: false,
+          message: 'stopped uploading: the API at … has no space left',
+          counts: { failed: 1 },
+          errors: [],
+          errorCount: 0,
+        }),
+      });
+      expect(reported.status).toBe(204);
+
       // Alive, and saying what is wrong.
       const health = await fetch(`${server.url}/v1/health`);
       expect(health.status).toBe(503);

@@ -12,6 +12,18 @@ import {
 import { buildTranscript } from '@nexus/core/testing';
 import type { Storage } from '@nexus/core';
 
+const REPORT = {
+  jobId: 'session-upload',
+  type: 'session_upload',
+  startedAt: '2026-11-25T11:59:00.000Z',
+  finishedAt: '2026-11-25T11:59:30.000Z',
+  success: true,
+  message: 'uploaded 3 of 3',
+  counts: { uploaded: 3 },
+  errors: [],
+  errorCount: 0,
+};
+
 interface CreatedKey {
   readonly key: string;
   readonly keyId: string;
@@ -168,6 +180,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
         ['GET', '/v1/hosts', undefined, ['admin', 'worker', 'readerAll', 'readerOther']],
         ['GET', h, undefined, ['admin', 'worker', 'readerAll']],
         ['PUT', h, { name: 'Laptop', workerVersion: '0.3.0' }, ['admin', 'worker']],
+        ['POST', `${h}/runs`, REPORT, ['admin', 'worker']],
         ['GET', `${h}/agents`, undefined, ['admin', 'readerAll']],
         ['GET', `${h}/agents/main/sessions`, undefined, ['admin', 'readerAll']],
         ['GET', `${h}/agents/main/sessions/rt`, undefined, ['admin', 'readerAll']],
@@ -434,6 +447,45 @@ describe.each(backends(inject('azuriteConnectionString')))(
       });
       expect(response.status).toBe(400);
       expect(await response.text()).toMatch(/serves several hosts .*say which one/);
+    });
+
+    it('shows each host’s last runs and whether its backups can be relied on', async () => {
+      let clock = NOW.getTime();
+      const here = testApp(storage, { now: () => new Date(clock) });
+      const worker = await createKey(here, { role: 'worker', hostId: 'runs-box' });
+      const status = async () =>
+        (await (await get(here, '/v1/hosts/runs-box')).json()) as {
+          jobs: { jobId: string; success: boolean }[];
+          status: { health: string; reason: string };
+        };
+      const report = (body: object) =>
+        send(here, 'POST', '/v1/hosts/runs-box/runs', worker.key, body);
+      expect((await report(REPORT)).status).toBe(204);
+      expect(await status()).toMatchObject({
+        jobs: [{ jobId: 'session-upload', success: true }],
+        status: { health: 'ok' },
+      });
+      expect(
+        (
+          await report({
+            ...REPORT,
+            success: false,
+            message: 'stopped uploading: the API refused the key',
+            finishedAt: '2026-11-25T12:00:00.000Z',
+          })
+        ).status,
+      ).toBe(204);
+      expect((await status()).status).toEqual({
+        health: 'failing',
+        reason: 'session-upload: stopped uploading: the API refused the key',
+        lastSeenAt: '2026-11-25T12:00:00.000Z',
+      });
+      clock += 61 * 60_000;
+      expect((await status()).status.health).toBe('silent');
+
+      const bad = await report({ ...REPORT, counts: { uploaded: -1 }, extra: 1 });
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).toMatch(/counts/);
     });
   },
 );

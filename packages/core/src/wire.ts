@@ -109,3 +109,23 @@ export type SettleResult =
 export interface UploadAnswer {
   readonly status: 'created' | 'already_present';
 }
+
+/** At most this many of a run's errors travel in its report (the count says how many there were). */
+export const MAX_REPORTED_ERRORS = 20;
+
+/**
+ * What a worker reports after each run of a job (`POST /v1/hosts/{hostId}/runs`): what the host's
+ * page shows as its last backup, and what tells whether the host is healthy, failing or silent.
+ * Never content: counts, and per failed item its name and the reason.
+ */
+export interface RunReport {
+  readonly jobId: string;
+  readonly type: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly success: boolean;
+  readonly message: string;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly errors: readonly { readonly item: string; readonly message: string }[];
+  readonly errorCount: number;
+}

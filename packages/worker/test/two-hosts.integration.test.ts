@@ -132,8 +132,19 @@ describe.each(backendsUnderTest)('two hosts, one Nexus, on $name storage', (back
     }
 
     const { hosts } = (await (await admin('GET', '/v1/hosts')).json()) as {
-      hosts: { hostId: string; agents: { agentId: string }[]; workerVersion?: string }[];
+      hosts: {
+        hostId: string;
+        agents: { agentId: string }[];
+        jobs: { jobId: string; success: boolean; counts: Record<string, number> }[];
+        status: { health: string };
+      }[];
     };
+    // Each worker reported its run: the hosts' backups are known to be working.
+    for (const host of hosts) {
+      expect(host.status.health, host.hostId).toBe('ok');
+      expect(host.jobs.map((job) => [job.jobId, job.success])).toEqual([['session-upload', true]]);
+      expect(host.jobs[0]?.counts['uploaded']).toBeGreaterThan(0);
+    }
     expect(hosts.map((h) => [h.hostId, h.agents.map((a) => a.agentId).sort()])).toEqual([
       ['laptop', ['main', 'work']],
       ['server', ['main', 'work']],

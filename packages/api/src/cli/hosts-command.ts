@@ -5,8 +5,9 @@ import { table } from './endpoints-command.ts';
 
 export const HOSTS_HELP = `Usage: nexus hosts [list]
 
-The OpenClaw machines this Nexus serves: each host's id and name, its agents, its last upload and
-last claim of webhooks, and the version its worker announced.
+The OpenClaw machines this Nexus serves: each host's id and name, whether its backups can be
+relied on (ok, failing, silent, unknown) and why, its agents, its last upload and last claim of
+webhooks, and the version its worker announced. Exits 1 when a host is failing or silent.
 
 ${CONNECTION_HELP}
 
@@ -20,6 +21,7 @@ interface HostView {
   lastUploadAt: string | null;
   lastClaimAt?: string;
   agents: { agentId: string }[];
+  status: { health: string; reason: string };
 }
 
 export async function hostsCommand(
@@ -48,17 +50,28 @@ export async function hostsCommand(
         : answer.hosts.length === 0
           ? 'No hosts yet: a host appears when its worker starts, uploads or claims webhooks.'
           : table(
-              ['host', 'name', 'agents', 'last upload', 'last claim', 'worker'],
+              ['host', 'name', 'status', 'agents', 'last upload', 'last claim', 'worker'],
               answer.hosts.map((h) => [
                 h.hostId,
                 h.name,
+                h.status.health,
                 h.agents.map((a) => a.agentId).join(',') || '-',
                 h.lastUploadAt ?? 'never',
                 h.lastClaimAt ?? 'never',
                 h.workerVersion ?? '?',
               ]),
-            )
+            ) + reasons(answer.hosts)
     }\n`,
   );
-  return 0;
+  return answer.hosts.some((h) => h.status.health === 'failing' || h.status.health === 'silent')
+    ? 1
+    : 0;
+}
+
+/** Why each host that needs a look is not ok. */
+function reasons(hosts: readonly HostView[]): string {
+  const lines = hosts
+    .filter((h) => h.status.health === 'failing' || h.status.health === 'silent')
+    .map((h) => `\n${h.hostId}: ${h.status.reason}`);
+  return lines.join('');
 }

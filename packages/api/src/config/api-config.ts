@@ -22,6 +22,8 @@ export interface ApiConfig {
   readonly apiKeys: readonly string[];
   /** Where data from before hosts existed moves, and what the deprecated routes address. */
   readonly defaultHostId: string;
+  /** A host not heard from for this long is shown `silent`. */
+  readonly hostSilentMs: number;
   readonly maxTranscriptBytes: number;
   readonly maxWebhookBytes: number;
   readonly webhookRetry: RetryPolicy;
@@ -86,6 +88,7 @@ const envSchema = z.object({
   NEXUS_WEBHOOK_RETRY_BASE_SECONDS: whole('NEXUS_WEBHOOK_RETRY_BASE_SECONDS', 1, 3600).optional(),
   NEXUS_WEBHOOK_RETENTION_DAYS: whole('NEXUS_WEBHOOK_RETENTION_DAYS', 1, 3650).optional(),
   NEXUS_WEBHOOK_DEAD_RETENTION_DAYS: whole('NEXUS_WEBHOOK_DEAD_RETENTION_DAYS', 0, 3650).optional(),
+  NEXUS_HOST_SILENT_MINUTES: whole('NEXUS_HOST_SILENT_MINUTES', 1, 100_000).optional(),
   NEXUS_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -150,6 +153,7 @@ export function loadApiConfig(
     storage: wantsAzure ? azureStorage(e) : { kind: 'embedded', dataDir: join(dataDir, 'data') },
     apiKeys: splitKeys(e.NEXUS_API_KEYS),
     defaultHostId: e.NEXUS_DEFAULT_HOST,
+    hostSilentMs: (e.NEXUS_HOST_SILENT_MINUTES ?? 60) * 60_000,
     maxTranscriptBytes: e.NEXUS_MAX_TRANSCRIPT_BYTES ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
     maxWebhookBytes: e.NEXUS_MAX_WEBHOOK_BYTES ?? DEFAULT_MAX_WEBHOOK_BYTES,
     webhookRetry: {
@@ -218,6 +222,7 @@ export function appSettings(config: ApiConfig) {
   return {
     maxTranscriptBytes: config.maxTranscriptBytes,
     defaultHostId: config.defaultHostId,
+    hostSilentMs: config.hostSilentMs,
     maxWebhookBytes: config.maxWebhookBytes,
     webhookRetry: config.webhookRetry,
     webhookRetention: config.webhookRetention,

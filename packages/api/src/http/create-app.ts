@@ -38,6 +38,8 @@ export interface AppDeps {
    * (`NEXUS_DEFAULT_HOST`, default `default`).
    */
   readonly defaultHostId?: string;
+  /** A host not heard from for longer than this is shown `silent` (default 60 minutes). */
+  readonly hostSilentMs?: number;
   /** How long a created key's row is trusted before it is read again (default 5 s). */
   readonly keyCacheMs?: number;
   /** Failed authentications allowed per client address (default 10 at once, then 1 per 6 s). */
@@ -62,6 +64,7 @@ export interface AppDeps {
 }
 
 const OPEN_PATHS = new Set(['/v1/health', '/v1/enrol']);
+const DEFAULT_HOST_SILENT_MS = 60 * 60_000;
 
 /**
  * The whole Nexus API as a function from `Request` to `Response`, free of any runtime: the Node
@@ -151,7 +154,11 @@ export function createApp(deps: AppDeps): NexusApp {
     defaultHostId,
   });
   sessionRoutes(app, { storage: deps.storage, defaultHostId });
-  hostRoutes(app, { storage: deps.storage, now });
+  hostRoutes(app, {
+    storage: deps.storage,
+    now,
+    silentMs: deps.hostSilentMs ?? DEFAULT_HOST_SILENT_MS,
+  });
   keyRoutes(app, { storage: deps.storage, keys, authenticator, now });
   const endpoints = new EndpointCache(deps.storage, () => now().getTime());
   const queue = new WebhookQueue({

@@ -10,6 +10,7 @@ import {
   type SettleResult,
   type WebhookSettlement,
   type WebhookView,
+  type RunReport,
 } from '@nexus/core';
 import { httpSend, type HttpAnswer } from './http-send.ts';
 import { isRetryableStatus, retryDelayMs } from './retry-policy.ts';
@@ -264,6 +265,16 @@ export class NexusClient {
     });
   }
 
+  /** Tells the API how a run went (`POST /v1/hosts/{host}/runs`): the host's status shows it. */
+  async reportRun(report: RunReport, signal?: AbortSignal): Promise<void> {
+    await this.call(
+      'POST',
+      `/v1/hosts/${encodeURIComponent(this.options.hostId)}/runs`,
+      report,
+      signal,
+    );
+  }
+
   /** `GET /v1/health`: used by `init` and at start-up to say clearly when the API is unreachable. */
   async health(): Promise<{ ok: boolean; detail: string }> {
     try {
@@ -315,4 +326,5 @@ export type NexusApi = Pick<
   | 'listWebhooks'
   | 'health'
   | 'announceHost'
+  | 'reportRun'
 >;

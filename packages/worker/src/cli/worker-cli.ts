@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST_ID, UsageError, coerceError, describeCliFailure } from '@nexus/core';
-import { defaultConfigPath, loadWorkerConfig } from '../config/worker-config.ts';
+import {
+  defaultConfigPath,
+  loadWorkerConfig,
+  type JobDefinition,
+} from '../config/worker-config.ts';
+import type { JobResult } from '../jobs/job.ts';
+import { runReportOf } from '../jobs/run-report.ts';
+import type { WorkerServices } from '../worker-services.ts';
 import { buildJob, buildServices } from '../build-worker.ts';
 import { JOB_TYPES } from '../jobs/registry.ts';
 import { createLogger } from '../logger.ts';
@@ -94,6 +101,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       { counts: result.counts, ms: result.durationMs },
       result.message,
     );
+    if (!values['dry-run']) await reportRun(services, definition, result);
     await flush(logger);
     return result.success ? 0 : 1;
   }
@@ -128,6 +136,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     clock: systemClock,
     logger,
     interactive: process.stderr.isTTY,
+    onRunFinished: (jobId, result) => {
+      const definition = enabled.find((job) => job.id === jobId);
+      if (definition) void reportRun(services, definition, result);
+    },
   });
   await scheduler.run(controller.signal);
   logger.info('worker stopped');
@@ -197,6 +209,29 @@ async function enrol(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<n
     ...(values['openclaw-dir'] === undefined ? {} : { openclawDir: values['openclaw-dir'] }),
   });
   return print(`${lines.join('\n')}\n`);
+}
+
+/**
+ * Tells the API how a run went, so the host's status shows a failing or stopped backup. Never
+ * fails the run: a report that cannot be sent is a warning (the API's view goes stale, and turns
+ * the host `silent` if that lasts).
+ */
+async function reportRun(
+  services: WorkerServices,
+  job: JobDefinition,
+  result: JobResult,
+): Promise<void> {
+  try {
+    await services.client.reportRun(
+      runReportOf(job, result, new Date(services.clock.now())),
+      AbortSignal.timeout(15_000),
+    );
+  } catch (caught) {
+    services.logger.warn(
+      { job: job.id },
+      `could not report the run to the API: ${coerceError(caught).message}`,
+    );
+  }
 }
 
 function print(text: string): number {

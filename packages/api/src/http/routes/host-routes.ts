@@ -1,14 +1,23 @@
 import { z } from 'zod';
-import { ForbiddenError, validateHostId, type Storage } from '@nexus/core';
+import {
+  ForbiddenError,
+  MAX_REPORTED_ERRORS,
+  validateHostId,
+  type RunReport,
+  type Storage,
+} from '@nexus/core';
 import { authorize, canAct, canRead } from '../../auth/access.ts';
 import { describePrincipal } from '../../auth/principal.ts';
 import {
   MAX_HOST_NAME_LENGTH,
   announceHost,
   listHostRows,
+  readHost,
   requireHost,
   type HostRow,
 } from '../../hosts/host-rows.ts';
+import { hostStatus, type HostStatus } from '../../hosts/host-status.ts';
+import { listRunReports, saveRunReport } from '../../hosts/run-reports.ts';
 import { listAgents, type AgentInfo } from '../../transcripts/session-queries.ts';
 import type { NexusApp } from '../app-env.ts';
 import { readJsonAs } from '../json-body.ts';
@@ -17,23 +26,30 @@ import { route } from '../route-table.ts';
 export interface HostRouteDeps {
   readonly storage: Storage;
   readonly now: () => Date;
+  /** A host not heard from for longer than this is `silent` (`NEXUS_HOST_SILENT_MINUTES`). */
+  readonly silentMs: number;
 }
 
 /** A host as `GET /v1/hosts` shows it. */
 export interface HostView extends HostRow {
   readonly lastUploadAt: string | null;
   readonly agents: readonly { readonly agentId: string; readonly lastReceivedAt: string }[];
+  /** Each job's last run, as the worker reported it. */
+  readonly jobs: readonly RunReport[];
+  readonly status: HostStatus;
 }
+
+/** Printable text (tabs and newlines allowed) of at most `max` characters. */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused here
+    .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'must be printable');
 
 const announceSchema = z
   .object({
-    name: z
-      .string()
-      .min(1)
-      .max(MAX_HOST_NAME_LENGTH)
-      // eslint-disable-next-line no-control-regex -- control characters are what is refused here
-      .regex(/^[^\u0000-\u001f\u007f]+$/, 'must be printable')
-      .optional(),
+    name: text(MAX_HOST_NAME_LENGTH).min(1).optional(),
     workerVersion: z
       .string()
       .regex(/^[0-9A-Za-z.+-]{1,40}$/, 'must be a version such as 0.3.0')
@@ -41,17 +57,72 @@ const announceSchema = z
   })
   .strict();
 
-/** The hosts Nexus serves: list, one, and a worker announcing its host at start. */
+const runSchema = z
+  .object({
+    jobId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a job id, e.g. "session-upload"'),
+    type: z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be a job type, e.g. "session_upload"'),
+    startedAt: z.iso.datetime({ offset: true }),
+    finishedAt: z.iso.datetime({ offset: true }),
+    success: z.boolean(),
+    message: text(1000),
+    counts: z
+      .record(z.string().max(64), z.number().int().min(0))
+      .refine((counts) => Object.keys(counts).length <= 50, 'at most 50 counts'),
+    errors: z
+      .array(z.object({ item: text(500), message: text(1000) }).strict())
+      .max(MAX_REPORTED_ERRORS),
+    errorCount: z.number().int().min(0),
+  })
+  .strict();
+
+/**
+ * The hosts Nexus serves: list, one, a worker announcing its host at start, and its runs' reports
+ * (what tells whether the host's backups can be relied on: `hosts/host-status.ts`).
+ */
 export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
   const { storage } = deps;
+
+  const view = (host: HostRow, agents: readonly AgentInfo[], runs: readonly RunReport[]) => {
+    const mine = agents
+      .filter((agent) => agent.hostId === host.hostId)
+      .map(({ agentId, lastReceivedAt }) => ({ agentId, lastReceivedAt }));
+    const lastUploadAt =
+      mine
+        .map((agent) => agent.lastReceivedAt)
+        .sort()
+        .at(-1) ?? null;
+    const jobs = [...runs].sort((a, b) => a.jobId.localeCompare(b.jobId));
+    const status = hostStatus(
+      [host.announcedAt, host.lastClaimAt, lastUploadAt],
+      jobs,
+      deps.now().getTime(),
+      deps.silentMs,
+    );
+    return { ...host, lastUploadAt, agents: mine, jobs, status } satisfies HostView;
+  };
+  const viewOne = async (host: HostRow) => {
+    const [agents, runs] = await Promise.all([
+      listAgents(storage, host.hostId),
+      listRunReports(storage),
+    ]);
+    return view(host, agents, runs.get(host.hostId) ?? []);
+  };
 
   route(app, '/v1/hosts', {
     GET: async (c) => {
       const principal = c.get('principal');
       const visible = (hostId: string) => canRead(principal, hostId) || canAct(principal, hostId);
-      const [hosts, agents] = await Promise.all([listHostRows(storage), listAgents(storage)]);
+      const [hosts, agents, runs] = await Promise.all([
+        listHostRows(storage),
+        listAgents(storage),
+        listRunReports(storage),
+      ]);
       return c.json({
-        hosts: hosts.filter((host) => visible(host.hostId)).map((host) => viewOf(host, agents)),
+        hosts: hosts
+          .filter((host) => visible(host.hostId))
+          .map((host) => view(host, agents, runs.get(host.hostId) ?? [])),
       });
     },
   });
@@ -65,19 +136,11 @@ export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
           'forbidden_for_key',
           `This request reads host ${hostId}, which needs an admin key, a reader key of host ${hostId} or its worker key; it was sent with ${describePrincipal(principal)}.`,
         );
-      const [host, agents] = await Promise.all([
-        requireHost(storage, hostId),
-        listAgents(storage, hostId),
-      ]);
-      return c.json(viewOf(host, agents));
+      return c.json(await viewOne(await requireHost(storage, hostId)));
     },
     PUT: async (c) => {
       const hostId = validateHostId(c.req.param('hostId') ?? '');
-      authorize(c.get('principal'), {
-        kind: 'act',
-        hostId,
-        what: `announces host ${hostId}`,
-      });
+      authorize(c.get('principal'), { kind: 'act', hostId, what: `announces host ${hostId}` });
       const said = await readJsonAs(c, announceSchema, 'invalid_host');
       const host = await announceHost(
         storage,
@@ -88,19 +151,23 @@ export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
         },
         deps.now(),
       );
-      return c.json(viewOf(host, await listAgents(storage, hostId)));
+      return c.json(await viewOne(host));
     },
   });
-}
 
-function viewOf(host: HostRow, agents: readonly AgentInfo[]): HostView {
-  const mine = agents
-    .filter((agent) => agent.hostId === host.hostId)
-    .map(({ agentId, lastReceivedAt }) => ({ agentId, lastReceivedAt }));
-  const lastUploadAt =
-    mine
-      .map((agent) => agent.lastReceivedAt)
-      .sort()
-      .at(-1) ?? null;
-  return { ...host, lastUploadAt, agents: mine };
+  route(app, '/v1/hosts/:hostId/runs', {
+    POST: async (c) => {
+      const hostId = validateHostId(c.req.param('hostId') ?? '');
+      authorize(c.get('principal'), {
+        kind: 'act',
+        hostId,
+        what: `reports a run of host ${hostId}`,
+      });
+      const report = await readJsonAs(c, runSchema, 'invalid_run');
+      // A worker that reports before it ever announced (a --job run from cron) makes its host known.
+      if (!(await readHost(storage, hostId))) await announceHost(storage, hostId, {}, deps.now());
+      await saveRunReport(storage, hostId, report, deps.now());
+      return c.body(null, 204);
+    },
+  });
 }

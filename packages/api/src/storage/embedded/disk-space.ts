@@ -16,8 +16,9 @@ const RECOVERED_MARGIN_BYTES = 64 * 1024 * 1024;
 /**
  * The embedded backend's view of its disk. A write that fails for lack of space becomes a 507
  * naming the data folder (nothing was stored; the client retries later), and the storage reports
- * itself degraded until a write succeeds again or the disk has clearly more free space than
- * when the write failed.
+ * itself degraded until a blob is stored again or the disk has clearly more free space than when
+ * the write failed. A row written meanwhile (a worker's run report, a webhook's state) proves
+ * little: SQLite fills pages it has, so a small row may fit where no transcript does.
  */
 export class DiskSpace {
   private readonly dataDir: string;
@@ -27,10 +28,10 @@ export class DiskSpace {
     this.dataDir = dataDir;
   }
 
-  async guard<T>(write: () => Promise<T>): Promise<T> {
+  async guard<T>(write: () => Promise<T>, proves: 'space' | 'nothing' = 'nothing'): Promise<T> {
     try {
       const result = await write();
-      this.full = undefined;
+      if (proves === 'space') this.full = undefined;
       return result;
     } catch (error) {
       if (!isDiskFull(error)) throw error;
@@ -73,7 +74,7 @@ export class DiskSpace {
   blobs(store: BlobStore): BlobStore {
     return {
       putIfAbsent: (key, source, options) =>
-        this.guard(() => store.putIfAbsent(key, source, options)),
+        this.guard(() => store.putIfAbsent(key, source, options), 'space'),
       get: (key) => store.get(key),
       head: (key) => store.head(key),
       list: (prefix) => store.list(prefix),

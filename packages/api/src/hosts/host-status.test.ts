@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { RunReport } from '@nexus/core';
+import { hostStatus } from './host-status.ts';
+
+const NOW = Date.parse('2026-12-02T12:00:00.000Z');
+const HOUR = 3600_000;
+
+function run(jobId: string, success: boolean, finishedAt: string, message = 'done'): RunReport {
+  return {
+    jobId,
+    type: 'session_upload',
+    startedAt: finishedAt,
+    finishedAt,
+    success,
+    message,
+    counts: {},
+    errors: [],
+    errorCount: 0,
+  };
+}
+
+describe('hostStatus', () => {
+  it('is ok when every job’s last run succeeded and the host was heard from lately', () => {
+    expect(
+      hostStatus(
+        [null, '2026-12-02T11:50:00.000Z'],
+        [run('a', true, '2026-12-02T11:40:00.000Z')],
+        NOW,
+        HOUR,
+      ),
+    ).toEqual({
+      health: 'ok',
+      reason: 'every job’s last run succeeded',
+      lastSeenAt: '2026-12-02T11:50:00.000Z',
+    });
+  });
+
+  it('is failing with the failed jobs’ messages', () => {
+    const status = hostStatus(
+      [],
+      [
+        run(
+          'session-upload',
+          false,
+          '2026-12-02T11:59:00.000Z',
+          'stopped: the API refused the key',
+        ),
+        run('webhooks', true, '2026-12-02T11:59:00.000Z'),
+      ],
+      NOW,
+      HOUR,
+    );
+    expect(status).toMatchObject({
+      health: 'failing',
+      reason: 'session-upload: stopped: the API refused the key',
+    });
+  });
+
+  it('is silent when nothing was heard for longer than the limit, whatever the last run said', () => {
+    const status = hostStatus(
+      ['2026-12-02T10:30:00.000Z'],
+      [run('a', true, '2026-12-02T10:40:00.000Z')],
+      NOW,
+      HOUR,
+    );
+    expect(status.health).toBe('silent');
+    expect(status.reason).toMatch(/more than 60 minutes \(last at 2026-12-02T10:40:00.000Z\)/);
+    expect(hostStatus([], [], NOW, HOUR)).toMatchObject({ health: 'silent', lastSeenAt: null });
+  });
+
+  it('is unknown when the host was heard from but reported no run', () => {
+    expect(hostStatus(['2026-12-02T11:59:00.000Z'], [], NOW, HOUR).health).toBe('unknown');
+  });
+});

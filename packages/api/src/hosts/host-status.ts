@@ -1,0 +1,50 @@
+import type { RunReport } from '@nexus/core';
+
+/**
+ * Whether a host's backups can be relied on, from what Nexus heard of it. Pure.
+ * - `silent`: nothing from the host (start, upload, claim, run report) for longer than `silentMs`:
+ *   the worker or the machine may be down, or its key refused;
+ * - `failing`: a job's last run did not succeed (a refused key, an unreachable API, a full disk,
+ *   files that could not be uploaded): the reason is its message;
+ * - `unknown`: heard from, but no run reported yet (a worker before 0.3, or just started);
+ * - `ok`: every job's last run succeeded, and the host was heard from recently.
+ */
+export type HostHealth = 'ok' | 'failing' | 'silent' | 'unknown';
+
+export interface HostStatus {
+  readonly health: HostHealth;
+  readonly reason: string;
+  readonly lastSeenAt: string | null;
+}
+
+export function hostStatus(
+  seen: readonly (string | null | undefined)[],
+  runs: readonly RunReport[],
+  nowMs: number,
+  silentMs: number,
+): HostStatus {
+  const times = [...seen, ...runs.map((run) => run.finishedAt)].filter(
+    (at): at is string => typeof at === 'string' && at !== '',
+  );
+  const lastSeenAt = times.sort().at(-1) ?? null;
+  if (lastSeenAt === null || nowMs - Date.parse(lastSeenAt) > silentMs) {
+    const minutes = Math.round(silentMs / 60_000);
+    return {
+      health: 'silent',
+      reason:
+        lastSeenAt === null
+          ? 'nothing heard from this host yet'
+          : `nothing heard from this host for more than ${String(minutes)} minutes (last at ${lastSeenAt}): is its worker running, and is its key still valid?`,
+      lastSeenAt,
+    };
+  }
+  const failed = runs.filter((run) => !run.success);
+  if (failed.length > 0)
+    return {
+      health: 'failing',
+      reason: failed.map((run) => `${run.jobId}: ${run.message}`).join('; '),
+      lastSeenAt,
+    };
+  if (runs.length === 0) return { health: 'unknown', reason: 'no run reported yet', lastSeenAt };
+  return { health: 'ok', reason: 'every job’s last run succeeded', lastSeenAt };
+}
