@@ -236,7 +236,8 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
     expect(created.stdout).toMatch(/Created a worker key of host cli-laptop \(id [a-z2-7]{12}\)/);
     const key = /Key: (nxk_\S+)/.exec(created.stdout)?.[1] ?? '';
     const keyId = /\(id ([a-z2-7]{12})\)/.exec(created.stdout)?.[1] ?? '';
-    const answer = await fetch(`${server.url}/v1/hosts/cli-laptop/agents`, {
+    // A worker key manages nothing.
+    const answer = await fetch(`${server.url}/v1/keys`, {
       headers: { authorization: `Bearer ${key}` },
     });
     expect(answer.status).toBe(403);

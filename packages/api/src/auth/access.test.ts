@@ -24,7 +24,7 @@ describe('what each key may do', () => {
       admin,
       ['manage', 'browse', 'readLaptop', 'actLaptop', 'actServer', 'deliverLaptop', 'readServer'],
     ],
-    ['worker of laptop', laptopWorker, ['actLaptop', 'deliverLaptop']],
+    ['worker of laptop', laptopWorker, ['readLaptop', 'actLaptop', 'deliverLaptop']],
     ['reader of all', allReader, ['browse', 'readLaptop', 'deliverLaptop', 'readServer']],
     ['reader of server', serverReader, ['browse', 'readServer']],
   ] as const)('%s', (_name, principal, allowed) => {
@@ -38,7 +38,7 @@ describe('what each key may do', () => {
     expect(() => {
       authorize(laptopWorker, { kind: 'read', hostId: 'server', what: 'lists sessions' });
     }).toThrow(
-      'This request lists sessions, which needs an admin key or a reader key of host server; it was sent with a worker key of host laptop.',
+      'This request lists sessions, which needs an admin key, a reader key of host server or its worker key; it was sent with a worker key of host laptop.',
     );
     expect(() => {
       authorize(serverReader, { kind: 'manage', what: 'creates a key' });

@@ -4,7 +4,7 @@ import { describePrincipal, type Principal } from './principal.ts';
 /**
  * What a route needs of the key that calls it:
  * - `manage`: change what is not a host's own data (endpoints, keys, replays): admin;
- * - `read` a host's data: admin, or a reader of that host;
+ * - `read` a host's data: admin, a reader of that host, or that host's worker (restore);
  * - `act` for a host (upload, claim, settle, announce): admin, or the worker of that host;
  * - `deliver` a host's webhook body: `read` or `act` (the worker fetches large bodies);
  * - `browse` across hosts (lists filtered to what the key may read): admin or any reader.
@@ -16,13 +16,16 @@ export type Need =
   | { readonly kind: 'act'; readonly hostId: string; readonly what: string }
   | { readonly kind: 'deliver'; readonly hostId: string; readonly what: string };
 
-/** Whether `principal` may read host `hostId`'s data. Pure. */
+/**
+ * Whether `principal` may read host `hostId`'s data. A worker reads its own host's backups (to
+ * restore them onto the machine that made them) and nothing of any other host. Pure.
+ */
 export function canRead(principal: Principal, hostId: string): boolean {
   switch (principal.role) {
     case 'admin':
       return true;
     case 'worker':
-      return false;
+      return principal.hostId === hostId;
     case 'reader':
       return principal.hosts === 'all' || principal.hosts.includes(hostId);
   }
@@ -64,7 +67,7 @@ function describeNeed(need: Need): string {
     case 'browse':
       return 'an admin key or a reader key';
     case 'read':
-      return `an admin key or a reader key of host ${need.hostId}`;
+      return `an admin key, a reader key of host ${need.hostId} or its worker key`;
     case 'act':
       return `an admin key or the worker key of host ${need.hostId}`;
     case 'deliver':

@@ -2,7 +2,8 @@
  * Who a request speaks for, as its key says. Roles:
  * - `admin`: everything (the keys of `NEXUS_API_KEYS`, the generated first key, and created ones);
  * - `worker`: one host's worker: uploads for that host, claims and settles its webhooks, announces
- *   it; reads nothing else;
+ *   it and reports its runs, reads that host's backups (to restore them); nothing of other hosts,
+ *   and it manages nothing;
  * - `reader`: reads (sessions, transcripts, usage, webhooks, endpoints without secrets) of every
  *   host or of a listed set; changes nothing.
  */

@@ -17,11 +17,13 @@ import { systemClock } from '../clock.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { ENROL_HELP, enrolCommand } from './enrol-command.ts';
 import { INIT_HELP, initCommand } from './init-command.ts';
+import { RESTORE_HELP, restoreCommand } from './restore-command.ts';
 import manifest from '../../package.json' with { type: 'json' };
 
 const HELP = `Usage: nexus-worker [options]
        nexus-worker init [options]
        nexus-worker enrol --url <api> --code <code>
+       nexus-worker restore --out <dir> [options]
 
 Runs beside OpenClaw: a scheduler that wakes every 60 s and runs each enabled job of the config
 whose intervalMinutes have passed. Stop it with Ctrl-C (SIGINT) or SIGTERM.
@@ -37,6 +39,7 @@ Options:
 Commands:
   init              write a starter config for this machine (nexus-worker init --help)
   enrol             make this machine a host of a Nexus API with a one-time code (--help)
+  restore           bring stored transcripts back as files into a folder (--help)
 
 Docs: docs/WORKER.md
 `;
@@ -45,6 +48,7 @@ Docs: docs/WORKER.md
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv[0] === 'init') return init(argv.slice(1), env);
   if (argv[0] === 'enrol' || argv[0] === 'enroll') return enrol(argv.slice(1), env);
+  if (argv[0] === 'restore') return restore(argv.slice(1), env);
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -209,6 +213,48 @@ async function enrol(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<n
     ...(values['openclaw-dir'] === undefined ? {} : { openclawDir: values['openclaw-dir'] }),
   });
   return print(`${lines.join('\n')}\n`);
+}
+
+async function restore(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      out: { type: 'string' },
+      agent: { type: 'string' },
+      session: { type: 'string' },
+      generation: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      host: { type: 'string' },
+      config: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return print(RESTORE_HELP);
+  if (values.out === undefined)
+    throw new UsageError('--out is missing: nexus-worker restore --out <dir> (see --help).');
+  const config = loadWorkerConfig(values.config ?? defaultConfigPath(env), env, JOB_TYPES);
+  const logger = createLogger({ verbose: values.verbose ?? false });
+  const summary = await restoreCommand({
+    url: config.nexus.url,
+    apiKey: config.nexus.apiKey,
+    hostId: values.host ?? config.host.id,
+    out: values.out,
+    logger,
+    ...(values.agent === undefined ? {} : { agentId: values.agent }),
+    ...(values.session === undefined ? {} : { sessionId: values.session }),
+    ...(values.generation === undefined ? {} : { generation: values.generation }),
+    ...(values.from === undefined ? {} : { from: values.from }),
+    ...(values.to === undefined ? {} : { to: values.to }),
+  });
+  (summary.failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))(
+    { ...summary },
+    `restored ${String(summary.restored)} transcripts (${(summary.bytes / 1024 / 1024).toFixed(1)} MB) into ${values.out}; ${String(summary.alreadyThere)} already there, ${String(summary.conflicts)} left alone (a different file in the way), ${String(summary.failed)} failed`,
+  );
+  await flush(logger);
+  return summary.failed > 0 ? 1 : 0;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   listSessions,
   usageSummary,
 } from '../../transcripts/session-queries.ts';
+import { sessionBundle } from '../../transcripts/session-bundle.ts';
 import { usageReport } from '../../transcripts/usage-report.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
 import { checkRange, parseDay, parseLimit, parseTime } from '../query-params.ts';
@@ -55,6 +56,26 @@ export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
     const scope = readable(c, 'reads usage');
     return c.json(await usageSummary(storage, scope, dayRange(c)));
   };
+
+  // Every session's latest transcript as one tar file: a restore's download.
+  route(app, '/v1/hosts/:hostId/agents/:agentId/bundle', {
+    GET: (c) => {
+      const scope = readable(c, 'downloads transcripts');
+      const fromMs = parseTime('from', c.req.query('from'));
+      const toMs = parseTime('to', c.req.query('to'));
+      checkRange('from', fromMs, 'to', toMs);
+      const chunks = sessionBundle(storage, scope, {
+        ...(fromMs === undefined ? {} : { fromMs }),
+        ...(toMs === undefined ? {} : { toMs }),
+      });
+      return new Response(ReadableStream.from(chunks), {
+        headers: {
+          'content-type': 'application/x-tar',
+          'content-disposition': `attachment; filename="${scope.hostId}-${scope.agentId}.tar"`,
+        },
+      });
+    },
+  });
 
   for (const base of ['/v1/hosts/:hostId', '/v1']) {
     route(app, `${base}/agents`, { GET: agents });
