@@ -72,8 +72,9 @@ export interface ClaimedWebhook extends WebhookView {
 /**
  * What a worker reports about a webhook it claimed (`POST /v1/webhooks/settle`). `delivered`: the
  * gateway answered 2xx. `failed` counts as an attempt (retried after a backoff, dead after the
- * last); `released` does not (the gateway was down or busy). `status` is the gateway's HTTP
- * status, 0 when it was not reached.
+ * last); `released` does not (the gateway was down or busy); `rejected`: the gateway will never
+ * take this item as it is (400 malformed, 404 no such hook), so it is dead at once, to be fixed
+ * and replayed. `status` is the gateway's HTTP status, 0 when it was not reached.
  */
 export type WebhookSettlement =
   | {
@@ -93,6 +94,15 @@ export type WebhookSettlement =
       readonly reason: string;
       readonly status?: number | undefined;
       readonly retryAfterSeconds?: number | undefined;
+    }
+  | {
+      readonly hostId: string;
+      readonly agentId: string;
+      readonly id: string;
+      readonly leaseId: string;
+      readonly outcome: 'rejected';
+      readonly reason: string;
+      readonly status?: number | undefined;
     };
 
 /** `POST /v1/webhooks/settle`'s answer: one result per settlement, in order. */

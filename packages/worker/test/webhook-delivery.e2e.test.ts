@@ -256,6 +256,40 @@ describe('webhooks from the sender to the OpenClaw gateway, over real sockets', 
     expect(gateway.hits[1]?.body['text']).toContain('GitHub issue #2 opened');
   }, 60_000);
 
+  it('stands a notice in for a webhook over the gateway’s body limit, and dead-letters one for a missing mapping at once', async () => {
+    // The gateway takes 4 KiB; the worker believes the default 256 KiB, as when openclaw.json's
+    // hooks.maxBodyBytes is lowered without the worker knowing.
+    const gateway = new GatewayStandIn({ token: HOOKS_TOKEN, maxBodyBytes: 4096, mappings: [] });
+    await gateway.start();
+    cleanups.push(() => gateway.stop());
+    const secret = await api.endpoint({ id: 'gh-large', agentId: 'large' });
+    const big = await api.send('gh-large', secret, 1, 20_000);
+    const mapped = await api.endpoint({
+      id: 'gh-mapped',
+      agentId: 'large',
+      action: 'mapping',
+      mapping: 'not-configured',
+    });
+    const lost = await api.send('gh-mapped', mapped, 2);
+    const run = await runWorkerJob(await workerConfig(server, gateway, 'large'), [], 'webhooks');
+    expect(run.code).toBe(0);
+    const notice = gateway.runs.get(big);
+    expect(notice?.headers['x-nexus-notice']).toBe('body-too-large');
+    expect(notice?.body['message']).toContain(
+      `nexus webhooks show large ${big} --host default --body`,
+    );
+    expect(await api.item('large', big)).toMatchObject({ state: 'delivered', lastStatus: 200 });
+    // No retries for a hook the gateway does not have: dead after one attempt, saying why.
+    expect(await api.item('large', lost)).toMatchObject({
+      state: 'dead',
+      attempts: 1,
+      lastStatus: 404,
+      lastError: expect.stringMatching(
+        /no such hook \(404: no mapping not-configured\).*hooks\.mappings/,
+      ) as unknown,
+    });
+  }, 60_000);
+
   it('pauses on 429 and honours Retry-After without spending attempts', async () => {
     const gateway = new GatewayStandIn({ token: HOOKS_TOKEN });
     await gateway.start();
@@ -278,7 +312,7 @@ describe('webhooks from the sender to the OpenClaw gateway, over real sockets', 
     expect(await api.item('busy', id)).toMatchObject({ state: 'delivered', lastStatus: 200 });
   }, 60_000);
 
-  it('fails on 413, dead-letters after the last attempt, and delivers a replay once the cause is fixed', async () => {
+  it('delivers a notice for a mapping webhook over the gateway’s limit, and the whole body on a replay once the limit is raised', async () => {
     const small = new GatewayStandIn({ token: HOOKS_TOKEN, maxBodyBytes: 4096, mappings: ['gh'] });
     await small.start();
     cleanups.push(() => small.stop());
@@ -294,16 +328,13 @@ describe('webhooks from the sender to the OpenClaw gateway, over real sockets', 
     });
     const first = await runWorkerJob(config, [], 'webhooks');
     expect(first.code).toBe(0);
-    expect(await api.item('big', id)).toMatchObject({
-      state: 'pending',
-      attempts: 1,
-      lastStatus: 413,
-      lastError: 'the gateway answered 413: payload too large',
+    // The body went nowhere; a notice naming it went to the mapping instead: nothing is lost.
+    expect(small.hits.map((hit) => hit.path)).toEqual(['/hooks/gh']);
+    expect(JSON.parse(small.hits[0]?.rawBody ?? '{}')).toMatchObject({
+      webhookId: id,
+      nexusNotice: expect.stringContaining('larger than this gateway accepts') as unknown,
     });
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // backoff: 0.5 to 1 s
-    await runWorkerJob(config, [], 'webhooks');
-    expect(await api.item('big', id)).toMatchObject({ state: 'dead', attempts: 2 });
-    expect((await api.items('big', 'dead')).map((item) => item.id)).toEqual([id]);
+    expect(await api.item('big', id)).toMatchObject({ state: 'delivered', attempts: 1 });
 
     await small.stop();
     const roomy = new GatewayStandIn({ token: HOOKS_TOKEN, port: 0, mappings: ['gh'] });

@@ -127,6 +127,35 @@ describe('the webhook queue state machine', () => {
     expect(released).toMatchObject({ to: 'queue', dueMs: NOW + 7000, changes: { attempts: 0 } });
   });
 
+  it('dead-letters a rejected item at once, with attempts left, and only from its current lease', () => {
+    const leased = after(pending, transition(pending, claim, context));
+    expect(leased.attempts).toBe(1);
+    expect(
+      transition(
+        leased,
+        settle({
+          leaseId: leased.leaseId,
+          outcome: 'rejected',
+          reason: 'the gateway has no such hook (404)',
+          status: 404,
+        }),
+        context,
+      ),
+    ).toEqual({
+      to: 'final',
+      state: 'dead',
+      changes: { lastError: 'the gateway has no such hook (404)', lastStatus: 404 },
+    });
+    const again = after(leased, transition(leased, claim, context));
+    expect(() =>
+      transition(
+        again,
+        settle({ leaseId: leased.leaseId, outcome: 'rejected', reason: 'x' }),
+        context,
+      ),
+    ).toThrow(/no longer leased to this worker/);
+  });
+
   it('dead-letters an item whose lease expired on its last attempt', () => {
     const stuck = { ...pending, state: 'leased' as const, attempts: 3 };
     expect(transition(stuck, claim, context)).toMatchObject({ to: 'final', state: 'dead' });

@@ -10,7 +10,7 @@ import type { WebhookItem } from './webhook-item.ts';
  *   pending ──claim──▶ leased ──delivered──▶ delivered ──replay──▶ pending
  *      ▲                 │ failed (attempts left) / released / lease expired
  *      └─────────────────┘
- *                        └ failed, no attempts left ──▶ dead ──replay──▶ pending
+ *                        └ failed, no attempts left, or rejected ──▶ dead ──replay──▶ pending
  */
 export type QueueEvent =
   | { readonly type: 'claim'; readonly leaseMs: number; readonly newSalt: string }
@@ -128,6 +128,9 @@ function settle(
   }
   const reason = settlement.reason.slice(0, 1000);
   const lastStatus = settlement.status ?? 0;
+  if (settlement.outcome === 'rejected')
+    // The gateway will never take it as it is: no retries, kept for a fix and a replay.
+    return { to: 'final', state: 'dead', changes: { lastError: reason, lastStatus } };
   const retryAfterMs = (settlement.retryAfterSeconds ?? 0) * 1000;
   const backInQueue = {
     state: 'pending' as const,

@@ -73,6 +73,17 @@ const settleItem: z.ZodType<Omit<WebhookSettlement, 'hostId'> & { hostId?: strin
           .optional(),
       })
       .strict(),
+    z
+      .object({
+        hostId: z.string().optional(),
+        agentId: z.string(),
+        id: z.string(),
+        leaseId: z.string().min(1),
+        outcome: z.literal('rejected'),
+        reason: z.string().min(1, 'say why, e.g. "gateway answered 400: ..."'),
+        status: z.number().int().min(0).max(599).optional(),
+      })
+      .strict(),
   ]);
 
 const settleSchema = z.object({ results: z.array(settleItem).min(1).max(100) }).strict();

@@ -24,19 +24,48 @@ describe('what a gateway answer means for the queue', () => {
     expect(classifyGatewayResponse(429, null, '', NOW)).toMatchObject({ retryAfterSeconds: 5 });
   });
 
-  it('fails other errors with the gateway’s own reason, keeping a 503’s Retry-After', () => {
-    expect(
-      classifyGatewayResponse(413, null, '{"ok":false,"error":"payload too large"}', NOW),
-    ).toEqual({
+  it('fails what may pass (409 session busy, 500), counted, with the gateway’s own reason', () => {
+    expect(classifyGatewayResponse(409, '7', '{"ok":false,"error":"session busy"}', NOW)).toEqual({
       kind: 'failed',
-      status: 413,
-      reason: 'the gateway answered 413: payload too large',
+      status: 409,
+      reason: 'the gateway answered 409: session busy',
+      retryAfterSeconds: 7,
     });
-    expect(classifyGatewayResponse(503, '30', 'busy', NOW)).toEqual({
+    expect(classifyGatewayResponse(500, null, 'boom', NOW)).toEqual({
       kind: 'failed',
+      status: 500,
+      reason: 'the gateway answered 500: boom',
+    });
+  });
+
+  // One row per answer OpenClaw's /hooks gives (docs/WEBHOOKS.md, "What the gateway's answers mean").
+  it.each([
+    [200, 'delivered', undefined],
+    [202, 'delivered', undefined],
+    [400, 'rejected', /refused the request \(400: bad json\); not retried/],
+    [401, 'released', /refused the hooks token/],
+    [403, 'released', /refused the hooks token/],
+    [404, 'rejected', /no such hook \(404: bad json\).*hooks\.mappings/],
+    [409, 'failed', /answered 409/],
+    [413, 'too_large', /hooks\.maxBodyBytes/],
+    [429, 'released', /busy \(429/],
+    [500, 'failed', /answered 500/],
+    [502, 'released', /not ready \(502/],
+    [503, 'released', /not ready \(503/],
+    [504, 'released', /not ready \(504/],
+  ] as const)('answer %i is %s', (status, kind, reason) => {
+    const outcome = classifyGatewayResponse(status, null, '{"ok":false,"error":"bad json"}', NOW);
+    expect(outcome.kind).toBe(kind);
+    if (reason !== undefined) expect('reason' in outcome ? outcome.reason : '').toMatch(reason);
+  });
+
+  it('waits as long as a 503 asks before sending again, not counting it', () => {
+    expect(classifyGatewayResponse(503, '30', 'busy', NOW)).toEqual({
+      kind: 'released',
       status: 503,
-      reason: 'the gateway answered 503: busy',
+      reason: 'the gateway is not ready (503: busy)',
       retryAfterSeconds: 30,
+      pause: 'busy',
     });
   });
 

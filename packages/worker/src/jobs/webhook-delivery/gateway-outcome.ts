@@ -1,12 +1,20 @@
 import { parseRetryAfter } from '../../api-client/retry-policy.ts';
 
 /**
- * What a gateway answer means for the queue. `released` items go back without counting an
- * attempt: the gateway was down, busy or refused the token, none of which is the item's fault;
- * `pause` tells the job to stop sending for a while.
+ * What a gateway answer means for the queue (OpenClaw's `/hooks` answers, docs/WEBHOOKS.md):
+ * - 2xx `delivered` (the run started);
+ * - 400 (the gateway found the request malformed) and 404 (no such hook: a mapping missing from
+ *   `hooks.mappings`) `rejected`: dead at once, with the reason, to be fixed and replayed;
+ * - 413 (over `hooks.maxBodyBytes`) `too_large`: the job sends a notice within the limit instead;
+ * - 401/403 (the hooks token), 429 (busy), 502/503/504 (restarting, overloaded) and no answer at
+ *   all `released`: not the item's fault, not counted; `pause` tells the job to stop sending for a
+ *   while (`Retry-After` honoured);
+ * - anything else (409 session busy, 500) `failed`: counted, back after the API's backoff.
  */
 export type GatewayOutcome =
-  | { readonly kind: 'delivered'; readonly status: number }
+  | { readonly kind: 'delivered'; readonly status: number; readonly note?: string }
+  | { readonly kind: 'rejected'; readonly status: number; readonly reason: string }
+  | { readonly kind: 'too_large'; readonly status: number; readonly reason: string }
   | {
       readonly kind: 'failed';
       readonly status: number;
@@ -34,15 +42,33 @@ export function classifyGatewayResponse(
   const detail = errorDetail(bodyText);
   const asked = parseRetryAfter(retryAfter, nowMs);
   const retryAfterSeconds = asked === undefined ? undefined : Math.ceil(asked / 1000);
-  if (status === 429) {
+  if (status === 429 || status === 502 || status === 503 || status === 504) {
     return {
       kind: 'released',
       status,
-      reason: `the gateway is busy (429${detail})`,
+      reason: `the gateway is ${status === 429 ? 'busy' : 'not ready'} (${String(status)}${detail})`,
       retryAfterSeconds: retryAfterSeconds ?? DEFAULT_BUSY_SECONDS,
       pause: 'busy',
     };
   }
+  if (status === 400)
+    return {
+      kind: 'rejected',
+      status,
+      reason: `the gateway refused the request (400${detail}); not retried: fix the endpoint's action or template, then replay`,
+    };
+  if (status === 404)
+    return {
+      kind: 'rejected',
+      status,
+      reason: `the gateway has no such hook (404${detail}); not retried: add the mapping to hooks.mappings in openclaw.json (or change the endpoint's action), then replay`,
+    };
+  if (status === 413)
+    return {
+      kind: 'too_large',
+      status,
+      reason: `the body is over the gateway's hooks.maxBodyBytes (413${detail})`,
+    };
   if (status === 401 || status === 403) {
     return {
       kind: 'released',

@@ -109,3 +109,56 @@ export function idempotencyKeyOf(webhook: Pick<ClaimedWebhook, 'id' | 'replays'>
   const { replays } = webhook;
   return replays > 0 ? `${webhook.id}:replay-${String(replays)}` : webhook.id;
 }
+
+/**
+ * What stands in for a webhook the gateway refused as too large (413, over `hooks.maxBodyBytes`):
+ * the same action with a short notice that names the item and how to read its full body, which
+ * Nexus keeps. Nothing of the untrusted body is in it, so it fits whatever the body was.
+ */
+export function buildNoticeRequest(
+  webhook: ClaimedWebhook,
+  target: GatewayTarget,
+  options: DeliveryOptions,
+): GatewayRequest {
+  const notice =
+    `Webhook from ${providerName(webhook.provider)} via Nexus: endpoint ${webhook.endpointId}, ` +
+    `event ${webhook.eventType}, received ${webhook.receivedAt}, id ${webhook.id}. Its body ` +
+    `(${String(webhook.bytes)} bytes) is larger than this gateway accepts (hooks.maxBodyBytes), so ` +
+    `only this notice was delivered. Nexus keeps the whole body: nexus webhooks show ` +
+    `${webhook.agentId} ${webhook.id} --host ${webhook.hostId} --body, or GET ` +
+    `/v1/hosts/${webhook.hostId}/agents/${webhook.agentId}/webhooks/${webhook.id}/body.`;
+  const headers = {
+    authorization: `Bearer ${target.token}`,
+    'content-type': 'application/json',
+    'x-nexus-webhook-id': webhook.id,
+    'x-nexus-notice': 'body-too-large',
+  };
+  const { action } = webhook.delivery;
+  if (action === 'wake')
+    return {
+      url: `${target.hooksUrl}/wake`,
+      headers,
+      body: JSON.stringify({ text: notice, mode: options.wakeMode, agentId: webhook.agentId }),
+    };
+  if (action === 'agent')
+    return {
+      url: `${target.hooksUrl}/agent`,
+      headers,
+      body: JSON.stringify({
+        message: notice,
+        name: `${providerName(webhook.provider)} (${webhook.endpointId})`,
+        agentId: webhook.agentId,
+        idempotencyKey: idempotencyKeyOf(webhook),
+        ...options.agentOptions,
+      }),
+    };
+  return {
+    url: `${target.hooksUrl}/${encodeURIComponent(webhook.delivery.mapping ?? '')}`,
+    headers: {
+      ...headers,
+      'x-nexus-provider': webhook.provider,
+      'x-nexus-event': webhook.eventType,
+    },
+    body: JSON.stringify({ nexusNotice: notice, webhookId: webhook.id, bytes: webhook.bytes }),
+  };
+}

@@ -9,6 +9,10 @@ export function settlementOf(item: Leased, outcome: GatewayOutcome): WebhookSett
   switch (outcome.kind) {
     case 'delivered':
       return { ...base, outcome: 'delivered', status: outcome.status };
+    case 'rejected':
+    case 'too_large':
+      // A body too large even for the notice that stands in for it is as final as a 400.
+      return { ...base, outcome: 'rejected', status: outcome.status, reason: outcome.reason };
     case 'failed':
       return {
         ...base,

@@ -6,6 +6,7 @@ import type { Clock } from '../../clock.ts';
 import type { WorkerServices } from '../../worker-services.ts';
 import type { GatewayClient } from './gateway-client.ts';
 import type { GatewayOutcome } from './gateway-outcome.ts';
+import type { GatewayRequest } from './gateway-request.ts';
 import { webhookDeliveryConfigSchema } from './webhook-delivery-config.ts';
 import { WebhookDeliveryJob } from './webhook-delivery-job.ts';
 
@@ -35,6 +36,7 @@ const claimed = (id: string): ClaimedWebhook => ({
 function harness(batches: ClaimedWebhook[][], answers: GatewayOutcome[]) {
   const settled: WebhookSettlement[][] = [];
   const sleeps: number[] = [];
+  const requests: GatewayRequest[] = [];
   const controller = new AbortController();
   let now = Date.parse('2026-11-25T12:00:00.000Z');
   const clock: Clock = {
@@ -62,7 +64,10 @@ function harness(batches: ClaimedWebhook[][], answers: GatewayOutcome[]) {
     },
   } as unknown as NexusApi;
   const gateway: GatewayClient = {
-    send: () => Promise.resolve(answers.shift() ?? { kind: 'delivered', status: 200 }),
+    send: (request) => {
+      requests.push(request);
+      return Promise.resolve(answers.shift() ?? { kind: 'delivered', status: 200 });
+    },
     answers: () => Promise.resolve(true),
   };
   const services = {
@@ -85,7 +90,7 @@ function harness(batches: ClaimedWebhook[][], answers: GatewayOutcome[]) {
       dryRun: false,
       interactive: false,
     });
-  return { run, settled, sleeps };
+  return { run, settled, sleeps, requests };
 }
 
 describe('the webhook delivery loop, on a fake clock', () => {
@@ -142,5 +147,63 @@ describe('the webhook delivery loop, on a fake clock', () => {
     const { run, sleeps } = harness([[], []], []);
     await run();
     expect(sleeps.slice(0, 2)).toEqual([2000, 2000]);
+  });
+
+  it('sends a notice that names a webhook too large for the gateway, and gives up on what it refuses for good', async () => {
+    const tooLarge = {
+      kind: 'too_large',
+      status: 413,
+      reason: 'over hooks.maxBodyBytes (413)',
+    } as const;
+    const { run, settled, requests } = harness(
+      [[claimed('big'), claimed('huge'), claimed('lost')]],
+      [
+        tooLarge,
+        { kind: 'delivered', status: 200 },
+        tooLarge,
+        tooLarge,
+        { kind: 'rejected', status: 404, reason: 'the gateway has no such hook (404)' },
+      ],
+    );
+    await run();
+    // big: refused as too large, then its notice delivered, under the item's own key.
+    const notice = JSON.parse(requests[1]?.body ?? '{}') as Record<string, unknown>;
+    expect(requests[1]?.headers['x-nexus-notice']).toBe('body-too-large');
+    expect(notice['idempotencyKey']).toBe('big');
+    expect(notice['message']).toContain(
+      'nexus webhooks show main big --host laptop --body, or GET /v1/hosts/laptop/agents/main/webhooks/big/body',
+    );
+    expect(settled.flat().map((s) => [s.id, s.outcome])).toEqual([
+      ['big', 'delivered'],
+      // huge: even the notice was too large: dead at once, not retried.
+      ['huge', 'rejected'],
+      ['lost', 'rejected'],
+    ]);
+    expect(settled.flat()[2]).toMatchObject({
+      status: 404,
+      reason: 'the gateway has no such hook (404)',
+    });
+  });
+
+  it('ends the run failed on a refused hooks token, so the host’s status says so, handing the batch back', async () => {
+    const { run, settled } = harness(
+      [[claimed('a'), claimed('b')], [claimed('c')]],
+      [
+        {
+          kind: 'released',
+          status: 401,
+          reason: 'the gateway refused the hooks token (401)',
+          retryAfterSeconds: 0,
+          pause: 'unauthorized',
+        },
+      ],
+    );
+    const result = await run();
+    expect(result.success).toBe(false);
+    expect(result.message).toBe('stopped delivering: the gateway refused the hooks token (401)');
+    expect(settled.flat().map((s) => [s.id, s.outcome])).toEqual([
+      ['a', 'released'],
+      ['b', 'released'],
+    ]);
   });
 });

@@ -16,7 +16,7 @@ import {
 } from '../job.ts';
 import { httpGatewayClient, type GatewayClient } from './gateway-client.ts';
 import type { GatewayOutcome } from './gateway-outcome.ts';
-import { buildGatewayRequest } from './gateway-request.ts';
+import { buildNoticeRequest, buildGatewayRequest } from './gateway-request.ts';
 import { resolveGateway, type GatewayTarget } from './gateway-target.ts';
 import { handedBack, settlementOf } from './settlement.ts';
 
@@ -137,13 +137,11 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
         logger.warn(`${pause.reason}; webhooks stay queued until it is back`);
         if (once) report('gateway', pause.reason);
       } else if (pause.pause === 'unauthorized') {
+        // The run ends failed: its report makes the host's status say why, and the scheduler
+        // starts the next run within a minute, reading the token afresh from openclaw.json.
         report('gateway', pause.reason);
         logger.error(pause.reason);
-        if (!once) {
-          await this.sleep(30_000, signal);
-          // The owner may have fixed the token meanwhile.
-          target = await this.gateway().catch(() => target);
-        }
+        return finish(`stopped delivering: ${pause.reason}`);
       } else {
         logger.info(`${pause.reason}; pausing ${pause.retryAfterSeconds} s`);
         if (!once) await this.sleep(pause.retryAfterSeconds * 1000, signal);
@@ -186,10 +184,13 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
       const label = `${item.id} (${item.provider} ${item.eventType}, ${item.delivery.action})`;
       if (outcome.kind === 'delivered') {
         counts.delivered += 1;
-        logger.info(`delivered ${label}: ${String(outcome.status)}`);
+        logger.info(`delivered ${label}: ${String(outcome.status)}${outcome.note ?? ''}`);
       } else if (outcome.kind === 'failed') {
         counts.failed += 1;
         logger.warn(`could not deliver ${label}: ${outcome.reason}`);
+      } else if (outcome.kind === 'rejected' || outcome.kind === 'too_large') {
+        counts.failed += 1;
+        logger.error(`the gateway refused ${label}, for good: ${outcome.reason}`);
       } else {
         counts.released += 1;
         pause = outcome;
@@ -220,12 +221,25 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
         pause: 'busy',
       };
     }
-    const request = buildGatewayRequest(item, body, target, {
+    const options = {
       agentOptions: this.config.agentOptions,
       wakeMode: this.config.wakeMode,
       maxMessageChars: this.config.maxMessageChars,
-    });
-    return this.gatewayClient.send(request, this.config.requestTimeoutSeconds * 1000);
+    };
+    const timeoutMs = this.config.requestTimeoutSeconds * 1000;
+    const outcome = await this.gatewayClient.send(
+      buildGatewayRequest(item, body, target, options),
+      timeoutMs,
+    );
+    if (outcome.kind !== 'too_large') return outcome;
+    // Never lose an item to the gateway's body limit: a notice that names it goes instead.
+    const notice = await this.gatewayClient.send(
+      buildNoticeRequest(item, target, options),
+      timeoutMs,
+    );
+    return notice.kind === 'delivered'
+      ? { ...notice, note: ` (as a notice: ${outcome.reason}; the body stays in Nexus)` }
+      : notice;
   }
 
   /** Settles results, retrying a few times: a lost report only means the lease runs out. */
