@@ -44,25 +44,28 @@ const claimSchema = z
   })
   .strict();
 
+/** What every settlement names: the webhook and the lease it was delivered under. */
+const settled = {
+  /** Left out by workers before hosts existed: the default host. */
+  hostId: z.string().optional(),
+  agentId: z.string(),
+  id: z.string(),
+  leaseId: z.string().min(1),
+};
+
 /** Typed against the wire contract, so the schema and `WebhookSettlement` cannot drift apart. */
 const settleItem: z.ZodType<Omit<WebhookSettlement, 'hostId'> & { hostId?: string | undefined }> =
   z.discriminatedUnion('outcome', [
     z
       .object({
-        hostId: z.string().optional(),
-        agentId: z.string(),
-        id: z.string(),
-        leaseId: z.string().min(1),
+        ...settled,
         outcome: z.literal('delivered'),
         status: z.number().int().min(100).max(599).optional(),
       })
       .strict(),
     z
       .object({
-        hostId: z.string().optional(),
-        agentId: z.string(),
-        id: z.string(),
-        leaseId: z.string().min(1),
+        ...settled,
         outcome: z.enum(['failed', 'released']),
         reason: z.string().min(1, 'say why, e.g. "gateway answered 500: ..."'),
         status: z.number().int().min(0).max(599).optional(),
@@ -75,10 +78,7 @@ const settleItem: z.ZodType<Omit<WebhookSettlement, 'hostId'> & { hostId?: strin
       .strict(),
     z
       .object({
-        hostId: z.string().optional(),
-        agentId: z.string(),
-        id: z.string(),
-        leaseId: z.string().min(1),
+        ...settled,
         outcome: z.literal('rejected'),
         reason: z.string().min(1, 'say why, e.g. "gateway answered 400: ..."'),
         status: z.number().int().min(0).max(599).optional(),

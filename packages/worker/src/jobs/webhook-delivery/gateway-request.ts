@@ -39,11 +39,6 @@ export function buildGatewayRequest(
   target: GatewayTarget,
   options: DeliveryOptions,
 ): GatewayRequest {
-  const headers = {
-    authorization: `Bearer ${target.token}`,
-    'content-type': 'application/json',
-    'x-nexus-webhook-id': webhook.id,
-  };
   // Leave room for the JSON envelope; the gateway answers 413 past hooks.maxBodyBytes.
   const maxChars = Math.max(
     1000,
@@ -64,41 +59,15 @@ export function buildGatewayRequest(
       },
       maxChars,
     );
-  const { action } = webhook.delivery;
-  if (action === 'wake') {
-    return {
-      url: `${target.hooksUrl}/wake`,
-      headers,
-      body: JSON.stringify({ text: message(), mode: options.wakeMode, agentId: webhook.agentId }),
-    };
-  }
-  if (action === 'agent') {
-    return {
-      url: `${target.hooksUrl}/agent`,
-      headers,
-      body: JSON.stringify({
-        message: message(),
-        name: `${providerName(webhook.provider)} (${webhook.endpointId})`,
-        agentId: webhook.agentId,
-        idempotencyKey: idempotencyKeyOf(webhook),
-        ...options.agentOptions,
-      }),
-    };
-  }
-  const payload = parsePayload(webhook.contentType, body);
-  const isJson = webhook.contentType.includes('json') && typeof payload !== 'string';
-  return {
-    url: `${target.hooksUrl}/${encodeURIComponent(webhook.delivery.mapping ?? '')}`,
-    headers: {
-      ...headers,
-      'x-nexus-provider': webhook.provider,
-      'x-nexus-event': webhook.eventType,
-    },
+  const mappingBody = () => {
+    const payload = parsePayload(webhook.contentType, body);
+    const isJson = webhook.contentType.includes('json') && typeof payload !== 'string';
     // JSON bodies go as they came (byte for byte); anything else as a JSON value.
-    body: isJson
+    return isJson
       ? Buffer.from(body).toString('utf8')
-      : JSON.stringify(typeof payload === 'string' ? { body: payload } : payload),
+      : JSON.stringify(typeof payload === 'string' ? { body: payload } : payload);
   };
+  return actionRequest(webhook, target, options, message, mappingBody, {});
 }
 
 /**
@@ -127,25 +96,47 @@ export function buildNoticeRequest(
     `only this notice was delivered. Nexus keeps the whole body: nexus webhooks show ` +
     `${webhook.agentId} ${webhook.id} --host ${webhook.hostId} --body, or GET ` +
     `/v1/hosts/${webhook.hostId}/agents/${webhook.agentId}/webhooks/${webhook.id}/body.`;
+  return actionRequest(
+    webhook,
+    target,
+    options,
+    () => notice,
+    () => JSON.stringify({ nexusNotice: notice, webhookId: webhook.id, bytes: webhook.bytes }),
+    { 'x-nexus-notice': 'body-too-large' },
+  );
+}
+
+/**
+ * The gateway call for an endpoint's action, given what to say: `text` for `agent` (the run's
+ * message) and `wake` (the event's text), `mappingBody` for a mapping.
+ */
+function actionRequest(
+  webhook: ClaimedWebhook,
+  target: GatewayTarget,
+  options: DeliveryOptions,
+  text: () => string,
+  mappingBody: () => string,
+  extraHeaders: Readonly<Record<string, string>>,
+): GatewayRequest {
   const headers = {
     authorization: `Bearer ${target.token}`,
     'content-type': 'application/json',
     'x-nexus-webhook-id': webhook.id,
-    'x-nexus-notice': 'body-too-large',
+    ...extraHeaders,
   };
   const { action } = webhook.delivery;
   if (action === 'wake')
     return {
       url: `${target.hooksUrl}/wake`,
       headers,
-      body: JSON.stringify({ text: notice, mode: options.wakeMode, agentId: webhook.agentId }),
+      body: JSON.stringify({ text: text(), mode: options.wakeMode, agentId: webhook.agentId }),
     };
   if (action === 'agent')
     return {
       url: `${target.hooksUrl}/agent`,
       headers,
       body: JSON.stringify({
-        message: notice,
+        message: text(),
         name: `${providerName(webhook.provider)} (${webhook.endpointId})`,
         agentId: webhook.agentId,
         idempotencyKey: idempotencyKeyOf(webhook),
@@ -159,6 +150,6 @@ export function buildNoticeRequest(
       'x-nexus-provider': webhook.provider,
       'x-nexus-event': webhook.eventType,
     },
-    body: JSON.stringify({ nexusNotice: notice, webhookId: webhook.id, bytes: webhook.bytes }),
+    body: mappingBody(),
   };
 }
