@@ -391,6 +391,14 @@ describe.each(backends(inject('azuriteConnectionString')))(
       expect(await throttled.text()).toMatch(/Too many failed authentications/);
       expect((await from('203.0.113.7', API_KEY)).status).toBe(200);
       expect((await from('198.51.100.1', 'wrong-key-elsewhere-0123')).status).toBe(401);
+      // A created key in use keeps working from there; while the address is over its budget,
+      // keys this instance has not seen lately are not looked up in storage at all.
+      const known = await createKey(here, { role: 'reader' });
+      expect((await from('198.51.100.2', known.key)).status).toBe(200);
+      expect((await from('203.0.113.7', known.key)).status).toBe(200);
+      const unseen = await createKey(here, { role: 'reader' });
+      expect((await from('203.0.113.7', unseen.key)).status).toBe(429);
+      expect((await from('198.51.100.2', unseen.key)).status).toBe(200);
     });
 
     it('keeps the routes from before hosts for the default host, marked deprecated', async () => {

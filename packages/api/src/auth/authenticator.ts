@@ -8,7 +8,9 @@ import type { Principal } from './principal.ts';
  * Turns a request's `Authorization` header into the principal it speaks for: a key from
  * `NEXUS_API_KEYS` (or the generated first key) is an admin; a created key (`nxk_…`) is what its
  * row says. Every failure counts against the client's address; an address over its budget gets
- * 429 for further failures, while a valid key from it still works (`FailureThrottle`).
+ * 429 for further failures, while the keys in use (configured ones, created ones whose row this
+ * instance read in the last few seconds) still work from it; other created keys are not looked
+ * up for it, so guesses cost no storage reads (`FailureThrottle`).
  */
 export class Authenticator {
   private readonly envKeys: ApiKeys;
@@ -32,7 +34,9 @@ export class Authenticator {
     const presented = bearerOf(header);
     if (presented.key !== undefined) {
       if (this.envKeys.verify(presented.key)) return { role: 'admin', keyId: 'env' };
-      const found = await this.keys.lookup(presented.key);
+      // An address over its budget gets no storage read per guess: only keys already known.
+      const throttled = this.throttle.waitMs(address, this.nowMs()) > 0;
+      const found = await this.keys.lookup(presented.key, { cachedOnly: throttled });
       if (found.status === 'valid') return found.principal;
       this.fail(address);
       if (found.status === 'revoked')

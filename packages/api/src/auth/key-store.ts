@@ -135,10 +135,15 @@ export class KeyStore {
     }
   }
 
-  /** Looks a presented key up; `unknown` for anything that is not a created key. */
-  async lookup(presented: string): Promise<KeyLookup> {
+  /**
+   * Looks a presented key up; `unknown` for anything that is not a created key. With
+   * `cachedOnly`, a key whose row is not in the cache is `unknown` without reading storage: how a
+   * throttled address is kept from making the store read for every guess.
+   */
+  async lookup(presented: string, options: { cachedOnly?: boolean } = {}): Promise<KeyLookup> {
     const keyId = keyIdOf(presented);
     if (keyId === undefined) return { status: 'unknown' };
+    if (options.cachedOnly && !this.isCached(keyId)) return { status: 'unknown' };
     const row = await this.row(keyId);
     const hash = row?.properties['hash'];
     if (!row || typeof hash !== 'string' || !sameHash(hash, hashSecret(presented)))
@@ -147,6 +152,10 @@ export class KeyStore {
     if (record.revokedAt !== undefined) return { status: 'revoked', keyId };
     this.noteUse(keyId);
     return { status: 'valid', principal: principalOf(record) };
+  }
+
+  private isCached(keyId: string): boolean {
+    return (this.cache.get(keyId)?.until ?? 0) > this.now().getTime();
   }
 
   private async row(keyId: string): Promise<StoredEntity | undefined> {
