@@ -290,6 +290,31 @@ describe('webhooks from the sender to the OpenClaw gateway, over real sockets', 
     });
   }, 60_000);
 
+  it('delivers a webhook the moment it is accepted, waiting on the API rather than polling', async () => {
+    const gateway = new GatewayStandIn({ token: HOOKS_TOKEN });
+    await gateway.start();
+    cleanups.push(() => gateway.stop());
+    const secret = await api.endpoint({ id: 'gh-held', agentId: 'held', action: 'wake' });
+    // Polling once a minute: only a claim held open by the API explains a fast delivery.
+    const worker = startWorker(await workerConfig(server, gateway, 'held', { pollSeconds: 60 }));
+    cleanups.push(async () => {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    });
+    await api.send('gh-held', secret, 1); // the worker is up once this one arrives
+    await waitFor('the first wake', () => gateway.hits.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // its claim is waiting again
+    const latencies: number[] = [];
+    for (let n = 2; n <= 6; n += 1) {
+      const sentAt = Date.now();
+      await api.send('gh-held', secret, n);
+      await waitFor(`wake ${String(n)}`, () => gateway.hits.length === n, 10_000);
+      latencies.push((gateway.hits[n - 1]?.at ?? Infinity) - sentAt);
+    }
+    // Each within moments of being accepted (typically a few ms), never a poll interval (60 s).
+    expect(Math.max(...latencies)).toBeLessThan(3000);
+  }, 60_000);
+
   it('pauses on 429 and honours Retry-After without spending attempts', async () => {
     const gateway = new GatewayStandIn({ token: HOOKS_TOKEN });
     await gateway.start();

@@ -59,6 +59,8 @@ export interface AppDeps {
    * server uses one under its data folder and empties it at start, so a crash leaves nothing.
    */
   readonly spoolDir?: string;
+  /** Aborted when the server stops: long-polling claims answer at once instead of holding it up. */
+  readonly closing?: AbortSignal;
   /** A webhook delivery's body must arrive within this (default 30 s). */
   readonly webhookReadTimeoutMs?: number;
 }
@@ -183,6 +185,7 @@ export function createApp(deps: AppDeps): NexusApp {
     claims: new ClaimRecorder(deps.storage, logger),
     defaultHostId,
     now,
+    closing: deps.closing ?? new AbortController().signal,
   });
   return app;
 }

@@ -60,6 +60,7 @@ export async function startServer(
   const spoolDir = join(config.dataDir, 'spool');
   await rm(spoolDir, { recursive: true, force: true });
   makePrivateDir(spoolDir);
+  const closing = new AbortController();
   const app = createApp({
     spoolDir,
     ...(options.webhookReadTimeoutMs === undefined
@@ -67,6 +68,7 @@ export async function startServer(
       : { webhookReadTimeoutMs: options.webhookReadTimeoutMs }),
     storage,
     storageKind: config.storage.kind,
+    closing: closing.signal,
     apiKeys: new ApiKeys(keys),
     logger,
     ...appSettings(config),
@@ -95,12 +97,14 @@ export async function startServer(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  let closing: Promise<void> | undefined;
+  let shutdown: Promise<void> | undefined;
   return {
     url,
     apiKeyFile,
     close() {
-      closing ??= (async () => {
+      shutdown ??= (async () => {
+        // Claims waiting for webhooks answer now (empty), so they do not hold the shutdown up.
+        closing.abort();
         // No new connections, no new requests on open ones; the requests in flight finish, and
         // only then is storage closed under them (a grace period bounds a request that hangs).
         const closed = new Promise<void>((resolve) =>
@@ -125,7 +129,7 @@ export async function startServer(
         await closed;
         await storage.close();
       })();
-      return closing;
+      return shutdown;
     },
   };
 }

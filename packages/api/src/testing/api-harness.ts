@@ -66,6 +66,7 @@ export function testApp(
     keyCacheMs?: number;
     defaultHostId?: string;
     authThrottle?: ThrottleOptions;
+    closing?: AbortSignal;
   } = {},
 ): NexusApp {
   return createApp({
@@ -79,6 +80,7 @@ export function testApp(
     ...(options.keyCacheMs === undefined ? {} : { keyCacheMs: options.keyCacheMs }),
     ...(options.defaultHostId === undefined ? {} : { defaultHostId: options.defaultHostId }),
     ...(options.authThrottle === undefined ? {} : { authThrottle: options.authThrottle }),
+    ...(options.closing === undefined ? {} : { closing: options.closing }),
   });
 }
 

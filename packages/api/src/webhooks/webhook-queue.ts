@@ -12,6 +12,7 @@ import {
 import { deliveryActionOf } from './endpoint.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import { listItems } from './queue-listing.ts';
+import { QueueSignal } from './queue-signal.ts';
 import { sweepExpired } from './queue-retention.ts';
 import { transition, type Transition, type TransitionContext } from './queue-transitions.ts';
 import type { RetryPolicy } from './retry-policy.ts';
@@ -64,6 +65,11 @@ const FOREVER_MS = 9_999_999_999_999;
 /** An index row whose item does not exist may belong to an ingestion still under way; leave it this long. */
 const ORPHAN_GRACE_MS = 5 * 60_000;
 const SWEEP_EVERY_MS = 60_000;
+/**
+ * A waiting claim looks at storage again this often: items that fell due meanwhile (a backoff
+ * ended) or arrived through another instance. Arrivals in this process wake it at once.
+ */
+const WAIT_RECHECK_MS = 5_000;
 
 /**
  * The durable webhook queue over the storage contract, so it works on both backends. Every state
@@ -74,6 +80,7 @@ export class WebhookQueue {
   private readonly options: WebhookQueueOptions;
   private readonly random: () => number;
   private readonly lastSweep = new Map<string, number>();
+  private readonly arrivals = new QueueSignal();
 
   constructor(options: WebhookQueueOptions) {
     this.options = options;
@@ -94,7 +101,7 @@ export class WebhookQueue {
     const dueKey = timeKey(now, item.id);
     // The item and its index row together (one transaction), or neither: a duplicate delivery
     // (an item with this id exists) writes nothing.
-    return this.tables.transact([
+    const stored = await this.tables.transact([
       {
         op: 'insert',
         table: 'webhookQueue',
@@ -113,6 +120,8 @@ export class WebhookQueue {
         },
       },
     ]);
+    if (stored) this.arrivals.notify(item);
+    return stored;
   }
 
   async get(scope: AgentScope, id: string): Promise<(WebhookItem & { etag: string }) | undefined> {
@@ -173,6 +182,27 @@ export class WebhookQueue {
     return claimed;
   }
 
+  /**
+   * `claim`, and when nothing is due, waiting up to `waitMs` for something to be: woken at once
+   * by an arrival in this process, looking again every few seconds otherwise. Returns early, with
+   * nothing, when `signal` aborts (the client went away, the server is stopping).
+   */
+  async claimWaiting(
+    scopes: readonly AgentScope[],
+    max: number,
+    leaseMs: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<ClaimedItem[]> {
+    const deadline = performance.now() + waitMs;
+    for (;;) {
+      const claimed = await this.claim(scopes, max, leaseMs);
+      const left = deadline - performance.now();
+      if (claimed.length > 0 || left <= 0 || signal.aborted) return claimed;
+      await this.arrivals.wait(scopes, Math.min(left, WAIT_RECHECK_MS), signal);
+    }
+  }
+
   private async claimOne(
     scope: AgentScope,
     row: StoredEntity,
@@ -216,6 +246,7 @@ export class WebhookQueue {
     const item = await this.require(scope, id);
     const updated = await this.apply(item, transition(item, { type: 'replay' }, this.context()));
     await this.deleteIndex('webhookExpiry', scope, item.expiryKey);
+    this.arrivals.notify(scope);
     return updated;
   }
 

@@ -187,17 +187,27 @@ export class NexusClient {
     };
   }
 
-  /** Leases up to `max` due webhooks of these agents (`POST /v1/webhooks/claim`). */
+  /**
+   * Leases up to `max` due webhooks of these agents (`POST /v1/webhooks/claim`); with nothing due,
+   * the API holds the request up to `waitSeconds` and answers as soon as something is.
+   */
   async claimWebhooks(
     agents: readonly string[],
     max: number,
     leaseSeconds: number,
     signal?: AbortSignal,
+    waitSeconds = 0,
   ): Promise<ClaimedWebhook[]> {
     const answer = (await this.call(
       'POST',
       '/v1/webhooks/claim',
-      { hostId: this.options.hostId, agents, max, leaseSeconds },
+      {
+        hostId: this.options.hostId,
+        agents,
+        max,
+        leaseSeconds,
+        ...(waitSeconds > 0 ? { waitSeconds } : {}),
+      },
       signal,
     )) as {
       items: ClaimedWebhook[];

@@ -25,7 +25,11 @@ export interface QueueRouteDeps {
   readonly claims: ClaimRecorder;
   readonly defaultHostId: string;
   readonly now: () => Date;
+  /** Aborted when the server stops: claims waiting for work answer at once. */
+  readonly closing: AbortSignal;
 }
+
+const MAX_WAIT_SECONDS = 25;
 
 /** Bodies up to this size travel inside the claim answer; larger ones are fetched on their own. */
 const INLINE_CLAIM_BYTES = 256 * 1024;
@@ -41,6 +45,11 @@ const claimSchema = z
     agents: agentIds,
     max: z.number().int().min(1).max(100).default(10),
     leaseSeconds: z.number().int().min(5).max(900).default(60),
+    /**
+     * With nothing due, hold the request up to this long and answer as soon as something is
+     * (a long poll; 25 s at most, far below Azure's 230 s front-end limit). 0: answer at once.
+     */
+    waitSeconds: z.number().min(0).max(MAX_WAIT_SECONDS).default(0),
   })
   .strict();
 
@@ -106,7 +115,13 @@ export function queueRoutes(app: NexusApp, deps: QueueRouteDeps): void {
       });
       const scopes = request.agents.map((agent) => validateScope(hostId, agent));
       await deps.claims.claimed(hostId, deps.now());
-      const claimed = await queue.claim(scopes, request.max, request.leaseSeconds * 1000);
+      const claimed = await queue.claimWaiting(
+        scopes,
+        request.max,
+        request.leaseSeconds * 1000,
+        request.waitSeconds * 1000,
+        AbortSignal.any([c.req.raw.signal, deps.closing]),
+      );
       let budget = CLAIM_BODY_BUDGET;
       const items = [];
       for (const entry of claimed) {

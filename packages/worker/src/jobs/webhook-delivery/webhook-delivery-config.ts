@@ -38,7 +38,13 @@ export const webhookDeliveryConfigSchema = z
       .strict()
       .default({}),
     wakeMode: wakeMode.default('now'),
-    /** How often an idle run asks the API for new webhooks: the delivery latency when all is quiet. */
+    /**
+     * How long the API holds a claim open while nothing is due, answering the moment a webhook
+     * arrives (a long poll): the delivery latency when all is quiet is then the API's, not a
+     * poll interval. 0 turns it off (plain polling every `pollSeconds`).
+     */
+    waitSeconds: z.number().min(0).max(25).default(25),
+    /** The pause after an empty answer that was not held (waiting off, or an API that does not). */
     pollSeconds: z.number().min(0.2).max(300).default(2),
     batchSize: z.number().int().min(1).max(100).default(20),
     /** How long a claimed webhook is ours; after that (a crash) the API hands it out again. */

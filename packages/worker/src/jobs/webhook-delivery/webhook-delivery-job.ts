@@ -103,12 +103,16 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
         gatewayDownSince = undefined;
       }
       let items: ClaimedWebhook[];
+      // A --job run takes what is due and ends; the scheduled run waits on the API for more.
+      const waitSeconds = once ? 0 : this.config.waitSeconds;
+      const askedAt = this.services.clock.now();
       try {
         items = await this.services.client.claimWebhooks(
           agents,
           this.config.batchSize,
           this.config.leaseSeconds,
           signal,
+          waitSeconds,
         );
       } catch (caught) {
         if (stopped()) break;
@@ -126,7 +130,10 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
       apiFailures = 0;
       if (items.length === 0) {
         if (once) break;
-        await this.sleep(poll, signal);
+        // A claim the API held came back empty at the end of its wait: ask again at once. One
+        // answered at once (waiting off, or an API that does not wait) pauses first.
+        const held = waitSeconds > 0 && this.services.clock.now() - askedAt >= 1000;
+        if (!held) await this.sleep(poll, signal);
         continue;
       }
       counts.claimed += items.length;
