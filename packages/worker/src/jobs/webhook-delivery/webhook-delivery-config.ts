@@ -47,6 +47,11 @@ export const webhookDeliveryConfigSchema = z
     /** The pause after an empty answer that was not held (waiting off, or an API that does not). */
     pollSeconds: z.number().min(0.2).max(300).default(2),
     batchSize: z.number().int().min(1).max(100).default(20),
+    /**
+     * Webhooks sent to the gateway at once. Those of one endpoint (one sender, one conversation)
+     * go one after another, in the order received; different endpoints' go side by side.
+     */
+    concurrency: z.number().int().min(1).max(16).default(4),
     /** How long a claimed webhook is ours; after that (a crash) the API hands it out again. */
     leaseSeconds: z.number().int().min(10).max(900).default(60),
     maxMessageChars: z.number().int().min(1000).max(1_000_000).default(20_000),

@@ -33,7 +33,13 @@ const claimed = (id: string): ClaimedWebhook => ({
 });
 
 /** A run of the delivery loop against stand-ins: a fake clock, a scripted gateway and API. */
-function harness(batches: ClaimedWebhook[][], answers: GatewayOutcome[]) {
+function harness(
+  batches: ClaimedWebhook[][],
+  answers: GatewayOutcome[],
+  send?: (request: GatewayRequest) => Promise<GatewayOutcome>,
+  /** One at a time unless said: most tests here follow one webhook's way through the loop. */
+  concurrency = 1,
+) {
   const settled: WebhookSettlement[][] = [];
   const sleeps: number[] = [];
   const requests: GatewayRequest[] = [];
@@ -66,6 +72,7 @@ function harness(batches: ClaimedWebhook[][], answers: GatewayOutcome[]) {
   const gateway: GatewayClient = {
     send: (request) => {
       requests.push(request);
+      if (send) return send(request);
       return Promise.resolve(answers.shift() ?? { kind: 'delivered', status: 200 });
     },
     answers: () => Promise.resolve(true),
@@ -81,6 +88,7 @@ function harness(batches: ClaimedWebhook[][], answers: GatewayOutcome[]) {
     agents: ['main'],
     gateway: { url: 'http://127.0.0.1:18789', token: 't' },
     pollSeconds: 2,
+    concurrency,
   });
   const job = new WebhookDeliveryJob('webhooks', config, services, gateway);
   const run = () =>
@@ -205,5 +213,47 @@ describe('the webhook delivery loop, on a fake clock', () => {
       ['a', 'released'],
       ['b', 'released'],
     ]);
+  });
+
+  it('sends webhooks for different sessions side by side, and those for one session in order', async () => {
+    const as = (id: string, action: 'agent' | 'wake' | 'mapping', endpointId = 'gh') => ({
+      ...claimed(id),
+      endpointId,
+      delivery: action === 'mapping' ? { action, mapping: 'x' } : { action },
+    });
+    let inFlight = 0;
+    let most = 0;
+    const order: string[] = [];
+    const { run, settled } = harness(
+      [
+        [
+          as('w1', 'wake'),
+          as('g1', 'agent'),
+          as('m1', 'mapping', 'ci'),
+          as('w2', 'wake'),
+          as('g2', 'agent'),
+          as('m2', 'mapping', 'ci'),
+          as('g3', 'agent'),
+          as('w3', 'wake'),
+        ],
+      ],
+      [],
+      async (request) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        order.push(request.headers['x-nexus-webhook-id'] ?? '');
+        inFlight -= 1;
+        return { kind: 'delivered', status: 200 };
+      },
+      4,
+    );
+    await run();
+    expect(most).toBe(4);
+    // Wake events share the main session; one mapping's calls keep their order too.
+    expect(order.filter((id) => id.startsWith('w'))).toEqual(['w1', 'w2', 'w3']);
+    expect(order.filter((id) => id.startsWith('m'))).toEqual(['m1', 'm2']);
+    // Each settled on its own, as soon as it was answered.
+    expect(settled.map((batch) => batch.length)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
   });
 });

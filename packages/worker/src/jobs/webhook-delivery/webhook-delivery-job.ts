@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { runBounded } from '../../bounded-pool.ts';
 import {
   webhookDeliveryConfigSchema,
   type WebhookDeliveryConfig,
@@ -161,10 +162,10 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
   }
 
   /**
-   * Delivers one claimed batch in order, settling each item as soon as the gateway answered: a
-   * crash then re-sends at most the item in flight, not every item delivered earlier in the batch.
-   * Items not tried (the gateway paused us, or we are stopping) are handed back together.
-   * Returns the reason to pause, if any.
+   * Delivers one claimed batch: up to `concurrency` webhooks at once, those for one OpenClaw
+   * session in the order received (`lanesOf`), settling each as soon as the gateway answered it, so a crash
+   * re-sends at most the ones in flight. Once the gateway asks for a pause, no lane starts another
+   * webhook, and the ones not tried are handed back together. Returns the reason to pause, if any.
    */
   private async deliverBatch(
     items: readonly ClaimedWebhook[],
@@ -175,35 +176,38 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
     const { logger, signal } = context;
     const notTried: WebhookSettlement[] = [];
     let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
-    for (const item of items) {
-      if (pause !== undefined || signal.aborted) {
-        counts.released += 1;
-        notTried.push(
-          handedBack(
-            item,
-            pause?.reason ?? 'the worker is stopping',
-            pause?.retryAfterSeconds ?? 0,
-          ),
-        );
-        continue;
+    const deliverLane = async (lane: readonly ClaimedWebhook[]) => {
+      for (const item of lane) {
+        if (pause !== undefined || signal.aborted) {
+          counts.released += 1;
+          notTried.push(
+            handedBack(
+              item,
+              pause?.reason ?? 'the worker is stopping',
+              pause?.retryAfterSeconds ?? 0,
+            ),
+          );
+          continue;
+        }
+        const outcome = await this.deliverOne(item, target, signal);
+        const label = `${item.id} (${item.provider} ${item.eventType}, ${item.delivery.action})`;
+        if (outcome.kind === 'delivered') {
+          counts.delivered += 1;
+          logger.info(`delivered ${label}: ${String(outcome.status)}${outcome.note ?? ''}`);
+        } else if (outcome.kind === 'failed') {
+          counts.failed += 1;
+          logger.warn(`could not deliver ${label}: ${outcome.reason}`);
+        } else if (outcome.kind === 'rejected' || outcome.kind === 'too_large') {
+          counts.failed += 1;
+          logger.error(`the gateway refused ${label}, for good: ${outcome.reason}`);
+        } else {
+          counts.released += 1;
+          pause ??= outcome;
+        }
+        await this.settle([settlementOf(item, outcome)], context, counts);
       }
-      const outcome = await this.deliverOne(item, target, signal);
-      const label = `${item.id} (${item.provider} ${item.eventType}, ${item.delivery.action})`;
-      if (outcome.kind === 'delivered') {
-        counts.delivered += 1;
-        logger.info(`delivered ${label}: ${String(outcome.status)}${outcome.note ?? ''}`);
-      } else if (outcome.kind === 'failed') {
-        counts.failed += 1;
-        logger.warn(`could not deliver ${label}: ${outcome.reason}`);
-      } else if (outcome.kind === 'rejected' || outcome.kind === 'too_large') {
-        counts.failed += 1;
-        logger.error(`the gateway refused ${label}, for good: ${outcome.reason}`);
-      } else {
-        counts.released += 1;
-        pause = outcome;
-      }
-      await this.settle([settlementOf(item, outcome)], context, counts);
-    }
+    };
+    await runBounded(lanesOf(items), this.config.concurrency, deliverLane);
     if (notTried.length > 0) await this.settle(notTried, context, counts);
     return pause;
   }
@@ -309,4 +313,26 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
   private sleep(ms: number, signal: AbortSignal): Promise<void> {
     return this.services.clock.sleep(ms, signal);
   }
+}
+
+/**
+ * The batch in lanes, each in the order the API handed it out: webhooks that reach one OpenClaw
+ * session go one after another, others side by side. Every `agent` run gets a session of its own
+ * (Nexus sets no `sessionKey`; OpenClaw gives a hook run a one-off key), so each is a lane; `wake`
+ * events all go to the agent's main session, one lane per agent; a mapping's target is the
+ * mapping's to say, so one lane per endpoint.
+ */
+export function lanesOf(items: readonly ClaimedWebhook[]): ClaimedWebhook[][] {
+  const lanes = new Map<string, ClaimedWebhook[]>();
+  for (const item of items) {
+    const { action } = item.delivery;
+    const key =
+      action === 'agent'
+        ? `run|${item.id}`
+        : action === 'wake'
+          ? `wake|${item.agentId}`
+          : `mapping|${item.endpointId}`;
+    lanes.set(key, [...(lanes.get(key) ?? []), item]);
+  }
+  return [...lanes.values()];
 }
