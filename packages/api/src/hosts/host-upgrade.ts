@@ -44,6 +44,7 @@ export const SCOPED_TABLES = [
 
 const BLOB_FOLDERS = ['transcripts/', 'ledgers/', 'webhooks/'] as const;
 const CONCURRENCY = 16;
+const COPY_CHUNK = 500;
 
 export interface UpgradeReport {
   readonly hostId: string;
@@ -83,18 +84,25 @@ export async function upgradeToHosts(
     });
   }
 
-  // 1. Copy the rows.
+  // 1. Copy the rows, a few hundred at a time (rows carry summaries and small ledgers: an agent's
+  //    all at once could be gigabytes).
   for (const agentId of legacy) {
     for (const table of SCOPED_TABLES) {
-      const copies: Entity[] = [];
-      for await (const row of queryAll(tables, table, agentId))
+      let copies: Entity[] = [];
+      const copy = async () => {
+        await eachLimited(copies, (entity) => insertOnce(storage, table, entity));
+        rows += copies.length;
+        copies = [];
+      };
+      for await (const row of queryAll(tables, table, agentId)) {
         copies.push({
           partitionKey: target(agentId),
           rowKey: row.rowKey,
           properties: row.properties,
         });
-      await eachLimited(copies, (entity) => insertOnce(storage, table, entity));
-      rows += copies.length;
+        if (copies.length >= COPY_CHUNK) await copy();
+      }
+      await copy();
     }
     log(`  agent ${agentId}: rows copied to ${target(agentId)}`);
   }
