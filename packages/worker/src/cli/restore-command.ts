@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, unlink } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -201,7 +201,7 @@ async function download(
     if (actual !== sha256)
       throw new Error(`the bytes received hash to ${actual}, not ${sha256}; nothing was written`);
     try {
-      await link(temp, file);
+      await placeExclusively(temp, file);
       return { kind: 'restored', bytes };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -209,6 +209,20 @@ async function download(
     }
   } finally {
     await unlink(temp).catch(() => undefined);
+  }
+}
+
+/**
+ * `temp` becomes `file` only if no `file` exists (EEXIST otherwise): a hard link, or on a file
+ * system without them (FAT, some network shares) an exclusive copy.
+ */
+async function placeExclusively(temp: string, file: string): Promise<void> {
+  try {
+    await link(temp, file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+    await copyFile(temp, file, constants.COPYFILE_EXCL);
   }
 }
 
