@@ -1,5 +1,8 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import type { NexusApp } from '@nexus/api';
+import { openEmbeddedStorage, type NexusApp } from '@nexus/api';
 import {
   API_KEY,
   NOW,
@@ -314,6 +317,12 @@ describe.each(backends(inject('azuriteConnectionString')))(
       clock += 1500;
       expect((await get(elsewhere, '/v1/hosts', created.key)).status).toBe(401);
       expect((await send(here, 'DELETE', '/v1/keys/aaaaaaaaaaaa', API_KEY)).status).toBe(404);
+      const notAnId = await send(here, 'DELETE', '/v1/keys/nxk_whole-key-pasted', API_KEY);
+      expect(notAnId.status).toBe(400);
+      expect(await notAnId.text()).toMatch(/not a key id/);
+      const badHost = await get(here, '/v1/usage?hostId=Not%20A%20Host');
+      expect(badHost.status).toBe(400);
+      expect(await badHost.text()).toMatch(/host id is not valid/);
     });
 
     it('refuses keys that make no sense, saying what to give', async () => {
@@ -461,6 +470,24 @@ describe.each(backends(inject('azuriteConnectionString')))(
       });
       expect(response.status).toBe(400);
       expect(await response.text()).toMatch(/serves several hosts .*say which one/);
+
+      const alone = await openEmbeddedStorage(await mkdtemp(join(tmpdir(), 'nexus-one-host-')));
+      try {
+        const single = testApp(alone);
+        const none = await send(single, 'POST', '/v1/endpoints', API_KEY, {
+          agentId: 'main',
+          provider: 'github',
+        });
+        expect(((await none.json()) as { hostId: string }).hostId).toBe('default');
+        expect((await send(single, 'PUT', '/v1/hosts/only-box', API_KEY, {})).status).toBe(200);
+        const one = await send(single, 'POST', '/v1/endpoints', API_KEY, {
+          agentId: 'main',
+          provider: 'github',
+        });
+        expect(((await one.json()) as { hostId: string }).hostId).toBe('only-box');
+      } finally {
+        await alone.close();
+      }
     });
 
     it('shows each host’s last runs and whether its backups can be relied on', async () => {

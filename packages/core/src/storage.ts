@@ -7,6 +7,8 @@
  * `NotFoundError`, `UnavailableError`), never SDK errors.
  */
 
+import { AlreadyExistsError } from './errors.ts';
+
 /** A blob's content is any async sequence of byte chunks (a Node `Readable` is one). */
 export type ByteSource = AsyncIterable<Uint8Array>;
 
@@ -169,4 +171,22 @@ export async function* queryAll(
     yield* page.items;
     cursor = page.cursor;
   } while (cursor !== undefined);
+}
+
+/**
+ * A create-only write that leaves an existing row as it is: `true` when this call wrote it. For
+ * rows written once by whoever comes first (an index row, the first sighting of a host).
+ */
+export async function insertIfAbsent(
+  tables: TableStore,
+  table: string,
+  entity: Entity,
+): Promise<boolean> {
+  try {
+    await tables.insert(table, entity);
+    return true;
+  } catch (error) {
+    if (error instanceof AlreadyExistsError) return false;
+    throw error;
+  }
 }

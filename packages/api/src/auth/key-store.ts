@@ -1,6 +1,7 @@
 import {
   NotFoundError,
   PreconditionFailedError,
+  ValidationError,
   queryAll,
   type EntityValue,
   type Storage,
@@ -20,6 +21,7 @@ import type { HostSet, Principal, Role } from './principal.ts';
 export const KEYS_PARTITION = 'key';
 export const DEFAULT_KEY_CACHE_MS = 5_000;
 const USE_RECORD_EVERY_MS = 60_000;
+const KEY_ID = /^[a-z2-7]{12}$/;
 
 export interface KeyRecord {
   readonly keyId: string;
@@ -106,6 +108,11 @@ export class KeyStore {
 
   /** Marks a key revoked (the row stays, for the list); revoking twice keeps the first time. */
   async revoke(keyId: string): Promise<KeyRecord> {
+    if (!KEY_ID.test(keyId))
+      throw new ValidationError(
+        'invalid_key_id',
+        `${JSON.stringify(keyId.slice(0, 40))} is not a key id: it is the 12 characters after "nxk_" that "nexus keys list" shows.`,
+      );
     for (;;) {
       const row = await this.storage.tables.get('keys', KEYS_PARTITION, keyId);
       if (!row)

@@ -1,6 +1,6 @@
 import {
-  AlreadyExistsError,
   NotFoundError,
+  insertIfAbsent,
   queryAll,
   type StoredEntity,
   type Storage,
@@ -28,22 +28,18 @@ export interface HostRow {
 /** Display names are shown in lists: printable, at most 100 characters. */
 export const MAX_HOST_NAME_LENGTH = 100;
 
-export async function readHost(storage: Storage, hostId: string): Promise<HostRow | undefined> {
+/** A host with its last claim; `NotFoundError` when Nexus never heard of it. */
+export async function requireHost(storage: Storage, hostId: string): Promise<HostRow> {
   const [row, claim] = await Promise.all([
     storage.tables.get('hosts', HOSTS_PARTITION, hostId),
     storage.tables.get('hostClaims', HOSTS_PARTITION, hostId),
   ]);
-  return row ? hostOf(row, claim) : undefined;
-}
-
-export async function requireHost(storage: Storage, hostId: string): Promise<HostRow> {
-  const host = await readHost(storage, hostId);
-  if (!host)
+  if (!row)
     throw new NotFoundError(
-      `There is no host ${hostId}: a host appears once its worker announced itself or uploaded; list hosts with GET /v1/hosts.`,
+      `There is no host ${hostId}: a host appears once its worker announced itself, uploaded, claimed or reported a run; list hosts with GET /v1/hosts.`,
       'host_not_found',
     );
-  return host;
+  return hostOf(row, claim);
 }
 
 export async function listHostRows(storage: Storage): Promise<HostRow[]> {
@@ -91,15 +87,16 @@ export async function recordClaim(storage: Storage, hostId: string, at: Date): P
     rowKey: hostId,
     properties: { lastClaimAt: at.toISOString() },
   });
-  try {
-    await storage.tables.insert('hosts', {
-      partitionKey: HOSTS_PARTITION,
-      rowKey: hostId,
-      properties: { firstSeenAt: at.toISOString() },
-    });
-  } catch (error) {
-    if (!(error instanceof AlreadyExistsError)) throw error;
-  }
+  await noteHost(storage, hostId, at.toISOString());
+}
+
+/** Makes a host known (its `hosts` row), first seen `at`; a known host is left as it is. */
+export async function noteHost(storage: Storage, hostId: string, at: string): Promise<void> {
+  await insertIfAbsent(storage.tables, 'hosts', {
+    partitionKey: HOSTS_PARTITION,
+    rowKey: hostId,
+    properties: { firstSeenAt: at },
+  });
 }
 
 function hostOf(row: StoredEntity, claim: StoredEntity | undefined): HostRow {

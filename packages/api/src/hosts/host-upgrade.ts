@@ -1,5 +1,5 @@
 import {
-  AlreadyExistsError,
+  insertIfAbsent,
   NotFoundError,
   PreconditionFailedError,
   SCOPE_SEPARATOR,
@@ -9,7 +9,7 @@ import {
 } from '@nexus/core';
 import { ENDPOINTS_PARTITION } from '../webhooks/endpoint.ts';
 import { AGENTS_PARTITION } from '../transcripts/keys.ts';
-import { HOSTS_PARTITION } from './host-rows.ts';
+import { noteHost } from './host-rows.ts';
 
 /**
  * Before 0.3 everything was keyed by agent alone: partitions and blob folders were bare agent ids.
@@ -77,11 +77,7 @@ export async function upgradeToHosts(
       `Moving data stored before hosts existed (agents ${[...legacy].join(', ')}) to host ${hostId} (NEXUS_DEFAULT_HOST); this runs once.`,
     );
     // The host's row first: a crash after the old rows are gone still leaves the host listed.
-    await insertOnce(storage, 'hosts', {
-      partitionKey: HOSTS_PARTITION,
-      rowKey: hostId,
-      properties: { firstSeenAt: await earliestUpload(storage, [...legacy]) },
-    });
+    await noteHost(storage, hostId, await earliestUpload(storage, [...legacy]));
   }
 
   // 1. Copy the rows, a few hundred at a time (rows carry summaries and small ledgers: an agent's
@@ -90,7 +86,7 @@ export async function upgradeToHosts(
     for (const table of SCOPED_TABLES) {
       let copies: Entity[] = [];
       const copy = async () => {
-        await eachLimited(copies, (entity) => insertOnce(storage, table, entity));
+        await eachLimited(copies, (entity) => insertIfAbsent(tables, table, entity));
         rows += copies.length;
         copies = [];
       };
@@ -134,7 +130,7 @@ export async function upgradeToHosts(
       await eachLimited(keys, (rowKey) => tables.delete(table, agentId, rowKey));
     }
     const agentRow = await tables.get('agents', AGENTS_PARTITION, agentId);
-    await insertOnce(storage, 'agents', {
+    await insertIfAbsent(tables, 'agents', {
       partitionKey: AGENTS_PARTITION,
       rowKey: target(agentId),
       properties: agentRow?.properties ?? { firstReceivedAt: new Date().toISOString() },
@@ -195,14 +191,6 @@ async function earliestUpload(storage: Storage, agentIds: readonly string[]): Pr
   return times.sort()[0] ?? new Date().toISOString();
 }
 
-async function insertOnce(storage: Storage, table: string, entity: Entity): Promise<void> {
-  try {
-    await storage.tables.insert(table, entity);
-  } catch (error) {
-    if (!(error instanceof AlreadyExistsError)) throw error;
-  }
-}
-
 /**
  * `work` on each item, `CONCURRENCY` at a time. After a failure no lane takes another item, and
  * the call settles only once every lane has stopped: nothing of the upgrade still runs when it
@@ -210,7 +198,7 @@ async function insertOnce(storage: Storage, table: string, entity: Entity): Prom
  */
 async function eachLimited<T>(
   items: readonly T[],
-  work: (item: T) => Promise<void>,
+  work: (item: T) => Promise<unknown>,
 ): Promise<void> {
   let next = 0;
   let failed = false;

@@ -19,10 +19,14 @@ export async function saveRunReport(
   });
 }
 
-/** Each host's reported runs, newest report per job. */
-export async function listRunReports(storage: Storage): Promise<Map<string, RunReport[]>> {
+/** Each host's reported runs (of one host, when named), newest report per job. */
+export async function listRunReports(
+  storage: Storage,
+  hostId?: string,
+): Promise<Map<string, RunReport[]>> {
   const byHost = new Map<string, RunReport[]>();
-  for await (const row of queryAll(storage.tables, 'hostRuns', HOSTS_PARTITION)) {
+  const range = hostId === undefined ? {} : { rowKeyFrom: `${hostId}|`, rowKeyTo: `${hostId}}` };
+  for await (const row of queryAll(storage.tables, 'hostRuns', HOSTS_PARTITION, range)) {
     const hostId = row.rowKey.slice(0, row.rowKey.indexOf('|'));
     const report = JSON.parse(String(row.properties['json'])) as RunReport;
     byHost.set(hostId, [...(byHost.get(hostId) ?? []), report]);

@@ -1,5 +1,5 @@
-import { AlreadyExistsError, scopeKey, type AgentScope, type Storage } from '@nexus/core';
-import { HOSTS_PARTITION } from '../hosts/host-rows.ts';
+import { insertIfAbsent, scopeKey, type AgentScope, type Storage } from '@nexus/core';
+import { noteHost } from '../hosts/host-rows.ts';
 import { AGENTS_PARTITION } from './keys.ts';
 
 /**
@@ -33,22 +33,13 @@ export class AgentDirectory {
 
   private async insert(scope: AgentScope, firstReceivedAt: string): Promise<void> {
     await Promise.all([
-      this.insertOnce('agents', AGENTS_PARTITION, scopeKey(scope), { firstReceivedAt }),
-      this.insertOnce('hosts', HOSTS_PARTITION, scope.hostId, { firstSeenAt: firstReceivedAt }),
+      insertIfAbsent(this.storage.tables, 'agents', {
+        partitionKey: AGENTS_PARTITION,
+        rowKey: scopeKey(scope),
+        properties: { firstReceivedAt },
+      }),
+      noteHost(this.storage, scope.hostId, firstReceivedAt),
     ]);
     this.known.add(scopeKey(scope));
-  }
-
-  private async insertOnce(
-    table: string,
-    partitionKey: string,
-    rowKey: string,
-    properties: Record<string, string>,
-  ): Promise<void> {
-    try {
-      await this.storage.tables.insert(table, { partitionKey, rowKey, properties });
-    } catch (error) {
-      if (!(error instanceof AlreadyExistsError)) throw error;
-    }
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  AlreadyExistsError,
+  insertIfAbsent,
   NotFoundError,
   PreconditionFailedError,
   scopeKey,
@@ -354,15 +354,11 @@ export class WebhookQueue {
   }
 
   private async insertIndex(table: string, scope: AgentScope, key: string): Promise<void> {
-    try {
-      await this.tables.insert(table, {
-        partitionKey: scopeKey(scope),
-        rowKey: key,
-        properties: {},
-      });
-    } catch (error) {
-      if (!(error instanceof AlreadyExistsError)) throw error;
-    }
+    await insertIfAbsent(this.tables, table, {
+      partitionKey: scopeKey(scope),
+      rowKey: key,
+      properties: {},
+    });
   }
 
   private async deleteIndex(table: string, scope: AgentScope, key: string): Promise<void> {

@@ -1,14 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import {
-  ApiAnswerError,
-  ConfigError,
-  UsageError,
-  callApi,
-  normaliseHostId,
-  validateHostId,
-} from '@nexus/core';
-import { sendOverHttp } from '../api-client/nexus-client.ts';
+import { ConfigError, UsageError, normaliseHostId, validateHostId } from '@nexus/core';
+import { commandApi } from './command-api.ts';
 import { initCommand, writePrivateJson } from './init-command.ts';
 
 export const ENROL_HELP = `Usage: nexus-worker enrol --url <api> --code <code> [options]
@@ -79,7 +72,7 @@ export async function enrolCommand(options: EnrolOptions): Promise<string[]> {
     );
   }
   // Proves the key works, and shows the host in GET /v1/hosts before its first upload.
-  await call(url, issued.key, 'PUT', `/v1/hosts/${issued.hostId}`, {
+  await commandApi({ url, apiKey: issued.key }, 'PUT', `/v1/hosts/${issued.hostId}`, {
     name,
     workerVersion: options.workerVersion,
   });
@@ -93,7 +86,7 @@ async function issueKey(url: string, options: EnrolOptions): Promise<IssuedKey> 
   if ((options.code === undefined) === (options.adminKey === undefined))
     throw new UsageError('Give either --code <code> or --admin-key-env <VAR> (see --help).');
   if (options.code !== undefined) {
-    const issued = (await call(url, undefined, 'POST', '/v1/enrol', {
+    const issued = (await commandApi({ url, apiKey: '' }, 'POST', '/v1/enrol', {
       code: options.code.trim(),
     })) as IssuedKey;
     if (options.hostId !== undefined && options.hostId !== issued.hostId)
@@ -103,27 +96,11 @@ async function issueKey(url: string, options: EnrolOptions): Promise<IssuedKey> 
     return issued;
   }
   const hostId = validateHostId(options.hostId ?? normaliseHostId(hostname()));
-  return (await call(url, options.adminKey, 'POST', '/v1/keys', {
+  return (await commandApi({ url, apiKey: options.adminKey ?? '' }, 'POST', '/v1/keys', {
     role: 'worker',
     hostId,
     label: `enrolled on ${hostname()}`,
   })) as IssuedKey;
-}
-
-async function call(
-  url: string,
-  key: string | undefined,
-  method: string,
-  path: string,
-  body: unknown,
-): Promise<unknown> {
-  try {
-    return await callApi(sendOverHttp, { baseUrl: url, apiKey: key ?? '' }, method, path, { body });
-  } catch (error) {
-    if (error instanceof ApiAnswerError)
-      throw new ConfigError(`The API at ${url} answered ${error.status}: ${error.detail}`);
-    throw error;
-  }
 }
 
 function readConfig(path: string): Record<string, unknown> {

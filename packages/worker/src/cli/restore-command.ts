@@ -5,15 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import {
-  ApiAnswerError,
-  ConfigError,
-  callApi,
-  coerceError,
-  validateId,
-  validateSha256,
-} from '@nexus/core';
-import { sendOverHttp } from '../api-client/nexus-client.ts';
+import { ConfigError, coerceError, validateId, validateSha256 } from '@nexus/core';
+import { commandApi } from './command-api.ts';
 
 export const RESTORE_HELP = `Usage: nexus-worker restore --out <dir> [options]
 
@@ -68,14 +61,7 @@ interface SessionItem {
 
 /** Restores what the options select; the summary says what happened to each file. */
 export async function restoreCommand(options: RestoreOptions): Promise<RestoreSummary> {
-  const api = (path: string) =>
-    callApi(sendOverHttp, { baseUrl: options.url, apiKey: options.apiKey }, 'GET', path).catch(
-      (error: unknown) => {
-        if (error instanceof ApiAnswerError)
-          throw new ConfigError(`The API answered ${String(error.status)}: ${error.detail}`);
-        throw error;
-      },
-    );
+  const api = (path: string) => commandApi(options, 'GET', path);
   const host = encodeURIComponent(options.hostId);
   if (options.sessionId !== undefined && options.agentId === undefined)
     throw new ConfigError('--session goes with --agent <id>: say whose session it is.');

@@ -12,7 +12,7 @@ import {
   MAX_HOST_NAME_LENGTH,
   announceHost,
   listHostRows,
-  readHost,
+  noteHost,
   requireHost,
   type HostRow,
 } from '../../hosts/host-rows.ts';
@@ -105,7 +105,7 @@ export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
   const viewOne = async (host: HostRow) => {
     const [agents, runs] = await Promise.all([
       listAgents(storage, host.hostId),
-      listRunReports(storage),
+      listRunReports(storage, host.hostId),
     ]);
     return view(host, agents, runs.get(host.hostId) ?? []);
   };
@@ -165,7 +165,7 @@ export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
       });
       const report = await readJsonAs(c, runSchema, 'invalid_run');
       // A worker that reports before it ever announced (a --job run from cron) makes its host known.
-      if (!(await readHost(storage, hostId))) await announceHost(storage, hostId, {}, deps.now());
+      await noteHost(storage, hostId, deps.now().toISOString());
       await saveRunReport(storage, hostId, report, deps.now());
       return c.body(null, 204);
     },

@@ -1,4 +1,4 @@
-import type { Storage } from '@nexus/core';
+import { validateHostId, type Storage } from '@nexus/core';
 import { authorize, canRead } from '../../auth/access.ts';
 import {
   getSession,
@@ -88,7 +88,8 @@ export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
     GET: async (c) => {
       const principal = c.get('principal');
       authorize(principal, { kind: 'browse', what: 'reads usage across hosts' });
-      const hostFilter = c.req.query('hostId');
+      const hostQuery = c.req.query('hostId');
+      const hostFilter = hostQuery === undefined ? undefined : validateHostId(hostQuery);
       if (hostFilter !== undefined)
         authorize(principal, { kind: 'read', hostId: hostFilter, what: 'reads usage' });
       const report = await usageReport(storage, dayRange(c), (hostId) =>
