@@ -106,6 +106,30 @@ function readKey(path: string): string {
 }
 
 /**
+ * A management command's help: on `--help` (exit 0), or when no subcommand was given (exit 2,
+ * it was a mistake); `undefined` when the command should run.
+ */
+export function helpExit(
+  help: boolean | undefined,
+  sub: string | undefined,
+  text: string,
+): number | undefined {
+  if (!help && sub !== undefined) return undefined;
+  process.stdout.write(text);
+  return sub === undefined && !help ? 2 : 0;
+}
+
+/** Prints an answer: the API's JSON with `--json`, else the text for people; exit code 0. */
+export function printAnswer(
+  json: boolean | undefined,
+  answer: unknown,
+  text: () => string,
+): number {
+  process.stdout.write(`${json ? JSON.stringify(answer, null, 2) : text()}\n`);
+  return 0;
+}
+
+/**
  * The host a command means: `--host`, else the only host the API knows (the usual single machine),
  * else `default`; with several hosts the user must say which.
  */

@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
-import { AdminClient, CONNECTION_HELP, CONNECTION_OPTIONS, requireArg } from './admin-client.ts';
+import {
+  AdminClient,
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  helpExit,
+  printAnswer,
+  requireArg,
+} from './admin-client.ts';
 
 export const ENDPOINTS_HELP = `Usage: nexus endpoints <add|list|show|rotate|template|disable|enable|remove> [options]
 
@@ -82,20 +89,14 @@ export async function endpointsCommand(
     strict: true,
   });
   const [sub, target] = positionals;
-  if (values.help || sub === undefined) {
-    process.stdout.write(ENDPOINTS_HELP);
-    return sub === undefined && !values.help ? 2 : 0;
-  }
+  const help = helpExit(values.help, sub, ENDPOINTS_HELP);
+  if (help !== undefined) return help;
   const client = new AdminClient(values, env);
   const publicUrl = (values['public-url'] ?? env['NEXUS_PUBLIC_URL'] ?? client.url).replace(
     /\/+$/,
     '',
   );
-  const out = (text: string) => process.stdout.write(`${text}\n`);
-  const print = (answer: unknown, text: () => string) => {
-    out(values.json ? JSON.stringify(answer, null, 2) : text());
-    return 0;
-  };
+  const print = (answer: unknown, text: () => string) => printAnswer(values.json, answer, text);
   const secretFromFile = async () => {
     if (values['secret-file'] === undefined) return undefined;
     const { readFile } = await import('node:fs/promises');

@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
-import { AdminClient, CONNECTION_HELP, CONNECTION_OPTIONS, requireArg } from './admin-client.ts';
+import {
+  AdminClient,
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  helpExit,
+  printAnswer,
+  requireArg,
+} from './admin-client.ts';
 import { table } from './endpoints-command.ts';
 
 export const KEYS_HELP = `Usage: nexus keys <create|list|revoke|enrol> [options]
@@ -54,15 +61,10 @@ export async function keysCommand(
     strict: true,
   });
   const [sub, target] = positionals;
-  if (values.help || sub === undefined) {
-    process.stdout.write(KEYS_HELP);
-    return sub === undefined && !values.help ? 2 : 0;
-  }
+  const help = helpExit(values.help, sub, KEYS_HELP);
+  if (help !== undefined) return help;
   const client = new AdminClient(values, env);
-  const out = (answer: unknown, text: () => string) => {
-    process.stdout.write(`${values.json ? JSON.stringify(answer, null, 2) : text()}\n`);
-    return 0;
-  };
+  const out = (answer: unknown, text: () => string) => printAnswer(values.json, answer, text);
   switch (sub) {
     case 'create': {
       const role = requireArg(values.role, '--role', 'nexus keys create --role worker --host <id>');

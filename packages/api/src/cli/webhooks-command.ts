@@ -4,6 +4,7 @@ import {
   AdminClient,
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
+  helpExit,
   requireArg,
   resolveHost,
 } from './admin-client.ts';
@@ -54,10 +55,8 @@ export async function webhooksCommand(
     strict: true,
   });
   const [sub, agentArg, idArg] = positionals;
-  if (values.help || sub === undefined) {
-    process.stdout.write(WEBHOOKS_HELP);
-    return sub === undefined && !values.help ? 2 : 0;
-  }
+  const help = helpExit(values.help, sub, WEBHOOKS_HELP);
+  if (help !== undefined) return help;
   const client = new AdminClient(values, env);
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const item = async (usage: string) => {
