@@ -35,6 +35,10 @@ export interface Generation {
   readonly receivedAt: string;
   readonly summary: TranscriptSummary;
   readonly context?: SessionContext;
+  /** Sent as an increment of this generation: its bytes begin with all of that one's. */
+  readonly extends?: string;
+  /** The bytes it added to storage: all of them, or for an increment only the new ones. */
+  readonly storedBytes?: number;
 }
 
 /** A session as the read API shows it: every generation combined, usage counted once. */
@@ -101,7 +105,7 @@ export function summarizeSession(
     activityAt: lastTimestamp ?? lastReceivedAt,
     firstReceivedAt: received[0] ?? first.receivedAt,
     lastReceivedAt,
-    storedBytes: generations.reduce((sum, g) => sum + g.summary.bytes, 0),
+    storedBytes: generations.reduce((sum, g) => sum + (g.storedBytes ?? g.summary.bytes), 0),
     models: union(generations.map((g) => g.summary.models)),
     providers: union(generations.map((g) => g.summary.providers)),
     tokens: {

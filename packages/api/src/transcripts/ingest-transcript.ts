@@ -1,5 +1,7 @@
 import {
   PayloadTooLargeError,
+  sourceOf,
+  type AgentScope,
   TRANSCRIPT_KINDS,
   ValidationError,
   validateId,
@@ -15,8 +17,16 @@ import {
   type UsageBucket,
 } from '@nexus/core';
 import type { AgentDirectory } from './agent-directory.ts';
-import { ledgerBlobKey, transcriptBlobKey } from './keys.ts';
-import { insertFirstGeneration, recordGeneration } from './record-generation.ts';
+import { consolidate, consolidateIfDue } from './consolidate-generation.ts';
+import { loadGenerationRows } from './generation-content.ts';
+import { incrementBase, type IncrementBase } from './increment-base.ts';
+import { deltaBlobKey, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
+import {
+  insertFirstGeneration,
+  recordGeneration,
+  type NewGeneration,
+} from './record-generation.ts';
+import type { GenerationStorage } from './rows.ts';
 import { LedgerWriter } from './usage-ledger.ts';
 import { VerifiedTranscript, type ContentEncoding } from './verified-transcript.ts';
 
@@ -33,6 +43,11 @@ export interface TranscriptUpload {
   readonly context: SessionContext;
   /** The body as a stream, or whole when it is small (see `SMALL_UPLOAD_BYTES`). */
   readonly body: ByteSource | Uint8Array;
+  /**
+   * The SHA-256 of a stored generation of this session that the transcript extends: the body is
+   * then only the bytes that follow it (an increment), and `sha256` still the hash of the whole.
+   */
+  readonly base?: string;
 }
 
 export interface IngestResult {
@@ -60,6 +75,9 @@ export interface IngestDeps {
  *    heals an earlier crash (3 and 4 are one transaction: a generation is never stored without
  *    its session).
  * The client is answered only after all four, so a 2xx means durably stored.
+ *
+ * An increment (`base` set) is checked by resuming its base's hash and summary, so its cost is
+ * that of the new bytes; its blob holds only them (`generation-layout.ts`).
  */
 export async function ingestTranscript(
   deps: IngestDeps,
@@ -77,10 +95,17 @@ export async function ingestTranscript(
     );
   }
 
+  const increment =
+    upload.base === undefined
+      ? undefined
+      : await incrementBase(storage, scope, sessionId, upload.base);
+
   const ledger = new LedgerWriter(deps.spoolDir);
   let summary: TranscriptSummary;
   let usage: UsageBucket[];
   let inlineLedger: string | undefined;
+  let kept: GenerationStorage;
+  let blobCreated: boolean;
   try {
     const verified = new VerifiedTranscript({
       sessionId,
@@ -88,6 +113,7 @@ export async function ingestTranscript(
       encoding: upload.encoding,
       maxBytes: maxTranscriptBytes,
       ledger,
+      ...(increment ? { resume: increment.resume } : {}),
     });
     // A small body is checked whole before anything is written; a larger one while it streams
     // into the blob store, which then stores nothing if a check throws. Content stored before
@@ -96,10 +122,14 @@ export async function ingestTranscript(
     const whole = body instanceof Uint8Array ? verified.readWhole(body) : undefined;
     const source: ByteSource | Uint8Array =
       whole ?? verified.read(body instanceof Uint8Array ? [body] : body);
-    await storage.blobs.putIfAbsent(transcriptBlobKey(scope, sessionId, sha256), source, {
-      contentType: 'application/x-ndjson',
-    });
-    ({ summary } = verified.result());
+    blobCreated = await storeBytes(storage, increment, { scope, sessionId, sha256 }, source);
+    const content = verified.result();
+    ({ summary } = content);
+    kept = {
+      layout: increment ? { kind: 'delta', base: increment.row.sha256 } : { kind: 'whole' },
+      lineEnd: content.lineEnd,
+      ...(content.hashState === undefined ? {} : { hashState: content.hashState }),
+    };
     usage = ledger.usage();
     inlineLedger = ledger.inline();
     if (inlineLedger === undefined) {
@@ -124,23 +154,75 @@ export async function ingestTranscript(
     receivedAt: deps.now().toISOString(),
     summary,
     context: upload.context,
+    ...(increment
+      ? {
+          extends: increment.row.sha256,
+          storedBytes: summary.bytes - increment.row.bytes,
+        }
+      : {}),
   };
+  const added: NewGeneration = { generation, inlineLedger, usage, storage: kept };
   // Most uploads are a session's first: its three rows in one transaction, without asking first.
   // A generation row is only ever written in one transaction with its session row, so a session
   // without a session row has no generations. If the session (or this content) exists, the
   // transaction writes nothing and the general path records the generation with the session
   // recomputed from all of its generations.
   const record = async () => {
-    const first = await insertFirstGeneration(storage, generation, inlineLedger, usage);
+    const first = increment ? undefined : await insertFirstGeneration(storage, added);
     if (first) return { created: true, stored: generation, session: first };
-    return recordGeneration(storage, scope, sessionId, { generation, inlineLedger, usage });
+    return recordGeneration(storage, scope, sessionId, added);
   };
   // The agent's row in the list of agents, beside: written at its first upload only.
   const [{ created, stored, session }] = await Promise.all([
     record(),
     deps.agents.ensure(scope, generation.receivedAt),
   ]);
+  if (created && increment) await consolidateIfDue(storage, scope, sessionId, sha256);
+  if (!created && blobCreated && !increment)
+    await adoptWhole(storage, { scope, sessionId, sha256 });
   return { status: created ? 'created' : 'already_present', generation: stored, session };
+}
+
+interface BlobPlace {
+  readonly scope: AgentScope;
+  readonly sessionId: string;
+  readonly sha256: string;
+}
+
+/**
+ * Stores the verified bytes: whole, or an increment's new bytes. An increment of content stored
+ * already is read to its end (so its checks run) and not kept. `true` when a blob was written.
+ */
+async function storeBytes(
+  storage: Storage,
+  increment: IncrementBase | undefined,
+  place: BlobPlace,
+  source: ByteSource | Uint8Array,
+): Promise<boolean> {
+  const { scope, sessionId, sha256 } = place;
+  if (increment?.rows.has(sha256)) {
+    // Read to its end for its checks; the bytes are kept already.
+    let read = 0;
+    for await (const chunk of sourceOf(source)) read += chunk.byteLength;
+    return read < 0;
+  }
+  const key = (increment ? deltaBlobKey : transcriptBlobKey)(scope, sessionId, sha256);
+  const { created } = await storage.blobs.putIfAbsent(key, source, {
+    contentType: 'application/x-ndjson',
+  });
+  return created;
+}
+
+/**
+ * Content sent whole that was stored before as an increment (or within a consolidated blob): the
+ * new whole blob becomes its layout, exactly as a consolidation would make it, and the blobs it
+ * makes redundant go. (Deleting the new blob instead could race a consolidation adopting it.)
+ */
+async function adoptWhole(storage: Storage, place: BlobPlace): Promise<void> {
+  const { scope, sessionId, sha256 } = place;
+  const rows = await loadGenerationRows(storage, scope, sessionId);
+  const row = rows.get(sha256);
+  if (row && row.layout.kind !== 'whole') await consolidate(storage, scope, sessionId, row, rows);
 }
 
 function validateKind(kind: string): TranscriptKind {

@@ -2,7 +2,8 @@
  * Where a transcript's pieces live. Every id in here has passed `validateId`, so keys are safe as
  * blob paths and table keys. Layout (docs/ARCHITECTURE.md, "Storage layout"):
  *
- *   blob  transcripts/<scope>/<session>/<sha256>.jsonl   the exact bytes
+ *   blob  transcripts/<scope>/<session>/<sha256>.jsonl   the exact bytes (a whole generation)
+ *   blob  deltas/<scope>/<session>/<sha256>.jsonl        the bytes an increment added to its base
  *   blob  ledgers/<scope>/<session>/<sha256>.jsonl       usage per assistant entry, for de-duplication
  *   row   generations     PK scope, RK <session>|<sha256>
  *   row   sessions        PK scope, RK <session>
@@ -22,6 +23,10 @@ export const ACTIVITY_ROW = 'last';
 
 export function transcriptBlobKey(scope: AgentScope, sessionId: string, sha256: string): string {
   return `transcripts/${scopeKey(scope)}/${sessionId}/${sha256}.jsonl`;
+}
+
+export function deltaBlobKey(scope: AgentScope, sessionId: string, sha256: string): string {
+  return `deltas/${scopeKey(scope)}/${sessionId}/${sha256}.jsonl`;
 }
 
 export function ledgerBlobKey(scope: AgentScope, sessionId: string, sha256: string): string {

@@ -1,7 +1,7 @@
 import {
   UnavailableError,
-  queryAll,
   scopeKey,
+  sumBuckets,
   summarizeSession,
   UsageCombiner,
   type AgentScope,
@@ -11,8 +11,15 @@ import {
   type TableWrite,
   type UsageBucket,
 } from '@nexus/core';
-import { ACTIVITY_ROW, activityRowKey, generationRange, ledgerBlobKey } from './keys.ts';
-import { generationEntity, generationFromEntity, inlineLedgerOf, sessionEntity } from './rows.ts';
+import { loadGenerationRows } from './generation-content.ts';
+import { ACTIVITY_ROW, activityRowKey, ledgerBlobKey } from './keys.ts';
+import {
+  generationEntity,
+  sessionEntity,
+  sessionFromEntity,
+  type GenerationRow,
+  type GenerationStorage,
+} from './rows.ts';
 import { readLedger } from './usage-ledger.ts';
 
 const MAX_ATTEMPTS = 8;
@@ -22,6 +29,7 @@ export interface NewGeneration {
   readonly generation: Generation;
   readonly inlineLedger: string | undefined;
   readonly usage: readonly UsageBucket[];
+  readonly storage: GenerationStorage;
 }
 
 /**
@@ -47,12 +55,17 @@ export async function recordGeneration(
   const partition = scopeKey(scope);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const current = await tables.get('sessions', partition, sessionId);
-    const rows = await listGenerationRows(storage, scope, sessionId);
-    const existing = rows.find((row) => row.generation.sha256 === sha256);
+    const stored = await loadGenerationRows(storage, scope, sessionId);
+    const existing = stored.get(sha256);
+    const rows: LedgerSource[] = [...stored.values()];
     if (existing === undefined) rows.push(added);
+    const usage =
+      existing === undefined && current !== undefined && extendsAll(added.generation, stored)
+        ? sumBuckets([...sessionFromEntity(current).usage, ...added.usage])
+        : await combinedUsage(storage, rows, { sha256, usage: added.usage });
     const record = summarizeSession(
       rows.map((row) => row.generation),
-      await combinedUsage(storage, rows, { sha256, usage: added.usage }),
+      usage,
     );
     const indexKey = activityRowKey(record.activityAt, sessionId);
     const entity = sessionEntity(record, indexKey);
@@ -62,7 +75,7 @@ export async function recordGeneration(
             {
               op: 'insert' as const,
               table: 'generations',
-              entity: generationEntity(added.generation, added.inlineLedger),
+              entity: generationEntity(added.generation, added.inlineLedger, added.storage),
             },
           ]
         : []),
@@ -103,15 +116,18 @@ export async function recordGeneration(
  */
 export async function insertFirstGeneration(
   storage: Storage,
-  generation: Generation,
-  inlineLedger: string | undefined,
-  usage: readonly UsageBucket[],
+  added: NewGeneration,
 ): Promise<SessionRecord | undefined> {
+  const { generation, inlineLedger, usage } = added;
   const { sessionId } = generation;
   const record = summarizeSession([generation], usage);
   const indexKey = activityRowKey(record.activityAt, sessionId);
   const written = await storage.tables.transact([
-    { op: 'insert', table: 'generations', entity: generationEntity(generation, inlineLedger) },
+    {
+      op: 'insert',
+      table: 'generations',
+      entity: generationEntity(generation, inlineLedger, added.storage),
+    },
     {
       op: 'insert',
       table: 'sessionsByTime',
@@ -144,28 +160,33 @@ export async function listGenerations(
   scope: AgentScope,
   sessionId: string,
 ): Promise<Generation[]> {
-  return (await listGenerationRows(storage, scope, sessionId)).map((row) => row.generation);
+  return [...(await loadGenerationRows(storage, scope, sessionId)).values()].map(
+    (row) => row.generation,
+  );
 }
 
-interface GenerationRow {
-  readonly generation: Generation;
-  readonly inlineLedger: string | undefined;
-}
+/** A generation whose usage ledger can be read: a stored row, or the one being added. */
+type LedgerSource = Pick<GenerationRow, 'generation' | 'inlineLedger'>;
 
-async function listGenerationRows(
-  storage: Storage,
-  scope: AgentScope,
-  sessionId: string,
-): Promise<GenerationRow[]> {
-  const rows: GenerationRow[] = [];
-  for await (const entity of queryAll(
-    storage.tables,
-    'generations',
-    scopeKey(scope),
-    generationRange(sessionId),
-  ))
-    rows.push({ generation: generationFromEntity(entity), inlineLedger: inlineLedgerOf(entity) });
-  return rows;
+/**
+ * Does the new generation extend every stored generation of its session (each is its base, or
+ * its base's base, ...)? Then the stored ones hold none of its new messages, and the session's
+ * usage is the stored usage plus the increment's: no ledger is read again, so an increment's cost
+ * does not grow with the session (bench B8). Anything else (a rewritten file, an archive beside
+ * a snapshot) takes the general path, which reads every ledger and counts each message once.
+ */
+function extendsAll(generation: Generation, stored: ReadonlyMap<string, GenerationRow>): boolean {
+  let left = stored.size;
+  let sha = generation.extends;
+  const seen = new Set<string>();
+  while (sha !== undefined && !seen.has(sha)) {
+    const row = stored.get(sha);
+    if (row === undefined) return false;
+    seen.add(sha);
+    left -= 1;
+    sha = row.generation.extends;
+  }
+  return left === 0;
 }
 
 /**
@@ -174,7 +195,7 @@ async function listGenerationRows(
  */
 async function combinedUsage(
   storage: Storage,
-  rows: readonly GenerationRow[],
+  rows: readonly LedgerSource[],
   known: { readonly sha256: string; readonly usage: readonly UsageBucket[] } | undefined,
 ): Promise<UsageBucket[]> {
   // A session's only generation needs no de-duplication: its own buckets are the answer.

@@ -9,14 +9,39 @@ import {
   type TranscriptKind,
   type TranscriptSummary,
 } from '@nexus/core';
+import type { GenerationLayout, LaidOutGeneration } from './generation-layout.ts';
 import { generationRowKey } from './keys.ts';
 import { packJson, unpackJson } from './json-properties.ts';
+
+/** How a generation's bytes are kept, beside what it is (`Generation`). */
+export interface GenerationStorage {
+  readonly layout: GenerationLayout;
+  /** `ResumableSha256` state after its last byte: an increment of it resumes from here. */
+  readonly hashState?: string;
+  /** Its last byte is a newline (an increment may only follow a whole line). */
+  readonly lineEnd?: boolean;
+}
+
+/** A generation's row read back: what it is, how it is kept, its small ledger, its ETag. */
+export interface GenerationRow extends GenerationStorage, LaidOutGeneration {
+  readonly generation: Generation;
+  readonly inlineLedger: string | undefined;
+  readonly etag: string;
+}
+
+export const WHOLE: GenerationStorage = { layout: { kind: 'whole' } };
 
 /**
  * Generation ↔ table row. The summary and context are JSON; the rest are plain columns. A small
  * usage ledger (`inlineLedger`, at most `INLINE_LEDGER_BYTES`) rides in the row instead of a blob.
+ * Rows written before increments existed have no layout: whole.
  */
-export function generationEntity(generation: Generation, inlineLedger?: string): Entity {
+export function generationEntity(
+  generation: Generation,
+  inlineLedger?: string,
+  storage: GenerationStorage = WHOLE,
+): Entity {
+  const { layout } = storage;
   return {
     partitionKey: scopeKey(generation),
     rowKey: generationRowKey(generation.sessionId, generation.sha256),
@@ -30,7 +55,41 @@ export function generationEntity(generation: Generation, inlineLedger?: string):
       ...packJson('summary', generation.summary),
       ...packJson('context', generation.context ?? {}),
       ...(inlineLedger === undefined ? {} : { ledger: inlineLedger }),
+      ...(generation.extends === undefined ? {} : { extends: generation.extends }),
+      ...(generation.storedBytes === undefined ? {} : { storedBytes: generation.storedBytes }),
+      ...(layout.kind === 'whole'
+        ? {}
+        : { layout: layout.kind, layoutOf: layout.kind === 'delta' ? layout.base : layout.of }),
+      ...(storage.hashState === undefined ? {} : { hashState: storage.hashState }),
+      ...(storage.lineEnd === undefined ? {} : { lineEnd: storage.lineEnd }),
     },
+  };
+}
+
+/** The same row with its storage described anew (a consolidation), keeping everything else. */
+export function relaidEntity(row: GenerationRow, layout: GenerationLayout): Entity {
+  return generationEntity(row.generation, row.inlineLedger, { ...row, layout });
+}
+
+export function generationRowFromEntity(entity: StoredEntity): GenerationRow {
+  const p = entity.properties;
+  const generation = generationFromEntity(entity);
+  const of = String(p['layoutOf'] ?? '');
+  const layout: GenerationLayout =
+    p['layout'] === 'delta'
+      ? { kind: 'delta', base: of }
+      : p['layout'] === 'within'
+        ? { kind: 'within', of }
+        : { kind: 'whole' };
+  return {
+    generation,
+    sha256: generation.sha256,
+    bytes: generation.summary.bytes,
+    layout,
+    inlineLedger: inlineLedgerOf(entity),
+    etag: entity.etag,
+    ...(typeof p['hashState'] === 'string' ? { hashState: p['hashState'] } : {}),
+    ...(typeof p['lineEnd'] === 'boolean' ? { lineEnd: p['lineEnd'] } : {}),
   };
 }
 
@@ -51,6 +110,8 @@ export function generationFromEntity(entity: StoredEntity): Generation {
     receivedAt: String(p['receivedAt']),
     summary: unpackJson(p, 'summary') as TranscriptSummary,
     context: unpackJson(p, 'context') as SessionContext,
+    ...(typeof p['extends'] === 'string' ? { extends: p['extends'] } : {}),
+    ...(typeof p['storedBytes'] === 'number' ? { storedBytes: p['storedBytes'] } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ export async function* sessionBundle(
       ...(cursor === undefined ? {} : { cursor }),
     });
     for (const session of page.sessions) {
-      const { info, body } = await openTranscript(
+      const { bytes, body } = await openTranscript(
         storage,
         scope,
         session.sessionId,
@@ -28,11 +28,11 @@ export async function* sessionBundle(
       );
       yield tarHeader({
         name: `agents/${scope.agentId}/sessions/${session.sessionId}.jsonl`,
-        size: info.size,
+        size: bytes,
         mtimeMs: Date.parse(session.activityAt),
       });
       yield* body;
-      yield padding(info.size);
+      yield padding(bytes);
     }
     cursor = page.cursor;
   } while (cursor !== undefined);

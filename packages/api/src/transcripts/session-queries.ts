@@ -9,7 +9,6 @@ import {
   validateId,
   validateSha256,
   type AgentScope,
-  type BlobInfo,
   type ByteSource,
   type Generation,
   type SessionRecord,
@@ -17,15 +16,10 @@ import {
   type StoredEntity,
   type UsageBucket,
 } from '@nexus/core';
-import {
-  ACTIVITY_ROW,
-  AGENTS_PARTITION,
-  activityRange,
-  generationRowKey,
-  transcriptBlobKey,
-} from './keys.ts';
+import { loadGenerationRows, readGeneration } from './generation-content.ts';
+import { ACTIVITY_ROW, AGENTS_PARTITION, activityRange } from './keys.ts';
 import { listGenerations } from './record-generation.ts';
-import { generationFromEntity, sessionFromEntity } from './rows.ts';
+import { sessionFromEntity } from './rows.ts';
 
 /** Point reads run this many at a time: enough to hide Azure latency, few enough to be polite. */
 const READ_CONCURRENCY = 16;
@@ -111,22 +105,25 @@ export async function openTranscript(
   scope: AgentScope,
   sessionIdInput: string,
   sha256Input: string,
-): Promise<{ generation: Generation; info: BlobInfo; body: ByteSource }> {
+): Promise<{ generation: Generation; bytes: number; body: ByteSource }> {
   const sessionId = validateId('session id', sessionIdInput);
   const sha256 = validateSha256(sha256Input);
-  const row = await storage.tables.get(
-    'generations',
-    scopeKey(scope),
-    generationRowKey(sessionId, sha256),
-  );
+  const rows = await loadGenerationRows(storage, scope, sessionId);
+  const row = rows.get(sha256);
   if (!row) {
     throw new NotFoundError(
       `Session ${sessionId} of agent ${scope.agentId} on host ${scope.hostId} has no generation ${sha256}; list its generations with GET /v1/hosts/${scope.hostId}/agents/${scope.agentId}/sessions/${sessionId}.`,
       'generation_not_found',
     );
   }
-  const { info, body } = await storage.blobs.get(transcriptBlobKey(scope, sessionId, sha256));
-  return { generation: generationFromEntity(row), info, body };
+  // The first blob is opened now, so a missing one answers 404/503 before any byte is sent.
+  const body = readGeneration(storage, scope, sessionId, sha256, rows)[Symbol.asyncIterator]();
+  const first = await body.next();
+  async function* all(): ByteSource {
+    if (!first.done) yield first.value;
+    for (let next = await body.next(); !next.done; next = await body.next()) yield next.value;
+  }
+  return { generation: row.generation, bytes: row.bytes, body: all() };
 }
 
 export interface UsageSummary {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createZstdDecompress, gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { ResumableSha256 } from './resumable-sha256.ts';
 import type { LedgerWriter } from './usage-ledger.ts';
 import {
   PayloadTooLargeError,
@@ -36,10 +37,19 @@ export interface VerifyOptions {
   readonly maxBytes: number;
   /** Receives each assistant message's usage as the bytes stream by. */
   readonly ledger: LedgerWriter;
+  /**
+   * The body is an increment: the bytes that follow a stored generation, summarised by `summary`
+   * and hashed up to `hashState` (`ResumableSha256`). `sha256` is the hash of the whole.
+   */
+  readonly resume?: { readonly summary: TranscriptSummary; readonly hashState: string };
 }
 
 export interface VerifiedContent {
   readonly summary: TranscriptSummary;
+  /** The last byte is a newline: an increment may follow. */
+  readonly lineEnd: boolean;
+  /** For an increment, the hash state after its last byte (the next increment resumes there). */
+  readonly hashState?: string;
 }
 
 /**
@@ -69,8 +79,9 @@ export class VerifiedTranscript {
    */
   readWhole(body: Uint8Array): Uint8Array | undefined {
     const { maxBytes, encoding } = this.options;
-    if (body.byteLength > maxBytes) throw tooLarge(maxBytes, 'sent');
-    const bytes = decodeWhole(body, encoding, maxBytes);
+    const room = maxBytes - this.baseBytes();
+    if (body.byteLength > room) throw tooLarge(maxBytes, 'sent');
+    const bytes = decodeWhole(body, encoding, room, maxBytes);
     if (bytes === undefined) return undefined;
     const check = this.checks();
     check.push(bytes);
@@ -82,8 +93,8 @@ export class VerifiedTranscript {
   async *read(body: ByteSource | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     const { maxBytes, encoding, ledger } = this.options;
     const check = this.checks();
-    let bytes = 0;
-    for await (const chunk of decode(limit(body, maxBytes, 'sent'), encoding)) {
+    let bytes = this.baseBytes();
+    for await (const chunk of decode(limit(body, maxBytes - bytes, maxBytes), encoding)) {
       bytes += chunk.byteLength;
       if (bytes > maxBytes) throw tooLarge(maxBytes, 'once decompressed');
       check.push(chunk);
@@ -93,21 +104,38 @@ export class VerifiedTranscript {
     this.content = check.finish();
   }
 
+  /** The bytes before the body's: those of the generation an increment follows. */
+  private baseBytes(): number {
+    return this.options.resume?.summary.bytes ?? 0;
+  }
+
   /** Hash and transcript rules over the decoded bytes, fed in any number of chunks. */
   private checks(): { push(chunk: Uint8Array): void; finish(): VerifiedContent } {
-    const { sha256, sessionId, ledger } = this.options;
-    const hash = createHash('sha256');
+    const { sha256, sessionId, ledger, resume } = this.options;
+    // Native hashing for a whole transcript; an increment resumes the state after its base.
+    const native = resume ? undefined : createHash('sha256');
+    const resumed = resume ? ResumableSha256.restore(resume.hashState) : undefined;
     const scanner = new TranscriptScanner({
       onUsage: (record) => {
         ledger.add(record);
       },
+      ...(resume ? { resume: resume.summary } : {}),
     });
+    let lastByte = resume ? 0x0a : -1;
     return {
       push(chunk) {
-        hash.update(chunk);
+        if (chunk.byteLength === 0) return;
+        native?.update(chunk);
+        resumed?.update(chunk);
         scanner.push(chunk);
+        lastByte = chunk[chunk.byteLength - 1] ?? lastByte;
       },
-      finish: () => finishChecks(hash.digest('hex'), sha256, scanner, sessionId),
+      finish: () => {
+        const actual = native ? native.digest('hex') : (resumed?.hex() ?? '');
+        const content = finishChecks(actual, sha256, scanner, sessionId);
+        const hashState = resumed?.save();
+        return { ...content, lineEnd: lastByte === 0x0a, ...(hashState ? { hashState } : {}) };
+      },
     };
   }
 }
@@ -118,7 +146,7 @@ function finishChecks(
   sha256: string,
   scanner: TranscriptScanner,
   sessionId: string,
-): VerifiedContent {
+): { summary: TranscriptSummary } {
   if (actual !== sha256) {
     throw new ValidationError(
       'sha256_mismatch',
@@ -135,15 +163,16 @@ function finishChecks(
   return content;
 }
 
+/** The body, failing once more than `room` bytes were sent (`maxBytes` is the server's limit). */
 async function* limit(
   body: ByteSource | Iterable<Uint8Array>,
+  room: number,
   maxBytes: number,
-  how: string,
 ): AsyncGenerator<Uint8Array> {
   let bytes = 0;
   for await (const chunk of body) {
     bytes += chunk.byteLength;
-    if (bytes > maxBytes) throw tooLarge(maxBytes, how);
+    if (bytes > room) throw tooLarge(maxBytes, 'sent');
     yield chunk;
   }
 }
@@ -162,20 +191,24 @@ function tooLarge(maxBytes: number, how: string): PayloadTooLargeError {
  */
 const WHOLE_DECODE_BYTES = 1024 * 1024;
 
-/** The whole body decoded at once, or `undefined` when it decodes to more than is cheap. */
+/**
+ * The whole body decoded at once, or `undefined` when it decodes to more than is cheap. `room` is
+ * what the server's limit `maxBytes` leaves for this body.
+ */
 function decodeWhole(
   body: Uint8Array,
   encoding: ContentEncoding,
+  room: number,
   maxBytes: number,
 ): Uint8Array | undefined {
   if (encoding === 'identity') return body.byteLength <= WHOLE_DECODE_BYTES ? body : undefined;
-  const maxOutputLength = Math.min(maxBytes, WHOLE_DECODE_BYTES);
+  const maxOutputLength = Math.min(room, WHOLE_DECODE_BYTES);
   try {
     const options = { maxOutputLength };
     return encoding === 'gzip' ? gunzipSync(body, options) : zstdDecompressSync(body, options);
   } catch (error) {
     if (errorCode(error) !== 'ERR_BUFFER_TOO_LARGE') throw asDecodeError(error, encoding);
-    if (maxOutputLength === maxBytes) throw tooLarge(maxBytes, 'once decompressed');
+    if (maxOutputLength === room) throw tooLarge(maxBytes, 'once decompressed');
     return undefined;
   }
 }

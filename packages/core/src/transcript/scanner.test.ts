@@ -65,6 +65,42 @@ describe('TranscriptScanner', () => {
     expect(usage).toHaveLength(built.expected.assistantMessages);
   });
 
+  it('resumed after any line of a transcript, summarises the whole as one scan does', () => {
+    const built = buildTranscript({ sessionId: 's1', turns: 12, toolEvery: 3, compaction: true });
+    const bytes = new TextEncoder().encode(built.text);
+    const whole = scan(bytes, 1 << 20);
+    let cuts = 0;
+    for (
+      let cut = bytes.indexOf(0x0a) + 1;
+      cut > 0 && cut < bytes.length;
+      cut = bytes.indexOf(0x0a, cut) + 1
+    ) {
+      const base = scan(bytes.subarray(0, cut), 1 << 20);
+      const usage: UsageRecord[] = [];
+      const scanner = new TranscriptScanner({
+        resume: base.summary,
+        onUsage: (r) => usage.push(r),
+      });
+      for (let offset = cut; offset < bytes.length; offset += 11)
+        scanner.push(bytes.subarray(offset, Math.min(offset + 11, bytes.length)));
+      const { summary } = scanner.finish();
+      expect({ ...summary, costUsd: 0 }).toEqual({ ...whole.summary, costUsd: 0 });
+      expect(summary.costUsd).toBeCloseTo(whole.summary.costUsd, 8);
+      expect([...base.usage, ...usage]).toEqual(whole.usage);
+      cuts += 1;
+    }
+    expect(cuts).toBeGreaterThan(20);
+  });
+
+  it('names the line of the whole transcript when the bytes after a resume are wrong', () => {
+    const base = scan(`${HEADER}\n{"type":"custom"}\n`).summary;
+    const scanner = new TranscriptScanner({ resume: base });
+    expect(() => {
+      scanner.push(new TextEncoder().encode('{"type":"custom"}\nnot json\n'));
+      scanner.finish();
+    }).toThrow(/^Line 4: not valid JSON/);
+  });
+
   it('keeps delivery-mirror copies out of models and cost but counts them as messages', () => {
     const built = buildTranscript({ sessionId: 's1', turns: 4, mirrors: true });
     const { summary } = scan(built.text);

@@ -23,6 +23,12 @@ export interface ScannerOptions {
    * its memory does not grow with the number of messages.
    */
   readonly onUsage?: (record: UsageRecord) => void;
+  /**
+   * Continue after a transcript summarised by this (one that ends at a line boundary): the bytes
+   * fed are the ones that follow it, and `finish` summarises the whole. Line numbers go on from
+   * it, so errors name the whole transcript's lines.
+   */
+  readonly resume?: TranscriptSummary;
 }
 
 const NEWLINE = 0x0a;
@@ -71,6 +77,26 @@ export class TranscriptScanner {
   constructor(options: ScannerOptions = {}) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.onUsage = options.onUsage;
+    if (options.resume) this.resumeFrom(options.resume);
+  }
+
+  private resumeFrom(summary: TranscriptSummary): void {
+    this.sessionId = summary.sessionId;
+    this.headerVersion = summary.headerVersion;
+    this.parentSession = summary.parentSession;
+    this.lineNumber = summary.lines;
+    this.bytes = summary.bytes;
+    if (summary.firstTimestamp !== null) this.firstMs = Date.parse(summary.firstTimestamp);
+    if (summary.lastTimestamp !== null) this.lastMs = Date.parse(summary.lastTimestamp);
+    Object.assign(this.entriesByType, summary.entriesByType);
+    Object.assign(this.messagesByRole, summary.messagesByRole);
+    Object.assign(this.toolCalls, summary.toolCalls);
+    for (const model of summary.models) this.models.add(model);
+    for (const provider of summary.providers) this.providers.add(provider);
+    Object.assign(this.tokens, summary.tokens);
+    this.costUsd = summary.costUsd;
+    this.errorStops = summary.errorStops;
+    this.abortedStops = summary.abortedStops;
   }
 
   push(chunk: Uint8Array): void {

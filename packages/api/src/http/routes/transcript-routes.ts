@@ -63,6 +63,7 @@ export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void
         encoding: parseContentEncoding(c.req.header('content-encoding')),
         contentLength,
         context: parseContext(c),
+        ...optionalQuery(c, 'base'),
         body:
           contentLength !== undefined && contentLength <= SMALL_UPLOAD_BYTES
             ? new Uint8Array(await c.req.arrayBuffer())
@@ -77,7 +78,7 @@ export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void
         'read',
         ({ hostId }) => `downloads a transcript of host ${hostId}`,
       );
-      const { generation, info, body } = await openTranscript(
+      const { generation, bytes, body } = await openTranscript(
         deps.storage,
         scope,
         c.req.param('sessionId') ?? '',
@@ -86,7 +87,7 @@ export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void
       return new Response(ReadableStream.from(body), {
         headers: {
           'content-type': 'application/x-ndjson; charset=utf-8',
-          'content-length': String(info.size),
+          'content-length': String(bytes),
           etag: `"${generation.sha256}"`,
           'content-disposition': `attachment; filename="${downloadName(generation.fileName)}"`,
           'cache-control': 'private, max-age=31536000, immutable',
@@ -111,6 +112,11 @@ function requiredQuery(c: Context, name: string): string {
     );
   }
   return value;
+}
+
+function optionalQuery(c: Context, name: string): Record<string, string> {
+  const value = c.req.query(name);
+  return value === undefined ? {} : { [name]: value };
 }
 
 function parseContentLength(header: string | undefined): number | undefined {
