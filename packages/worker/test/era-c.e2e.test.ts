@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -139,6 +139,75 @@ describe('session_upload on an era C OpenClaw (agent database) against the real 
 
     const third = await runWorkerJob(config);
     expect(summaryOf(third)).toMatchObject({ uploaded: 0, alreadyPresent: 0 });
+    db.close();
+  });
+
+  it('backs up a growing session as increments: each run sends only what was added, and every generation downloads whole', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-c-grow-'));
+    const stateDir = join(dir, 'openclaw');
+    const sessionsDir = join(stateDir, 'agents', 'main', 'sessions');
+    await mkdir(sessionsDir, { recursive: true });
+    const db = new OpenClawDatabase(
+      join(stateDir, 'agents', 'main', 'agent', 'openclaw-agent.sqlite'),
+    );
+    const old = Date.now() - HOUR;
+    const all = lines('grow', 12);
+    db.append('grow', all.slice(0, 5), { createdAt: old, zstdOver: 2000 });
+    db.window({ sessionId: 'grow', sessionKey: 'agent:main:main', status: 'done', endedAt: old });
+    // A live transcript file of an older OpenClaw (sessions.json names it), growing too, and
+    // caught with a line half written.
+    const fileLines = lines('fgrow', 8);
+    await writeFile(
+      join(sessionsDir, 'sessions.json'),
+      JSON.stringify({ 'agent:main:old': { sessionId: 'fgrow' } }),
+    );
+    const live = join(sessionsDir, 'fgrow.jsonl');
+    await writeFile(live, `${fileLines.slice(0, 3).join('\n')}\n`);
+    await utimes(live, old / 1000, old / 1000);
+    const config = await writeWorkerConfig(dir, {
+      url: server.url,
+      apiKey: KEY,
+      stateDir,
+      mode: 'keep',
+      snapshots: true,
+    });
+    const headers = { authorization: `Bearer ${KEY}` };
+    const download = async (sessionId: string, text: string) =>
+      (
+        await fetch(
+          `${server.url}/v1/hosts/default/agents/main/sessions/${sessionId}/transcripts/${sha(text)}`,
+          { headers },
+        )
+      ).text();
+
+    expect(summaryOf(await runWorkerJob(config))).toMatchObject({ uploaded: 2, increments: 0 });
+    const texts = [db.transcript('grow')];
+    for (let step = 6; step <= all.length; step += 2) {
+      const added = all.slice(step - 1, step + 1);
+      db.append('grow', added, { createdAt: old, zstdOver: 2000 });
+      const before = Buffer.byteLength(texts.at(-1) ?? '');
+      texts.push(db.transcript('grow'));
+      const run = await runWorkerJob(config);
+      expect(run.code).toBe(0);
+      expect(summaryOf(run)).toMatchObject({
+        uploaded: 1,
+        increments: 1,
+        sentBytes: Buffer.byteLength(texts.at(-1) ?? '') - before,
+        failed: 0,
+      });
+    }
+    for (const text of texts) expect((await download('grow', text)) === text).toBe(true);
+
+    // The file gains two lines and half of a third: only the whole lines go, as an increment.
+    const half = fileLines[5] ?? '';
+    await appendFile(live, `${fileLines.slice(3, 5).join('\n')}\n${half.slice(0, 20)}`);
+    await utimes(live, old / 1000, old / 1000);
+    const fileRun = summaryOf(await runWorkerJob(config));
+    expect(fileRun).toMatchObject({ uploaded: 1, increments: 1 });
+    const wholeLines = `${fileLines.slice(0, 5).join('\n')}\n`;
+    expect(await download('fgrow', wholeLines)).toBe(wholeLines);
+    const stored = await storedGenerations(server.url, KEY, 'main');
+    expect(stored.filter((g) => g.sessionId === 'fgrow')).toHaveLength(2);
     db.close();
   });
 

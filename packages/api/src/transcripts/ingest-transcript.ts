@@ -201,16 +201,20 @@ async function storeBytes(
 ): Promise<boolean> {
   const { scope, sessionId, sha256 } = place;
   if (increment?.rows.has(sha256)) {
-    // Read to its end for its checks; the bytes are kept already.
-    let read = 0;
-    for await (const chunk of sourceOf(source)) read += chunk.byteLength;
-    return read < 0;
+    await readToEnd(sourceOf(source));
+    return false;
   }
   const key = (increment ? deltaBlobKey : transcriptBlobKey)(scope, sessionId, sha256);
   const { created } = await storage.blobs.putIfAbsent(key, source, {
     contentType: 'application/x-ndjson',
   });
   return created;
+}
+
+/** Reads a source for its checks (which throw from it), keeping nothing. */
+async function readToEnd(source: ByteSource): Promise<void> {
+  const reader = source[Symbol.asyncIterator]();
+  while (!(await reader.next()).done);
 }
 
 /**

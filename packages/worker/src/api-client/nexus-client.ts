@@ -31,6 +31,8 @@ export interface TranscriptUploadRequest {
   /** A stream's length, when known: sent as `Content-Length` (bytes always are). */
   readonly length?: number;
   readonly context?: Readonly<Record<string, string>>;
+  /** The body is an increment of this stored generation (its SHA-256); `sha256` is the whole's. */
+  readonly base?: string;
 }
 
 /**
@@ -107,6 +109,7 @@ export class NexusClient {
       kind: request.kind,
       fileName: request.fileName,
       ...request.context,
+      ...(request.base === undefined ? {} : { base: request.base }),
     });
     const url = `${this.options.url}/v1/hosts/${encodeURIComponent(this.options.hostId)}/agents/${encodeURIComponent(request.agentId)}/sessions/${encodeURIComponent(request.sessionId)}/transcripts/${request.sha256}?${query.toString()}`;
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };

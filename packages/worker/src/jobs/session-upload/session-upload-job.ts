@@ -14,13 +14,20 @@ import {
   type JobResult,
   type JobType,
 } from '../job.ts';
+import type { UploadOutcome } from '../../api-client/nexus-client.ts';
 import type { WorkerServices } from '../../worker-services.ts';
 import { archiveFile } from './archive-file.ts';
 import { Progress } from './progress.ts';
 import { collectCandidates } from './collect-candidates.ts';
 import { uploadOrder, type TranscriptCandidate } from './transcript-candidate.ts';
-import { prepareUpload, resolveCompression, type Compression } from './transcript-body.ts';
-import { UploadLedger } from './upload-ledger.ts';
+import {
+  prepareUpload,
+  resolveCompression,
+  type Compression,
+  type PreparedUpload,
+  type UploadBase,
+} from './transcript-body.ts';
+import { UploadLedger, type LedgerEntry } from './upload-ledger.ts';
 
 export const sessionUploadJobType: JobType<typeof sessionUploadConfigSchema> = {
   description: 'finds completed OpenClaw session transcripts, uploads them to Nexus, archives them',
@@ -38,6 +45,8 @@ type Counts = Record<
   | 'failed'
   | 'archived'
   | 'bytes'
+  | 'increments'
+  | 'sentBytes'
   | 'skippedDatabases',
   number
 >;
@@ -48,6 +57,8 @@ interface RunState {
   readonly counts: Counts;
   readonly errors: Errors;
   readonly ledger: UploadLedger;
+  /** The ledger as it was at the start of the run: what each transcript's last upload was. */
+  readonly known: ReadonlyMap<string, LedgerEntry>;
   readonly context: JobContext;
   /**
    * Why this run stopped early: the API refused the key or the URL, or stayed unreachable through
@@ -85,6 +96,8 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
       failed: 0,
       archived: 0,
       bytes: 0,
+      increments: 0,
+      sentBytes: 0,
       skippedDatabases: 0,
     };
     const errors: Errors = [];
@@ -113,8 +126,8 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
     });
     const databases: AgentDatabase[] = [];
     try {
-      const state: RunState = { counts, errors, ledger, context, fault: undefined };
       const known = ledger.loadAll();
+      const state: RunState = { counts, errors, ledger, known, context, fault: undefined };
       const policy = {
         nowMs: this.services.clock.now(),
         quietMs: this.config.quietMinutes * 60_000,
@@ -189,10 +202,14 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
       }
       const stopped =
         context.signal.aborted && left > 0 ? `; stopped early, ${left} left for the next run` : '';
+      const incremental =
+        counts.increments > 0
+          ? ` (${counts.increments} as increments: ${formatBytes(counts.sentBytes)} sent for ${formatBytes(counts.bytes)})`
+          : '';
       const skipped =
         counts.skippedDatabases > 0 ? `, ${counts.skippedDatabases} agent databases skipped` : '';
       return finish(
-        `${counts.found} transcripts: ${counts.uploaded} uploaded, ${counts.alreadyPresent} already stored, ${counts.unchanged} unchanged, ` +
+        `${counts.found} transcripts: ${counts.uploaded} uploaded${incremental}, ${counts.alreadyPresent} already stored, ${counts.unchanged} unchanged, ` +
           `${counts.notCompleted} not completed, ${counts.rejected} rejected, ${counts.failed} failed${skipped}${stopped}`,
       );
     } finally {
@@ -256,39 +273,50 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
         marker = { kind: 'database', eventCount: written.eventCount, lastSeq: written.lastSeq };
         path = temp;
       }
-      const body = await prepareUpload(
-        path,
-        compressed,
-        this.compression,
-        candidate.marker.kind === 'file' ? candidate.marker.size : Infinity,
-      );
+      // A live file may end in a line still being written: only whole lines go.
+      const wholeLines = snapshot && candidate.source.type === 'file';
+      const prepare = (base?: UploadBase) =>
+        prepareUpload(
+          path,
+          compressed,
+          this.compression,
+          candidate.marker.kind === 'file' ? candidate.marker.size : Infinity,
+          { base, wholeLines },
+        );
+      let body = await prepare(extendableBase(state.known.get(candidate.ledgerKey)));
+      if (body.bytes === 0 && wholeLines) {
+        counts.notCompleted += 1;
+        logger.debug(where, 'not uploaded: no complete line yet');
+        return;
+      }
+      let outcome = await this.send(candidate, body, context.signal);
+      if (body.base !== undefined && needsWhole(outcome)) {
+        // The API does not have the base (or predates increments): send the whole transcript.
+        logger.debug(where, 'the increment was not accepted; sending the whole transcript');
+        body = await prepare();
+        outcome = await this.send(candidate, body, context.signal);
+      }
       const { sha256, bytes } = body;
-      const outcome = await this.services.client.uploadTranscript(
-        {
-          agentId: candidate.agentId,
-          sessionId: candidate.sessionId,
-          sha256,
-          kind: candidate.kind,
-          fileName: candidate.fileName,
-          encoding: body.encoding,
-          body: body.body,
-          ...(body.length === undefined ? {} : { length: body.length }),
-          context: candidate.context,
-        },
-        context.signal,
-      );
       if (outcome.outcome === 'stored') {
         counts[outcome.status === 'created' ? 'uploaded' : 'alreadyPresent'] += 1;
         counts.bytes += bytes;
+        counts.sentBytes += body.sentBytes;
+        if (body.base !== undefined) counts.increments += 1;
         ledger.record({
           key: candidate.ledgerKey,
           marker,
           sha256,
           status: 'uploaded',
           detail: snapshot ? 'snapshot' : 'complete',
+          extendableBytes: body.lineEnd ? bytes : 0,
         });
         logger.info(
-          { ...where, bytes, sha256: sha256.slice(0, 12) },
+          {
+            ...where,
+            bytes,
+            sha256: sha256.slice(0, 12),
+            ...(body.base === undefined ? {} : { increment: body.sentBytes }),
+          },
           outcome.status === 'created' ? 'uploaded' : 'already stored',
         );
         if (this.shouldArchive(candidate, snapshot)) await this.archive(candidate, state);
@@ -311,6 +339,28 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
     }
   }
 
+  private send(
+    candidate: TranscriptCandidate,
+    body: PreparedUpload,
+    signal: AbortSignal,
+  ): Promise<UploadOutcome> {
+    return this.services.client.uploadTranscript(
+      {
+        agentId: candidate.agentId,
+        sessionId: candidate.sessionId,
+        sha256: body.sha256,
+        kind: candidate.kind,
+        fileName: candidate.fileName,
+        encoding: body.encoding,
+        body: body.body,
+        ...(body.length === undefined ? {} : { length: body.length }),
+        ...(body.base === undefined ? {} : { base: body.base.sha256 }),
+        context: candidate.context,
+      },
+      signal,
+    );
+  }
+
   private async archive(candidate: TranscriptCandidate, state: RunState): Promise<void> {
     const { counts, errors, ledger, context } = state;
     if (candidate.source.type !== 'file') return;
@@ -327,4 +377,28 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
       context.logger.warn({ file: candidate.fileName }, message);
     }
   }
+}
+
+/** The generation a transcript's last upload stored, when a longer version may extend it. */
+function extendableBase(entry: LedgerEntry | undefined): UploadBase | undefined {
+  if (entry?.status !== 'uploaded' || !entry.extendableBytes) return undefined;
+  return { sha256: entry.sha256, bytes: entry.extendableBytes };
+}
+
+/**
+ * An increment the API did not take as one: it has no such base (409 `base_*`), or it is older
+ * than increments and read the body as a whole transcript (400). Sent whole, the transcript gets
+ * the API's real verdict.
+ */
+function needsWhole(outcome: UploadOutcome): boolean {
+  if (outcome.outcome !== 'rejected' && outcome.outcome !== 'refused') return false;
+  return (
+    outcome.httpStatus === 400 || (outcome.httpStatus === 409 && outcome.code.startsWith('base_'))
+  );
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -85,6 +85,83 @@ describe('prepareUpload', () => {
   });
 });
 
+describe('prepareUpload with a base', () => {
+  const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+  const linesOf = (count: number) =>
+    Buffer.from(
+      Array.from({ length: count }, (_, n) => `{"line":${String(n).padStart(28, '0')}}\n`).join(''),
+    );
+
+  it.each<[string, number, Compression]>([
+    ['a small file', 500, 'none'],
+    ['a small file', 500, 'zstd'],
+    ['a file over the in-memory size', 40_000, 'none'],
+    ['a file over the in-memory size', 40_000, 'gzip'],
+  ])(
+    'sends only the bytes after the base when %s (%i lines) begins with it (%s)',
+    async (_l, count, compression) => {
+      const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+      const path = join(dir, 's.jsonl');
+      const raw = linesOf(count);
+      const baseBytes = linesOf(Math.floor(count / 2)).length;
+      await writeFile(path, raw);
+      const base = { sha256: hash(raw.subarray(0, baseBytes)), bytes: baseBytes };
+      const prepared = await prepareUpload(path, false, compression, raw.length, { base });
+      expect(prepared).toMatchObject({
+        sha256: hash(raw),
+        bytes: raw.length,
+        base,
+        sentBytes: raw.length - baseBytes,
+        lineEnd: true,
+      });
+      const sent = decode[prepared.encoding](await bodyOf(prepared.body));
+      expect(sent.equals(raw.subarray(baseBytes))).toBe(true);
+    },
+  );
+
+  it.each([
+    ['does not begin with it', () => ({ sha256: hash(Buffer.from('other')), bytes: 5 })],
+    ['is shorter than it', (raw: Buffer) => ({ sha256: hash(raw), bytes: raw.length + 10 })],
+  ])('sends the whole file when it %s', async (_l, baseOf) => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+    const path = join(dir, 's.jsonl');
+    const raw = linesOf(50);
+    await writeFile(path, raw);
+    const prepared = await prepareUpload(path, false, 'none', raw.length, { base: baseOf(raw) });
+    expect(prepared.base).toBeUndefined();
+    expect(prepared.sentBytes).toBe(raw.length);
+    expect((await bodyOf(prepared.body)).equals(raw)).toBe(true);
+  });
+
+  it.each([500, 40_000])(
+    'cuts a live file of %i lines after its last newline when asked for whole lines',
+    async (count) => {
+      const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+      const path = join(dir, 's.jsonl');
+      const raw = linesOf(count);
+      await writeFile(path, Buffer.concat([raw, Buffer.from('{"half":')]));
+      const prepared = await prepareUpload(path, false, 'none', raw.length + 8, {
+        wholeLines: true,
+      });
+      expect(prepared).toMatchObject({ sha256: hash(raw), bytes: raw.length, lineEnd: true });
+      expect((await bodyOf(prepared.body)).equals(raw)).toBe(true);
+    },
+  );
+
+  it('finds nothing to send in a live file without one whole line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+    const path = join(dir, 's.jsonl');
+    await writeFile(path, 'x'.repeat(SMALL_TRANSCRIPT_BYTES + 5));
+    const large = await prepareUpload(path, false, 'none', SMALL_TRANSCRIPT_BYTES + 5, {
+      wholeLines: true,
+    });
+    expect(large.bytes).toBe(0);
+    await writeFile(path, '{"type":"session"');
+    const small = await prepareUpload(path, false, 'none', 17, { wholeLines: true });
+    expect(small.bytes).toBe(0);
+  });
+});
+
 describe('resolveCompression', () => {
   it.each([
     ['http://localhost:8080', 'none'],

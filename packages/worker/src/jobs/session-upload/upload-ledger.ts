@@ -19,10 +19,15 @@ export interface LedgerEntry {
   readonly sha256: string;
   readonly status: 'uploaded' | 'rejected';
   readonly detail: string;
+  /**
+   * The uploaded content's length when a later version of it can be sent as an increment (it
+   * ended with a newline), else 0.
+   */
+  readonly extendableBytes?: number;
 }
 
 /** The ledger's schema version (`PRAGMA user_version`); older ledgers are upgraded on open. */
-const LEDGER_VERSION = 2;
+const LEDGER_VERSION = 3;
 
 /**
  * What the worker has already done with each file, so `keep` mode (files stay where OpenClaw
@@ -71,7 +76,8 @@ export class UploadLedger {
         this.db.exec(`
           CREATE TABLE files (
             key TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, sha256 TEXT NOT NULL,
-            status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL
+            status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
+            extendable_bytes INTEGER NOT NULL DEFAULT 0
           ) WITHOUT ROWID;
           PRAGMA user_version = ${String(LEDGER_VERSION)};
         `);
@@ -83,9 +89,9 @@ export class UploadLedger {
       throw caught;
     }
     this.upsert = this.db.prepare(
-      `INSERT INTO files (key, size, mtime_ms, sha256, status, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO files (key, size, mtime_ms, sha256, status, detail, at, extendable_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, sha256 = excluded.sha256,
-         status = excluded.status, detail = excluded.detail, at = excluded.at`,
+         status = excluded.status, detail = excluded.detail, at = excluded.at, extendable_bytes = excluded.extendable_bytes`,
     );
   }
 
@@ -102,6 +108,11 @@ export class UploadLedger {
     // Version 2: the key column is named for what it holds (paths and database session keys).
     if (version < 2)
       this.db.exec('ALTER TABLE files RENAME COLUMN path TO key; PRAGMA user_version = 2');
+    // Version 3: what an increment can extend. Entries from before are sent whole once more.
+    if (version < 3)
+      this.db.exec(
+        'ALTER TABLE files ADD COLUMN extendable_bytes INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 3',
+      );
   }
 
   private healRejections(): void {
@@ -122,7 +133,9 @@ export class UploadLedger {
   /** Every entry, read once per run: one query instead of one per file. */
   loadAll(): Map<string, LedgerEntry> {
     const rows = this.db
-      .prepare('SELECT key, size, mtime_ms AS mtimeMs, sha256, status, detail FROM files')
+      .prepare(
+        'SELECT key, size, mtime_ms AS mtimeMs, sha256, status, detail, extendable_bytes AS extendableBytes FROM files',
+      )
       .all() as unknown as (Omit<LedgerEntry, 'marker'> & { size: number; mtimeMs: number })[];
     return new Map(
       rows.map(({ size, mtimeMs, ...row }) => [
@@ -142,6 +155,7 @@ export class UploadLedger {
       entry.status,
       entry.detail,
       new Date().toISOString(),
+      entry.extendableBytes ?? 0,
     );
   }
 
