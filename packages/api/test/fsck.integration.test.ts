@@ -8,6 +8,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, inject, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
 import { fsck } from '../src/maintenance/fsck.ts';
+import { loadGenerationRows } from '../src/transcripts/generation-content.ts';
+import { MAX_SEGMENTS } from '../src/transcripts/generation-layout.ts';
 import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
 import { backends, get, putTranscript, sha256, testApp } from '../src/testing/api-harness.ts';
 
@@ -66,6 +68,110 @@ describe.each(backends(inject('azuriteConnectionString')))(
         'corrupt',
         'transcripts/default~main/f1/notes.txt',
       ]);
+      await storage.close();
+    });
+
+    it('checks increments from their base, finds a damaged or missing one, and tidies what a stopped consolidation left', async () => {
+      const storage = await backend.open();
+      const app = testApp(storage);
+      const texts = Array.from(
+        { length: MAX_SEGMENTS + 6 },
+        (_, i) => buildTranscript({ sessionId: 'inc', turns: 2 + i }).text,
+      );
+      const put = (i: number) =>
+        putTranscript(
+          app,
+          Buffer.from(texts[i] ?? '').subarray(Buffer.byteLength(texts[i - 1] ?? '')),
+          texts[i] ?? '',
+          {
+            sessionId: 'inc',
+            query: `&base=${sha256(texts[i - 1] ?? '')}`,
+          },
+        );
+      await putTranscript(app, texts[0] ?? '', texts[0] ?? '', { sessionId: 'inc' });
+      for (let i = 1; i < texts.length; i += 1) expect((await put(i)).status).toBe(201);
+      const spoolDir = await mkdtemp(join(tmpdir(), 'nexus-fsck-spool-'));
+      const clean = await fsck(storage, { repair: false, spoolDir });
+      expect(clean.findings).toEqual([]);
+      expect(clean.generationRows).toBe(texts.length);
+
+      const scope = { hostId: 'default', agentId: 'main' };
+      const rows = await loadGenerationRows(storage, scope, 'inc');
+      const [lastSha, beforeLastSha] = [texts.at(-1), texts.at(-2)].map((t) => sha256(t ?? ''));
+      const deltaKey = (sha: string) => `deltas/default~main/inc/${sha}.jsonl`;
+      expect(rows.get(lastSha ?? '')?.layout.kind).toBe('delta');
+
+      // The last increment's bytes are damaged; the one before loses its bytes.
+      const last = deltaKey(lastSha ?? '');
+      const body = await storage.blobs.get(last);
+      const bytes: Uint8Array[] = [];
+      for await (const chunk of body.body) bytes.push(chunk);
+      await storage.blobs.delete(last);
+      const damaged = Buffer.concat(bytes);
+      damaged[0] = 0x20;
+      await storage.blobs.putIfAbsent(last, damaged);
+      const found = await fsck(storage, { repair: false, spoolDir });
+      expect(found.findings.map((f) => [f.kind, f.key])).toEqual([['corrupt', last]]);
+      await storage.blobs.delete(deltaKey(beforeLastSha ?? ''));
+      const gone = await fsck(storage, { repair: false, spoolDir });
+      expect(gone.findings.map((f) => [f.kind, f.key])).toEqual([
+        ['missing_blob', deltaKey(beforeLastSha ?? '')],
+        ['missing_blob', last],
+      ]);
+      await storage.close();
+    });
+
+    it('repairs what a consolidation stopped half-way left: a whole blob not yet adopted, increments not yet removed', async () => {
+      const storage = await backend.open();
+      const app = testApp(storage);
+      const texts = [2, 3, 4].map((turns) => buildTranscript({ sessionId: 'half', turns }).text);
+      await putTranscript(app, texts[0] ?? '', texts[0] ?? '', { sessionId: 'half' });
+      for (const i of [1, 2])
+        await putTranscript(
+          app,
+          Buffer.from(texts[i] ?? '').subarray(Buffer.byteLength(texts[i - 1] ?? '')),
+          texts[i] ?? '',
+          { sessionId: 'half', query: `&base=${sha256(texts[i - 1] ?? '')}` },
+        );
+      const tip = sha256(texts[2] ?? '');
+      // Stopped after writing the whole blob, before the rows: the blob is not read by anyone.
+      await storage.blobs.putIfAbsent(
+        `transcripts/default~main/half/${tip}.jsonl`,
+        Buffer.from(texts[2] ?? ''),
+      );
+      // And an increment left behind by an earlier consolidation of the middle generation.
+      const spoolDir = await mkdtemp(join(tmpdir(), 'nexus-fsck-spool-'));
+      const found = await fsck(storage, { repair: false, spoolDir });
+      expect(found.findings.map((f) => f.kind)).toEqual(['unreferenced']);
+      const repaired = await fsck(storage, { repair: true, spoolDir });
+      expect(repaired.repaired).toEqual([`transcripts/default~main/half/${tip}.jsonl`]);
+      const rows = await loadGenerationRows(
+        storage,
+        { hostId: 'default', agentId: 'main' },
+        'half',
+      );
+      expect([...rows.values()].map((r) => r.layout.kind).sort()).toEqual([
+        'whole',
+        'within',
+        'within',
+      ]);
+      expect((await fsck(storage, { repair: false, spoolDir })).findings).toEqual([]);
+      for (const text of texts) {
+        const response = await get(
+          app,
+          `/v1/agents/main/sessions/half/transcripts/${sha256(text)}`,
+        );
+        expect(await response.text()).toBe(text);
+      }
+      // A folded increment that a stopped clean-up left: removed by --repair.
+      const middle = sha256(texts[1] ?? '');
+      await storage.blobs.putIfAbsent(`deltas/default~main/half/${middle}.jsonl`, Buffer.from('x'));
+      const stray = await fsck(storage, { repair: true, spoolDir });
+      expect(stray.findings.map((f) => [f.kind, f.key])).toEqual([
+        ['unreferenced', `deltas/default~main/half/${middle}.jsonl`],
+      ]);
+      expect(stray.repaired).toHaveLength(1);
+      expect((await fsck(storage, { repair: false, spoolDir })).findings).toEqual([]);
       await storage.close();
     });
   },

@@ -72,9 +72,7 @@ export async function fsckCommand(
     await storage.close();
     await rm(spoolDir, { recursive: true, force: true });
   }
-  const remaining = report.findings.filter(
-    (finding) => finding.kind !== 'missing_rows' || !report.repaired.includes(finding.key),
-  );
+  const remaining = report.findings.filter((finding) => !report.repaired.includes(finding.key));
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({ ...report, remaining: remaining.length }, null, 2)}\n`,
@@ -85,16 +83,18 @@ export async function fsckCommand(
     `${String(report.blobs)} transcripts (${megabytes(report.bytes)}) and ${String(report.generationRows)} generation rows checked.`,
   ];
   for (const finding of report.findings) {
-    const fixed = finding.kind === 'missing_rows' && report.repaired.includes(finding.key);
+    const fixed = report.repaired.includes(finding.key);
     lines.push(`  ${fixed ? 'repaired' : finding.kind}: ${finding.key}: ${finding.detail}`);
   }
-  const missingRows = report.findings.filter((f) => f.kind === 'missing_rows').length;
+  const repairable = report.findings.filter(
+    (f) => f.kind === 'missing_rows' || f.kind === 'unreferenced',
+  ).length;
   if (report.findings.length === 0) lines.push('Everything is consistent.');
   else if (remaining.length === 0)
     lines.push(`Repaired ${String(report.repaired.length)}; everything is consistent now.`);
-  else if (missingRows > 0 && report.repaired.length === 0)
+  else if (repairable > 0 && report.repaired.length === 0)
     lines.push(
-      `${String(remaining.length)} problems; run "nexus fsck --repair" to rebuild missing rows.`,
+      `${String(remaining.length)} problems; run "nexus fsck --repair" to rebuild missing rows and tidy unused blobs.`,
     );
   else lines.push(`${String(remaining.length)} problems remain (see above).`);
   process.stdout.write(`${lines.join('\n')}\n`);
