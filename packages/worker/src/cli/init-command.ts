@@ -67,12 +67,13 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
         id: 'session-upload',
         type: 'session_upload',
         enabled: true,
-        intervalMinutes: 15,
+        // Continuous backup: live sessions every 5 minutes, once quiet for 5 (only new bytes).
+        intervalMinutes: 5,
         config: {
           mode: 'keep',
-          quietMinutes: 15,
+          quietMinutes: 5,
           concurrency: 4,
-          snapshots: false,
+          snapshots: true,
           compression: 'auto',
         },
       },

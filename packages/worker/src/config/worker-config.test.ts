@@ -37,9 +37,9 @@ describe('worker config', () => {
       enabled: true,
       config: {
         mode: 'move',
-        quietMinutes: 15,
+        quietMinutes: 5,
         concurrency: 4,
-        snapshots: false,
+        snapshots: true,
         compression: 'auto',
       },
     });

@@ -8,13 +8,22 @@ export const sessionUploadConfigSchema = z
      */
     mode: z.enum(['keep', 'move'], { message: 'must be "keep" or "move"' }).default('keep'),
     archiveDir: z.string().min(1).optional(),
+    /**
+     * A live transcript is uploaded once it has not changed for this long: between turns, never
+     * in the middle of one (a running session or a held lock is never uploaded either).
+     */
     quietMinutes: z
       .number()
       .min(0)
       .max(24 * 60)
-      .default(15),
+      .default(5),
     concurrency: z.number().int().min(1).max(32).default(4),
-    snapshots: z.boolean().default(false),
+    /**
+     * Back up live sessions too (continuous backup), not only those OpenClaw completed: today's
+     * OpenClaw rarely completes one (`/new` and `/reset` keep the session id, the default reset
+     * mode is `none`). Each snapshot after the first is sent and stored as an increment.
+     */
+    snapshots: z.boolean().default(true),
     /**
      * In transit. `auto`: zstd to a remote API, none to one on this machine (loopback), where
      * compressing only costs CPU on both ends (bench B1: 0.56-0.58× of the baseline with zstd,
