@@ -65,7 +65,13 @@ async function expectUpgraded(storage: Storage): Promise<void> {
   const base = `/v1/hosts/${HOST}/agents`;
   expect(await read(`${base}/main/sessions`)).toEqual(expected.sessions.main);
   expect(await read(`${base}/work/sessions`)).toEqual(expected.sessions.work);
-  expect(await read(`${base}/main/sessions/sess-a`)).toEqual(expected.sessionA);
+  // 0.2 had no session states; this version derives one from the generations 0.2 stored.
+  const { session, ...detail } = (await read(`${base}/main/sessions/sess-a`)) as {
+    session: { state?: unknown };
+  };
+  const { state, ...sessionA } = session;
+  expect({ ...detail, session: sessionA }).toEqual(expected.sessionA);
+  expect(state).toMatchObject({ state: 'reset', since: '2026-11-20T10:05:00.000Z' });
   expect(await read(`${base}/main/usage`)).toEqual(expected.usage.main);
   expect(await read(`${base}/work/usage`)).toEqual(expected.usage.work);
   expect(await read(`/v1/webhooks?hostId=${HOST}&agentId=main`)).toEqual(expected.webhooks);

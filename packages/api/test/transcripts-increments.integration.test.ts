@@ -63,7 +63,13 @@ async function session(app: NexusApp, agentId: string, sessionId: string) {
   expect(response.status).toBe(200);
   return (await response.json()) as {
     session: Record<string, unknown> & { storedBytes: number; generations: number };
-    generations: { sha256: string; extends?: string; storedBytes?: number; summary: unknown }[];
+    generations: {
+      sha256: string;
+      extends?: string;
+      storedBytes?: number;
+      summary: unknown;
+      archivedAs?: unknown;
+    }[];
   };
 }
 
@@ -203,15 +209,43 @@ describe.each(backends(inject('azuriteConnectionString')))(
       const again = await putIncrement(app, b, a, { sessionId: 'dup' });
       expect(again.status).toBe(200);
       // The same content whole (a delete archive equal to the last snapshot): nothing new kept.
-      const archive = await putTranscript(app, b, b, { sessionId: 'dup', kind: 'deleted' });
+      const archive = await putTranscript(app, b, b, {
+        sessionId: 'dup',
+        kind: 'deleted',
+        fileName: 'dup.jsonl.deleted.2026-09-01T10-00-00.000Z',
+        query: '&origin=archive&archiveReason=delete',
+      });
       expect(archive.status).toBe(200);
       expect(((await archive.json()) as { status: string }).status).toBe('already_present');
+      // Nothing new kept but the fact: the session reads as deleted, with the archive's context.
+      const detail = await session(app, 'main', 'dup');
+      expect(detail.session['state']).toMatchObject({
+        state: 'deleted',
+        since: '2026-09-01T10:00:00.000Z',
+        archiveReason: 'delete',
+      });
+      expect(detail.generations.at(-1)).toMatchObject({
+        archivedAs: { kind: 'deleted', fileName: 'dup.jsonl.deleted.2026-09-01T10-00-00.000Z' },
+      });
+      expect(detail.session.generations).toBe(2);
       const stored =
         (await blobBytes(storage, 'transcripts/default~main/dup/')).bytes +
         (await blobBytes(storage, 'deltas/default~main/dup/')).bytes;
       expect(stored).toBe(Buffer.byteLength(b));
       expect((await download(app, 'main', 'dup', a)).text === a).toBe(true);
       expect((await download(app, 'main', 'dup', b)).text === b).toBe(true);
+    });
+
+    it('refuses an origin it does not know', async () => {
+      const a = grown('origin', 2);
+      const response = await putTranscript(app, a, a, {
+        sessionId: 'origin',
+        query: '&origin=guess',
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+        'invalid_origin',
+      );
     });
 
     it('needs a key that may upload for the host, like any upload', async () => {

@@ -6,6 +6,7 @@ export * from './system-error.ts';
 export * from './storage.ts';
 export * from './storage-rules.ts';
 export * from './session.ts';
+export * from './session-state.ts';
 export * from './transcript/summary.ts';
 export * from './transcript/scanner.ts';
 export * from './transcript/usage.ts';

@@ -1,3 +1,4 @@
+import { sessionStateOf, type GenerationOrigin, type SessionState } from './session-state.ts';
 import { sumUsage, type UsageBucket } from './transcript/usage.ts';
 import type { TokenTotals, TranscriptSummary } from './transcript/summary.ts';
 
@@ -19,6 +20,8 @@ export interface SessionContext {
   readonly previousSessionId?: string;
   /** Why OpenClaw archived the transcript (`session_transcript_archives.reason`, e.g. `delete`). */
   readonly archiveReason?: string;
+  /** The session a rollover gave its session key to (its `previous_session_id` names this one). */
+  readonly supersededBy?: string;
 }
 
 /**
@@ -39,6 +42,14 @@ export interface Generation {
   readonly extends?: string;
   /** The bytes it added to storage: all of them, or for an increment only the new ones. */
   readonly storedBytes?: number;
+  /** How it came to be uploaded (absent from workers before 0.4). */
+  readonly origin?: GenerationOrigin;
+  /** The same content arrived again later as an archive: its kind, file name and arrival. */
+  readonly archivedAs?: {
+    readonly kind: TranscriptKind;
+    readonly fileName: string;
+    readonly receivedAt: string;
+  };
 }
 
 /** A session as the read API shows it: every generation combined, usage counted once. */
@@ -62,6 +73,8 @@ export interface SessionRecord {
   readonly tokens: TokenTotals;
   readonly costUsd: number;
   readonly context: SessionContext;
+  /** What became of the session (absent from rows written before 0.4, until their next upload). */
+  readonly state?: SessionState;
   readonly usage: readonly UsageBucket[];
 }
 
@@ -117,6 +130,7 @@ export function summarizeSession(
     },
     costUsd: totals.costUsd,
     context,
+    state: sessionStateOf(generations, context),
     usage,
   };
 }

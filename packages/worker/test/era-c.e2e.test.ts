@@ -95,7 +95,8 @@ describe('session_upload on an era C OpenClaw (agent database) against the real 
         headers: { authorization: `Bearer ${KEY}` },
       })
     ).json()) as {
-      session: { context: Record<string, string> };
+      session: { context: Record<string, string>; state: Record<string, string> };
+      generations: { origin?: string }[];
     };
     expect(detail.session.context).toEqual({
       sessionKey: 'agent:main:main',
@@ -104,7 +105,10 @@ describe('session_upload on an era C OpenClaw (agent database) against the real 
       provider: 'anthropic',
       model: 'claude-sonnet-4-5',
       status: 'done',
+      supersededBy: 'c-new',
     });
+    expect(detail.session.state).toMatchObject({ state: 'superseded', supersededBy: 'c-new' });
+    expect(detail.generations.map((g) => g.origin)).toEqual(['completed']);
 
     // OpenClaw deletes c-doomed: its archive file has exactly the bytes uploaded from the database.
     const archive = db.deleteSession('c-doomed', 'ab'.repeat(16));
@@ -135,6 +139,18 @@ describe('session_upload on an era C OpenClaw (agent database) against the real 
     });
     stored = await storedGenerations(server.url, KEY, 'main');
     expect(stored.filter((g) => g.sessionId === 'c-doomed')).toHaveLength(1);
+    const doomed = (await (
+      await fetch(`${server.url}/v1/hosts/default/agents/main/sessions/c-doomed`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      })
+    ).json()) as { session: { state: Record<string, string> } };
+    // The archive equals the last snapshot: still one generation, noted as archived, so the
+    // session reads as deleted, at the time in the archive's name, with OpenClaw's context.
+    expect(doomed.session.state).toMatchObject({
+      state: 'deleted',
+      since: '2026-11-25T10:00:00.000Z',
+      sessionKey: 'cron:nightly',
+    });
     expect(stored.filter((g) => g.sessionId === 'c-new')).toHaveLength(2);
 
     const third = await runWorkerJob(config);

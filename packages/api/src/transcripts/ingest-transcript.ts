@@ -1,5 +1,7 @@
 import {
+  GENERATION_ORIGINS,
   PayloadTooLargeError,
+  type GenerationOrigin,
   sourceOf,
   type AgentScope,
   TRANSCRIPT_KINDS,
@@ -48,6 +50,8 @@ export interface TranscriptUpload {
    * then only the bytes that follow it (an increment), and `sha256` still the hash of the whole.
    */
   readonly base?: string;
+  /** How the worker came to upload it: `snapshot`, `completed` or `archive`. */
+  readonly origin?: string;
 }
 
 export interface IngestResult {
@@ -89,6 +93,7 @@ export async function ingestTranscript(
   const sha256 = validateSha256(upload.sha256);
   const kind = validateKind(upload.kind);
   const fileName = validateFileName(upload.fileName);
+  const origin = upload.origin === undefined ? undefined : validateOrigin(upload.origin);
   if (upload.contentLength !== undefined && upload.contentLength > maxTranscriptBytes) {
     throw new PayloadTooLargeError(
       `The body is ${upload.contentLength} bytes; this server accepts transcripts up to ${maxTranscriptBytes} bytes (NEXUS_MAX_TRANSCRIPT_BYTES).`,
@@ -154,6 +159,7 @@ export async function ingestTranscript(
     receivedAt: deps.now().toISOString(),
     summary,
     context: upload.context,
+    ...(origin === undefined ? {} : { origin }),
     ...(increment
       ? {
           extends: increment.row.sha256,
@@ -227,6 +233,14 @@ async function adoptWhole(storage: Storage, place: BlobPlace): Promise<void> {
   const rows = await loadGenerationRows(storage, scope, sessionId);
   const row = rows.get(sha256);
   if (row && row.layout.kind !== 'whole') await consolidate(storage, scope, sessionId, row, rows);
+}
+
+function validateOrigin(origin: string): GenerationOrigin {
+  if ((GENERATION_ORIGINS as readonly string[]).includes(origin)) return origin as GenerationOrigin;
+  throw new ValidationError(
+    'invalid_origin',
+    `origin ${JSON.stringify(origin.slice(0, 40))} is not known; use one of ${GENERATION_ORIGINS.join(', ')}, or leave it out.`,
+  );
 }
 
 function validateKind(kind: string): TranscriptKind {

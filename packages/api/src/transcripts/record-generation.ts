@@ -57,7 +57,12 @@ export async function recordGeneration(
     const current = await tables.get('sessions', partition, sessionId);
     const stored = await loadGenerationRows(storage, scope, sessionId);
     const existing = stored.get(sha256);
-    const rows: LedgerSource[] = [...stored.values()];
+    // Content stored before, now also archived (a delete archive equal to the last snapshot):
+    // nothing new to keep but the fact, which the session's state shows.
+    const archived = existing && noteArchive(existing.generation, added.generation);
+    const rows: LedgerSource[] = [...stored.values()].map((row) =>
+      archived && row === existing ? { ...row, generation: archived } : row,
+    );
     if (existing === undefined) rows.push(added);
     const usage =
       existing === undefined && current !== undefined && extendsAll(added.generation, stored)
@@ -78,7 +83,16 @@ export async function recordGeneration(
               entity: generationEntity(added.generation, added.inlineLedger, added.storage),
             },
           ]
-        : []),
+        : archived
+          ? [
+              {
+                op: 'update' as const,
+                table: 'generations',
+                entity: generationEntity(archived, existing.inlineLedger, existing),
+                etag: existing.etag,
+              },
+            ]
+          : []),
       {
         op: 'upsert',
         table: 'sessionsByTime',
@@ -96,7 +110,7 @@ export async function recordGeneration(
     }
     return {
       created: existing === undefined,
-      stored: existing?.generation ?? added.generation,
+      stored: archived ?? existing?.generation ?? added.generation,
       session: record,
     };
   }
@@ -163,6 +177,20 @@ export async function listGenerations(
   return [...(await loadGenerationRows(storage, scope, sessionId)).values()].map(
     (row) => row.generation,
   );
+}
+
+/**
+ * The stored generation, noting that the same content arrived again as an archive (a `reset` or
+ * `deleted` file), with the archive's context; `undefined` when there is nothing new to note.
+ */
+function noteArchive(stored: Generation, added: Generation): Generation | undefined {
+  const archive = added.kind === 'reset' || added.kind === 'deleted';
+  if (!archive || stored.kind === added.kind || stored.archivedAs !== undefined) return undefined;
+  return {
+    ...stored,
+    archivedAs: { kind: added.kind, fileName: added.fileName, receivedAt: added.receivedAt },
+    context: { ...stored.context, ...added.context },
+  };
 }
 
 /** A generation whose usage ledger can be read: a stored row, or the one being added. */

@@ -1,8 +1,10 @@
 import {
+  GENERATION_ORIGINS,
   scopeKey,
   scopeOfPartition,
   type Entity,
   type Generation,
+  type GenerationOrigin,
   type SessionContext,
   type SessionRecord,
   type StoredEntity,
@@ -57,6 +59,8 @@ export function generationEntity(
       ...(inlineLedger === undefined ? {} : { ledger: inlineLedger }),
       ...(generation.extends === undefined ? {} : { extends: generation.extends }),
       ...(generation.storedBytes === undefined ? {} : { storedBytes: generation.storedBytes }),
+      ...(generation.origin === undefined ? {} : { origin: generation.origin }),
+      ...(generation.archivedAs === undefined ? {} : packJson('archivedAs', generation.archivedAs)),
       ...(layout.kind === 'whole'
         ? {}
         : { layout: layout.kind, layoutOf: layout.kind === 'delta' ? layout.base : layout.of }),
@@ -112,7 +116,15 @@ export function generationFromEntity(entity: StoredEntity): Generation {
     context: unpackJson(p, 'context') as SessionContext,
     ...(typeof p['extends'] === 'string' ? { extends: p['extends'] } : {}),
     ...(typeof p['storedBytes'] === 'number' ? { storedBytes: p['storedBytes'] } : {}),
+    ...(isOrigin(p['origin']) ? { origin: p['origin'] } : {}),
+    ...(typeof p['archivedAs'] === 'string'
+      ? { archivedAs: unpackJson(p, 'archivedAs') as NonNullable<Generation['archivedAs']> }
+      : {}),
   };
+}
+
+function isOrigin(value: unknown): value is GenerationOrigin {
+  return (GENERATION_ORIGINS as readonly unknown[]).includes(value);
 }
 
 export function sessionEntity(record: SessionRecord, indexKey: string): Entity {

@@ -1,5 +1,6 @@
 import {
   NotFoundError,
+  sessionStateOf,
   hostScopeRange,
   queryAll,
   scopeKey,
@@ -97,7 +98,12 @@ export async function getSession(
     );
   const generations = await listGenerations(storage, scope, sessionId);
   generations.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
-  return { session: sessionFromEntity(row), generations };
+  const session = sessionFromEntity(row);
+  // Rows written before session states existed get theirs here, from the generations.
+  return {
+    session: { ...session, state: sessionStateOf(generations, session.context) },
+    generations,
+  };
 }
 
 export async function openTranscript(

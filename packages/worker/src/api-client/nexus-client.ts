@@ -33,6 +33,8 @@ export interface TranscriptUploadRequest {
   readonly context?: Readonly<Record<string, string>>;
   /** The body is an increment of this stored generation (its SHA-256); `sha256` is the whole's. */
   readonly base?: string;
+  /** How it came to be uploaded: a live session's `snapshot`, a `completed` one, an `archive`. */
+  readonly origin?: 'snapshot' | 'completed' | 'archive';
 }
 
 /**
@@ -110,6 +112,7 @@ export class NexusClient {
       fileName: request.fileName,
       ...request.context,
       ...(request.base === undefined ? {} : { base: request.base }),
+      ...(request.origin === undefined ? {} : { origin: request.origin }),
     });
     const url = `${this.options.url}/v1/hosts/${encodeURIComponent(this.options.hostId)}/agents/${encodeURIComponent(request.agentId)}/sessions/${encodeURIComponent(request.sessionId)}/transcripts/${request.sha256}?${query.toString()}`;
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };

@@ -156,10 +156,11 @@ export class AgentDatabase {
             .all() as Record<string, unknown>[]
         ).map((row) => [String(row['session_id']), row]),
       );
-      const superseded = new Set<string>();
+      /** Each superseded session and the session that superseded it. */
+      const successors = new Map<string, string>();
       for (const row of windows.values()) {
         if (typeof row['previous_session_id'] === 'string')
-          superseded.add(row['previous_session_id']);
+          successors.set(row['previous_session_id'], String(row['session_id']));
       }
       return events.map((event) => {
         const window = windows.get(event.sessionId);
@@ -175,13 +176,15 @@ export class AgentDatabase {
         put('model', 'model');
         put('status', 'status');
         put('previousSessionId', 'previous_session_id');
+        const successor = successors.get(event.sessionId);
+        if (successor !== undefined) context['supersededBy'] = successor;
         return {
           sessionId: event.sessionId,
           eventCount: event.eventCount,
           lastSeq: event.lastSeq,
           lastActivityMs:
             toMs(event.lastCreated) ?? toMs(window?.['ended_at']) ?? toMs(window?.['started_at']),
-          superseded: superseded.has(event.sessionId),
+          superseded: successor !== undefined,
           status: typeof window?.['status'] === 'string' ? window['status'] : null,
           context,
         };

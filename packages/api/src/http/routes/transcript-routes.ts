@@ -37,6 +37,7 @@ const CONTEXT_FIELDS = [
   'status',
   'previousSessionId',
   'archiveReason',
+  'supersededBy',
 ] as const;
 
 /**
@@ -64,6 +65,7 @@ export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void
         contentLength,
         context: parseContext(c),
         ...optionalQuery(c, 'base'),
+        ...optionalQuery(c, 'origin'),
         body:
           contentLength !== undefined && contentLength <= SMALL_UPLOAD_BYTES
             ? new Uint8Array(await c.req.arrayBuffer())

@@ -355,6 +355,7 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
         body: body.body,
         ...(body.length === undefined ? {} : { length: body.length }),
         ...(body.base === undefined ? {} : { base: body.base.sha256 }),
+        origin: originOf(candidate),
         context: candidate.context,
       },
       signal,
@@ -377,6 +378,11 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
       context.logger.warn({ file: candidate.fileName }, message);
     }
   }
+}
+
+function originOf(candidate: TranscriptCandidate): 'snapshot' | 'completed' | 'archive' {
+  if (candidate.kind !== 'live') return 'archive';
+  return candidate.decision.upload && candidate.decision.snapshot ? 'snapshot' : 'completed';
 }
 
 /** The generation a transcript's last upload stored, when a longer version may extend it. */
