@@ -6,7 +6,7 @@ import { table } from './endpoints-command.ts';
 export const HOSTS_HELP = `Usage: nexus hosts [list]
 
 The OpenClaw machines this Nexus serves: each host's id and name, whether its backups can be
-relied on (ok, failing, silent, unknown) and why, its agents, its last upload and last claim of
+relied on (ok, behind, failing, silent, unknown) and why, its agents, its last upload and last claim of
 webhooks, and the version its worker announced. Exits 1 when a host is failing or silent.
 
 ${CONNECTION_HELP}

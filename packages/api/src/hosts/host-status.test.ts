@@ -56,6 +56,27 @@ describe('hostStatus', () => {
     });
   });
 
+  it('is behind when a backup run stopped before it had uploaded everything that changed', () => {
+    const stopped = {
+      ...run('session-upload', true, '2026-12-02T11:59:00.000Z'),
+      counts: { left: 7 },
+    };
+    const status = hostStatus(
+      [],
+      [stopped, run('webhooks', true, '2026-12-02T11:59:00.000Z')],
+      NOW,
+      HOUR,
+    );
+    expect(status).toMatchObject({
+      health: 'behind',
+      reason: expect.stringMatching(
+        /^session-upload: 7 changed transcripts not uploaded yet/,
+      ) as unknown,
+    });
+    const caughtUp = { ...stopped, counts: { left: 0, uploaded: 7 } };
+    expect(hostStatus([], [caughtUp], NOW, HOUR).health).toBe('ok');
+  });
+
   it('is silent when nothing was heard for longer than the limit, whatever the last run said', () => {
     const status = hostStatus(
       ['2026-12-02T10:30:00.000Z'],

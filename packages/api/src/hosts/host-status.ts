@@ -6,10 +6,12 @@ import type { RunReport } from '@nexus/core';
  *   the worker or the machine may be down, or its key refused;
  * - `failing`: a job's last run did not succeed (a refused key, an unreachable API, a full disk,
  *   files that could not be uploaded): the reason is its message;
+ * - `behind`: the last runs succeeded, but a backup run stopped before it had uploaded everything
+ *   that changed (the worker was stopped mid-run): the rest waits for the next run;
  * - `unknown`: heard from, but no run reported yet (a worker before 0.3, or just started);
  * - `ok`: every job's last run succeeded, and the host was heard from recently.
  */
-export type HostHealth = 'ok' | 'failing' | 'silent' | 'unknown';
+export type HostHealth = 'ok' | 'failing' | 'behind' | 'silent' | 'unknown';
 
 export interface HostStatus {
   readonly health: HostHealth;
@@ -43,6 +45,18 @@ export function hostStatus(
     return {
       health: 'failing',
       reason: failed.map((run) => `${run.jobId}: ${run.message}`).join('; '),
+      lastSeenAt,
+    };
+  const behind = runs.filter((run) => (run.counts['left'] ?? 0) > 0);
+  if (behind.length > 0)
+    return {
+      health: 'behind',
+      reason: behind
+        .map(
+          (run) =>
+            `${run.jobId}: ${String(run.counts['left'])} changed transcripts not uploaded yet (the run stopped early); the next run sends them`,
+        )
+        .join('; '),
       lastSeenAt,
     };
   if (runs.length === 0) return { health: 'unknown', reason: 'no run reported yet', lastSeenAt };

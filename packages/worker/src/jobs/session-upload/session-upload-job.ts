@@ -47,6 +47,7 @@ type Counts = Record<
   | 'bytes'
   | 'increments'
   | 'sentBytes'
+  | 'left'
   | 'skippedDatabases',
   number
 >;
@@ -98,6 +99,7 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
       bytes: 0,
       increments: 0,
       sentBytes: 0,
+      left: 0,
       skippedDatabases: 0,
     };
     const errors: Errors = [];
@@ -191,6 +193,7 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
       );
       progress.finish();
       const left = queue.length - tried;
+      counts.left = left;
       if (state.fault !== undefined) {
         logger.error(
           { left },
