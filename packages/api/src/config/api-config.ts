@@ -25,6 +25,8 @@ export interface ApiConfig {
   /** A host not heard from for this long is shown `silent`. */
   readonly hostSilentMs: number;
   readonly maxTranscriptBytes: number;
+  /** Largest encrypted OpenClaw state archive a host may store. */
+  readonly maxStateBackupBytes: number;
   readonly maxWebhookBytes: number;
   readonly webhookRetry: RetryPolicy;
   readonly webhookRetention: RetentionPolicy;
@@ -35,6 +37,7 @@ export const DEFAULT_PORT = 7420;
 /** Keys of `NEXUS_API_KEYS` are admin keys: at least this long, or the server refuses to start. */
 export const MIN_KEY_LENGTH = 16;
 export const DEFAULT_MAX_TRANSCRIPT_BYTES = 1024 * 1024 * 1024;
+export const DEFAULT_MAX_STATE_BACKUP_BYTES = 4 * 1024 * 1024 * 1024;
 
 const whole = (name: string, min: number, max: number) =>
   z
@@ -80,6 +83,11 @@ const envSchema = z.object({
     .default(DEFAULT_HOST_ID),
   NEXUS_MAX_TRANSCRIPT_BYTES: whole(
     'NEXUS_MAX_TRANSCRIPT_BYTES',
+    1024,
+    Number.MAX_SAFE_INTEGER,
+  ).optional(),
+  NEXUS_MAX_STATE_BACKUP_BYTES: whole(
+    'NEXUS_MAX_STATE_BACKUP_BYTES',
     1024,
     Number.MAX_SAFE_INTEGER,
   ).optional(),
@@ -155,6 +163,7 @@ export function loadApiConfig(
     defaultHostId: e.NEXUS_DEFAULT_HOST,
     hostSilentMs: (e.NEXUS_HOST_SILENT_MINUTES ?? 60) * 60_000,
     maxTranscriptBytes: e.NEXUS_MAX_TRANSCRIPT_BYTES ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
+    maxStateBackupBytes: e.NEXUS_MAX_STATE_BACKUP_BYTES ?? DEFAULT_MAX_STATE_BACKUP_BYTES,
     maxWebhookBytes: e.NEXUS_MAX_WEBHOOK_BYTES ?? DEFAULT_MAX_WEBHOOK_BYTES,
     webhookRetry: {
       ...DEFAULT_RETRY_POLICY,
@@ -221,6 +230,7 @@ export function defaultDataDir(env: Readonly<Record<string, string | undefined>>
 export function appSettings(config: ApiConfig) {
   return {
     maxTranscriptBytes: config.maxTranscriptBytes,
+    maxStateBackupBytes: config.maxStateBackupBytes,
     defaultHostId: config.defaultHostId,
     hostSilentMs: config.hostSilentMs,
     maxWebhookBytes: config.maxWebhookBytes,

@@ -12,10 +12,12 @@ import type { ApiKeys } from './api-keys.ts';
 import { errorResponse } from './error-response.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { hostRoutes } from './routes/host-routes.ts';
+import { stateBackupRoutes } from './routes/state-backup-routes.ts';
 import { keyRoutes } from './routes/key-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import { transcriptRoutes } from './routes/transcript-routes.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
+import { DEFAULT_MAX_STATE_BACKUP_BYTES } from '../config/api-config.ts';
 import { endpointRoutes } from './routes/endpoint-routes.ts';
 import { hookRoutes } from './routes/hook-routes.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
@@ -46,6 +48,8 @@ export interface AppDeps {
   readonly authThrottle?: ThrottleOptions;
   readonly logger: Logger;
   readonly maxTranscriptBytes: number;
+  /** Largest encrypted state archive a host may store (default 4 GiB). */
+  readonly maxStateBackupBytes?: number;
   /** Largest webhook delivery accepted (default 25 MB, GitHub's cap). */
   readonly maxWebhookBytes?: number;
   readonly version: string;
@@ -156,6 +160,12 @@ export function createApp(deps: AppDeps): NexusApp {
     defaultHostId,
   });
   sessionRoutes(app, { storage: deps.storage, defaultHostId });
+  stateBackupRoutes(app, {
+    storage: deps.storage,
+    now,
+    maxStateBackupBytes: deps.maxStateBackupBytes ?? DEFAULT_MAX_STATE_BACKUP_BYTES,
+    defaultHostId,
+  });
   hostRoutes(app, {
     storage: deps.storage,
     now,

@@ -41,8 +41,11 @@ describe('nexus-worker init', () => {
     expect(config.jobs.map((j) => [j.type, j.enabled])).toEqual([
       ['session_upload', true],
       ['webhook_delivery', true],
+      // Offered, off until this host has a key.
+      ['state_backup', false],
     ]);
     expect(lines.join('\n')).toMatch(/delivering to the OpenClaw gateway/);
+    expect(lines.join('\n')).toMatch(/State backups .* off\. .*nexus-worker state-key/);
     expect(await readdir(join(fixture.stateDir, 'agents', 'main', 'sessions'))).toEqual(before);
     expect(await readFile(join(fixture.stateDir, 'openclaw.json'), 'utf8')).toBe(openclawJson);
   });

@@ -85,6 +85,18 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
         intervalMinutes: 1,
         config: { pollSeconds: 2, batchSize: 20, leaseSeconds: 60 },
       },
+      // Offered where OpenClaw is: off until this host has a key (nexus-worker state-key).
+      ...(existsSync(stateDir)
+        ? [
+            {
+              id: 'state-backup',
+              type: 'state_backup',
+              enabled: false,
+              intervalMinutes: 1440,
+              config: { keepDaily: 7, keepWeekly: 4, keepMonthly: 6 },
+            },
+          ]
+        : []),
     ],
   };
   await writePrivateJson(options.configPath, config);
@@ -96,6 +108,7 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
   } else {
     lines.push(
       `  OpenClaw: ${stateDir}, agents: ${agents.map((a) => a.agentId).join(', ') || 'none yet'}`,
+      '  State backups (OpenClaw\'s whole state, encrypted here): off. To turn them on, run "nexus-worker state-key --passphrase-env <VAR>", then set "enabled": true on the state-backup job.',
     );
   }
   lines.push(

@@ -18,12 +18,15 @@ import { Scheduler } from '../scheduler/scheduler.ts';
 import { ENROL_HELP, enrolCommand } from './enrol-command.ts';
 import { INIT_HELP, initCommand } from './init-command.ts';
 import { RESTORE_HELP, restoreCommand } from './restore-command.ts';
+import { restoreStateCommand, stateKeyCommand } from './state-commands.ts';
 import manifest from '../../package.json' with { type: 'json' };
 
 const HELP = `Usage: nexus-worker [options]
        nexus-worker init [options]
        nexus-worker enrol --url <api> --code <code>
        nexus-worker restore --out <dir> [options]
+       nexus-worker state-key --passphrase-env <VAR>
+       nexus-worker restore-state --out <dir> [options]
 
 Runs beside OpenClaw: a scheduler that wakes every 60 s and runs each enabled job of the config
 whose intervalMinutes have passed. Stop it with Ctrl-C (SIGINT) or SIGTERM.
@@ -40,6 +43,8 @@ Commands:
   init              write a starter config for this machine (nexus-worker init --help)
   enrol             make this machine a host of a Nexus API with a one-time code (--help)
   restore           bring stored transcripts back as files into a folder (--help)
+  state-key         make this host's key for encrypted OpenClaw state backups (--help)
+  restore-state     download, decrypt and verify an OpenClaw state backup (--help)
 
 Docs: docs/WORKER.md
 `;
@@ -49,6 +54,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   if (argv[0] === 'init') return init(argv.slice(1), env);
   if (argv[0] === 'enrol' || argv[0] === 'enroll') return enrol(argv.slice(1), env);
   if (argv[0] === 'restore') return restore(argv.slice(1), env);
+  if (argv[0] === 'state-key') return print(`${await stateKeyCommand(argv.slice(1), env)}\n`);
+  if (argv[0] === 'restore-state')
+    return print(`${await restoreStateCommand(argv.slice(1), env)}\n`);
   const { values } = parseArgs({
     args: [...argv],
     options: {

@@ -1,12 +1,12 @@
 import type { Context } from 'hono';
-import { Readable } from 'node:stream';
-import { ValidationError, type ByteSource, type SessionContext, type Storage } from '@nexus/core';
+import { ValidationError, type SessionContext, type Storage } from '@nexus/core';
 import { AgentDirectory } from '../../transcripts/agent-directory.ts';
 import { ingestTranscript } from '../../transcripts/ingest-transcript.ts';
 import { openTranscript } from '../../transcripts/session-queries.ts';
 import { parseContentEncoding } from '../../transcripts/verified-transcript.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
 import { route } from '../route-table.ts';
+import { parseContentLength, streamOf } from './request-body.ts';
 import { authorizedScope } from '../scope-params.ts';
 
 export interface TranscriptRouteDeps {
@@ -121,12 +121,6 @@ function optionalQuery(c: Context, name: string): Record<string, string> {
   return value === undefined ? {} : { [name]: value };
 }
 
-function parseContentLength(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const length = Number(header);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-}
-
 /** Optional context from OpenClaw's database, as query parameters of at most 256 printable characters. */
 function parseContext(c: Context): SessionContext {
   const context: Record<string, string> = {};
@@ -143,19 +137,4 @@ function parseContext(c: Context): SessionContext {
     context[field] = value;
   }
   return context;
-}
-
-/**
- * A large body as a stream: on the Node server the request itself (`c.env.incoming` from
- * @hono/node-server), which spares every chunk a trip through a web stream (bench B2); elsewhere
- * (Azure Functions) the web body.
- */
-function streamOf(c: Context): ByteSource {
-  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
-  if (incoming instanceof Readable) return incoming;
-  return c.req.raw.body ?? emptyBody();
-}
-
-async function* emptyBody(): AsyncGenerator<Uint8Array> {
-  // A PUT without a body: the scanner reports the empty transcript.
 }
