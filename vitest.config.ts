@@ -3,9 +3,10 @@ import { defineConfig } from 'vitest/config';
 const TMPDIR_SETUP = 'packages/api/test/run-tmpdir.ts';
 
 /**
- * Three projects, all run by `npm test`: `unit` (pure functions and in-process servers, no
- * Azurite: `npm run test:unit`, seconds), `integration` (the API on both storage backends, Azurite
- * started once, real sockets, crash recovery), `e2e` (the worker and the API as processes).
+ * Projects run by `npm test`: `unit` (pure functions and in-process servers, no Azurite:
+ * `npm run test:unit`, seconds), `integration` (the API on both storage backends, Azurite started
+ * once, real sockets, crash recovery), `e2e` (the worker and the API as processes); and
+ * `openclaw`, whose tests run only from `npm run test:openclaw` (a real OpenClaw from npm).
  */
 export default defineConfig({
   test: {
@@ -40,6 +41,17 @@ export default defineConfig({
           name: 'e2e',
           include: ['packages/*/test/**/*.e2e.test.ts'],
           globalSetup: [TMPDIR_SETUP],
+        },
+      },
+      {
+        // Opt-in (`npm run test:openclaw`): against a real OpenClaw installed from npm; skipped
+        // unless NEXUS_TEST_OPENCLAW names its CLI.
+        extends: true,
+        test: {
+          name: 'openclaw',
+          include: ['packages/*/test/**/*.openclaw.test.ts'],
+          globalSetup: [TMPDIR_SETUP],
+          testTimeout: 180_000,
         },
       },
     ],

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { ConfigError, coerceError, validateId, validateSha256 } from '@nexus/core';
+import { writeImportIndex } from '../openclaw/import-index.ts';
 import { commandApi } from './command-api.ts';
 
 export const RESTORE_HELP = `Usage: nexus-worker restore --out <dir> [options]
@@ -25,6 +26,9 @@ Options:
   --from <time>, --to <time>
                          only sessions active in this range (ISO time or YYYY-MM-DD)
   --host <id>            another host than the config's
+  --for-openclaw         also write the sessions.json that OpenClaw's own import reads; then stop
+                         OpenClaw and run: openclaw doctor --session-sqlite import
+                         --session-sqlite-agent <agent> (docs/WORKER.md, "Restore")
   --config <path>        the worker config (default $NEXUS_WORKER_CONFIG or ~/.nexus/worker.json)
   -h, --help             show this help
 
@@ -42,6 +46,8 @@ export interface RestoreOptions {
   readonly generation?: string;
   readonly from?: string;
   readonly to?: string;
+  /** Also write the index OpenClaw's `doctor --session-sqlite import` reads (`import-index.ts`). */
+  readonly forOpenClaw?: boolean;
   readonly logger: Logger;
 }
 
@@ -79,6 +85,7 @@ export async function restoreCommand(options: RestoreOptions): Promise<RestoreSu
   for (const agentId of agents) {
     const folder = join(options.out, 'agents', agentId, 'sessions');
     await mkdir(folder, { recursive: true });
+    const placed: string[] = [];
     for await (const session of sessionsOf(api, host, agentId, options)) {
       const file = join(folder, `${session.sessionId}.jsonl`);
       const path = `/v1/hosts/${host}/agents/${encodeURIComponent(agentId)}/sessions/${encodeURIComponent(session.sessionId)}/transcripts/${session.latestSha256}`;
@@ -87,8 +94,10 @@ export async function restoreCommand(options: RestoreOptions): Promise<RestoreSu
         if (outcome.kind === 'restored') {
           totals.restored += 1;
           totals.bytes += outcome.bytes;
+          placed.push(session.sessionId);
         } else if (outcome.kind === 'already-there') {
           totals.alreadyThere += 1;
+          placed.push(session.sessionId);
         } else {
           totals.conflicts += 1;
           options.logger.warn(
@@ -102,6 +111,15 @@ export async function restoreCommand(options: RestoreOptions): Promise<RestoreSu
       }
       done += 1;
       if (done % 25 === 0) options.logger.info(`${String(done)} sessions done`);
+    }
+    if (options.forOpenClaw && placed.length > 0) {
+      const index = await writeImportIndex(folder, agentId, placed, Date.now());
+      options.logger.info(
+        { file: index.file },
+        index.isIndex
+          ? `wrote ${index.file}; to take these sessions into OpenClaw, stop it and run: openclaw doctor --session-sqlite import --session-sqlite-agent ${agentId}`
+          : `a sessions.json was there already: the restored sessions' entries are in ${index.file}; merge them into sessions.json, then run: openclaw doctor --session-sqlite import --session-sqlite-agent ${agentId}`,
+      );
     }
   }
   return totals;

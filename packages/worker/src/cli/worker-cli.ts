@@ -234,6 +234,7 @@ async function restore(argv: readonly string[], env: NodeJS.ProcessEnv): Promise
       from: { type: 'string' },
       to: { type: 'string' },
       host: { type: 'string' },
+      'for-openclaw': { type: 'boolean' },
       config: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -256,6 +257,7 @@ async function restore(argv: readonly string[], env: NodeJS.ProcessEnv): Promise
     ...(values.generation === undefined ? {} : { generation: values.generation }),
     ...(values.from === undefined ? {} : { from: values.from }),
     ...(values.to === undefined ? {} : { to: values.to }),
+    forOpenClaw: values['for-openclaw'] ?? false,
   });
   (summary.failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))(
     { ...summary },
