@@ -185,7 +185,8 @@ describe('session_upload on an era C OpenClaw (agent database) against the real 
       apiKey: KEY,
       stateDir,
       mode: 'keep',
-      snapshots: true,
+      // The worker's defaults: continuous backup, no snapshot option in the file.
+      snapshots: 'default',
     });
     const headers = { authorization: `Bearer ${KEY}` };
     const download = async (sessionId: string, text: string) =>

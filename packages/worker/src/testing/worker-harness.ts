@@ -24,7 +24,8 @@ export async function writeWorkerConfig(
     stateDir: string;
     mode: 'keep' | 'move';
     concurrency?: number;
-    snapshots?: boolean;
+    /** Default here `false` (the tests of completed uploads); `'default'` leaves it out of the file. */
+    snapshots?: boolean | 'default';
     /** Unset: the default (`auto`, which sends uncompressed to these loopback servers). */
     compression?: 'auto' | 'zstd' | 'gzip' | 'none';
   },
@@ -45,7 +46,7 @@ export async function writeWorkerConfig(
             mode: options.mode,
             archiveDir: join(dir, 'archive'),
             concurrency: options.concurrency ?? 4,
-            snapshots: options.snapshots ?? false,
+            ...(options.snapshots === 'default' ? {} : { snapshots: options.snapshots ?? false }),
             ...(options.compression ? { compression: options.compression } : {}),
           },
         },
