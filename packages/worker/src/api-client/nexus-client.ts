@@ -305,7 +305,6 @@ export class NexusClient {
   }
 }
 
-/** `callApi`'s sender over the worker's pooled HTTP agent (`http-send.ts`). */
 /** `callApi`'s sender over Node's own HTTP client (`http-send.ts`). */
 export const sendOverHttp: SendRequest = async (url, init) => {
   const answer = await httpSend(url, {
