@@ -20,7 +20,10 @@ export async function consolidateIfDue(
   scope: AgentScope,
   sessionId: string,
   sha256: string,
+  segments: number | undefined,
 ): Promise<boolean> {
+  // Its row says how many blobs it takes (unless it follows a row from before that was kept).
+  if (segments !== undefined && segments <= MAX_SEGMENTS) return false;
   const rows = await loadGenerationRows(storage, scope, sessionId);
   const row = rows.get(sha256);
   if (row?.layout.kind !== 'delta') return false;

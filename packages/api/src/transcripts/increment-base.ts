@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  scopeKey,
   validateSha256,
   type AgentScope,
   type Storage,
@@ -7,12 +8,12 @@ import {
 } from '@nexus/core';
 import { loadGenerationRows, readGeneration } from './generation-content.ts';
 import { ResumableSha256 } from './resumable-sha256.ts';
-import type { GenerationRow } from './rows.ts';
+import { generationRowKey } from './keys.ts';
+import { generationRowFromEntity, type GenerationRow } from './rows.ts';
 
 /** What an increment resumes from: its base generation, summarised and hashed to its end. */
 export interface IncrementBase {
   readonly row: GenerationRow;
-  readonly rows: ReadonlyMap<string, GenerationRow>;
   readonly resume: { readonly summary: TranscriptSummary; readonly hashState: string };
 }
 
@@ -29,8 +30,13 @@ export async function incrementBase(
   baseInput: string,
 ): Promise<IncrementBase> {
   const base = validateSha256(baseInput);
-  const rows = await loadGenerationRows(storage, scope, sessionId);
-  const row = rows.get(base);
+  // One point read: an increment's cost must not grow with the session's number of generations.
+  const entity = await storage.tables.get(
+    'generations',
+    scopeKey(scope),
+    generationRowKey(sessionId, base),
+  );
+  const row = entity && generationRowFromEntity(entity);
   if (row === undefined) {
     throw new ConflictError(
       'base_not_found',
@@ -39,6 +45,7 @@ export async function incrementBase(
   }
   let { hashState, lineEnd } = row;
   if (hashState === undefined || lineEnd === undefined) {
+    const rows = await loadGenerationRows(storage, scope, sessionId);
     ({ hashState, lineEnd } = await hashStored(storage, scope, sessionId, row, rows));
   }
   if (!lineEnd) {
@@ -47,7 +54,7 @@ export async function incrementBase(
       `Generation ${base} ends inside a line, so new lines cannot follow it; send the whole transcript (without base).`,
     );
   }
-  return { row, rows, resume: { summary: row.generation.summary, hashState } };
+  return { row, resume: { summary: row.generation.summary, hashState } };
 }
 
 /** A stored generation's hash state and last byte, from its bytes; checked against its hash. */

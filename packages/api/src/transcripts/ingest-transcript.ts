@@ -2,6 +2,7 @@ import {
   GENERATION_ORIGINS,
   PayloadTooLargeError,
   type GenerationOrigin,
+  scopeKey,
   sourceOf,
   type AgentScope,
   TRANSCRIPT_KINDS,
@@ -22,7 +23,7 @@ import type { AgentDirectory } from './agent-directory.ts';
 import { consolidate, consolidateIfDue } from './consolidate-generation.ts';
 import { loadGenerationRows } from './generation-content.ts';
 import { incrementBase, type IncrementBase } from './increment-base.ts';
-import { deltaBlobKey, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
+import { deltaBlobKey, generationRowKey, ledgerBlobKey, transcriptBlobKey } from './keys.ts';
 import {
   insertFirstGeneration,
   recordGeneration,
@@ -130,9 +131,11 @@ export async function ingestTranscript(
     blobCreated = await storeBytes(storage, increment, { scope, sessionId, sha256 }, source);
     const content = verified.result();
     ({ summary } = content);
+    const baseSegments = increment?.row.segments;
     kept = {
       layout: increment ? { kind: 'delta', base: increment.row.sha256 } : { kind: 'whole' },
       lineEnd: content.lineEnd,
+      ...(!increment ? { segments: 1 } : baseSegments ? { segments: baseSegments + 1 } : {}),
       ...(content.hashState === undefined ? {} : { hashState: content.hashState }),
     };
     usage = ledger.usage();
@@ -183,7 +186,8 @@ export async function ingestTranscript(
     record(),
     deps.agents.ensure(scope, generation.receivedAt),
   ]);
-  if (created && increment) await consolidateIfDue(storage, scope, sessionId, sha256);
+  if (created && increment)
+    await consolidateIfDue(storage, scope, sessionId, sha256, kept.segments);
   if (!created && blobCreated && !increment)
     await adoptWhole(storage, { scope, sessionId, sha256 });
   return { status: created ? 'created' : 'already_present', generation: stored, session };
@@ -206,7 +210,7 @@ async function storeBytes(
   source: ByteSource | Uint8Array,
 ): Promise<boolean> {
   const { scope, sessionId, sha256 } = place;
-  if (increment?.rows.has(sha256)) {
+  if (increment && (await generationExists(storage, place))) {
     await readToEnd(sourceOf(source));
     return false;
   }
@@ -215,6 +219,15 @@ async function storeBytes(
     contentType: 'application/x-ndjson',
   });
   return created;
+}
+
+async function generationExists(storage: Storage, place: BlobPlace): Promise<boolean> {
+  const row = await storage.tables.get(
+    'generations',
+    scopeKey(place.scope),
+    generationRowKey(place.sessionId, place.sha256),
+  );
+  return row !== undefined;
 }
 
 /** Reads a source for its checks (which throw from it), keeping nothing. */

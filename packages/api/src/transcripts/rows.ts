@@ -22,6 +22,11 @@ export interface GenerationStorage {
   readonly hashState?: string;
   /** Its last byte is a newline (an increment may only follow a whole line). */
   readonly lineEnd?: boolean;
+  /**
+   * How many blobs reading it takes (`segmentsOf`), kept so an increment knows without reading
+   * every row of its session whether its chain is due for consolidation. Absent on older rows.
+   */
+  readonly segments?: number;
 }
 
 /** A generation's row read back: what it is, how it is kept, its small ledger, its ETag. */
@@ -66,13 +71,17 @@ export function generationEntity(
         : { layout: layout.kind, layoutOf: layout.kind === 'delta' ? layout.base : layout.of }),
       ...(storage.hashState === undefined ? {} : { hashState: storage.hashState }),
       ...(storage.lineEnd === undefined ? {} : { lineEnd: storage.lineEnd }),
+      ...(storage.segments === undefined ? {} : { segments: storage.segments }),
     },
   };
 }
 
-/** The same row with its storage described anew (a consolidation), keeping everything else. */
+/**
+ * The same row with its storage described anew (a consolidation), keeping everything else: it is
+ * whole, or lies within a whole blob; either way one blob reads it.
+ */
 export function relaidEntity(row: GenerationRow, layout: GenerationLayout): Entity {
-  return generationEntity(row.generation, row.inlineLedger, { ...row, layout });
+  return generationEntity(row.generation, row.inlineLedger, { ...row, layout, segments: 1 });
 }
 
 export function generationRowFromEntity(entity: StoredEntity): GenerationRow {
@@ -94,6 +103,7 @@ export function generationRowFromEntity(entity: StoredEntity): GenerationRow {
     etag: entity.etag,
     ...(typeof p['hashState'] === 'string' ? { hashState: p['hashState'] } : {}),
     ...(typeof p['lineEnd'] === 'boolean' ? { lineEnd: p['lineEnd'] } : {}),
+    ...(typeof p['segments'] === 'number' ? { segments: p['segments'] } : {}),
   };
 }
 
