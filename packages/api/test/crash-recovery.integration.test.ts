@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
+import { fsck } from '../src/maintenance/fsck.ts';
 import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
 import { spawnServer } from '../src/testing/spawn-server.ts';
 
@@ -159,4 +160,81 @@ describe('crash recovery of the Node server on embedded storage', () => {
     expect(await readdir(spool)).toEqual([]);
     expect(await again.stop()).toBe(0);
   }, 60_000);
+});
+
+describe('crash recovery of increments and their consolidation', () => {
+  it(
+    'keeps every acknowledged generation whole across SIGKILLs landing in increments, a consolidation among them',
+    { timeout: 180_000 },
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'nexus-crash-inc-'));
+      const texts = Array.from(
+        { length: 45 },
+        (_, i) =>
+          buildTranscript({ sessionId: 'grow', turns: 3 + i, toolEvery: 1, toolResultChars: 6000 })
+            .text,
+      );
+      const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+      const put = async (url: string, index: number): Promise<number> => {
+        const text = texts[index] ?? '';
+        const base = index === 0 ? undefined : (texts[index - 1] ?? '');
+        const body =
+          base === undefined ? text : Buffer.from(text).subarray(Buffer.byteLength(base));
+        const query = `fileName=grow.jsonl${base === undefined ? '' : `&base=${sha(base)}`}`;
+        const response = await fetch(
+          `${url}/v1/hosts/default/agents/main/sessions/grow/transcripts/${sha(text)}?${query}`,
+          { method: 'PUT', body, headers: { authorization: `Bearer ${KEY}` } },
+        );
+        await response.arrayBuffer();
+        return response.status;
+      };
+      let next = 0;
+      let kills = 0;
+      while (next < texts.length) {
+        const server = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY });
+        // Four acknowledged, then the next one is cut off by a SIGKILL while in flight (which
+        // lands inside its blob, its rows, or a consolidation, wherever it is by then).
+        for (let acked = 0; acked < 4 && next < texts.length; acked += 1) {
+          expect([200, 201]).toContain(await put(server.url, next));
+          next += 1;
+        }
+        if (next < texts.length) {
+          const inFlight = put(server.url, next).catch(() => 0);
+          await new Promise((resolve) => setTimeout(resolve, 3 + (kills % 5) * 4));
+          await server.kill();
+          await inFlight;
+          kills += 1;
+        } else {
+          await server.stop();
+        }
+      }
+      expect(kills).toBeGreaterThan(8);
+
+      const server = await spawnServer(dataDir, { NEXUS_API_KEYS: KEY });
+      try {
+        for (const text of texts) {
+          const response = await fetch(
+            `${server.url}/v1/hosts/default/agents/main/sessions/grow/transcripts/${sha(text)}`,
+            { headers: { authorization: `Bearer ${KEY}` } },
+          );
+          expect(response.status).toBe(200);
+          expect((await response.text()) === text).toBe(true);
+        }
+      } finally {
+        await server.stop();
+      }
+      const storage = await openEmbeddedStorage(join(dataDir, 'data'));
+      try {
+        const spoolDir = await mkdtemp(join(tmpdir(), 'nexus-crash-inc-spool-'));
+        const found = await fsck(storage, { repair: true, spoolDir });
+        // What a kill may leave is an unused blob, never damage.
+        expect(found.findings.filter((f) => f.kind !== 'unreferenced')).toEqual([]);
+        // Each cut-off upload was sent again, so no increment is left without its rows; what
+        // --repair tidied (an unused whole or folded blob) is gone.
+        expect((await fsck(storage, { repair: false, spoolDir })).findings).toEqual([]);
+      } finally {
+        await storage.close();
+      }
+    },
+  );
 });

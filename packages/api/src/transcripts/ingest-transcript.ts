@@ -186,8 +186,8 @@ export async function ingestTranscript(
     record(),
     deps.agents.ensure(scope, generation.receivedAt),
   ]);
-  if (created && increment)
-    await consolidateIfDue(storage, scope, sessionId, sha256, kept.segments);
+  // Also when it was stored already: a retry after a crash mid-consolidation finishes it.
+  if (increment) await consolidateIfDue(storage, scope, sessionId, sha256, kept.segments);
   if (!created && blobCreated && !increment)
     await adoptWhole(storage, { scope, sessionId, sha256 });
   return { status: created ? 'created' : 'already_present', generation: stored, session };
