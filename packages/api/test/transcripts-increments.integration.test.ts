@@ -228,6 +228,26 @@ describe.each(backends(inject('azuriteConnectionString')))(
         archivedAs: { kind: 'deleted', fileName: 'dup.jsonl.deleted.2026-09-01T10-00-00.000Z' },
       });
       expect(detail.session.generations).toBe(2);
+      // The same bytes as a reset archive after that change nothing; a session whose bytes came
+      // as a reset archive and then as a delete archive reads as deleted.
+      const c = grown('redel', 2);
+      await putTranscript(app, c, c, { sessionId: 'redel' });
+      for (const [kind, time] of [
+        ['reset', '2026-09-01T10-00-00.000Z'],
+        ['deleted', '2026-09-02T10-00-00.000Z'],
+        ['reset', '2026-09-03T10-00-00.000Z'],
+      ] as const) {
+        const answer = await putTranscript(app, c, c, {
+          sessionId: 'redel',
+          kind,
+          fileName: `redel.jsonl.${kind}.${time}`,
+        });
+        expect(answer.status).toBe(200);
+      }
+      expect((await session(app, 'main', 'redel')).session['state']).toMatchObject({
+        state: 'deleted',
+        since: '2026-09-02T10:00:00.000Z',
+      });
       const stored =
         (await blobBytes(storage, 'transcripts/default~main/dup/')).bytes +
         (await blobBytes(storage, 'deltas/default~main/dup/')).bytes;

@@ -181,11 +181,14 @@ export async function listGenerations(
 
 /**
  * The stored generation, noting that the same content arrived again as an archive (a `reset` or
- * `deleted` file), with the archive's context; `undefined` when there is nothing new to note.
+ * `deleted` file), with the archive's context; `undefined` when there is nothing new to note. A
+ * delete archive replaces a noted reset archive: deleted is what the session's state must say.
  */
 function noteArchive(stored: Generation, added: Generation): Generation | undefined {
   const archive = added.kind === 'reset' || added.kind === 'deleted';
-  if (!archive || stored.kind === added.kind || stored.archivedAs !== undefined) return undefined;
+  const noted = stored.archivedAs?.kind;
+  const news = noted === undefined || (noted === 'reset' && added.kind === 'deleted');
+  if (!archive || stored.kind === added.kind || !news) return undefined;
   return {
     ...stored,
     archivedAs: { kind: added.kind, fileName: added.fileName, receivedAt: added.receivedAt },
