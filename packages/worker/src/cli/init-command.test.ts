@@ -46,6 +46,11 @@ describe('nexus-worker init', () => {
     ]);
     expect(lines.join('\n')).toMatch(/delivering to the OpenClaw gateway/);
     expect(lines.join('\n')).toMatch(/State backups .* off\. .*nexus-worker state-key/);
+    // What it says is what it wrote.
+    const upload = config.jobs.find((j) => j.type === 'session_upload');
+    expect(lines.join('\n')).toContain(
+      `Job: session-upload every ${String(upload?.intervalMinutes)} min: live sessions once quiet for ${String((upload?.config as { quietMinutes?: number }).quietMinutes)} min`,
+    );
     expect(await readdir(join(fixture.stateDir, 'agents', 'main', 'sessions'))).toEqual(before);
     expect(await readFile(join(fixture.stateDir, 'openclaw.json'), 'utf8')).toBe(openclawJson);
   });

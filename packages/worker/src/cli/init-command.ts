@@ -6,11 +6,16 @@ import { dirname, join } from 'node:path';
 import { nexusHome } from '../config/worker-config.ts';
 import { discoverAgents, readOpenClawConfig, resolveStateDir } from '../openclaw/state-dir.ts';
 
+/** What init writes for session_upload: continuous backup (docs/WORKER.md). */
+const UPLOAD_EVERY_MINUTES = 5;
+const QUIET_MINUTES = 5;
 export const INIT_HELP = `Usage: nexus-worker init [options]
 
 Writes a starter config for this machine: the OpenClaw state folder and agents it finds, the
-Nexus API URL, a session_upload job, and a webhook_delivery job (enabled when openclaw.json
-has hooks enabled with a token). Reads OpenClaw's files, never writes them.
+Nexus API URL, a session_upload job (continuous backup: every 5 minutes, live sessions once
+quiet, only what was added), a webhook_delivery job (enabled when openclaw.json has hooks
+enabled with a token), and, where OpenClaw is, a state_backup job, off until this host has a key
+(nexus-worker state-key). Reads OpenClaw's files, never writes them.
 
 Options:
   --config <path>        where to write (default $NEXUS_WORKER_CONFIG or ~/.nexus/worker.json)
@@ -67,11 +72,11 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
         id: 'session-upload',
         type: 'session_upload',
         enabled: true,
-        // Continuous backup: live sessions every 5 minutes, once quiet for 5 (only new bytes).
-        intervalMinutes: 5,
+        // Continuous backup: live sessions every few minutes, once quiet (only new bytes).
+        intervalMinutes: UPLOAD_EVERY_MINUTES,
         config: {
           mode: 'keep',
-          quietMinutes: 5,
+          quietMinutes: QUIET_MINUTES,
           concurrency: 4,
           snapshots: true,
           compression: 'auto',
@@ -117,7 +122,7 @@ export async function initCommand(options: InitOptions): Promise<string[]> {
       : `  Nexus API: ${url}, with the worker key of host ${host.id} (in the config, readable only by you)`,
   );
   lines.push(
-    '  Job: session-upload every 15 min, mode "keep" (files stay where OpenClaw reads them).',
+    `  Job: session-upload every ${String(UPLOAD_EVERY_MINUTES)} min: live sessions once quiet for ${String(QUIET_MINUTES)} min (after the first upload, only what was added), completed ones and archives; mode "keep" (files stay where OpenClaw reads them).`,
   );
   lines.push(
     hooksReady
