@@ -180,8 +180,12 @@ async function checkSession(
   /** Whole blobs of generations kept otherwise, adopted once everything was read. */
   const adopt: GenerationRow[] = [];
 
-  // Whole blobs: each read once, checking the generations that lie within it on the way.
+  // Whole blobs: each read once, checking the generations that lie within it on the way. The
+  // session row is read once for them all (a rebuild writes it).
   const within = withinRoots(rows);
+  let hasSession =
+    blobs.whole.size > 0 &&
+    (await storage.tables.get('sessions', partition, sessionId)) !== undefined;
   for (const [sha, size] of blobs.whole) {
     const row = rows.get(sha);
     const offsets = row?.layout.kind === 'whole' ? (within.get(sha) ?? []) : [];
@@ -208,13 +212,13 @@ async function checkSession(
       states.set(inner, actual.state);
     }
     states.set(sha, read.state);
-    const session = await storage.tables.get('sessions', partition, sessionId);
-    if (row === undefined || session === undefined) {
+    if (row === undefined || !hasSession) {
       const missing = [
         ...(row === undefined ? ['generation row'] : []),
-        ...(session === undefined ? ['session row'] : []),
+        ...(hasSession ? [] : ['session row']),
       ].join(' and ');
-      await missingRows(check, { scope, sessionId, sha256: sha, size }, missing);
+      if (await missingRows(check, { scope, sessionId, sha256: sha, size }, missing))
+        hasSession = true;
     } else if (row.layout.kind !== 'whole') {
       adopt.push(row);
     }
@@ -359,27 +363,30 @@ async function hashWithin(
   return { sha256: hash.copy().digest('hex'), state: hash, within };
 }
 
+/** Reports a blob's missing rows and, with `repair`, rebuilds them: `true` when it did. */
 async function missingRows(
   check: Check,
   blob: { scope: AgentScope; sessionId: string; sha256: string; size: number },
   missing: string,
-): Promise<void> {
+): Promise<boolean> {
   const key = transcriptBlobKey(blob.scope, blob.sessionId, blob.sha256);
   check.findings.push({
     kind: 'missing_rows',
     key,
     detail: `no ${missing}`,
   });
-  if (!check.options.repair) return;
+  if (!check.options.repair) return false;
   try {
     await rebuild(check.storage, check.directory, check.options.spoolDir, check.now, blob);
     check.repaired.push(key);
+    return true;
   } catch (error) {
     check.findings.push({
       kind: 'corrupt',
       key,
       detail: `its rows could not be rebuilt: ${coerceError(error).message}`,
     });
+    return false;
   }
 }
 

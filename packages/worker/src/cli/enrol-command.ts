@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConfigError, UsageError, normaliseHostId, validateHostId } from '@nexus/core';
-import { commandApi } from './command-api.ts';
+import { commandApi } from '../api-client/command-api.ts';
 import { initCommand, writePrivateJson } from './init-command.ts';
 
 export const ENROL_HELP = `Usage: nexus-worker enrol --url <api> --code <code> [options]

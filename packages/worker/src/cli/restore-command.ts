@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { ConfigError, coerceError, validateId, validateSha256 } from '@nexus/core';
 import { writeImportIndex } from '../openclaw/import-index.ts';
-import { commandApi } from './command-api.ts';
+import { commandApi } from '../api-client/command-api.ts';
 
 export const RESTORE_HELP = `Usage: nexus-worker restore --out <dir> [options]
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { ConfigError, UsageError, coerceError } from '@nexus/core';
 import { defaultConfigPath, loadWorkerConfig } from '../config/worker-config.ts';
+import { formatBytes } from '../format-bytes.ts';
 import { JOB_TYPES } from '../jobs/registry.ts';
 import { decryptFile } from '../state-backup/age-file.ts';
 import { backupTime } from '../state-backup/retention.ts';
@@ -13,6 +14,7 @@ import {
   downloadBackupBytes,
   listBackups,
   putBackupBytes,
+  stateBackupTarget,
 } from '../state-backup/state-backup-api.ts';
 import {
   RECOVERY_KEY_PREFIX,
@@ -52,19 +54,18 @@ Options:
   -h, --help              show this help
 `;
 
+/** The options both commands take. */
+const SHARED_OPTIONS = {
+  'passphrase-env': { type: 'string' },
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function stateKeyCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      'passphrase-env': { type: 'string' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: [...argv], options: SHARED_OPTIONS, strict: true });
   if (values.help) return STATE_KEY_HELP;
   const passphrase = passphraseFrom(values['passphrase-env'], env);
   if (passphrase === undefined)
@@ -73,7 +74,7 @@ export async function stateKeyCommand(
     );
   const config = loadWorkerConfig(values.config ?? defaultConfigPath(env), env, JOB_TYPES);
   const made = await createStateKey(config.stateDir, passphrase);
-  const target = { url: config.nexus.url, apiKey: config.nexus.apiKey, hostId: config.host.id };
+  const target = stateBackupTarget(config);
   const name = recoveryKeyName(new Date());
   try {
     await putBackupBytes(target, name, made.wrapped);
@@ -98,33 +99,25 @@ export async function restoreStateCommand(
   const { values } = parseArgs({
     args: [...argv],
     options: {
+      ...SHARED_OPTIONS,
       out: { type: 'string' },
       name: { type: 'string' },
       list: { type: 'boolean' },
-      'passphrase-env': { type: 'string' },
       host: { type: 'string' },
       'no-verify': { type: 'boolean' },
-      config: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) return RESTORE_STATE_HELP;
   const config = loadWorkerConfig(values.config ?? defaultConfigPath(env), env, JOB_TYPES);
-  const target = {
-    url: config.nexus.url,
-    apiKey: config.nexus.apiKey,
-    hostId: values.host ?? config.host.id,
-  };
+  const target = stateBackupTarget(config, values.host);
   const archives = (await listBackups(target))
     .filter((b) => backupTime(b.name) !== undefined)
     .sort((a, b) => b.name.localeCompare(a.name));
   if (values.list)
     return archives.length === 0
       ? `Host ${target.hostId} has no state backups yet.`
-      : archives
-          .map((b) => `${b.name}  ${(b.bytes / 1024 / 1024).toFixed(1)} MB  stored ${b.storedAt}`)
-          .join('\n');
+      : archives.map((b) => `${b.name}  ${formatBytes(b.bytes)}  stored ${b.storedAt}`).join('\n');
   if (values.out === undefined)
     throw new UsageError('--out is missing: nexus-worker restore-state --out <dir> (see --help).');
   const chosen = values.name ?? archives[0]?.name;

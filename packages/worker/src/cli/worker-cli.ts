@@ -11,6 +11,7 @@ import { runReportOf } from '../jobs/run-report.ts';
 import type { WorkerServices } from '../worker-services.ts';
 import { buildJob, buildServices } from '../build-worker.ts';
 import { JOB_TYPES } from '../jobs/registry.ts';
+import { formatBytes } from '../format-bytes.ts';
 import { createLogger } from '../logger.ts';
 import { ScheduleState } from '../scheduler/schedule-state.ts';
 import { systemClock } from '../clock.ts';
@@ -261,7 +262,7 @@ async function restore(argv: readonly string[], env: NodeJS.ProcessEnv): Promise
   });
   (summary.failed > 0 ? logger.error.bind(logger) : logger.info.bind(logger))(
     { ...summary },
-    `restored ${String(summary.restored)} transcripts (${(summary.bytes / 1024 / 1024).toFixed(1)} MB) into ${values.out}; ${String(summary.alreadyThere)} already there, ${String(summary.conflicts)} left alone (a different file in the way), ${String(summary.failed)} failed`,
+    `restored ${String(summary.restored)} transcripts (${formatBytes(summary.bytes)}) into ${values.out}; ${String(summary.alreadyThere)} already there, ${String(summary.conflicts)} left alone (a different file in the way), ${String(summary.failed)} failed`,
   );
   await flush(logger);
   return summary.failed > 0 ? 1 : 0;

@@ -2,7 +2,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ConfigError } from '@nexus/core';
+import { ConfigError, answerError } from '@nexus/core';
+import { commandApi } from '../api-client/command-api.ts';
 
 /** Where a host's state backups are kept: the API's `/v1/hosts/{host}/state-backups`. */
 export interface StateBackupTarget {
@@ -11,26 +12,38 @@ export interface StateBackupTarget {
   readonly hostId: string;
 }
 
+/** The worker config's API and host (or another host, for a key that may read it). */
+export function stateBackupTarget(
+  config: {
+    readonly nexus: { readonly url: string; readonly apiKey: string };
+    readonly host: { readonly id: string };
+  },
+  hostId = config.host.id,
+): StateBackupTarget {
+  return { url: config.nexus.url, apiKey: config.nexus.apiKey, hostId };
+}
+
 export interface StoredBackup {
   readonly name: string;
   readonly bytes: number;
   readonly storedAt: string;
 }
 
-function pathOf(target: StateBackupTarget, name?: string): string {
-  const base = `${target.url.replace(/\/+$/, '')}/v1/hosts/${encodeURIComponent(target.hostId)}/state-backups`;
+/** The route's path (for `commandApi`, which adds the URL). */
+function backupsPath(target: StateBackupTarget, name?: string): string {
+  const base = `/v1/hosts/${encodeURIComponent(target.hostId)}/state-backups`;
   return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
 }
 
+/** The route's whole URL, for the calls that stream bytes. */
+function pathOf(target: StateBackupTarget, name?: string): string {
+  return `${target.url.replace(/\/+$/, '')}${backupsPath(target, name)}`;
+}
+
+/** The API's refusal of a streamed call, in the same words `commandApi` gives JSON calls. */
 async function failure(response: Response, what: string): Promise<ConfigError> {
-  const text = (await response.text()).slice(0, 400);
-  let detail = text;
-  try {
-    detail = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
-  } catch {
-    // not JSON: the text as it is
-  }
-  return new ConfigError(`${what}: the API answered ${String(response.status)}: ${detail}`);
+  const { message } = answerError(response.status, await response.text());
+  return new ConfigError(`${what}: the API answered ${String(response.status)}: ${message}`);
 }
 
 /** Sends a file (the encrypted archive) under `name`, streamed with its length. */
@@ -79,11 +92,10 @@ export async function putBackupBytes(
 }
 
 export async function listBackups(target: StateBackupTarget): Promise<StoredBackup[]> {
-  const response = await fetch(pathOf(target), {
-    headers: { authorization: `Bearer ${target.apiKey}` },
-  });
-  if (!response.ok) throw await failure(response, 'listing the state backups');
-  return ((await response.json()) as { backups: StoredBackup[] }).backups;
+  const answer = (await commandApi(target, 'GET', backupsPath(target))) as {
+    backups: StoredBackup[];
+  };
+  return answer.backups;
 }
 
 /** Streams a stored backup into `file` (created, never overwritten). */
@@ -114,9 +126,5 @@ export async function downloadBackupBytes(
 }
 
 export async function removeBackup(target: StateBackupTarget, name: string): Promise<void> {
-  const response = await fetch(pathOf(target, name), {
-    method: 'DELETE',
-    headers: { authorization: `Bearer ${target.apiKey}` },
-  });
-  if (!response.ok) throw await failure(response, `removing ${name}`);
+  await commandApi(target, 'DELETE', backupsPath(target, name));
 }

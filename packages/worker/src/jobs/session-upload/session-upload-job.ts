@@ -16,6 +16,7 @@ import {
 } from '../job.ts';
 import type { UploadOutcome } from '../../api-client/nexus-client.ts';
 import type { WorkerServices } from '../../worker-services.ts';
+import { formatBytes } from '../../format-bytes.ts';
 import { archiveFile } from './archive-file.ts';
 import { Progress } from './progress.ts';
 import { collectCandidates } from './collect-candidates.ts';
@@ -404,10 +405,4 @@ function needsWhole(outcome: UploadOutcome): boolean {
   return (
     outcome.httpStatus === 400 || (outcome.httpStatus === 409 && outcome.code.startsWith('base_'))
   );
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -81,7 +81,6 @@ export async function hashTranscript(
     bytes += chunk.length;
     if (chunk.length > 0) last = chunk[chunk.length - 1] ?? last;
   }
-  if (split === 0) prefixSha256 = createHash('sha256').digest('hex');
   return { sha256: hash.digest('hex'), bytes, prefixSha256, lineEnd: last === 0x0a };
 }
 

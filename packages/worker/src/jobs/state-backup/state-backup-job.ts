@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { coerceError } from '@nexus/core';
+import { formatBytes } from '../../format-bytes.ts';
 import { encryptFile } from '../../state-backup/age-file.ts';
 import {
   backupName,
@@ -10,7 +11,12 @@ import {
   backupsToRemove,
   type DatedBackup,
 } from '../../state-backup/retention.ts';
-import { listBackups, putBackup, removeBackup } from '../../state-backup/state-backup-api.ts';
+import {
+  listBackups,
+  putBackup,
+  removeBackup,
+  stateBackupTarget,
+} from '../../state-backup/state-backup-api.ts';
 import { identityToRecipient, loadStateKey, stateKeyPath } from '../../state-backup/state-key.ts';
 import {
   ConfiguredJob,
@@ -62,7 +68,7 @@ export class StateBackupJob extends ConfiguredJob<StateBackupConfig> {
         counts,
         errors,
       });
-    const target = { url: worker.nexus.url, apiKey: worker.nexus.apiKey, hostId: worker.host.id };
+    const target = stateBackupTarget(worker);
     const tmpRoot = join(worker.stateDir, 'tmp');
     await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
     const work = await mkdtemp(join(tmpRoot, 'state-'));
@@ -106,7 +112,7 @@ export class StateBackupJob extends ConfiguredJob<StateBackupConfig> {
       }
       return finishedRun(started, {
         success: true,
-        message: `stored ${name} (${(size / 1024 / 1024).toFixed(1)} MB, encrypted); ${String(counts.removed)} older backups removed by retention`,
+        message: `stored ${name} (${formatBytes(size)}, encrypted); ${String(counts.removed)} older backups removed by retention`,
         counts,
         errors,
       });

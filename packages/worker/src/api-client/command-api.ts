@@ -1,5 +1,5 @@
 import { ApiAnswerError, ConfigError, callApi } from '@nexus/core';
-import { sendOverHttp } from '../api-client/nexus-client.ts';
+import { sendOverHttp } from './nexus-client.ts';
 
 /**
  * One JSON request of a one-shot command (`enrol`, `restore`): the API's refusal becomes a
