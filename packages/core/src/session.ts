@@ -75,6 +75,11 @@ export interface SessionRecord {
   readonly context: SessionContext;
   /** What became of the session (absent from rows written before 0.4, until their next upload). */
   readonly state?: SessionState;
+  /** The first user message, shortened (`titleOf`); absent from rows written before 0.5. */
+  readonly title?: string | null;
+  /** User and assistant messages, and tool calls, of its fullest generation (absent before 0.5). */
+  readonly messages?: number;
+  readonly toolCalls?: number;
   readonly usage: readonly UsageBucket[];
 }
 
@@ -131,8 +136,23 @@ export function summarizeSession(
     costUsd: totals.costUsd,
     context,
     state: sessionStateOf(generations, context),
+    title:
+      [...generations]
+        .sort((a, b) => compareNullable(a.summary.firstTimestamp, b.summary.firstTimestamp))
+        .map((g) => g.summary.title ?? null)
+        .find((title) => title !== null) ?? null,
+    messages: Math.max(...generations.map((g) => messageCount(g.summary))),
+    toolCalls: Math.max(...generations.map((g) => sumValues(g.summary.toolCalls))),
     usage,
   };
+}
+
+function messageCount(summary: TranscriptSummary): number {
+  return (summary.messagesByRole['user'] ?? 0) + (summary.messagesByRole['assistant'] ?? 0);
+}
+
+function sumValues(counts: Readonly<Record<string, number>>): number {
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
 }
 
 function compareNullable(a: string | null, b: string | null): number {

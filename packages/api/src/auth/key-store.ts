@@ -161,6 +161,20 @@ export class KeyStore {
     return { status: 'valid', principal: principalOf(record) };
   }
 
+  /**
+   * The principal of a created key known by its id, as long as it exists and is not revoked: a
+   * dashboard login, which keeps the key's id and not its secret, is re-checked with this on
+   * every page (rows cached like `lookup`'s, so revocation takes effect within the cache time).
+   */
+  async current(keyId: string): Promise<Principal | undefined> {
+    const row = await this.row(keyId);
+    if (!row) return undefined;
+    const record = recordOf(row);
+    if (record.revokedAt !== undefined) return undefined;
+    this.noteUse(keyId);
+    return principalOf(record);
+  }
+
   private isCached(keyId: string): boolean {
     return (this.cache.get(keyId)?.until ?? 0) > this.now().getTime();
   }

@@ -8,6 +8,7 @@ import {
   printAnswer,
   requireArg,
 } from './admin-client.ts';
+import { PROVIDER_SETUP } from '../webhooks/provider-setup.ts';
 
 export const ENDPOINTS_HELP = `Usage: nexus endpoints <add|list|show|rotate|template|disable|enable|remove> [options]
 
@@ -48,19 +49,6 @@ interface EndpointView {
   url: string;
   addedSecret?: string;
 }
-
-const SETUP: Readonly<Record<string, string>> = {
-  github:
-    'GitHub: repository (or organisation) Settings > Webhooks > Add webhook. Payload URL and Secret as above, Content type application/json.',
-  stripe:
-    'Stripe: Dashboard > Developers > Webhooks > Add endpoint with the URL above; then give Nexus the signing secret Stripe shows (whsec_...) with "nexus endpoints rotate <id> --secret-file <file>".',
-  slack:
-    'Slack: api.slack.com/apps > your app > Basic Information > Signing Secret: give it to Nexus with "--secret-file"; use the URL above as the Request URL (Event Subscriptions, Slash Commands, Interactivity).',
-  standard:
-    'Standard Webhooks sender (OpenAI, Svix, ...): register the URL above; if the sender shows its own whsec_ secret, give it to Nexus with "--secret-file".',
-  hmac: 'Configure the sender to sign the body with HMAC-SHA256 (hex) using the secret, in the header named above.',
-  token: 'Configure the sender to send the secret in the header named above.',
-};
 
 export async function endpointsCommand(
   argv: readonly string[],
@@ -131,7 +119,7 @@ export async function endpointsCommand(
           `  Secret: ${created.secrets[0] ?? ''}`,
           ...(created.provider.header ? [`  Header: ${created.provider.header}`] : []),
           '',
-          SETUP[created.provider.type] ?? '',
+          PROVIDER_SETUP[created.provider.type] ?? '',
           'The secret is shown only now: paste it into the sender, and keep no other copy.',
         ].join('\n'),
       );

@@ -16,12 +16,29 @@ export class ApiKeys {
     return this.digests.length;
   }
 
+  /**
+   * A short public name of a configured key (part of its digest's hex), kept in a dashboard
+   * login cookie instead of the key itself; `undefined` for a key that is not configured.
+   */
+  fingerprintOf(presented: string): string | undefined {
+    return this.verify(presented) ? fingerprint(digest(presented)) : undefined;
+  }
+
+  /** Whether a configured key has this fingerprint (a login made with it is still good). */
+  hasFingerprint(name: string): boolean {
+    return this.digests.some((known) => fingerprint(known) === name);
+  }
+
   verify(presented: string): boolean {
     const candidate = digest(presented);
     let match = false;
     for (const known of this.digests) match = timingSafeEqual(candidate, known) || match;
     return match;
   }
+}
+
+function fingerprint(digested: Buffer): string {
+  return digested.subarray(0, 12).toString('hex');
 }
 
 function digest(key: string): Buffer {

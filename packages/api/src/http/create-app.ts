@@ -22,6 +22,11 @@ import { endpointRoutes } from './routes/endpoint-routes.ts';
 import { hookRoutes } from './routes/hook-routes.ts';
 import { queueRoutes } from './routes/queue-routes.ts';
 import { EndpointCache } from '../webhooks/endpoint-cache.ts';
+import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
+import { internalPrincipalOf } from '../dashboard/internal-api.ts';
+import { LoginSessions } from '../dashboard/login-session.ts';
+import { errorPage, htmlResponse } from '../dashboard/page.ts';
+import { SessionCatalog } from '../dashboard/session-catalog.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../webhooks/retry-policy.ts';
 import {
   DEFAULT_RETENTION,
@@ -67,6 +72,8 @@ export interface AppDeps {
   readonly closing?: AbortSignal;
   /** A webhook delivery's body must arrive within this (default 30 s). */
   readonly webhookReadTimeoutMs?: number;
+  /** Signs dashboard logins (`NEXUS_DASHBOARD_SECRET`); default: a random one kept in storage. */
+  readonly dashboardSecret?: string;
 }
 
 const OPEN_PATHS = new Set(['/v1/health', '/v1/enrol']);
@@ -81,6 +88,7 @@ export function createApp(deps: AppDeps): NexusApp {
   const now = deps.now ?? (() => new Date());
   const defaultHostId = deps.defaultHostId ?? DEFAULT_HOST_ID;
   const app = new Hono<AppEnv>();
+  const catalog = new SessionCatalog(deps.storage, { nowMs: () => now().getTime() });
   const keys = new KeyStore(deps.storage, {
     now,
     ...(deps.keyCacheMs === undefined ? {} : { cacheMs: deps.keyCacheMs }),
@@ -110,14 +118,16 @@ export function createApp(deps: AppDeps): NexusApp {
     return errorResponse(error, logger, { method: c.req.method, path: c.req.path });
   });
   app.notFound((c) =>
-    errorResponse(
-      new NotFoundError(
-        `There is no route ${c.req.method} ${c.req.path}; see docs/API.md for the routes.`,
-        'route_not_found',
-      ),
-      logger,
-      { method: c.req.method, path: c.req.path },
-    ),
+    wantsPage(c.req.path, c.req.header('accept'))
+      ? htmlResponse(errorPage(404, `There is no page ${c.req.path}.`), 404)
+      : errorResponse(
+          new NotFoundError(
+            `There is no route ${c.req.method} ${c.req.path}; see docs/API.md for the routes.`,
+            'route_not_found',
+          ),
+          logger,
+          { method: c.req.method, path: c.req.path },
+        ),
   );
 
   app.use(async (c, next) => {
@@ -136,6 +146,12 @@ export function createApp(deps: AppDeps): NexusApp {
 
   app.use('/v1/*', async (c, next) => {
     if (OPEN_PATHS.has(c.req.path)) return next();
+    // The dashboard calling the API for its logged-in key (`InternalApi`): already authenticated.
+    const internal = internalPrincipalOf(c.env);
+    if (internal !== undefined) {
+      c.set('principal', internal);
+      return next();
+    }
     const principal = await authenticator.authenticate(
       c.req.header('authorization'),
       clientAddressOf(c),
@@ -158,6 +174,9 @@ export function createApp(deps: AppDeps): NexusApp {
     maxTranscriptBytes: deps.maxTranscriptBytes,
     spoolDir: deps.spoolDir ?? tmpdir(),
     defaultHostId,
+    onStored: () => {
+      catalog.invalidate();
+    },
   });
   sessionRoutes(app, { storage: deps.storage, defaultHostId });
   stateBackupRoutes(app, {
@@ -197,7 +216,28 @@ export function createApp(deps: AppDeps): NexusApp {
     now,
     closing: deps.closing ?? new AbortController().signal,
   });
+  dashboardRoutes(app, {
+    storage: deps.storage,
+    authenticator,
+    logins: new LoginSessions({
+      storage: deps.storage,
+      apiKeys,
+      keys,
+      nowMs: () => now().getTime(),
+      ...(deps.dashboardSecret === undefined ? {} : { secret: deps.dashboardSecret }),
+    }),
+    catalog,
+    logger,
+    now,
+  });
   return app;
+}
+
+/** A browser asking for a page outside the API gets the dashboard's 404 page, not JSON. */
+function wantsPage(path: string, accept: string | undefined): boolean {
+  return (
+    !path.startsWith('/v1/') && !path.startsWith('/hooks/') && (accept ?? '').includes('text/html')
+  );
 }
 
 /**

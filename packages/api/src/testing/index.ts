@@ -3,3 +3,5 @@ export * from './api-harness.ts';
 export * from './azurite.ts';
 export * from './spawn-server.ts';
 export * from './storage-conformance.ts';
+export * from './dashboard-seed.ts';
+export * from './browser.ts';

@@ -35,8 +35,8 @@ const NEWLINE = 0x0a;
 const OPEN_BRACE = 0x7b;
 const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** OpenClaw copies delivered messages into the transcript with zero usage (OPENCLAW.md). */
-const MIRROR_PROVIDER = 'openclaw';
-const MIRROR_MODEL = 'delivery-mirror';
+export const MIRROR_PROVIDER = 'openclaw';
+export const MIRROR_MODEL = 'delivery-mirror';
 const MAX_DATE_MS = 8.64e15;
 
 type Json = Record<string, unknown>;
@@ -70,6 +70,7 @@ export class TranscriptScanner {
   private costUsd = 0;
   private errorStops = 0;
   private abortedStops = 0;
+  private title: string | null = null;
   private readonly onUsage: ((record: UsageRecord) => void) | undefined;
   /** Strings that repeat on every message (day, provider, model) are kept once. */
   private readonly interned = new Map<string, string>();
@@ -97,6 +98,7 @@ export class TranscriptScanner {
     this.costUsd = summary.costUsd;
     this.errorStops = summary.errorStops;
     this.abortedStops = summary.abortedStops;
+    this.title = summary.title ?? null;
   }
 
   push(chunk: Uint8Array): void {
@@ -167,6 +169,7 @@ export class TranscriptScanner {
         compactions: this.entriesByType['compaction'] ?? 0,
         errorStops: this.errorStops,
         abortedStops: this.abortedStops,
+        title: this.title,
       },
     };
   }
@@ -268,6 +271,7 @@ export class TranscriptScanner {
     const role = typeof message['role'] === 'string' ? message['role'] : '(none)';
     increment(this.messagesByRole, role);
     if (role === 'assistant') this.takeAssistant(entry, message);
+    else if (role === 'user' && this.title === null) this.title = titleOf(message['content']);
   }
 
   private takeAssistant(entry: Json, message: Json): void {
@@ -431,4 +435,30 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
     offset += part.byteLength;
   }
   return out;
+}
+
+/** Longest title kept: enough for a list row, small enough for every session row. */
+export const MAX_TITLE_CHARS = 160;
+
+/**
+ * A session's title, as lists show it: the first user message's text, whitespace folded, cut at
+ * `MAX_TITLE_CHARS`; `null` when it has no text (an image alone).
+ */
+export function titleOf(content: unknown): string | null {
+  let text = '';
+  if (typeof content === 'string') text = content;
+  else if (Array.isArray(content)) {
+    for (const block of content) {
+      if (isObject(block) && block['type'] === 'text' && typeof block['text'] === 'string') {
+        text = block['text'];
+        break;
+      }
+    }
+  }
+  const folded = text
+    .slice(0, MAX_TITLE_CHARS * 4)
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (folded === '') return null;
+  return folded.length > MAX_TITLE_CHARS ? `${folded.slice(0, MAX_TITLE_CHARS - 1)}…` : folded;
 }

@@ -27,6 +27,8 @@ export interface TranscriptSummary {
   /** Assistant stop reasons that mean a turn went wrong: `error`, `aborted`. */
   readonly errorStops: number;
   readonly abortedStops: number;
+  /** The first user message's text, shortened (`titleOf`); absent from summaries before 0.5. */
+  readonly title?: string | null;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface TranscriptRouteDeps {
   readonly maxTranscriptBytes: number;
   readonly spoolDir: string;
   readonly defaultHostId: string;
+  /** Told after each stored generation (the dashboard's session list reads again). */
+  readonly onStored?: () => void;
 }
 
 /** Under a host, and (deprecated, for the default host) without one. */
@@ -71,6 +73,7 @@ export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void
             ? new Uint8Array(await c.req.arrayBuffer())
             : streamOf(c),
       });
+      if (result.status === 'created') deps.onStored?.();
       return c.json(result, result.status === 'created' ? 201 : 200);
     },
     GET: async (c: NexusContext) => {

@@ -1,0 +1,237 @@
+import { html, raw } from 'hono/html';
+import { ValidationError } from '@nexus/core';
+import type { HostView } from '../../http/routes/host-routes.ts';
+import { PROVIDER_SETUP } from '../../webhooks/provider-setup.ts';
+import type { PageContext } from '../dashboard-routes.ts';
+import { csrfField, emptyRow, isAdmin, layout, when, type Html, type Viewer } from '../page.ts';
+
+const PROVIDERS = ['github', 'stripe', 'slack', 'standard', 'hmac', 'token'] as const;
+const ACTIONS = ['agent', 'wake', 'mapping'] as const;
+
+/** An endpoint as `GET /v1/endpoints` shows it (secrets as their last four characters). */
+interface EndpointView {
+  readonly id: string;
+  readonly hostId: string;
+  readonly agentId: string;
+  readonly provider: { readonly type: string; readonly header?: string };
+  readonly action: { readonly type: string; readonly name?: string };
+  readonly enabled: boolean;
+  readonly secrets: readonly string[];
+  readonly url: string;
+  readonly createdAt: string;
+}
+
+/** Webhook endpoints: the list, and for admins create, rotate a secret, disable and enable. */
+export async function endpointsPage(page: PageContext): Promise<Html> {
+  return render(page, undefined);
+}
+
+async function render(
+  { c, viewer, api }: PageContext,
+  shown: { title: string; endpoint: EndpointView; secret: string } | undefined,
+  problem?: string,
+): Promise<Html> {
+  const [{ endpoints }, { hosts }] = await Promise.all([
+    api.get<{ endpoints: EndpointView[] }>(viewer.principal, '/v1/endpoints'),
+    api.get<{ hosts: HostView[] }>(viewer.principal, '/v1/hosts'),
+  ]);
+  const origin = new URL(c.req.url).origin;
+  const body = html`<h1>Endpoints</h1>
+    ${problem === undefined ? '' : html`<p class="error" role="alert">${problem}</p>`}
+    ${shown === undefined ? '' : secretCard(shown, origin)}
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Endpoint</th>
+          <th scope="col">Provider</th>
+          <th scope="col">Host / agent</th>
+          <th scope="col">Delivers as</th>
+          <th scope="col">URL</th>
+          <th scope="col">Secrets</th>
+          <th scope="col">Created</th>
+          <th scope="col">State</th>
+          ${isAdmin(viewer) ? html`<th scope="col">Actions</th>` : ''}
+        </tr>
+      </thead>
+      <tbody>
+        ${
+          endpoints.length === 0
+            ? emptyRow(isAdmin(viewer) ? 9 : 8, 'No endpoints yet.')
+            : endpoints.map(
+                (e) =>
+                  html`<tr>
+                    <td>${e.id}</td>
+                    <td>${e.provider.type}</td>
+                    <td>${e.hostId} / ${e.agentId}</td>
+                    <td>
+                      ${e.action.type}${e.action.name === undefined ? '' : ` ${e.action.name}`}
+                    </td>
+                    <td><code>${origin}${e.url}</code></td>
+                    <td>${e.secrets.join(', ')}</td>
+                    <td>${when(e.createdAt)}</td>
+                    <td>
+                      <span class="badge ${e.enabled ? 'ok' : 'paused'}"
+                        >${e.enabled ? 'enabled' : 'disabled'}</span
+                      >
+                    </td>
+                    ${isAdmin(viewer) ? html`<td>${endpointActions(e, viewer)}</td>` : ''}
+                  </tr>`,
+              )
+        }
+      </tbody>
+    </table>
+    ${isAdmin(viewer) ? createForm(viewer, hosts) : html`<p class="muted">An admin key can add endpoints.</p>`}`;
+  return layout({ title: 'Endpoints', viewer, current: '/endpoints', body });
+}
+
+function secretCard(
+  shown: { title: string; endpoint: EndpointView; secret: string },
+  origin: string,
+): Html {
+  return html`<section class="card" aria-labelledby="shown-secret">
+    <h2 id="shown-secret">${shown.title}</h2>
+    <p>Copy the secret now: it is shown this once.</p>
+    <dl class="facts">
+      <dt>URL</dt>
+      <dd class="secret">${origin}${shown.endpoint.url}</dd>
+      <dt>Secret</dt>
+      <dd class="secret">${shown.secret}</dd>
+    </dl>
+    <p>${PROVIDER_SETUP[shown.endpoint.provider.type] ?? ''}</p>
+  </section>`;
+}
+
+function endpointActions(e: EndpointView, viewer: Viewer): Html {
+  return html`<div class="actions">
+    <form method="post" action="/endpoints/${e.id}/rotate">
+      ${csrfField(viewer)}
+      <button type="submit" class="secondary">Add a secret</button>
+    </form>
+    <form method="post" action="/endpoints/${e.id}/${e.enabled ? 'disable' : 'enable'}">
+      ${csrfField(viewer)}
+      <button type="submit" class="${e.enabled ? 'danger' : 'secondary'}">
+        ${e.enabled ? 'Disable' : 'Enable'}
+      </button>
+    </form>
+    ${
+      e.secrets.length > 1
+        ? html`<form method="post" action="/endpoints/${e.id}/remove-secret">
+            ${csrfField(viewer)}
+            <label
+              >Remove secret
+              <select name="secret">
+                ${e.secrets.map((s) => html`<option value="${s.replace('…', '')}">${s}</option>`)}
+              </select></label
+            >
+            <button type="submit" class="secondary">Remove</button>
+          </form>`
+        : ''
+    }
+  </div>`;
+}
+
+function createForm(viewer: Viewer, hosts: readonly HostView[]): Html {
+  return html`<section class="card" aria-labelledby="new-endpoint">
+    <h2 id="new-endpoint">New endpoint</h2>
+    <form method="post" action="/endpoints" class="filters">
+      ${csrfField(viewer)}
+      <label
+        >Provider
+        <select name="provider" required>
+          ${PROVIDERS.map((p) => html`<option value="${p}">${p}</option>`)}
+        </select></label
+      >
+      <label
+        >Host
+        <select name="hostId">
+          ${hosts.map((h) => html`<option value="${h.hostId}">${h.name} (${h.hostId})</option>`)}
+        </select></label
+      >
+      <label>Agent <input name="agentId" value="main" required pattern="[A-Za-z0-9._-]+" /></label>
+      <label>Id (optional) <input name="id" pattern="[A-Za-z0-9._-]*" /></label>
+      <label
+        >Delivers as
+        <select name="action">
+          ${ACTIONS.map((a) => html`<option value="${a}" ${a === 'agent' ? raw('selected') : ''}>${a}</option>`)}
+        </select></label
+      >
+      <label>Mapping (for "mapping") <input name="mapping" /></label>
+      <label>Header (hmac, token) <input name="header" /></label>
+      <label
+        >Secret from the provider (optional)
+        <input name="secret" type="password" autocomplete="off"
+      /></label>
+      <button type="submit">Create</button>
+    </form>
+    <p class="muted">
+      Without a secret, Nexus makes one. Stripe and Slack make their own: paste it here.
+    </p>
+  </section>`;
+}
+
+export async function createEndpoint(page: PageContext): Promise<Html> {
+  const { form, viewer, api } = page;
+  const field = (name: string) => {
+    const value = form.get(name)?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const input = {
+    provider: field('provider'),
+    agentId: field('agentId'),
+    ...(field('hostId') === undefined ? {} : { hostId: field('hostId') }),
+    ...(field('id') === undefined ? {} : { id: field('id') }),
+    ...(field('action') === undefined ? {} : { action: field('action') }),
+    ...(field('mapping') === undefined ? {} : { mapping: field('mapping') }),
+    ...(field('header') === undefined ? {} : { header: field('header') }),
+    ...(field('secret') === undefined ? {} : { secrets: [field('secret')] }),
+  };
+  const answer = await api.call<EndpointView & { secrets: string[] }>(
+    viewer.principal,
+    'POST',
+    '/v1/endpoints',
+    input,
+  );
+  if (!answer.ok) return render(page, undefined, answer.error?.message);
+  const created = answer.body;
+  return render(page, {
+    title: `Endpoint ${created.id} created`,
+    endpoint: { ...created, url: `/hooks/${created.id}` },
+    secret: created.secrets[0] ?? '',
+  });
+}
+
+/** Rotate (add a generated secret), remove a secret, disable, enable: `PATCH /v1/endpoints/{id}`. */
+export async function endpointAction(page: PageContext): Promise<Html | Response> {
+  const { c, viewer, api, form } = page;
+  const id = c.req.param('endpointId') ?? '';
+  const action = c.req.param('action') ?? '';
+  const patch =
+    action === 'rotate'
+      ? { addSecret: true }
+      : action === 'disable'
+        ? { enabled: false }
+        : action === 'enable'
+          ? { enabled: true }
+          : action === 'remove-secret'
+            ? { removeSecret: form.get('secret') ?? '' }
+            : undefined;
+  if (patch === undefined)
+    throw new ValidationError(
+      'invalid_action',
+      `There is no endpoint action ${action}; use rotate, remove-secret, disable or enable.`,
+    );
+  const answer = await api.call<EndpointView & { addedSecret?: string }>(
+    viewer.principal,
+    'PATCH',
+    `/v1/endpoints/${encodeURIComponent(id)}`,
+    patch,
+  );
+  if (!answer.ok) return render(page, undefined, answer.error?.message);
+  if (answer.body.addedSecret !== undefined)
+    return render(page, {
+      title: `New secret for ${id}`,
+      endpoint: answer.body,
+      secret: answer.body.addedSecret,
+    });
+  return c.redirect('/endpoints', 303);
+}

@@ -1,0 +1,156 @@
+import { html } from 'hono/html';
+import { validateScope, validateSha256, type Generation, type SessionRecord } from '@nexus/core';
+import { authorize } from '../../auth/access.ts';
+import { parseLimit } from '../../http/query-params.ts';
+import { openTranscript } from '../../transcripts/session-queries.ts';
+import type { PageContext } from '../dashboard-routes.ts';
+import { renderConversation } from '../conversation.ts';
+import { bytes, compact, count, hrefWith, layout, usd, when, type Html } from '../page.ts';
+import { ENTRIES_PER_PAGE, readTranscriptPage } from '../transcript-page.ts';
+import { sessionHref } from './sessions-page.ts';
+
+/**
+ * One session as a person reads it, a page of entries at a time (`?start=`), or the page holding
+ * one entry (`?entry=<id>`, a permalink); any of its generations (`?g=<sha256>`), the latest by
+ * default; its facts and generations beside it.
+ */
+export async function sessionPage({ c, viewer, api, storage }: PageContext): Promise<Html> {
+  const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
+  const sessionId = c.req.param('sessionId') ?? '';
+  const { session, generations } = await api.get<{
+    session: SessionRecord;
+    generations: Generation[];
+  }>(
+    viewer.principal,
+    `/v1/hosts/${encodeURIComponent(scope.hostId)}/agents/${encodeURIComponent(scope.agentId)}/sessions/${encodeURIComponent(sessionId)}`,
+  );
+  const g = c.req.query('g');
+  const sha256 = g === undefined || g === '' ? session.latestSha256 : validateSha256(g);
+  const entryId = c.req.query('entry');
+  const start = parseLimit(c.req.query('start'), 1, 100_000_000) - 1;
+  const opened = await openTranscript(storage, scope, session.sessionId, sha256);
+  const page = await readTranscriptPage(opened.body, {
+    ...(entryId === undefined || entryId === '' ? { start } : { entryId }),
+  });
+  const base = sessionHref(session);
+  const here = sha256 === session.latestSha256 ? base : hrefWith(base, { g: sha256 });
+  const lines = opened.generation.summary.lines;
+  const pageLink = (from: number, label: string) =>
+    html`<a
+      href="${hrefWith(base, { g: g === undefined ? undefined : sha256, start: String(from + 1) })}"
+      >${label}</a
+    >`;
+  const pager = html`<nav class="pager" aria-label="Pages of the transcript">
+    ${page.start > 0 ? pageLink(Math.max(0, page.start - ENTRIES_PER_PAGE), '← Earlier') : ''}
+    <span class="muted"
+      >Entries
+      ${count(page.entries.length === 0 ? 0 : page.start + 1)}–${count(
+        page.start + page.entries.length,
+      )}
+      of ${count(lines)}</span
+    >
+    ${page.more ? pageLink(page.start + ENTRIES_PER_PAGE, 'Later →') : ''}
+  </nav>`;
+
+  const body = html`<h1>${session.title ?? `Session ${session.sessionId}`}</h1>
+    <div class="layout-2">
+      <section aria-label="Conversation">
+        ${
+          entryId !== undefined && entryId !== '' && page.entries.length === 0
+            ? html`<p class="error" role="alert">
+                This generation has no entry ${entryId}; it may be in another generation.
+              </p>`
+            : ''
+        }
+        ${pager} ${renderConversation(page.entries, here)} ${pager}
+        <p class="muted">Keys: j and k move between entries.</p>
+      </section>
+      <aside class="side">
+        <div class="card">
+          <dl class="facts">
+            <dt>Host / agent</dt>
+            <dd>${session.hostId} / ${session.agentId}</dd>
+            <dt>Session</dt>
+            <dd><code>${session.sessionId}</code></dd>
+            <dt>State</dt>
+            <dd>
+              <span class="badge ${session.state?.state ?? 'live'}"
+                >${session.state?.state ?? 'live'}</span
+              >
+            </dd>
+            <dt>Started</dt>
+            <dd>${when(session.firstTimestamp)}</dd>
+            <dt>Last activity</dt>
+            <dd>${when(session.activityAt)}</dd>
+            <dt>Messages</dt>
+            <dd>${count(session.messages)}</dd>
+            <dt>Tool calls</dt>
+            <dd>${count(session.toolCalls)}</dd>
+            <dt>Tokens</dt>
+            <dd>${compact(session.tokens.total)}</dd>
+            <dt>Cost</dt>
+            <dd>${usd(session.costUsd)}</dd>
+            <dt>Models</dt>
+            <dd>${session.models.join(', ') || '—'}</dd>
+            <dt>Channel</dt>
+            <dd>${session.context.channel ?? '—'}</dd>
+          </dl>
+          <p>
+            <a href="${hrefWith(`${base}/raw`, { g: sha256 })}" download
+              >Download this generation (raw JSONL, ${bytes(opened.bytes)})</a
+            >
+          </p>
+        </div>
+        <div class="card">
+          <h2>Generations</h2>
+          <ol>
+            ${generationList(generations, sha256, base)}
+          </ol>
+        </div>
+      </aside>
+    </div>`;
+  return layout({ title: session.title ?? session.sessionId, viewer, current: '/sessions', body });
+}
+
+/** Each stored generation: when, what kind, what it added to the one before; the shown one marked. */
+function generationList(generations: readonly Generation[], shown: string, base: string): Html {
+  let previousMessages = 0;
+  return html`${generations.map((generation) => {
+    const messages = Object.values(generation.summary.messagesByRole).reduce((a, b) => a + b, 0);
+    const added = messages - previousMessages;
+    previousMessages = messages;
+    const label = html`${generation.kind}${
+      generation.origin === undefined ? '' : ` (${generation.origin})`
+    },
+    ${when(generation.receivedAt)}: ${count(generation.summary.lines)} entries,
+    ${added >= 0 ? `+${count(added)}` : count(added)} messages`;
+    return html`<li>
+      ${
+        generation.sha256 === shown
+          ? html`<strong aria-current="true">${label}</strong>`
+          : html`<a href="${hrefWith(base, { g: generation.sha256 })}">${label}</a>`
+      }
+    </li>`;
+  })}`;
+}
+
+/** The exact bytes of one generation, as a download (never rendered by the browser). */
+export async function rawTranscript({ c, viewer, storage }: PageContext): Promise<Response> {
+  const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
+  authorize(viewer.principal, {
+    kind: 'read',
+    hostId: scope.hostId,
+    what: `downloads a transcript of host ${scope.hostId}`,
+  });
+  const sessionId = c.req.param('sessionId') ?? '';
+  const opened = await openTranscript(storage, scope, sessionId, c.req.query('g') ?? '');
+  return new Response(ReadableStream.from(opened.body), {
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-length': String(opened.bytes),
+      'content-disposition': `attachment; filename="${sessionId}-${opened.generation.sha256.slice(0, 12)}.jsonl"`,
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+    },
+  });
+}
