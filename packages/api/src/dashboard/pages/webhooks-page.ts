@@ -4,7 +4,7 @@ import { WEBHOOK_STATES } from '../../webhooks/webhook-item.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { Endpoint } from '../../webhooks/endpoint.ts';
 import type { PageContext } from '../dashboard-routes.ts';
-import type { InternalApi } from '../internal-api.ts';
+import { ApiAnswerError, type InternalApi } from '../internal-api.ts';
 import {
   bytes,
   count,
@@ -251,7 +251,7 @@ export async function replayOne({ c, viewer, api }: PageContext): Promise<Respon
   const id = c.req.param('id') ?? '';
   const path = `/hosts/${encodeURIComponent(scope.hostId)}/agents/${encodeURIComponent(scope.agentId)}/webhooks/${encodeURIComponent(id)}`;
   const answer = await api.call(viewer.principal, 'POST', `/v1${path}/replay`);
-  if (!answer.ok) throw new ValidationError('replay_failed', answer.error?.message ?? '');
+  if (!answer.ok) throw new ApiAnswerError(answer.status, answer.error?.message ?? '');
   return c.redirect(`${path}?replayed=1`, 303);
 }
 
