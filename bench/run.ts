@@ -12,6 +12,7 @@ import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './context.ts';
+import { benchDashboard } from './dashboard.ts';
 import { benchIdleScan } from './idle-scan.ts';
 import { benchIncrements } from './increments.ts';
 import { benchLargeUpload } from './large-upload.ts';
@@ -23,7 +24,7 @@ import { benchWebhookDelivery, benchWebhookIngest } from './webhooks.ts';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(
-    'Usage: npm run bench [-- B1 B1a B2 B3 B4 B5 B8 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n',
+    'Usage: npm run bench [-- B1 B1a B2 B3 B4 B5 B7 B8 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n',
   );
   process.exit(0);
 }
@@ -53,6 +54,7 @@ const BENCHMARKS: { ids: readonly string[]; run: (ctx: BenchContext) => Promise<
   { ids: ['B3'], run: (ctx) => benchWebhookIngest(ctx.root, ctx.quick, ctx.rows, ctx.raw) },
   { ids: ['B5'], run: (ctx) => benchWebhookDelivery(ctx.root, ctx.quick, ctx.rows, ctx.raw) },
   { ids: ['B8'], run: benchIncrements },
+  { ids: ['B7'], run: benchDashboard },
 ];
 
 const root = await mkdtemp(join(tmpdir(), 'nexus-bench-'));

@@ -3,8 +3,10 @@
  * OpenClaw state folder (two agents, live and archived sessions, a malformed file), starts the API
  * on a free port with a temporary data folder, runs the worker's session_upload job once, and
  * shows what the API now holds; then a signed GitHub webhook, accepted once, delivered by the
- * worker's webhook_delivery job to a stand-in OpenClaw gateway. Everything lives in a temp folder, removed at the end unless
- * --keep is given.
+ * worker's webhook_delivery job to a stand-in OpenClaw gateway; then more sample data (two hosts,
+ * a conversation with every kind of entry, webhooks delivered and dead) for the dashboard, which
+ * stays open to look at until Ctrl-C (or, with --exit or without a terminal, the command ends and
+ * says how to open it again). Everything lives in a temp folder, kept at the end unless --clean.
  */
 import { execFile } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -14,18 +16,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createOpenClawFixture } from '@nexus/worker/testing';
-import { spawnServer } from '@nexus/api/testing';
+import { seedDashboard, spawnServer } from '@nexus/api/testing';
 import { GatewayStandIn } from '@nexus/worker/testing';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
-    'Usage: npm run demo [-- --keep]\n\nRuns the API and the worker on a sample OpenClaw folder and prints what was stored.\n  --keep   keep the temp folder to look around\n',
+    'Usage: npm run demo [-- --exit] [-- --clean]\n\nRuns the API and the worker on a sample OpenClaw folder, prints what was stored, adds sample\ndata for the dashboard and leaves the dashboard open until Ctrl-C.\n  --exit    end after the run instead of keeping the dashboard open\n  --clean   remove the temp folder at the end (it is kept by default, to look around)\n',
   );
   process.exit(0);
 }
 
 const run = promisify(execFile);
-const keep = process.argv.includes('--keep');
+const clean = process.argv.includes('--clean');
+const stayOpen = !process.argv.includes('--exit') && process.stdout.isTTY;
 const dir = await mkdtemp(join(tmpdir(), 'nexus-demo-'));
 const key = 'demo-key-0123456789';
 const step = (text: string) => process.stdout.write(`\n== ${text}\n`);
@@ -182,12 +185,35 @@ try {
       process.stdout.write(`     ${line.slice(0, 110)}\n`);
   }
 
+  step('More sample data for the dashboard: two hosts, a rich conversation, webhooks');
+  const seed = await seedDashboard({ url: server.url, key });
+  process.stdout.write(
+    `   ${seed.sessions} sessions on hosts ${seed.hosts.join(', ')}; webhooks ${seed.webhooks.pending} waiting, ${seed.webhooks.delivered} delivered, ${seed.webhooks.dead} dead\n`,
+  );
+
+  step('The dashboard');
+  process.stdout.write(`   open ${server.url}/ and log in with the key ${key}\n`);
+  process.stdout.write(`   the data is in ${join(dir, 'api')}\n`);
+  if (stayOpen) {
+    process.stdout.write('   Ctrl-C stops the demo.\n');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  } else if (!clean) {
+    process.stdout.write(
+      `   to open it again: NEXUS_API_KEYS=${key} npm run serve -- --data-dir ${join(dir, 'api')}\n`,
+    );
+  }
   step(
     'Done. For the real thing on this machine: npm start (the API and the worker against ~/.openclaw)',
   );
 } finally {
   await gateway.stop();
   await server.stop();
-  if (keep) process.stdout.write(`\nKept ${dir}\n`);
-  else await rm(dir, { recursive: true, force: true });
+  if (clean) await rm(dir, { recursive: true, force: true });
+  else
+    process.stdout.write(
+      `\nThe demo's files stay in ${dir} (npm run demo -- --clean removes them)\n`,
+    );
 }

@@ -93,6 +93,9 @@ if (!existsSync(workerConfig)) {
   for (const line of `${init.stdout}${init.stderr}`.trim().split('\n'))
     process.stdout.write(`[init] ${line}\n`);
 }
+process.stdout.write(
+  `[nexus] dashboard: ${url}/ (log in with ${process.env['NEXUS_API_KEYS'] === undefined ? `the key in ${join(dataDir, 'api-key')}` : 'a key of NEXUS_API_KEYS'})\n`,
+);
 const openclaw = process.env['OPENCLAW_STATE_DIR'] ?? join(homedir(), '.openclaw');
 process.stdout.write(
   existsSync(openclaw)

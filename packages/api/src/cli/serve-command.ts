@@ -7,8 +7,9 @@ import { onShutdown } from './shutdown.ts';
 
 export const SERVE_HELP = `Usage: nexus serve [options]
 
-Runs the Nexus API as a plain Node server. Storage is embedded (a data folder, nothing to
-install) unless Azure Storage is configured through the environment.
+Runs the Nexus API as a plain Node server, with the dashboard at its root URL (log in with an
+admin key or a reader key). Storage is embedded (a data folder, nothing to install) unless Azure
+Storage is configured through the environment.
 
 Options:
   --host <address>     address to listen on (env NEXUS_HOST, default 127.0.0.1)
@@ -55,6 +56,9 @@ export async function serveCommand(
       : 'Azure Storage';
   logger.info(`Nexus API listening on ${server.url} (${where})`);
   if (server.apiKeyFile) logger.info(`API key: ${server.apiKeyFile}`);
+  logger.info(
+    `Dashboard: ${server.url}/ (log in with ${server.apiKeyFile ? `the key in ${server.apiKeyFile}` : 'a key of NEXUS_API_KEYS'} or a reader key)`,
+  );
   await stopRequested;
   await server.close();
   logger.info('Nexus API stopped');

@@ -31,6 +31,8 @@ export interface ApiConfig {
   readonly webhookRetry: RetryPolicy;
   readonly webhookRetention: RetentionPolicy;
   readonly logLevel: string;
+  /** Signs dashboard logins; absent: a random secret kept in storage. */
+  readonly dashboardSecret?: string;
 }
 
 export const DEFAULT_PORT = 7420;
@@ -97,6 +99,10 @@ const envSchema = z.object({
   NEXUS_WEBHOOK_RETENTION_DAYS: whole('NEXUS_WEBHOOK_RETENTION_DAYS', 1, 3650).optional(),
   NEXUS_WEBHOOK_DEAD_RETENTION_DAYS: whole('NEXUS_WEBHOOK_DEAD_RETENTION_DAYS', 0, 3650).optional(),
   NEXUS_HOST_SILENT_MINUTES: whole('NEXUS_HOST_SILENT_MINUTES', 1, 100_000).optional(),
+  NEXUS_DASHBOARD_SECRET: z
+    .string()
+    .min(32, 'NEXUS_DASHBOARD_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)')
+    .optional(),
   NEXUS_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -162,6 +168,9 @@ export function loadApiConfig(
     apiKeys: splitKeys(e.NEXUS_API_KEYS),
     defaultHostId: e.NEXUS_DEFAULT_HOST,
     hostSilentMs: (e.NEXUS_HOST_SILENT_MINUTES ?? 60) * 60_000,
+    ...(e.NEXUS_DASHBOARD_SECRET === undefined
+      ? {}
+      : { dashboardSecret: e.NEXUS_DASHBOARD_SECRET }),
     maxTranscriptBytes: e.NEXUS_MAX_TRANSCRIPT_BYTES ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
     maxStateBackupBytes: e.NEXUS_MAX_STATE_BACKUP_BYTES ?? DEFAULT_MAX_STATE_BACKUP_BYTES,
     maxWebhookBytes: e.NEXUS_MAX_WEBHOOK_BYTES ?? DEFAULT_MAX_WEBHOOK_BYTES,
@@ -236,5 +245,6 @@ export function appSettings(config: ApiConfig) {
     maxWebhookBytes: config.maxWebhookBytes,
     webhookRetry: config.webhookRetry,
     webhookRetention: config.webhookRetention,
+    ...(config.dashboardSecret === undefined ? {} : { dashboardSecret: config.dashboardSecret }),
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderConversation, MAX_SHOWN_CHARS } from './conversation.ts';
 import { renderMarkdown } from './markdown.ts';
-import { linesOf, readTranscriptPage } from './transcript-page.ts';
+import { lineBytesOf, readTranscriptPage } from './transcript-page.ts';
 
 const bytesOf = (text: string, chunk = 7): AsyncIterable<Uint8Array> => {
   const all = new TextEncoder().encode(text);
@@ -173,6 +173,53 @@ describe('a page of a transcript', () => {
     expect(page.more).toBe(false);
   });
 
+  it('counts usage the same whether a line is read whole or only its usage', async () => {
+    const mixed = [
+      assistant('a0', [
+        { type: 'toolCall', id: 't', name: 'x', arguments: { usage: { totalTokens: 999 } } },
+      ]),
+      line({ type: 'custom', id: 'c0', data: { role: 'assistant', usage: { totalTokens: 1000 } } }),
+      line({
+        id: 'k0',
+        type: 'message',
+        message: { role: 'assistant', usage: { totalTokens: 7, cost: { total: 1 } } },
+      }),
+      line({
+        type: 'message',
+        id: 'm0',
+        message: {
+          role: 'assistant',
+          provider: 'openclaw',
+          model: 'delivery-mirror',
+          usage: { totalTokens: 50 },
+        },
+      }),
+      line({
+        type: 'message',
+        id: 's0',
+        message: {
+          role: 'assistant',
+          content: [{ type: 'text', text: '"usage":{"totalTokens":5} }}{{' }],
+          usage: { totalTokens: 3, cost: { total: 0.25 } },
+        },
+      }),
+      ...many.slice(0, 3),
+    ];
+    const skipped = await readTranscriptPage(bytesOf(`${mixed.join('\n')}\n`, 11), {
+      start: 7,
+      limit: 1,
+    });
+    const whole = await readTranscriptPage(bytesOf(`${mixed.join('\n')}\n`, 11), {
+      start: 0,
+      limit: 8,
+    });
+    expect(skipped.entries[0]?.running).toEqual(whole.entries[7]?.running);
+    expect(whole.entries[7]?.running).toEqual({
+      costUsd: 0.5 + 1 + 0.25 + 1.5,
+      tokens: 15 + 7 + 3 + 45,
+    });
+  });
+
   it('answers an unknown entry with an empty page', async () => {
     const page = await readTranscriptPage(bytesOf(`${many.join('\n')}\n`), { entryId: 'nope' });
     expect(page.entries).toEqual([]);
@@ -180,7 +227,8 @@ describe('a page of a transcript', () => {
 
   it('splits lines across chunks, multi-byte characters and a missing final newline', async () => {
     const lines: string[] = [];
-    for await (const l of linesOf(bytesOf('会议\n€uro\nlast', 1))) lines.push(l);
+    for await (const l of lineBytesOf(bytesOf('会议\n€uro\nlast', 1)))
+      lines.push(l.toString('utf8'));
     expect(lines).toEqual(['会议', '€uro', 'last']);
   });
 });

@@ -1,6 +1,18 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildTranscript } from '@nexus/core/testing';
+import { openEmbeddedStorage } from '../storage/embedded/open-embedded-storage.ts';
+import { putTranscript, testApp } from '../testing/api-harness.ts';
 import { csvField } from './pages/usage-page.ts';
-import { filterSessions, fold, type CatalogSession } from './session-catalog.ts';
+import {
+  SessionCatalog,
+  catalogOf,
+  filterSessions,
+  fold,
+  type CatalogSession,
+} from './session-catalog.ts';
 
 const session = (over: Partial<CatalogSession>): CatalogSession => ({
   hostId: 'laptop',
@@ -52,18 +64,22 @@ describe('the session list filter', () => {
   const ids = (found: CatalogSession[]) => found.map((s) => s.sessionId);
 
   it('sorts by activity, cost and size, largest or newest first', () => {
-    expect(ids(filterSessions(sessions, { sort: 'activity', readable: all }))).toEqual([
+    expect(ids(filterSessions(catalogOf(sessions), { sort: 'activity', readable: all }))).toEqual([
       'c',
       'b',
       'a',
     ]);
-    expect(ids(filterSessions(sessions, { sort: 'cost', readable: all }))).toEqual(['b', 'a', 'c']);
-    expect(ids(filterSessions(sessions, { sort: 'size', readable: all }))[0]).toBe('c');
+    expect(ids(filterSessions(catalogOf(sessions), { sort: 'cost', readable: all }))).toEqual([
+      'b',
+      'a',
+      'c',
+    ]);
+    expect(ids(filterSessions(catalogOf(sessions), { sort: 'size', readable: all }))[0]).toBe('c');
   });
 
   it('filters by each field, title words ignoring case and accents', () => {
     const by = (filter: object) =>
-      ids(filterSessions(sessions, { sort: 'activity', readable: all, ...filter }));
+      ids(filterSessions(catalogOf(sessions), { sort: 'activity', readable: all, ...filter }));
     expect(by({ text: 'CAFE' })).toEqual(['a']);
     expect(by({ text: 'cafe lait' })).toEqual(['a']);
     expect(by({ text: '会议' })).toEqual(['c']);
@@ -76,7 +92,9 @@ describe('the session list filter', () => {
 
   it('leaves out the hosts the key may not read', () => {
     expect(
-      ids(filterSessions(sessions, { sort: 'activity', readable: (h) => h === 'server' })),
+      ids(
+        filterSessions(catalogOf(sessions), { sort: 'activity', readable: (h) => h === 'server' }),
+      ),
     ).toEqual(['b']);
   });
 });
@@ -89,5 +107,52 @@ describe('CSV fields', () => {
     expect(csvField('=HYPERLINK("x")')).toBe('"\'=HYPERLINK(""x"")"');
     expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
     expect(csvField(0.25)).toBe('0.25');
+  });
+});
+
+describe('the session catalog', () => {
+  it('reads every agent once, then only the agents that received an upload', async () => {
+    const storage = await openEmbeddedStorage(await mkdtemp(join(tmpdir(), 'nexus-catalog-')));
+    let nowMs = Date.parse('2026-11-25T12:00:00Z');
+    const app = testApp(storage, { now: () => new Date(nowMs) });
+    const upload = async (hostId: string, sessionId: string) => {
+      const { text } = buildTranscript({ sessionId, turns: 2, startMs: nowMs - 60_000 });
+      const response = await putTranscript(app, text, text, { hostId, sessionId });
+      expect(response.status).toBe(201);
+      nowMs += 1000;
+    };
+    try {
+      await upload('laptop', 'a1');
+      await upload('server', 'b1');
+      const partitionsRead: string[] = [];
+      const query = storage.tables.query.bind(storage.tables);
+      storage.tables.query = (table, partition, options) => {
+        if (table === 'sessions') partitionsRead.push(partition);
+        return query(table, partition, options);
+      };
+      const catalog = new SessionCatalog(storage, { nowMs: () => nowMs, checkMs: 0 });
+      expect((await catalog.sessions()).sessions.map((s) => s.sessionId).sort()).toEqual([
+        'a1',
+        'b1',
+      ]);
+      expect(partitionsRead.sort()).toEqual(['laptop~main', 'server~main']);
+
+      partitionsRead.length = 0;
+      await catalog.refresh(); // nothing new: no agent's sessions read again
+      expect(partitionsRead).toEqual([]);
+
+      await upload('laptop', 'a2');
+      await catalog.refresh();
+      expect(partitionsRead).toEqual(['laptop~main']);
+      const after = await catalog.sessions();
+      expect(after.sessions.map((s) => s.sessionId).sort()).toEqual(['a1', 'a2', 'b1']);
+      expect(after.sorted.cost).toHaveLength(3);
+      expect(
+        after.usage.filter((b) => b.hostId === 'laptop').reduce((n, b) => n + b.messages, 0),
+      ).toBe(4);
+      expect([...after.choices.keys()].sort()).toEqual(['laptop', 'server']);
+    } finally {
+      await storage.close();
+    }
   });
 });

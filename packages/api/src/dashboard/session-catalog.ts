@@ -1,15 +1,13 @@
 import {
   queryAll,
   scopeKey,
-  scopeOfKey,
   sumBuckets,
   type AgentScope,
   type UsageBucket,
   type SessionStateName,
   type Storage,
 } from '@nexus/core';
-import { AGENTS_PARTITION } from '../transcripts/keys.ts';
-import { readEach } from '../transcripts/session-queries.ts';
+import { listAgents, readEach } from '../transcripts/session-queries.ts';
 import { sessionFromEntity } from '../transcripts/rows.ts';
 import type { ScopedBucket } from '../transcripts/usage-report.ts';
 
@@ -52,89 +50,169 @@ export interface SessionFilter {
   readonly readable: (hostId: string) => boolean;
 }
 
-/** How long a loaded list is shown as is; after that a page triggers a reload behind it. */
-export const CATALOG_FRESH_MS = 10_000;
-
-/**
- * Every stored session, kept in memory for the sessions page: filtering and sorting 100,000
- * sessions in memory takes milliseconds, while reading their rows takes seconds. The list is read
- * once, then served while a reload runs behind it whenever it is older than `freshMs` (so a page
- * shows what was stored up to about ten seconds before). Each instance of the app keeps its own.
- */
-export class SessionCatalog {
-  private readonly storage: Storage;
-  private readonly nowMs: () => number;
-  private readonly freshMs: number;
-  private loaded: (Catalog & { atMs: number }) | undefined;
-  private loading: Promise<Catalog> | undefined;
-
-  constructor(storage: Storage, options: { nowMs?: () => number; freshMs?: number } = {}) {
-    this.storage = storage;
-    this.nowMs = options.nowMs ?? Date.now;
-    this.freshMs = options.freshMs ?? CATALOG_FRESH_MS;
-  }
-
-  /** The sessions and usage as last read, and when; read now if never read. */
-  async sessions(): Promise<Catalog & { atMs: number }> {
-    const loaded = this.loaded;
-    if (loaded === undefined) {
-      const catalog = await this.reload();
-      return { ...catalog, atMs: this.loaded?.atMs ?? this.nowMs() };
-    }
-    if (this.nowMs() - loaded.atMs > this.freshMs) this.reload().catch(() => undefined);
-    return loaded;
-  }
-
-  /** Forgets the list, so the next page reads it again (after an upload in this process). */
-  invalidate(): void {
-    if (this.loaded) this.loaded = { ...this.loaded, atMs: Number.NEGATIVE_INFINITY };
-  }
-
-  private reload(): Promise<Catalog> {
-    this.loading ??= (async () => {
-      const startedMs = this.nowMs();
-      try {
-        const catalog = await readCatalog(this.storage);
-        this.loaded = { ...catalog, atMs: startedMs };
-        return catalog;
-      } finally {
-        this.loading = undefined;
-      }
-    })();
-    return this.loading;
-  }
-}
+/** How often a page checks whether any agent received an upload (a few point reads). */
+export const CATALOG_CHECK_MS = 5_000;
+/** How often everything is read again anyway (rows changed without an upload: an fsck repair). */
+export const CATALOG_RELOAD_MS = 15 * 60_000;
 
 /** What the dashboard keeps in memory: every session, and usage summed per agent, day and model. */
 export interface Catalog {
+  /** Newest activity first. */
+  readonly sessions: readonly CatalogSession[];
+  readonly usage: readonly ScopedBucket[];
+  /** The same sessions in the order of each other sort. */
+  readonly sorted: Readonly<Record<SessionSort, readonly CatalogSession[]>>;
+  /** Per host, the values its sessions' filters can take. */
+  readonly choices: ReadonlyMap<string, Choices>;
+}
+
+interface Choices {
+  readonly agents: ReadonlySet<string>;
+  readonly models: ReadonlySet<string>;
+  readonly channels: ReadonlySet<string>;
+}
+
+interface ScopeEntry {
+  readonly lastReceivedAt: string;
   readonly sessions: readonly CatalogSession[];
   readonly usage: readonly ScopedBucket[];
 }
 
 /**
- * Every session row of every agent, as list items, and their usage summed per host, agent, day
- * and model (each session counts each message once, and sessions are disjoint, as in
- * `usageReport`).
+ * Every stored session, kept in memory for the dashboard: filtering and sorting 100,000 sessions
+ * in memory takes milliseconds, reading their rows takes seconds. Each agent's sessions are read
+ * once; after that a page at most every `CATALOG_CHECK_MS` reads each agent's last upload time
+ * (one row per agent) and reads again only the agents that received something since, behind the
+ * page (which shows what was there a moment before and says when). Each instance of the app keeps
+ * its own.
  */
-export async function readCatalog(storage: Storage): Promise<Catalog> {
-  const scopes: AgentScope[] = [];
-  for await (const row of queryAll(storage.tables, 'agents', AGENTS_PARTITION)) {
-    const scope = scopeOfKey(row.rowKey);
-    if (scope) scopes.push(scope);
+export class SessionCatalog {
+  private readonly storage: Storage;
+  private readonly nowMs: () => number;
+  private readonly checkMs: number;
+  private scopes = new Map<string, ScopeEntry>();
+  private current: (Catalog & { atMs: number }) | undefined;
+  private checkedAtMs = Number.NEGATIVE_INFINITY;
+  private reloadedAtMs = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(storage: Storage, options: { nowMs?: () => number; checkMs?: number } = {}) {
+    this.storage = storage;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.checkMs = options.checkMs ?? CATALOG_CHECK_MS;
   }
-  const perScope = await readEach(scopes, async (scope) => {
-    const items: CatalogSession[] = [];
-    const buckets: UsageBucket[] = [];
-    for await (const row of queryAll(storage.tables, 'sessions', scopeKey(scope))) {
-      const record = sessionFromEntity(row);
-      items.push(catalogItem(record));
-      buckets.push(...record.usage);
-    }
-    return { items, usage: sumBuckets(buckets).map((bucket) => ({ ...bucket, ...scope })) };
-  });
+
+  /** The sessions and usage as last read, and when; read now if never read. */
+  async sessions(): Promise<Catalog & { atMs: number }> {
+    if (this.current === undefined) await this.refresh();
+    else if (this.nowMs() - this.checkedAtMs > this.checkMs) this.refresh().catch(() => undefined);
+    if (this.current === undefined) throw new Error('the session list could not be read');
+    return this.current;
+  }
+
+  /** Makes the next page check for uploads (after one to this process). */
+  invalidate(): void {
+    this.checkedAtMs = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Reads what changed; one refresh at a time. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.readChanges().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async readChanges(): Promise<void> {
+    const startedMs = this.nowMs();
+    const everything = startedMs - this.reloadedAtMs > CATALOG_RELOAD_MS;
+    const agents = await listAgents(this.storage);
+    const next = new Map<string, ScopeEntry>();
+    let changed = everything || agents.length !== this.scopes.size;
+    await readEach(agents, async (agent) => {
+      const key = scopeKey(agent);
+      const known = this.scopes.get(key);
+      if (!everything && known?.lastReceivedAt === agent.lastReceivedAt) {
+        next.set(key, known);
+        return;
+      }
+      changed = true;
+      next.set(key, {
+        lastReceivedAt: agent.lastReceivedAt,
+        ...(await readScope(this.storage, agent)),
+      });
+    });
+    this.scopes = next;
+    this.checkedAtMs = startedMs;
+    if (everything) this.reloadedAtMs = startedMs;
+    if (changed || this.current === undefined)
+      this.current = { ...combine([...next.values()]), atMs: startedMs };
+    else this.current = { ...this.current, atMs: startedMs };
+  }
+}
+
+/** One agent's sessions and its usage summed per day and model. */
+async function readScope(
+  storage: Storage,
+  scope: AgentScope,
+): Promise<{ sessions: CatalogSession[]; usage: ScopedBucket[] }> {
+  const sessions: CatalogSession[] = [];
+  const buckets: UsageBucket[] = [];
+  for await (const row of queryAll(storage.tables, 'sessions', scopeKey(scope))) {
+    const record = sessionFromEntity(row);
+    sessions.push(catalogItem(record));
+    buckets.push(...record.usage);
+  }
   return {
-    sessions: perScope.flatMap((scope) => scope.items),
-    usage: perScope.flatMap((scope) => scope.usage),
+    sessions,
+    usage: sumBuckets(buckets).map((bucket) => ({
+      ...bucket,
+      hostId: scope.hostId,
+      agentId: scope.agentId,
+    })),
+  };
+}
+
+/** A catalog of these sessions (without usage): for tests and tools. */
+export function catalogOf(sessions: readonly CatalogSession[]): Catalog {
+  return combine([{ lastReceivedAt: '', sessions, usage: [] }]);
+}
+
+/** Every agent's sessions together, in each order, with each host's filter values. */
+function combine(scopes: readonly ScopeEntry[]): Catalog {
+  const all = scopes.flatMap((scope) => scope.sessions);
+  const order = (key: (s: CatalogSession) => number) =>
+    [...all].sort(
+      (a, b) =>
+        key(b) - key(a) ||
+        compareText(b.activityAt, a.activityAt) ||
+        compareText(a.sessionId, b.sessionId),
+    );
+  const byActivity = order(() => 0);
+  const choices = new Map<
+    string,
+    { agents: Set<string>; models: Set<string>; channels: Set<string> }
+  >();
+  for (const s of all) {
+    let host = choices.get(s.hostId);
+    if (!host) {
+      host = { agents: new Set(), models: new Set(), channels: new Set() };
+      choices.set(s.hostId, host);
+    }
+    host.agents.add(s.agentId);
+    for (const model of s.models) host.models.add(model);
+    if (s.channel !== undefined) host.channels.add(s.channel);
+  }
+  return {
+    sessions: byActivity,
+    usage: scopes.flatMap((scope) => scope.usage),
+    sorted: {
+      activity: byActivity,
+      cost: order((s) => s.costUsd),
+      size: order((s) => s.storedBytes),
+      messages: order((s) => s.messages ?? -1),
+    },
+    choices,
   };
 }
 
@@ -164,9 +242,9 @@ export function fold(text: string): string {
   return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-/** The sessions that pass the filter, sorted (largest or newest first). Pure. */
+/** The sessions that pass the filter, in the filter's order (largest or newest first). Pure. */
 export function filterSessions(
-  sessions: readonly CatalogSession[],
+  catalog: Pick<Catalog, 'sorted'>,
   filter: SessionFilter,
 ): CatalogSession[] {
   const words = fold(filter.text ?? '')
@@ -174,7 +252,7 @@ export function filterSessions(
     .filter((word) => word !== '');
   const fromIso = filter.fromMs === undefined ? undefined : new Date(filter.fromMs).toISOString();
   const toIso = filter.toMs === undefined ? undefined : new Date(filter.toMs).toISOString();
-  const kept = sessions.filter(
+  return catalog.sorted[filter.sort].filter(
     (s) =>
       filter.readable(s.hostId) &&
       (filter.hostId === undefined || s.hostId === filter.hostId) &&
@@ -186,43 +264,29 @@ export function filterSessions(
       (toIso === undefined || s.activityAt < toIso) &&
       words.every((word) => s.folded.includes(word)),
   );
-  const key = SORT_KEYS[filter.sort];
-  return kept.sort(
-    (a, b) =>
-      key(b) - key(a) ||
-      compareText(b.activityAt, a.activityAt) ||
-      compareText(a.sessionId, b.sessionId),
-  );
 }
-
-const SORT_KEYS: Record<SessionSort, (s: CatalogSession) => number> = {
-  activity: () => 0,
-  cost: (s) => s.costUsd,
-  size: (s) => s.storedBytes,
-  messages: (s) => s.messages ?? -1,
-};
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The values each filter can take, for its menu. */
+/** The values each filter can take, for its menu: those of the hosts the viewer may read. */
 export function filterChoices(
-  sessions: readonly CatalogSession[],
+  catalog: Pick<Catalog, 'choices'>,
   readable: (hostId: string) => boolean,
 ): { hosts: string[]; agents: string[]; models: string[]; channels: string[] } {
-  const hosts = new Set<string>();
+  const hosts: string[] = [];
   const agents = new Set<string>();
   const models = new Set<string>();
   const channels = new Set<string>();
-  for (const s of sessions) {
-    if (!readable(s.hostId)) continue;
-    hosts.add(s.hostId);
-    agents.add(s.agentId);
-    for (const model of s.models) models.add(model);
-    if (s.channel !== undefined) channels.add(s.channel);
+  for (const [hostId, choices] of catalog.choices) {
+    if (!readable(hostId)) continue;
+    hosts.push(hostId);
+    for (const agent of choices.agents) agents.add(agent);
+    for (const model of choices.models) models.add(model);
+    for (const channel of choices.channels) channels.add(channel);
   }
-  const sorted = (set: Set<string>) => [...set].sort();
+  const sorted = (set: Iterable<string>) => [...set].sort();
   return {
     hosts: sorted(hosts),
     agents: sorted(agents),

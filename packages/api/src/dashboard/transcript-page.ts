@@ -32,8 +32,8 @@ const MAX_RAW_CHARS = 2000;
 /**
  * One page of a transcript: lines `[start, start + limit)`, or the page that holds the entry
  * `entryId` (a permalink). Reads the generation from its start and stops after the page, so the
- * first page of a 50 MB transcript costs only its first bytes; lines before the page are parsed
- * only when they carry usage, for the running totals.
+ * first page of a 50 MB transcript costs only its first bytes. Lines before the page stay bytes:
+ * only those that carry usage are looked into, for the running totals (`usageOfLine`).
  */
 export async function readTranscriptPage(
   body: ByteSource,
@@ -41,42 +41,49 @@ export async function readTranscriptPage(
 ): Promise<TranscriptPage> {
   const limit = options.limit ?? ENTRIES_PER_PAGE;
   let start = Math.max(0, options.start ?? 0);
-  // A permalink: remember every line's totals on the way, then cut the page around the entry.
-  const seekId = options.entryId === undefined ? undefined : `"id":"${options.entryId}"`;
-  const window: PageEntry[] = [];
+  // A permalink: keep the last `limit` lines as bytes, with their totals, until the entry shows.
+  const seek =
+    options.entryId === undefined ? undefined : Buffer.from(`"id":"${options.entryId}"`, 'utf8');
+  const recent: { index: number; bytes: Buffer; running: RunningTotals }[] = [];
+  const entries: PageEntry[] = [];
   let totals: RunningTotals = { costUsd: 0, tokens: 0 };
   let index = 0;
-  let found = seekId === undefined;
-  for await (const line of linesOf(body)) {
-    if (seekId !== undefined && !found) {
-      const entry = parseLine(line);
-      totals = addUsage(totals, entry.value);
-      window.push({ index, ...entry, running: totals });
-      if (window.length > limit) window.shift();
-      if (line.includes(seekId) && entry.value?.['id'] === options.entryId) {
+  let found = seek === undefined;
+  for await (const line of lineBytesOf(body)) {
+    if (!found) {
+      totals = addUsage(totals, line);
+      recent.push({ index, bytes: Buffer.from(line), running: totals });
+      if (recent.length > limit) recent.shift();
+      if (
+        seek !== undefined &&
+        line.includes(seek) &&
+        parseLine(line).value?.['id'] === options.entryId
+      ) {
         found = true;
         start = index - (index % limit);
-        while (window.length > 0 && (window[0]?.index ?? 0) < start) window.shift();
+        for (const kept of recent)
+          if (kept.index >= start)
+            entries.push({ index: kept.index, ...parseLine(kept.bytes), running: kept.running });
       }
-      index += 1;
-      continue;
+    } else if (index < start) {
+      totals = addUsage(totals, line);
+    } else if (index >= start + limit) {
+      return { start, entries, more: true };
+    } else {
+      const entry = parseLine(line);
+      totals = addUsage(totals, line, entry.value);
+      entries.push({ index, ...entry, running: totals });
     }
-    if (index < start) {
-      if (line.includes('"usage"')) totals = addUsage(totals, parseLine(line).value);
-      index += 1;
-      continue;
-    }
-    if (index >= start + limit) return { start, entries: window, more: true };
-    const entry = parseLine(line);
-    totals = addUsage(totals, entry.value);
-    window.push({ index, ...entry, running: totals });
     index += 1;
   }
   if (!found) return { start: 0, entries: [], more: false };
-  return { start, entries: window, more: false };
+  return { start, entries, more: false };
 }
 
-function parseLine(line: string): Pick<PageEntry, 'value' | 'raw'> {
+const decoder = new TextDecoder('utf-8');
+
+function parseLine(bytes: Uint8Array): Pick<PageEntry, 'value' | 'raw'> {
+  const line = decoder.decode(bytes);
   try {
     const value = JSON.parse(line) as unknown;
     if (typeof value === 'object' && value !== null && !Array.isArray(value))
@@ -87,17 +94,50 @@ function parseLine(line: string): Pick<PageEntry, 'value' | 'raw'> {
   return { value: undefined, raw: line.slice(0, MAX_RAW_CHARS) };
 }
 
+const USAGE = Buffer.from('"usage":{');
+const MESSAGE_START = Buffer.from('{"type":"message"');
+const ASSISTANT = Buffer.from('"role":"assistant"');
+const MIRROR = Buffer.from(`"model":"${MIRROR_MODEL}"`);
+
+/**
+ * The totals after one more line. A line without `"usage":{` adds nothing and is not decoded. An
+ * assistant message as OpenClaw writes it (type first, one role, one usage object) has only its
+ * usage object parsed; any other line with usage is parsed whole (or `parsed` is used).
+ */
 function addUsage(
   totals: RunningTotals,
-  entry: Record<string, unknown> | undefined,
+  line: Buffer,
+  parsed?: Readonly<Record<string, unknown>>,
 ): RunningTotals {
-  const message = entry?.['message'];
-  if (entry?.['type'] !== 'message' || typeof message !== 'object' || message === null)
+  const at = line.indexOf(USAGE);
+  if (at === -1) return totals;
+  if (
+    parsed === undefined &&
+    line.subarray(0, MESSAGE_START.length).equals(MESSAGE_START) &&
+    line.indexOf(USAGE, at + 1) === -1 &&
+    occursOnce(line, ASSISTANT)
+  ) {
+    if (line.includes(MIRROR) && line.includes(`"provider":"${MIRROR_PROVIDER}"`)) return totals;
+    const end = objectEnd(line, at + USAGE.length - 1);
+    if (end !== -1) {
+      try {
+        return addUsageOf(totals, JSON.parse(decoder.decode(line.subarray(at + 8, end))));
+      } catch {
+        // parsed whole below
+      }
+    }
+  }
+  const value = parsed ?? parseLine(line).value;
+  const message = value?.['message'];
+  if (value?.['type'] !== 'message' || typeof message !== 'object' || message === null)
     return totals;
   const m = message as Record<string, unknown>;
   if (m['role'] !== 'assistant') return totals;
   if (m['provider'] === MIRROR_PROVIDER && m['model'] === MIRROR_MODEL) return totals;
-  const usage = m['usage'];
+  return addUsageOf(totals, m['usage']);
+}
+
+function addUsageOf(totals: RunningTotals, usage: unknown): RunningTotals {
   if (typeof usage !== 'object' || usage === null) return totals;
   const u = usage as Record<string, unknown>;
   const cost = typeof u['cost'] === 'object' && u['cost'] !== null ? u['cost'] : {};
@@ -109,19 +149,40 @@ function addUsage(
   };
 }
 
-/** The lines of a byte stream as text (a last line without its newline included). */
-export async function* linesOf(body: ByteSource): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8');
-  let pending = '';
+function occursOnce(line: Buffer, part: Buffer): boolean {
+  const first = line.indexOf(part);
+  return first !== -1 && line.indexOf(part, first + 1) === -1;
+}
+
+/** The index after the `}` closing the object that opens at `open`, skipping strings; -1 if none. */
+function objectEnd(line: Buffer, open: number): number {
+  let depth = 0;
+  for (let i = open; i < line.length; i += 1) {
+    const byte = line[i];
+    if (byte === 0x22) {
+      // a string: to its closing quote, past escapes
+      for (i += 1; i < line.length && line[i] !== 0x22; i += 1) if (line[i] === 0x5c) i += 1;
+    } else if (byte === 0x7b) depth += 1;
+    else if (byte === 0x7d) {
+      depth -= 1;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+/** The lines of a byte stream, as bytes (a last line without its newline included). */
+export async function* lineBytesOf(body: ByteSource): AsyncGenerator<Buffer> {
+  let pending: Buffer | undefined;
   for await (const chunk of body) {
-    const text = pending + decoder.decode(chunk, { stream: true });
+    const here = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const bytes = pending === undefined ? here : Buffer.concat([pending, here]);
     let from = 0;
-    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', from)) {
-      yield text.slice(from, newline);
+    for (let newline = bytes.indexOf(0x0a); newline !== -1; newline = bytes.indexOf(0x0a, from)) {
+      yield bytes.subarray(from, newline);
       from = newline + 1;
     }
-    pending = text.slice(from);
+    pending = from < bytes.length ? Buffer.from(bytes.subarray(from)) : undefined;
   }
-  pending += decoder.decode();
-  if (pending !== '') yield pending;
+  if (pending !== undefined) yield pending;
 }

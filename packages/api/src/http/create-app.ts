@@ -74,6 +74,11 @@ export interface AppDeps {
   readonly webhookReadTimeoutMs?: number;
   /** Signs dashboard logins (`NEXUS_DASHBOARD_SECRET`); default: a random one kept in storage. */
   readonly dashboardSecret?: string;
+  /**
+   * Reads the dashboard's session list now, behind the first requests, instead of on the first
+   * page view (the Node server; a function app reads it when a page first asks).
+   */
+  readonly warmDashboard?: boolean;
 }
 
 const OPEN_PATHS = new Set(['/v1/health', '/v1/enrol']);
@@ -230,6 +235,13 @@ export function createApp(deps: AppDeps): NexusApp {
     logger,
     now,
   });
+  if (deps.warmDashboard)
+    catalog.refresh().catch((error: unknown) => {
+      logger.warn(
+        { err: error },
+        'could not read the session list for the dashboard; the first page will try again',
+      );
+    });
   return app;
 }
 

@@ -73,6 +73,7 @@ export async function startServer(
     logger,
     ...appSettings(config),
     version: VERSION,
+    warmDashboard: true,
   });
 
   const listener = new NodeListener(app, { ...DEFAULT_LIMITS, ...options.limits }, logger);

@@ -5,3 +5,4 @@ export * from './spawn-server.ts';
 export * from './storage-conformance.ts';
 export * from './dashboard-seed.ts';
 export * from './browser.ts';
+export * from './session-rows.ts';

@@ -50,7 +50,8 @@ export async function sessionsPage({ c, viewer, catalog }: PageContext): Promise
   const toMs = toDay === undefined ? undefined : toDay + 86_400_000;
   const pageNumber = parseLimit(q('page'), 1, 1_000_000);
   const readable = (hostId: string) => canRead(viewer.principal, hostId);
-  const { sessions, atMs } = await catalog.sessions();
+  const listed = await catalog.sessions();
+  const { sessions, atMs } = listed;
   const filter = {
     sort,
     readable,
@@ -63,10 +64,10 @@ export async function sessionsPage({ c, viewer, catalog }: PageContext): Promise
     ...(fromMs === undefined ? {} : { fromMs }),
     ...(toMs === undefined ? {} : { toMs }),
   };
-  const found = filterSessions(sessions, filter);
+  const found = filterSessions(listed, filter);
   const pages = Math.max(1, Math.ceil(found.length / PER_PAGE));
   const shown = found.slice((pageNumber - 1) * PER_PAGE, pageNumber * PER_PAGE);
-  const choices = filterChoices(sessions, readable);
+  const choices = filterChoices(listed, readable);
   const query: Record<string, string | undefined> = {
     host: q('host'),
     agent: q('agent'),
