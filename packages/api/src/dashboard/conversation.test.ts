@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderConversation, MAX_SHOWN_CHARS } from './conversation.ts';
 import { renderMarkdown } from './markdown.ts';
-import { lineBytesOf, readTranscriptPage } from './transcript-page.ts';
+import { lineBatchesOf, readTranscriptPage } from './transcript-page.ts';
 
 const bytesOf = (text: string, chunk = 7): AsyncIterable<Uint8Array> => {
   const all = new TextEncoder().encode(text);
@@ -227,9 +227,10 @@ describe('a page of a transcript', () => {
 
   it('splits lines across chunks, multi-byte characters and a missing final newline', async () => {
     const lines: string[] = [];
-    for await (const l of lineBytesOf(bytesOf('会议\n€uro\nlast', 1)))
-      lines.push(l.toString('utf8'));
-    expect(lines).toEqual(['会议', '€uro', 'last']);
+    for (const chunk of [1, 2, 5, 100])
+      for await (const batch of lineBatchesOf(bytesOf('会议\n€uro\n\nlast', chunk)))
+        lines.push(...batch.map((l) => l.toString('utf8')));
+    expect(lines).toEqual(Array.from({ length: 4 }, () => ['会议', '€uro', '', 'last']).flat());
   });
 });
 

@@ -111,14 +111,20 @@ export function hrefWith(
   return text === '' ? path : `${path}?${text}`;
 }
 
+const DOLLARS = new Intl.NumberFormat('en-US', {
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+});
+const WHOLE = new Intl.NumberFormat('en-US');
+
 export function usd(value: number): string {
   if (value === 0) return '$0';
   if (value < 0.01) return `$${value.toFixed(4)}`;
-  return `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return `$${DOLLARS.format(value)}`;
 }
 
 export function count(value: number | undefined): string {
-  return value === undefined ? '—' : value.toLocaleString('en-US');
+  return value === undefined ? '—' : WHOLE.format(value);
 }
 
 /** 1.2 M, 34 k: token counts at a glance. */
@@ -126,7 +132,7 @@ export function compact(value: number): string {
   if (value >= 1e9) return `${(value / 1e9).toFixed(1)} G`;
   if (value >= 1e6) return `${(value / 1e6).toFixed(1)} M`;
   if (value >= 1e4) return `${Math.round(value / 1e3)} k`;
-  return value.toLocaleString('en-US');
+  return WHOLE.format(value);
 }
 
 export function bytes(value: number): string {
