@@ -369,6 +369,10 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
       page.locator('details', { hasText: 'Pretty-printed' }).textContent(),
     ).resolves.toContain('"repository"');
     await expect(page.locator('.side').textContent()).resolves.toContain('gateway answered 400');
+    const attempts = page.locator('table', { has: page.locator('th', { hasText: 'Gateway' }) });
+    await expect(attempts.locator('tbody tr').first().textContent()).resolves.toMatch(
+      /rejected\s*400\s*gateway answered 400/,
+    );
     await page.click('button:has-text("Replay")');
     await expect(page.locator('[role=status]').textContent()).resolves.toContain('Queued again');
     await expect(page.locator('.side .badge').first().textContent()).resolves.toBe('pending');

@@ -144,7 +144,18 @@ describe('the webhook queue state machine', () => {
     ).toEqual({
       to: 'final',
       state: 'dead',
-      changes: { lastError: 'the gateway has no such hook (404)', lastStatus: 404 },
+      changes: {
+        lastError: 'the gateway has no such hook (404)',
+        lastStatus: 404,
+        history: [
+          {
+            at: new Date(NOW).toISOString(),
+            outcome: 'rejected',
+            status: 404,
+            error: 'the gateway has no such hook (404)',
+          },
+        ],
+      },
     });
     const again = after(leased, transition(leased, claim, context));
     expect(() =>
@@ -176,5 +187,66 @@ describe('the webhook queue state machine', () => {
       changes: { state: 'pending', attempts: 0, replays: 2 },
     });
     expect(after(delivered, next).deliveredAt).toBe('2026-11-25T11:00:00.000Z');
+  });
+});
+
+describe("an item's history", () => {
+  const final = (item: WebhookItem, next: Transition): WebhookItem => {
+    if (next.to !== 'final') throw new Error(`expected a final state, got ${next.to}`);
+    return { ...item, ...next.changes, state: next.state };
+  };
+
+  it("records each outcome with the gateway's answer, and replays, oldest first", () => {
+    const leased = after(pending, transition(pending, claim, context));
+    const failed = after(
+      leased,
+      transition(
+        leased,
+        settle({
+          leaseId: leased.leaseId,
+          outcome: 'failed',
+          reason: 'gateway answered 502',
+          status: 502,
+        }),
+        context,
+      ),
+    );
+    const again = after(failed, transition(failed, claim, context));
+    const delivered = final(
+      again,
+      transition(
+        again,
+        settle({ leaseId: again.leaseId, outcome: 'delivered', status: 200 }),
+        context,
+      ),
+    );
+    const replayed = after(delivered, transition(delivered, { type: 'replay' }, context));
+    expect(replayed.history.map((r) => [r.outcome, r.status, r.error])).toEqual([
+      ['failed', 502, 'gateway answered 502'],
+      ['delivered', 200, undefined],
+      ['replayed', undefined, undefined],
+    ]);
+  });
+
+  it('keeps the last 20 records, errors cut short', () => {
+    let item: WebhookItem = { ...pending, history: [] };
+    for (let i = 0; i < 25; i += 1) {
+      const leased = after(item, transition(item, claim, context));
+      item = after(
+        leased,
+        transition(
+          leased,
+          settle({
+            leaseId: leased.leaseId,
+            outcome: 'released',
+            reason: `busy ${i} ${'x'.repeat(900)}`,
+          }),
+          context,
+        ),
+      );
+    }
+    expect(item.history).toHaveLength(20);
+    expect(item.history[0]?.error?.startsWith('busy 5 ')).toBe(true);
+    expect(item.history[19]?.error?.length).toBe(300);
   });
 });

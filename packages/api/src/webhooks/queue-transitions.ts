@@ -1,7 +1,7 @@
 import { ConflictError, type WebhookSettlement } from '@nexus/core';
 import { leaseIdFor, wasIssued } from './lease-id.ts';
 import { decideFailure, type RetryPolicy } from './retry-policy.ts';
-import type { WebhookItem } from './webhook-item.ts';
+import { withRecord, type WebhookItem } from './webhook-item.ts';
 
 /**
  * The webhook queue's state machine, pure: an item, what happened, the policy and the time in;
@@ -68,6 +68,11 @@ function claim(
       state: 'dead',
       changes: {
         lastError: `the lease expired on attempt ${String(item.attempts)} of ${String(retry.maxAttempts)} (the worker stopped while delivering)`,
+        history: withRecord(item.history, {
+          at: new Date(nowMs).toISOString(),
+          outcome: 'expired',
+          error: 'the lease expired (the worker stopped while delivering)',
+        }),
       },
     };
   }
@@ -117,6 +122,11 @@ function settle(
         lastError: '',
         deliveredAt: item.deliveredAt || at,
         lastDeliveredAt: at,
+        history: withRecord(item.history, {
+          at,
+          outcome: 'delivered',
+          ...(settlement.status === undefined ? {} : { status: settlement.status }),
+        }),
       },
     };
   }
@@ -128,9 +138,15 @@ function settle(
   }
   const reason = settlement.reason.slice(0, 1000);
   const lastStatus = settlement.status ?? 0;
+  const history = withRecord(item.history, {
+    at: new Date(nowMs).toISOString(),
+    outcome: settlement.outcome,
+    status: lastStatus,
+    error: reason,
+  });
   if (settlement.outcome === 'rejected')
     // The gateway will never take it as it is: no retries, kept for a fix and a replay.
-    return { to: 'final', state: 'dead', changes: { lastError: reason, lastStatus } };
+    return { to: 'final', state: 'dead', changes: { lastError: reason, lastStatus, history } };
   const retryAfterMs = (settlement.retryAfterSeconds ?? 0) * 1000;
   const backInQueue = {
     state: 'pending' as const,
@@ -138,6 +154,7 @@ function settle(
     leaseUntil: '',
     lastError: reason,
     lastStatus,
+    history,
   };
   if (settlement.outcome === 'released') {
     // Not counted: the gateway was down or busy.
@@ -149,7 +166,7 @@ function settle(
   }
   const decision = decideFailure(item.attempts, retry, random, retryAfterMs);
   if (decision.kind === 'dead')
-    return { to: 'final', state: 'dead', changes: { lastError: reason, lastStatus } };
+    return { to: 'final', state: 'dead', changes: { lastError: reason, lastStatus, history } };
   return { to: 'queue', dueMs: nowMs + decision.delayMs, changes: backInQueue };
 }
 
@@ -179,6 +196,7 @@ function replay(item: WebhookItem, nowMs: number): Transition {
       deadAt: '',
       replays: item.replays + 1,
       replayedAt: new Date(nowMs).toISOString(),
+      history: withRecord(item.history, { at: new Date(nowMs).toISOString(), outcome: 'replayed' }),
     },
   };
 }

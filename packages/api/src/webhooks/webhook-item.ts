@@ -77,6 +77,34 @@ export interface WebhookItem extends Pick<
    */
   readonly leaseSalt: string;
   readonly leaseSeq: number;
+  /** What happened to it, oldest first: the last `MAX_HISTORY` attempts, expiries and replays. */
+  readonly history: readonly AttemptRecord[];
+}
+
+/** One thing that happened to an item: an attempt's outcome (with the gateway's answer), or a replay. */
+export interface AttemptRecord {
+  readonly at: string;
+  readonly outcome: 'delivered' | 'failed' | 'released' | 'rejected' | 'expired' | 'replayed';
+  /** The gateway's HTTP status; 0 when it was not reached. */
+  readonly status?: number;
+  readonly error?: string;
+}
+
+/** Records kept per item: enough to see a pattern, small enough for every write of its row. */
+export const MAX_HISTORY = 20;
+/** An error is kept this long in the history (the last one, whole, in `lastError`). */
+const HISTORY_ERROR_CHARS = 300;
+
+/** The history with one more record, the oldest dropped beyond `MAX_HISTORY`. Pure. */
+export function withRecord(
+  history: readonly AttemptRecord[],
+  record: AttemptRecord,
+): readonly AttemptRecord[] {
+  const kept =
+    record.error === undefined
+      ? record
+      : { ...record, error: record.error.slice(0, HISTORY_ERROR_CHARS) };
+  return [...history, kept].slice(-MAX_HISTORY);
 }
 
 /** What the queue keeps of an item, as it is when the item arrives: pending, due now, never tried. */
@@ -101,6 +129,7 @@ export function arrivingItem(dueKey: string, nowMs: number, leaseSalt: string): 
     replayedAt: '',
     leaseSalt,
     leaseSeq: 0,
+    history: [],
   };
 }
 
@@ -134,10 +163,12 @@ export function itemProperties(item: WebhookItem): Record<string, EntityValue> {
     headers,
     inlineBody,
     delivery,
+    history,
     ...rest
   } = item as WebhookItem & { etag?: string };
   return {
     ...rest,
+    ...(history.length === 0 ? {} : { history: JSON.stringify(history) }),
     ...packJson('headers', headers),
     delivery: JSON.stringify(delivery),
     ...(inlineBody === undefined ? {} : { inlineBody }),
@@ -182,7 +213,18 @@ export function itemFromEntity(entity: StoredEntity): WebhookItem & { readonly e
     replayedAt: text('replayedAt'),
     leaseSalt: text('leaseSalt'),
     leaseSeq: number('leaseSeq'),
+    history: historyOf(p),
   };
+}
+
+function historyOf(p: EntityProperties): readonly AttemptRecord[] {
+  if (typeof p['history'] !== 'string') return [];
+  try {
+    const value = JSON.parse(p['history']) as unknown;
+    return Array.isArray(value) ? (value as AttemptRecord[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The stored item `id` of an agent of a host, with its ETag, if it exists. */

@@ -1,6 +1,6 @@
 import { html, raw } from 'hono/html';
 import { ValidationError, validateScope, type WebhookState, type WebhookView } from '@nexus/core';
-import { WEBHOOK_STATES } from '../../webhooks/webhook-item.ts';
+import { WEBHOOK_STATES, type AttemptRecord } from '../../webhooks/webhook-item.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { Endpoint } from '../../webhooks/endpoint.ts';
 import type { PageContext } from '../dashboard-routes.ts';
@@ -152,10 +152,9 @@ export async function webhookPage({ c, viewer, api }: PageContext): Promise<Html
   const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
   const id = c.req.param('id') ?? '';
   const base = `/v1/hosts/${encodeURIComponent(scope.hostId)}/agents/${encodeURIComponent(scope.agentId)}/webhooks/${encodeURIComponent(id)}`;
-  const item = await api.get<WebhookView & { headers: Record<string, string> }>(
-    viewer.principal,
-    base,
-  );
+  const item = await api.get<
+    WebhookView & { headers: Record<string, string>; history?: AttemptRecord[] }
+  >(viewer.principal, base);
   const bodyAnswer = await api.text(viewer.principal, `${base}/body`);
   const bodyText = bodyAnswer.ok ? bodyAnswer.text : undefined;
   const replayed = c.req.query('replayed') === '1';
@@ -183,6 +182,8 @@ export async function webhookPage({ c, viewer, api }: PageContext): Promise<Html
               )}
           </tbody>
         </table>
+        <h2>Attempts</h2>
+        ${historyTable(item.history ?? [])}
         <h2>Body</h2>
         ${
           bodyText === undefined
@@ -208,7 +209,7 @@ export async function webhookPage({ c, viewer, api }: PageContext): Promise<Html
             <dt>Delivery</dt>
             <dd>${item.action}</dd>
           </dl>
-          <h2>Attempts</h2>
+          <h2>Now</h2>
           <dl class="facts">
             <dt>Attempts</dt>
             <dd>${count(item.attempts)}</dd>
@@ -420,6 +421,42 @@ export function maskHeader(name: string, value: string): string {
   if (!SECRET_HEADER.test(name)) return value;
   if (value.length <= 8) return '••••••';
   return `${value.slice(0, 6)}•••••• (${value.length} characters, masked)`;
+}
+
+/** Every attempt (the last 20) with the gateway's answer, and each replay. */
+function historyTable(history: readonly AttemptRecord[]): Html {
+  return html`<table>
+    <thead>
+      <tr>
+        <th scope="col">When</th>
+        <th scope="col">Outcome</th>
+        <th scope="col" class="num">Gateway</th>
+        <th scope="col">Error</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${
+        history.length === 0
+          ? emptyRow(4, 'Not tried yet.')
+          : [...history].reverse().map(
+              (record) =>
+                html`<tr>
+                  <td>${when(record.at)}</td>
+                  <td>
+                    <span
+                      class="badge ${record.outcome === 'delivered' ? 'delivered' : record.outcome === 'replayed' ? 'pending' : 'dead'}"
+                      >${record.outcome}</span
+                    >
+                  </td>
+                  <td class="num">
+                    ${record.status === undefined || record.status === 0 ? '—' : record.status}
+                  </td>
+                  <td class="title-cell">${record.error ?? ''}</td>
+                </tr>`,
+            )
+      }
+    </tbody>
+  </table>`;
 }
 
 function bodyView(text: string, contentType: string): Html {

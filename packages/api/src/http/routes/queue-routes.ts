@@ -211,7 +211,12 @@ export function queueRoutes(app: NexusApp, deps: QueueRouteDeps): void {
           ({ hostId }) => `reads a webhook of host ${hostId}`,
         );
         const item = await queue.require(scope, idParam(c));
-        return c.json({ ...publicItem(item), headers: item.headers, delivery: item.delivery });
+        return c.json({
+          ...publicItem(item),
+          headers: item.headers,
+          delivery: item.delivery,
+          history: item.history,
+        });
       },
     });
 
