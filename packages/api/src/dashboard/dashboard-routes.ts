@@ -6,7 +6,7 @@ import {
   ForbiddenError,
   NexusError,
   PayloadTooLargeError,
-  UnauthorizedError,
+  UnsupportedMediaTypeError,
   type Storage,
 } from '@nexus/core';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -69,7 +69,12 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
   });
 
   app.post('/login', async (c) => {
-    const form = await readForm(c);
+    const read = await readForm(c).catch((error: unknown) => error);
+    if (!(read instanceof URLSearchParams)) {
+      const status = read instanceof NexusError ? read.status : 400;
+      return page(loginPage('/', undefined, (read as Error).message), status);
+    }
+    const form = read;
     const next = safeNext(form.get('next') ?? undefined);
     const key = (form.get('key') ?? '').trim();
     if (!sameOrigin(c)) return page(loginPage(next, 'origin'), 403);
@@ -115,7 +120,12 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
       };
       let form = new URLSearchParams();
       if (options.action) {
-        form = await readForm(c);
+        const read = await readForm(c).catch((error: unknown) => error);
+        if (!(read instanceof URLSearchParams)) {
+          const status = read instanceof NexusError ? read.status : 400;
+          return page(errorPage(status, (read as Error).message, viewer), status);
+        }
+        form = read;
         if (!sameOrigin(c) || !(await logins.checkCsrf(found.login, form.get('csrf') ?? undefined)))
           return page(
             errorPage(
@@ -265,7 +275,10 @@ async function readForm(c: Context): Promise<URLSearchParams> {
   const type = c.req.header('content-type') ?? '';
   if (c.req.method !== 'POST') return new URLSearchParams();
   if (!type.startsWith('application/x-www-form-urlencoded'))
-    throw new UnauthorizedError('Send the form from the dashboard page.');
+    throw new UnsupportedMediaTypeError(
+      'unsupported_form',
+      'A dashboard form is sent as application/x-www-form-urlencoded: send it from the dashboard page.',
+    );
   const text = await c.req.text();
   if (text.length > MAX_FORM_BYTES)
     throw new PayloadTooLargeError(`A form may hold at most ${MAX_FORM_BYTES} bytes.`);

@@ -7,13 +7,18 @@ const TIME =
 const LIMIT = /^[1-9]\d{0,8}$/;
 
 /** A `limit` query parameter: a whole number in `[1, max]` written in plain digits, or the default. */
-export function parseLimit(value: string | undefined, fallback: number, max: number): number {
+export function parseLimit(
+  value: string | undefined,
+  fallback: number,
+  max: number,
+  name = 'limit',
+): number {
   if (value === undefined) return fallback;
   const limit = LIMIT.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > max) {
     throw new ValidationError(
       'invalid_limit',
-      `limit must be a whole number from 1 to ${max}, in digits; got ${JSON.stringify(value)}.`,
+      `${name} must be a whole number from 1 to ${max}, in digits; got ${JSON.stringify(value)}.`,
     );
   }
   return limit;

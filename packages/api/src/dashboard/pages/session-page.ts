@@ -1,5 +1,5 @@
 import { html } from 'hono/html';
-import { validateScope, validateSha256, type Generation, type SessionRecord } from '@nexus/core';
+import { ValidationError, validateScope, type Generation, type SessionRecord } from '@nexus/core';
 import { authorize } from '../../auth/access.ts';
 import { parseLimit } from '../../http/query-params.ts';
 import { openTranscript } from '../../transcripts/session-queries.ts';
@@ -25,9 +25,14 @@ export async function sessionPage({ c, viewer, api, storage }: PageContext): Pro
     `/v1/hosts/${encodeURIComponent(scope.hostId)}/agents/${encodeURIComponent(scope.agentId)}/sessions/${encodeURIComponent(sessionId)}`,
   );
   const g = c.req.query('g');
-  const sha256 = g === undefined || g === '' ? session.latestSha256 : validateSha256(g);
+  if (g !== undefined && g !== '' && !/^[0-9a-f]{64}$/.test(g))
+    throw new ValidationError(
+      'invalid_generation',
+      `g names a generation by its SHA-256 (64 lowercase hex characters), as the Generations list links it; got ${JSON.stringify(g.slice(0, 80))}.`,
+    );
+  const sha256 = g === undefined || g === '' ? session.latestSha256 : g;
   const entryId = c.req.query('entry');
-  const start = parseLimit(c.req.query('start'), 1, 100_000_000) - 1;
+  const start = parseLimit(c.req.query('start'), 1, 100_000_000, 'start') - 1;
   const opened = await openTranscript(storage, scope, session.sessionId, sha256);
   const page = await readTranscriptPage(opened.body, {
     ...(entryId === undefined || entryId === '' ? { start } : { entryId }),

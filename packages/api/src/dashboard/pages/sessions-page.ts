@@ -48,7 +48,7 @@ export async function sessionsPage({ c, viewer, catalog }: PageContext): Promise
   checkRange('from', fromMs, 'to', toDay);
   // "to" names a day: sessions active on that day are in.
   const toMs = toDay === undefined ? undefined : toDay + 86_400_000;
-  const pageNumber = parseLimit(q('page'), 1, 1_000_000);
+  const pageNumber = parseLimit(q('page'), 1, 1_000_000, 'page');
   const readable = (hostId: string) => canRead(viewer.principal, hostId);
   const listed = await catalog.sessions();
   const { sessions, atMs } = listed;

@@ -1,0 +1,122 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Storage } from '@nexus/core';
+import { buildTranscript } from '@nexus/core/testing';
+import { openEmbeddedStorage } from '../storage/embedded/open-embedded-storage.ts';
+import { API_KEY, putTranscript, testApp } from '../testing/api-harness.ts';
+import type { NexusApp } from '../http/app-env.ts';
+
+/** The dashboard's answers to bad input, in process: each a page that says what was wrong. */
+describe('the dashboard refuses bad input with a page that says why', () => {
+  let storage: Storage;
+  let app: NexusApp;
+  let cookie = '';
+  const form = (body: Record<string, string>, headers: Record<string, string> = {}) => ({
+    method: 'POST',
+    body: new URLSearchParams(body).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  });
+  const page = async (path: string, init: RequestInit = {}) => {
+    const response = await app.request(path, {
+      ...init,
+      headers: { cookie, accept: 'text/html', ...(init.headers as Record<string, string>) },
+    });
+    return { status: response.status, text: await response.text(), headers: response.headers };
+  };
+
+  beforeAll(async () => {
+    storage = await openEmbeddedStorage(await mkdtemp(join(tmpdir(), 'nexus-dash-unit-')));
+    app = testApp(storage);
+    const { text } = buildTranscript({ sessionId: 's1', turns: 3 });
+    expect((await putTranscript(app, text, text, { hostId: 'laptop' })).status).toBe(201);
+    const login = await app.request('/login', form({ key: API_KEY, next: '/sessions' }));
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/sessions');
+    cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  });
+  afterAll(async () => {
+    await storage.close();
+  });
+
+  it('sends a visitor without a login to the login page, and refuses an action with 401', async () => {
+    const visitor = await app.request('/sessions?state=live', { headers: { accept: 'text/html' } });
+    expect(visitor.status).toBe(303);
+    expect(visitor.headers.get('location')).toBe('/login?next=%2Fsessions%3Fstate%3Dlive');
+    const action = await app.request('/admin/keys', form({ role: 'reader' }));
+    expect(action.status).toBe(401);
+    expect(await action.text()).toContain('log in again');
+  });
+
+  it('keeps the page after login on this site', async () => {
+    for (const next of [
+      '//evil.example/x',
+      '/\\evil.example',
+      'https://evil.example',
+      'javascript:alert(1)',
+    ]) {
+      const login = await app.request('/login', form({ key: API_KEY, next }));
+      expect(login.headers.get('location')).toBe('/');
+    }
+  });
+
+  it('answers a wrong key, a form of another type, a huge form and a foreign origin', async () => {
+    const wrong = await app.request('/login', form({ key: 'no-such-key-0000000000' }));
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('not valid');
+    const json = await app.request('/login', {
+      method: 'POST',
+      body: JSON.stringify({ key: API_KEY }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(json.status).toBe(415);
+    expect(await json.text()).toContain('application/x-www-form-urlencoded');
+    const huge = await page('/admin/keys', form({ label: 'x'.repeat(70_000) }));
+    expect(huge.status).toBe(413);
+    expect(huge.text).toContain('at most 65536 bytes');
+    const foreign = await app.request(
+      '/login',
+      form({ key: API_KEY }, { origin: 'https://evil.example' }),
+    );
+    expect(foreign.status).toBe(403);
+  });
+
+  it('answers bad filters, unknown sessions and generations, and unknown pages', async () => {
+    const cases: [string, number, string][] = [
+      ['/sessions?sort=price', 400, 'sort must be one of'],
+      ['/sessions?from=2026-13-01', 400, 'from'],
+      ['/sessions?from=2026-12-01&to=2026-11-01', 400, 'from'],
+      ['/sessions?page=0', 400, 'page'],
+      ['/usage?from=2020-01-01&to=2026-01-01', 400, 'at most 731 days'],
+      ['/usage?by=colour', 400, 'by must be one of'],
+      ['/webhooks?state=lost', 400, 'state must be one of'],
+      ['/hosts/laptop/agents/main/sessions/nope', 404, 'no stored session nope'],
+      ['/hosts/laptop/agents/main/sessions/s1?g=abc', 400, 'g names a generation by its SHA-256'],
+      [`/hosts/laptop/agents/main/sessions/s1?g=${'0'.repeat(64)}`, 404, 'no generation'],
+      ['/hosts/laptop/agents/main/sessions/s1?entry=nope', 200, 'has no entry nope'],
+      ['/no/such/page', 404, 'There is no page /no/such/page'],
+    ];
+    for (const [path, status, text] of cases) {
+      const answer = await page(path);
+      expect([path, answer.status]).toEqual([path, status]);
+      expect(answer.text).toContain(text);
+      expect(answer.headers.get('content-type')).toContain('text/html');
+      expect(answer.headers.get('content-security-policy')).toContain("script-src 'self'");
+    }
+  });
+
+  it("refuses an endpoint action it does not know, and shows the API's reason for a bad endpoint", async () => {
+    const csrf = /name="csrf" value="([^"]+)"/.exec((await page('/endpoints')).text)?.[1] ?? '';
+    expect(csrf).not.toBe('');
+    const unknown = await page('/endpoints/x/explode', form({ csrf }));
+    expect(unknown.status).toBe(400);
+    expect(unknown.text).toContain('no endpoint action explode');
+    const bad = await page(
+      '/endpoints',
+      form({ csrf, provider: 'carrier-pigeon', agentId: 'main' }),
+    );
+    expect(bad.status).toBe(200);
+    expect(bad.text).toContain('must be github, stripe, slack, standard, hmac or token');
+  });
+});
