@@ -178,6 +178,13 @@ export async function benchDashboard(ctx: BenchContext): Promise<void> {
     const coldMs = performance.now() - coldStarted;
     const fromYear = new Date(nowMs - 365 * DAY).toISOString().slice(0, 10);
     const session = `/hosts/laptop/agents/main/sessions/${BIG_SESSION}`;
+    // The first visit of a deep page reads every byte before it; later pages start where a page
+    // read before left off (checkpoints), so the timed runs below measure that.
+    const deepStarted = performance.now();
+    await (
+      await fetch(url(`${session}?start=${Math.floor(lines / 2)}`), { headers: cookie })
+    ).arrayBuffer();
+    const deepColdMs = performance.now() - deepStarted;
     const cases: { figure: string; page: string; baseline: string; baselineName: string }[] = [
       {
         figure: `sessions page, ${sessions.toLocaleString('en-US')} sessions, newest 50`,
@@ -198,7 +205,7 @@ export async function benchDashboard(ctx: BenchContext): Promise<void> {
         baselineName: 'JSON session record',
       },
       {
-        figure: `session page, ${bigBytes / MB} MB transcript, middle entries`,
+        figure: `session page, ${bigBytes / MB} MB transcript, middle entries, again`,
         page: `${session}?start=${Math.floor(lines / 2)}`,
         baseline: `/v1/hosts/laptop/agents/main/sessions/${BIG_SESSION}`,
         baselineName: 'JSON session record',
@@ -232,6 +239,16 @@ export async function benchDashboard(ctx: BenchContext): Promise<void> {
       });
       ctx.raw[`B7 ${c.figure}`] = { pageTimes, baseTimes };
     }
+    ctx.rows.push({
+      id: 'B7',
+      workload: `session page, ${bigBytes / MB} MB transcript, middle entries, first visit`,
+      figure: 'server time, once (reads the 25 MB before it)',
+      nexus: ms(deepColdMs),
+      baseline: '—',
+      ratio: '—',
+      goal: '< 200 ms',
+      met: deepColdMs < 200 ? 'yes' : 'no',
+    });
     ctx.rows.push({
       id: 'B7',
       workload: `sessions page, first view after the server started (its list read at start)`,

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { renderConversation, MAX_SHOWN_CHARS } from './conversation.ts';
 import { renderMarkdown } from './markdown.ts';
-import { lineBatchesOf, readTranscriptPage } from './transcript-page.ts';
+import {
+  CheckpointCache,
+  lineBatchesOf,
+  readTranscriptPage,
+  type Checkpoint,
+} from './transcript-page.ts';
 
 const bytesOf = (text: string, chunk = 7): AsyncIterable<Uint8Array> => {
   const all = new TextEncoder().encode(text);
@@ -218,6 +223,30 @@ describe('a page of a transcript', () => {
       costUsd: 0.5 + 1 + 0.25 + 1.5,
       tokens: 15 + 7 + 3 + 45,
     });
+  });
+
+  it('starts a page from a checkpoint another page left, with the same lines and totals', async () => {
+    const text = `${many.join('\n')}\n`;
+    const cache = new CheckpointCache();
+    const note = (checkpoint: Checkpoint) => {
+      cache.note('g', checkpoint);
+    };
+    const whole = await readTranscriptPage(bytesOf(text, 1000), { start: 200, onCheckpoint: note });
+    const from = cache.nearest('g', 200);
+    expect(from?.index).toBe(200);
+    const bytes = new TextEncoder().encode(text);
+    const resumed = await readTranscriptPage(
+      bytesOf(new TextDecoder().decode(bytes.subarray(from?.offset ?? 0)), 77),
+      {
+        start: 200,
+        ...(from === undefined ? {} : { from }),
+      },
+    );
+    expect(resumed.entries.map((e) => [e.index, e.value?.['id'], e.running])).toEqual(
+      whole.entries.map((e) => [e.index, e.value?.['id'], e.running]),
+    );
+    expect(cache.nearest('g', 150)?.index).toBe(100);
+    expect(cache.nearest('other', 150)).toBeUndefined();
   });
 
   it('answers an unknown entry with an empty page', async () => {

@@ -16,6 +16,7 @@ import { ApiAnswerError, InternalApi } from './internal-api.ts';
 import { LOGIN_COOKIE, LOGIN_TTL_MS, LoginSessions } from './login-session.ts';
 import { errorPage, htmlResponse, layout, type Html, type Viewer } from './page.ts';
 import { SessionCatalog } from './session-catalog.ts';
+import { CheckpointCache } from './transcript-page.ts';
 import { overviewPage } from './pages/overview-page.ts';
 import { sessionsPage } from './pages/sessions-page.ts';
 import { rawTranscript, sessionPage } from './pages/session-page.ts';
@@ -40,6 +41,8 @@ export interface PageContext {
   readonly api: InternalApi;
   readonly storage: Storage;
   readonly catalog: SessionCatalog;
+  /** Where pages of recently read transcripts start. */
+  readonly checkpoints: CheckpointCache;
   readonly now: () => Date;
   /** The fields of a submitted form (POST only). */
   readonly form: URLSearchParams;
@@ -58,6 +61,7 @@ const MAX_FORM_BYTES = 64 * 1024;
  */
 export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
   const api = new InternalApi(app);
+  const checkpoints = new CheckpointCache();
   const { logins } = deps;
 
   app.get('/assets/dashboard.css', () => asset(DASHBOARD_CSS, 'text/css; charset=utf-8'));
@@ -143,6 +147,7 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
           api,
           storage: deps.storage,
           catalog: deps.catalog,
+          checkpoints,
           now: deps.now,
           form,
         });

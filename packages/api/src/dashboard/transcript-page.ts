@@ -29,28 +29,46 @@ export interface TranscriptPage {
 
 const MAX_RAW_CHARS = 2000;
 
+/** Where a page begins in a generation: its first line, that line's byte offset, the totals before it. */
+export interface Checkpoint {
+  readonly index: number;
+  readonly offset: number;
+  readonly totals: RunningTotals;
+}
+
 /**
  * One page of a transcript: lines `[start, start + limit)`, or the page that holds the entry
- * `entryId` (a permalink). Reads the generation from its start and stops after the page, so the
- * first page of a 50 MB transcript costs only its first bytes. Lines before the page stay bytes:
- * only those that carry usage are looked into, for the running totals (`usageOfLine`).
+ * `entryId` (a permalink). Reads the generation from its start (or from a checkpoint `from`,
+ * `body` then starting at its offset) and stops after the page, so the first page of a 50 MB
+ * transcript costs only its first bytes. Lines before the page stay bytes: only those that carry
+ * usage are looked into, for the running totals. Each page boundary passed is told to
+ * `onCheckpoint`, so a later page can start there.
  */
 export async function readTranscriptPage(
   body: ByteSource,
-  options: { start?: number; limit?: number; entryId?: string },
+  options: {
+    start?: number;
+    limit?: number;
+    entryId?: string;
+    from?: Checkpoint;
+    onCheckpoint?: (checkpoint: Checkpoint) => void;
+  },
 ): Promise<TranscriptPage> {
   const limit = options.limit ?? ENTRIES_PER_PAGE;
   let start = Math.max(0, options.start ?? 0);
+  let offset = options.from?.offset ?? 0;
   // A permalink: keep the last `limit` lines as bytes, with their totals, until the entry shows.
   const seek =
     options.entryId === undefined ? undefined : Buffer.from(`"id":"${options.entryId}"`, 'utf8');
   const recent: { index: number; bytes: Buffer; running: RunningTotals }[] = [];
   const entries: PageEntry[] = [];
-  let totals: RunningTotals = { costUsd: 0, tokens: 0 };
-  let index = 0;
+  let totals: RunningTotals = options.from?.totals ?? { costUsd: 0, tokens: 0 };
+  let index = options.from?.index ?? 0;
   let found = seek === undefined;
   for await (const lines of lineBatchesOf(body)) {
     for (const line of lines) {
+      if (index % limit === 0) options.onCheckpoint?.({ index, offset, totals });
+      offset += line.length + 1;
       if (!found) {
         totals = addUsage(totals, line);
         recent.push({ index, bytes: Buffer.from(line), running: totals });
@@ -219,4 +237,42 @@ export async function* lineBatchesOf(body: ByteSource): AsyncGenerator<Buffer[]>
     if (lines.length > 0) yield lines;
   }
   if (pending !== undefined) yield [pending];
+}
+
+/**
+ * Page starts of recently read generations (content never changes under a SHA-256), so paging
+ * through a large transcript reads each byte before the page once, not once per page. A few
+ * hundred numbers per generation; the least recently used generation goes first.
+ */
+export class CheckpointCache {
+  private readonly byKey = new Map<string, Map<number, Checkpoint>>();
+  private readonly maxGenerations: number;
+
+  constructor(maxGenerations = 64) {
+    this.maxGenerations = maxGenerations;
+  }
+
+  /** The nearest known page start at or before line `index`. */
+  nearest(key: string, index: number): Checkpoint | undefined {
+    const known = this.byKey.get(key);
+    if (known === undefined) return undefined;
+    this.byKey.delete(key);
+    this.byKey.set(key, known);
+    let best: Checkpoint | undefined;
+    for (const checkpoint of known.values())
+      if (checkpoint.index <= index && (best === undefined || checkpoint.index > best.index))
+        best = checkpoint;
+    return best;
+  }
+
+  note(key: string, checkpoint: Checkpoint): void {
+    let known = this.byKey.get(key);
+    if (known === undefined) {
+      known = new Map();
+      this.byKey.set(key, known);
+      const oldest = this.byKey.keys().next().value;
+      if (this.byKey.size > this.maxGenerations && oldest !== undefined) this.byKey.delete(oldest);
+    }
+    known.set(checkpoint.index, checkpoint);
+  }
 }

@@ -41,6 +41,7 @@ export function segmentKey(scope: AgentScope, sessionId: string, segment: Segmen
  * A generation's exact bytes, streamed blob after blob (one chunk in memory). A consolidation may
  * remove a blob between the rows being read and the blob being opened: then the rows are read
  * again once and the stream goes on where it was, from the new layout.
+ * From byte `from` on when given (a page of the dashboard that knows where it starts).
  */
 export async function* readGeneration(
   storage: Storage,
@@ -48,8 +49,9 @@ export async function* readGeneration(
   sessionId: string,
   sha256: string,
   rows: ReadonlyMap<string, GenerationRow>,
+  from = 0,
 ): ByteSource {
-  let sent = 0;
+  let sent = from;
   let segments = segmentsOf(sha256, rows);
   for (let attempt = 1; ; attempt += 1) {
     try {

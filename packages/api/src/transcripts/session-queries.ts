@@ -111,6 +111,7 @@ export async function openTranscript(
   scope: AgentScope,
   sessionIdInput: string,
   sha256Input: string,
+  from = 0,
 ): Promise<{ generation: Generation; bytes: number; body: ByteSource }> {
   const sessionId = validateId('session id', sessionIdInput);
   const sha256 = validateSha256(sha256Input);
@@ -123,7 +124,9 @@ export async function openTranscript(
     );
   }
   // The first blob is opened now, so a missing one answers 404/503 before any byte is sent.
-  const body = readGeneration(storage, scope, sessionId, sha256, rows)[Symbol.asyncIterator]();
+  const body = readGeneration(storage, scope, sessionId, sha256, rows, from)[
+    Symbol.asyncIterator
+  ]();
   const first = await body.next();
   async function* all(): ByteSource {
     if (!first.done) yield first.value;

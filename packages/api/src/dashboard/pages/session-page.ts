@@ -1,5 +1,11 @@
 import { html } from 'hono/html';
-import { ValidationError, validateScope, type Generation, type SessionRecord } from '@nexus/core';
+import {
+  ValidationError,
+  scopeKey,
+  validateScope,
+  type Generation,
+  type SessionRecord,
+} from '@nexus/core';
 import { authorize } from '../../auth/access.ts';
 import { parseLimit } from '../../http/query-params.ts';
 import { openTranscript } from '../../transcripts/session-queries.ts';
@@ -14,7 +20,13 @@ import { sessionHref } from './sessions-page.ts';
  * one entry (`?entry=<id>`, a permalink); any of its generations (`?g=<sha256>`), the latest by
  * default; its facts and generations beside it.
  */
-export async function sessionPage({ c, viewer, api, storage }: PageContext): Promise<Html> {
+export async function sessionPage({
+  c,
+  viewer,
+  api,
+  storage,
+  checkpoints,
+}: PageContext): Promise<Html> {
   const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
   const sessionId = c.req.param('sessionId') ?? '';
   const { session, generations } = await api.get<{
@@ -33,9 +45,17 @@ export async function sessionPage({ c, viewer, api, storage }: PageContext): Pro
   const sha256 = g === undefined || g === '' ? session.latestSha256 : g;
   const entryId = c.req.query('entry');
   const start = parseLimit(c.req.query('start'), 1, 100_000_000, 'start') - 1;
-  const opened = await openTranscript(storage, scope, session.sessionId, sha256);
+  const seeking = entryId !== undefined && entryId !== '';
+  // A page start met before (any page's, this generation's): read from there, not from byte 0.
+  const cacheKey = `${scopeKey(scope)}/${session.sessionId}/${sha256}`;
+  const from = seeking ? undefined : checkpoints.nearest(cacheKey, start);
+  const opened = await openTranscript(storage, scope, session.sessionId, sha256, from?.offset ?? 0);
   const page = await readTranscriptPage(opened.body, {
-    ...(entryId === undefined || entryId === '' ? { start } : { entryId }),
+    ...(seeking ? { entryId } : { start }),
+    ...(from === undefined ? {} : { from }),
+    onCheckpoint: (checkpoint) => {
+      checkpoints.note(cacheKey, checkpoint);
+    },
   });
   const base = sessionHref(session);
   const here = sha256 === session.latestSha256 ? base : hrefWith(base, { g: sha256 });
