@@ -56,8 +56,14 @@ export interface BlobStore {
    * source yielded.
    */
   putIfAbsent(key: string, source: BlobSource, options?: PutBlobOptions): Promise<PutBlobResult>;
-  /** Streams a blob's bytes; `NotFoundError` when absent. */
-  get(key: string): Promise<{ readonly info: BlobInfo; readonly body: ByteSource }>;
+  /**
+   * Streams a blob's bytes, from byte `start` on when given (less than its size: a ranged read);
+   * `info.size` is the whole blob's. `NotFoundError` when absent.
+   */
+  get(
+    key: string,
+    options?: { readonly start?: number },
+  ): Promise<{ readonly info: BlobInfo; readonly body: ByteSource }>;
   head(key: string): Promise<BlobInfo | undefined>;
   /** Every blob whose key starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<BlobInfo>;

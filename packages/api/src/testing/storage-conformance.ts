@@ -67,6 +67,19 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
         expect(sha256(back)).toBe(sha256(bytes));
       });
 
+      it('reads a blob from a byte on, with the whole size in its info', async () => {
+        const bytes = randomBytes(3 * 1024 * 1024 + 7);
+        await storage.blobs.putIfAbsent('t/ranged.bin', bytes);
+        for (const start of [0, 1, 1024 * 1024 + 3, bytes.length - 1, bytes.length]) {
+          const { info, body } = await storage.blobs.get('t/ranged.bin', { start });
+          expect(info.size).toBe(bytes.length);
+          expect(sha256(await collect(body))).toBe(sha256(bytes.subarray(start)));
+        }
+        await storage.blobs.putIfAbsent('t/ranged-empty.bin', new Uint8Array(0));
+        const empty = await storage.blobs.get('t/ranged-empty.bin', { start: 0 });
+        expect(await collect(empty.body)).toHaveLength(0);
+      });
+
       it.each([
         ['a small body', 10_000],
         ['a body of several blocks', 9 * 1024 * 1024],

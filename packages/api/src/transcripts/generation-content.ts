@@ -82,16 +82,13 @@ async function* readSegments(
       continue;
     }
     const key = segmentKey(scope, sessionId, segment);
-    const { body } = await storage.blobs.get(key);
-    let left = segment.length;
+    // The bytes before `from` are not read at all: a ranged read starts at them.
+    const { body } = await storage.blobs.get(key, skip > 0 ? { start: skip } : {});
+    let left = segment.length - skip;
+    skip = 0;
     for await (const chunk of body) {
-      let part = chunk.byteLength > left ? chunk.subarray(0, left) : chunk;
+      const part = chunk.byteLength > left ? chunk.subarray(0, left) : chunk;
       left -= part.byteLength;
-      if (skip > 0) {
-        const dropped = Math.min(skip, part.byteLength);
-        skip -= dropped;
-        part = part.subarray(dropped);
-      }
       if (part.byteLength > 0) yield part;
       if (left === 0) break;
     }

@@ -153,18 +153,29 @@ export class AzureBlobStore implements BlobStore {
     }
   }
 
-  async get(key: string): Promise<{ info: BlobInfo; body: ByteSource }> {
+  async get(
+    key: string,
+    options: { readonly start?: number } = {},
+  ): Promise<{ info: BlobInfo; body: ByteSource }> {
     checkBlobKey(key);
+    const start = Math.max(0, options.start ?? 0);
     try {
-      const response = await this.container.getBlobClient(key).download();
+      const response = await this.container.getBlobClient(key).download(start);
       const body = response.readableStreamBody;
       if (!body) throw new Error('the download returned no body stream');
+      // A ranged answer's Content-Length is the range's; the whole size is in Content-Range.
+      const whole = /\/(\d+)$/.exec(response.contentRange ?? '')?.[1];
       return {
-        info: { key, size: response.contentLength ?? 0 },
+        info: { key, size: whole === undefined ? (response.contentLength ?? 0) : Number(whole) },
         body: body as AsyncIterable<Uint8Array>,
       };
     } catch (error) {
       if (azureStatus(error) === 404) throw new NotFoundError(`No blob ${key}.`, 'blob_not_found');
+      if (azureStatus(error) === 416) {
+        // Asked from its end on (an empty blob, or a start at its size): nothing to read.
+        const info = await this.head(key);
+        if (info) return { info, body: sourceOf(new Uint8Array(0)) };
+      }
       throw translateAzureError(error, `reading blob ${key}`);
     }
   }

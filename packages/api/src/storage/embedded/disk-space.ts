@@ -75,7 +75,7 @@ export class DiskSpace {
     return {
       putIfAbsent: (key, source, options) =>
         this.guard(() => store.putIfAbsent(key, source, options), 'space'),
-      get: (key) => store.get(key),
+      get: (key, options) => store.get(key, options),
       head: (key) => store.head(key),
       list: (prefix) => store.list(prefix),
       delete: (key) => this.guard(() => store.delete(key)),

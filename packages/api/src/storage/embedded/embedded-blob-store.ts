@@ -155,10 +155,17 @@ export class EmbeddedBlobStore implements BlobStore {
     return size;
   }
 
-  async get(key: string): Promise<{ info: BlobInfo; body: ByteSource }> {
+  async get(
+    key: string,
+    options: { readonly start?: number } = {},
+  ): Promise<{ info: BlobInfo; body: ByteSource }> {
     const info = await this.head(key);
     if (!info) throw new NotFoundError(`No blob ${key}.`, 'blob_not_found');
-    return { info, body: createReadStream(this.pathOf(key), { highWaterMark: 256 * 1024 }) };
+    const start = Math.max(0, options.start ?? 0);
+    return {
+      info,
+      body: createReadStream(this.pathOf(key), { highWaterMark: 256 * 1024, start }),
+    };
   }
 
   async head(key: string): Promise<BlobInfo | undefined> {
