@@ -95,6 +95,28 @@ export function layout(options: {
     </html>`;
 }
 
+/** A labelled menu of a filter form: "all" (empty) first, then each value, `current` selected. */
+export function selectField(options: {
+  name: string;
+  label: string;
+  values: readonly string[];
+  current: string | undefined;
+  all: string;
+}): Html {
+  return html`<label
+    >${options.label}
+    <select name="${options.name}">
+      <option value="">${options.all}</option>
+      ${options.values.map(
+        (value) =>
+          html`<option value="${value}" ${value === options.current ? raw('selected') : ''}>
+            ${value}
+          </option>`,
+      )}
+    </select></label
+  >`;
+}
+
 /** A hidden CSRF field for a form that changes something. */
 export const csrfField = (viewer: Viewer): Html =>
   html`<input type="hidden" name="csrf" value="${viewer.csrf}" />`;

@@ -1,15 +1,16 @@
-import { html, raw } from 'hono/html';
+import { html } from 'hono/html';
 import { SESSION_STATES, ValidationError, type SessionStateName } from '@nexus/core';
 import { canRead } from '../../auth/access.ts';
 import { checkRange, parseLimit, parseTime } from '../../http/query-params.ts';
 import type { PageContext } from '../dashboard-routes.ts';
 import {
-  compact,
   bytes,
+  compact,
   count,
   emptyRow,
   hrefWith,
   layout,
+  selectField,
   usd,
   when,
   type Html,
@@ -80,18 +81,7 @@ export async function sessionsPage({ c, viewer, catalog }: PageContext): Promise
     sort,
   };
   const select = (name: string, label: string, values: readonly string[], all: string) =>
-    html`<label
-      >${label}
-      <select name="${name}">
-        <option value="">${all}</option>
-        ${values.map(
-          (value) =>
-            html`<option value="${value}" ${query[name] === value ? raw('selected') : ''}>
-              ${value}
-            </option>`,
-        )}
-      </select></label
-    >`;
+    selectField({ name, label, values, current: query[name], all });
 
   const body = html`<h1>Sessions</h1>
     <form class="filters" method="get" action="/sessions" data-live role="search">

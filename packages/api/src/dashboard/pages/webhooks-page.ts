@@ -13,6 +13,7 @@ import {
   hrefWith,
   isAdmin,
   layout,
+  selectField,
   when,
   type Html,
 } from '../page.ts';
@@ -53,30 +54,12 @@ export async function webhooksPage({ c, viewer, api }: PageContext): Promise<Htm
   );
   const items = pages
     .flatMap((page) => page.items)
-    .filter(
-      (item) =>
-        (filter.endpointId === undefined || item.endpointId === filter.endpointId) &&
-        (filter.provider === undefined || item.provider === filter.provider),
-    )
+    .filter((item) => matches(filter, item))
     .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
   const next = scopes.length === 1 ? pages[0]?.cursor : undefined;
   const choice = (name: string, label: string, values: readonly string[], current?: string) =>
-    html`<label
-      >${label}
-      <select name="${name}">
-        <option value="">Any</option>
-        ${values.map(
-          (v) => html`<option value="${v}" ${v === current ? raw('selected') : ''}>${v}</option>`,
-        )}
-      </select></label
-    >`;
-  const query = {
-    host: filter.hostId,
-    agent: filter.agentId,
-    state: filter.state,
-    endpoint: filter.endpointId,
-    provider: filter.provider,
-  };
+    selectField({ name, label, values, current, all: 'Any' });
+  const query = queryOf(filter);
   const body = html`<h1>Webhooks</h1>
     <form class="filters" method="get" action="/webhooks" data-live>
       ${choice('host', 'Host', unique(endpoints.map((e) => e.hostId)), filter.hostId)}
@@ -266,13 +249,7 @@ export async function replayMany({ c, viewer, api, form }: PageContext): Promise
   const filter = webhookFilter(read);
   const { endpoints } = await api.get<{ endpoints: Endpoint[] }>(viewer.principal, '/v1/endpoints');
   const matching = await matchingItems(api, viewer.principal, scopesOf(endpoints, filter), filter);
-  const query = {
-    host: filter.hostId,
-    agent: filter.agentId,
-    state: filter.state,
-    endpoint: filter.endpointId,
-    provider: filter.provider,
-  };
+  const query = queryOf(filter);
   let content: Html;
   if (c.req.method === 'POST') {
     let replayed = 0;
@@ -342,16 +319,30 @@ async function matchingItems(
         principal,
         hrefWith('/v1/webhooks', { ...scope, state: filter.state, limit: '200', cursor }),
       );
-      for (const item of page.items)
-        if (
-          (filter.endpointId === undefined || item.endpointId === filter.endpointId) &&
-          (filter.provider === undefined || item.provider === filter.provider)
-        )
-          found.push(item);
+      for (const item of page.items) if (matches(filter, item)) found.push(item);
       cursor = page.cursor;
     } while (cursor !== undefined && found.length < MAX_REPLAY);
   }
   return found.slice(0, MAX_REPLAY);
+}
+
+/** The filter as the query of a link or a form. */
+function queryOf(filter: WebhookFilter): Record<string, string | undefined> {
+  return {
+    host: filter.hostId,
+    agent: filter.agentId,
+    state: filter.state,
+    endpoint: filter.endpointId,
+    provider: filter.provider,
+  };
+}
+
+/** The filter's parts a queue listing cannot apply (it lists one agent in one state). */
+function matches(filter: WebhookFilter, item: WebhookView): boolean {
+  return (
+    (filter.endpointId === undefined || item.endpointId === filter.endpointId) &&
+    (filter.provider === undefined || item.provider === filter.provider)
+  );
 }
 
 function webhookFilter(read: (name: string) => string | undefined): WebhookFilter {
