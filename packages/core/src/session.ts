@@ -136,15 +136,25 @@ export function summarizeSession(
     costUsd: totals.costUsd,
     context,
     state: sessionStateOf(generations, context),
-    title:
+    ...titleField(
       [...generations]
         .sort((a, b) => compareNullable(a.summary.firstTimestamp, b.summary.firstTimestamp))
-        .map((g) => g.summary.title ?? null)
-        .find((title) => title !== null) ?? null,
+        .map((g) => g.summary.title),
+    ),
     messages: Math.max(...generations.map((g) => messageCount(g.summary))),
     toolCalls: Math.max(...generations.map((g) => sumValues(g.summary.toolCalls))),
     usage,
   };
+}
+
+/**
+ * The earliest generation's title; `null` when the generations are known to have none (their
+ * first user message has no text); absent when none knows (all summarised before titles).
+ */
+function titleField(titles: readonly (string | null | undefined)[]): { title?: string | null } {
+  const known = titles.find((title): title is string => typeof title === 'string');
+  if (known !== undefined) return { title: known };
+  return titles.some((title) => title === null) ? { title: null } : {};
 }
 
 function messageCount(summary: TranscriptSummary): number {

@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
 import { openEmbeddedStorage } from '../storage/embedded/open-embedded-storage.ts';
 import { putTranscript, testApp } from '../testing/api-harness.ts';
+import { sessionEntity, sessionFromEntity } from '../transcripts/rows.ts';
+import { TitleBackfill } from './title-backfill.ts';
+import { pino } from 'pino';
 import { csvField } from './pages/usage-page.ts';
 import {
   SessionCatalog,
@@ -151,6 +154,64 @@ describe('the session catalog', () => {
         after.usage.filter((b) => b.hostId === 'laptop').reduce((n, b) => n + b.messages, 0),
       ).toBe(4);
       expect([...after.choices.keys()].sort()).toEqual(['laptop', 'server']);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe('sessions stored before they had titles', () => {
+  it('get their title and counts once, in storage and in the list', async () => {
+    const storage = await openEmbeddedStorage(await mkdtemp(join(tmpdir(), 'nexus-backfill-')));
+    const app = testApp(storage);
+    try {
+      const { text } = buildTranscript({ sessionId: 'old1', turns: 3, toolEvery: 2 });
+      expect(
+        (await putTranscript(app, text, text, { hostId: 'laptop', sessionId: 'old1' })).status,
+      ).toBe(201);
+      // Make the row what 0.4 wrote: no title, no counts.
+      const row = await storage.tables.get('sessions', 'laptop~main', 'old1');
+      if (!row) throw new Error('no row');
+      const { title, messages, toolCalls, ...old } = sessionFromEntity(row);
+      // What an upload now records: the backfill must come to the same.
+      const expected = { title, messages, toolCalls };
+      expect(expected).toEqual({ title: 'question 0', messages: 8, toolCalls: 2 });
+      await storage.tables.update(
+        'sessions',
+        sessionEntity(old, String(row.properties['indexKey'])),
+        row.etag,
+      );
+
+      const asked: string[] = [];
+      const backfill: TitleBackfill = new TitleBackfill({
+        storage,
+        logger: pino({ level: 'silent' }),
+        onFilled: (scope, sessionId, filled) => {
+          catalog.fillIn(scope, sessionId, filled);
+        },
+      });
+      const catalog: SessionCatalog = new SessionCatalog(storage, {
+        checkMs: 0,
+        untitled: (scope, ids) => {
+          asked.push(...ids);
+          backfill.add(scope, ids);
+        },
+      });
+      const before = await catalog.sessions();
+      expect(before.sessions[0]?.title).toBeNull();
+      expect(asked).toEqual(['old1']);
+      await backfill.idle();
+      const listed = (await catalog.sessions()).sessions[0];
+      expect(listed).toMatchObject(expected);
+      expect(
+        filterSessions(await catalog.sessions(), {
+          sort: 'activity',
+          readable: () => true,
+          text: 'QUESTION 0',
+        }),
+      ).toHaveLength(1);
+      const stored = await storage.tables.get('sessions', 'laptop~main', 'old1');
+      expect(sessionFromEntity(stored ?? row)).toMatchObject(expected);
     } finally {
       await storage.close();
     }

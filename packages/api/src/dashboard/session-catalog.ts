@@ -78,6 +78,15 @@ interface ScopeEntry {
   readonly usage: readonly ScopedBucket[];
 }
 
+/** What a session stored before 0.5 gets filled in with (`TitleBackfill`). */
+export interface FilledIn {
+  readonly title: string | null;
+  readonly messages: number;
+  readonly toolCalls: number;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
  * Every stored session, kept in memory for the dashboard: filtering and sorting 100,000 sessions
  * in memory takes milliseconds, reading their rows takes seconds. Each agent's sessions are read
@@ -96,10 +105,34 @@ export class SessionCatalog {
   private reloadedAtMs = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
 
-  constructor(storage: Storage, options: { nowMs?: () => number; checkMs?: number } = {}) {
+  private readonly untitled:
+    ((scope: AgentScope, sessionIds: readonly string[]) => void) | undefined;
+
+  constructor(
+    storage: Storage,
+    options: {
+      nowMs?: () => number;
+      checkMs?: number;
+      /** Told the sessions of an agent stored before they had titles (to fill them in). */
+      untitled?: (scope: AgentScope, sessionIds: readonly string[]) => void;
+    } = {},
+  ) {
     this.storage = storage;
     this.nowMs = options.nowMs ?? Date.now;
     this.checkMs = options.checkMs ?? CATALOG_CHECK_MS;
+    this.untitled = options.untitled;
+  }
+
+  /** A session's title and counts, filled in after it was read: shown without reading it again. */
+  fillIn(scope: AgentScope, sessionId: string, filled: FilledIn): void {
+    const item = this.scopes
+      .get(scopeKey(scope))
+      ?.sessions.find((s) => s.sessionId === sessionId) as Writable<CatalogSession> | undefined;
+    if (!item) return;
+    item.title = filled.title;
+    item.folded = fold(filled.title ?? '');
+    item.messages = filled.messages;
+    item.toolCalls = filled.toolCalls;
   }
 
   /** The sessions and usage as last read, and when; read now if never read. */
@@ -137,10 +170,13 @@ export class SessionCatalog {
         return;
       }
       changed = true;
+      const read = await readScope(this.storage, agent);
       next.set(key, {
         lastReceivedAt: agent.lastReceivedAt,
-        ...(await readScope(this.storage, agent)),
+        sessions: read.sessions,
+        usage: read.usage,
       });
+      if (read.untitled.length > 0) this.untitled?.(agent, read.untitled);
     });
     this.scopes = next;
     this.checkedAtMs = startedMs;
@@ -155,16 +191,19 @@ export class SessionCatalog {
 async function readScope(
   storage: Storage,
   scope: AgentScope,
-): Promise<{ sessions: CatalogSession[]; usage: ScopedBucket[] }> {
+): Promise<{ sessions: CatalogSession[]; usage: ScopedBucket[]; untitled: string[] }> {
   const sessions: CatalogSession[] = [];
   const buckets: UsageBucket[] = [];
+  const untitled: string[] = [];
   for await (const row of queryAll(storage.tables, 'sessions', scopeKey(scope))) {
     const record = sessionFromEntity(row);
     sessions.push(catalogItem(record));
     buckets.push(...record.usage);
+    if (record.title === undefined) untitled.push(record.sessionId);
   }
   return {
     sessions,
+    untitled,
     usage: sumBuckets(buckets).map((bucket) => ({
       ...bucket,
       hostId: scope.hostId,

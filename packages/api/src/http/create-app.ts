@@ -27,6 +27,7 @@ import { internalPrincipalOf } from '../dashboard/internal-api.ts';
 import { LoginSessions } from '../dashboard/login-session.ts';
 import { errorPage, htmlResponse } from '../dashboard/page.ts';
 import { SessionCatalog } from '../dashboard/session-catalog.ts';
+import { TitleBackfill } from '../dashboard/title-backfill.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../webhooks/retry-policy.ts';
 import {
   DEFAULT_RETENTION,
@@ -93,7 +94,20 @@ export function createApp(deps: AppDeps): NexusApp {
   const now = deps.now ?? (() => new Date());
   const defaultHostId = deps.defaultHostId ?? DEFAULT_HOST_ID;
   const app = new Hono<AppEnv>();
-  const catalog = new SessionCatalog(deps.storage, { nowMs: () => now().getTime() });
+  // Sessions stored before they had titles get them, once, when the dashboard's list reads them.
+  const backfill = new TitleBackfill({
+    storage: deps.storage,
+    logger,
+    onFilled: (scope, sessionId, filled) => {
+      catalog.fillIn(scope, sessionId, filled);
+    },
+  });
+  const catalog: SessionCatalog = new SessionCatalog(deps.storage, {
+    nowMs: () => now().getTime(),
+    untitled: (scope, sessionIds) => {
+      backfill.add(scope, sessionIds);
+    },
+  });
   const keys = new KeyStore(deps.storage, {
     now,
     ...(deps.keyCacheMs === undefined ? {} : { cacheMs: deps.keyCacheMs }),

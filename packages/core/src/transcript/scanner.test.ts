@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildTranscript } from '../testing/index.ts';
-import { TranscriptError, TranscriptScanner } from './scanner.ts';
+import { MAX_TITLE_CHARS, TranscriptError, TranscriptScanner } from './scanner.ts';
 import type { UsageRecord } from './summary.ts';
 
 const HEADER = '{"type":"session","version":3,"id":"s1","timestamp":"2026-02-03T09:14:02.118Z"}';
@@ -90,6 +90,33 @@ describe('TranscriptScanner', () => {
       cuts += 1;
     }
     expect(cuts).toBeGreaterThan(20);
+  });
+
+  it("titles a transcript with its first user message's text, shortened, and keeps an unknown title unknown", () => {
+    const lines = [
+      JSON.stringify({ type: 'session', version: 3, id: 's1' }),
+      JSON.stringify({
+        type: 'message',
+        id: 'a',
+        message: { role: 'user', content: [{ type: 'image', data: 'x' }] },
+      }),
+      JSON.stringify({
+        type: 'message',
+        id: 'b',
+        message: { role: 'user', content: `  What's   on\nmy calendar ${'x'.repeat(300)}` },
+      }),
+      JSON.stringify({ type: 'message', id: 'c', message: { role: 'user', content: 'later' } }),
+    ];
+    const bytes = new TextEncoder().encode(`${lines.join('\n')}\n`);
+    const { summary } = scan(bytes, 1 << 20);
+    expect(summary.title).toBe(`What's on my calendar ${'x'.repeat(MAX_TITLE_CHARS - 23)}…`);
+    expect(summary.title).toHaveLength(MAX_TITLE_CHARS);
+    // Resumed from a summary made before titles existed: the first message was before the cut.
+    const cut = bytes.indexOf(0x0a, bytes.indexOf(0x0a, bytes.indexOf(0x0a) + 1) + 1) + 1;
+    const { title: _title, ...old } = scan(bytes.subarray(0, cut), 1 << 20).summary;
+    const resumed = new TranscriptScanner({ resume: old });
+    resumed.push(bytes.subarray(cut));
+    expect(resumed.finish().summary.title).toBeUndefined();
   });
 
   it('names the line of the whole transcript when the bytes after a resume are wrong', () => {

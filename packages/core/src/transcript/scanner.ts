@@ -70,7 +70,12 @@ export class TranscriptScanner {
   private costUsd = 0;
   private errorStops = 0;
   private abortedStops = 0;
-  private title: string | null = null;
+  /**
+   * `null` until the first user message with text; `undefined` when resumed from a summary made
+   * before titles existed: the first message was in the bytes not scanned, so it stays unknown
+   * (a later user message is not the first).
+   */
+  private title: string | null | undefined = null;
   private readonly onUsage: ((record: UsageRecord) => void) | undefined;
   /** Strings that repeat on every message (day, provider, model) are kept once. */
   private readonly interned = new Map<string, string>();
@@ -98,7 +103,7 @@ export class TranscriptScanner {
     this.costUsd = summary.costUsd;
     this.errorStops = summary.errorStops;
     this.abortedStops = summary.abortedStops;
-    this.title = summary.title ?? null;
+    this.title = summary.title;
   }
 
   push(chunk: Uint8Array): void {
@@ -169,7 +174,7 @@ export class TranscriptScanner {
         compactions: this.entriesByType['compaction'] ?? 0,
         errorStops: this.errorStops,
         abortedStops: this.abortedStops,
-        title: this.title,
+        ...(this.title === undefined ? {} : { title: this.title }),
       },
     };
   }
