@@ -62,7 +62,11 @@ describe.each(backends(inject('azuriteConnectionString')))(
     });
 
     it.each<[string, Record<string, unknown>, RegExp]>([
-      ['an unknown provider', { agentId: 'a', provider: 'gitlab' }, /provider: must be github/],
+      [
+        'an unknown provider',
+        { agentId: 'a', provider: 'carrier-pigeon' },
+        /provider: must be one of github, gitlab, bitbucket, shopify/,
+      ],
       ['an hmac endpoint without its header', { agentId: 'a', provider: 'hmac' }, /needs "header"/],
       [
         'a mapping action without a name',
@@ -112,6 +116,78 @@ describe.each(backends(inject('azuriteConnectionString')))(
       expect(stored.headers.get('content-type')).toBe('application/json');
       expect(await stored.text()).toBe(payload);
     });
+
+    it.each<{
+      provider: string;
+      sign: (secret: string, body: string) => Record<string, string>;
+      headers: Record<string, string>;
+      body: Record<string, unknown>;
+      eventType: string;
+      dedupeKey: string;
+    }>([
+      {
+        provider: 'shopify',
+        sign: (k, b) => ({
+          'x-shopify-hmac-sha256': createHmac('sha256', k).update(b).digest('base64'),
+        }),
+        headers: { 'x-shopify-topic': 'orders/create', 'x-shopify-webhook-id': 'b54557e4-bdd9' },
+        body: { id: 820982911946154500, email: 'jon@example.com' },
+        eventType: 'orders/create',
+        dedupeKey: 'b54557e4-bdd9',
+      },
+      {
+        provider: 'pagerduty',
+        sign: (k, b) => ({
+          'x-pagerduty-signature': `v1=${createHmac('sha256', k).update(b).digest('hex')}`,
+        }),
+        headers: {},
+        body: { event: { id: '01DEN4HPBQAJ', event_type: 'incident.triggered' } },
+        eventType: 'incident.triggered',
+        dedupeKey: '01DEN4HPBQAJ',
+      },
+      {
+        provider: 'gitlab',
+        sign: (k) => ({ 'x-gitlab-token': k }),
+        headers: { 'x-gitlab-event': 'Merge Request Hook', 'idempotency-key': 'f0a3-91' },
+        body: { object_kind: 'merge_request' },
+        eventType: 'Merge Request Hook',
+        dedupeKey: 'f0a3-91',
+      },
+    ])(
+      'takes a $provider delivery: its signature, event type and delivery id, from its preset',
+      async (c) => {
+        const agentId = `preset-${c.provider}`;
+        const { status, body: endpoint } = await createEndpoint(app, {
+          id: `ep-${c.provider}`,
+          agentId,
+          provider: c.provider,
+        });
+        expect(status).toBe(201);
+        const payload = JSON.stringify(c.body);
+        const headers = {
+          'content-type': 'application/json',
+          ...c.headers,
+          ...c.sign(endpoint.secrets[0] ?? '', payload),
+        };
+        const post = () => app.request(endpoint.url, { method: 'POST', headers, body: payload });
+        expect((await post()).status).toBe(202);
+        expect(await (await post()).json()).toMatchObject({ status: 'duplicate' });
+        const forged = await app.request(endpoint.url, {
+          method: 'POST',
+          headers: { ...headers, ...c.sign('not-the-secret-000', payload) },
+          body: payload,
+        });
+        expect(forged.status).toBe(401);
+        const items = await storedItems(storage, agentId);
+        expect(items.map((item) => item.properties)).toEqual([
+          expect.objectContaining({
+            provider: c.provider,
+            eventType: c.eventType,
+            dedupeKey: c.dedupeKey,
+          }),
+        ]);
+      },
+    );
 
     it('keeps small bodies byte for byte, text or not', async () => {
       const { body: endpoint } = await createEndpoint(app, {

@@ -19,9 +19,11 @@ OpenClaw gateway is asked to do with each delivery.
                       [--action agent|wake|mapping]
                       [--mapping <name>] [--header <name>] [--template <text>]
                       [--dedupe-header <name>] [--secret-file <path>] [--disabled]
-      providers: github, stripe, slack, standard (Standard Webhooks), hmac (HMAC-SHA256 hex of
-      the body in --header), token (a shared token in --header). Without --secret-file a secret
-      is generated. Prints the URL and the secret to paste into the sender (shown only now).
+      providers: github, gitlab, bitbucket, shopify, linear, sentry, pagerduty, meta, stripe,
+      slack, standard (Standard Webhooks), svix, resend, clerk; hmac (HMAC-SHA256 hex of the
+      body in --header), token (a shared token in --header). Without --secret-file a secret is
+      generated. Prints the URL, the secret to paste into the sender (shown only now) and the
+      provider's setup steps.
       --host: the host whose worker delivers (default: the only host, when there is one).
   nexus endpoints list
   nexus endpoints show <id>

@@ -117,6 +117,6 @@ describe('the dashboard refuses bad input with a page that says why', () => {
       form({ csrf, provider: 'carrier-pigeon', agentId: 'main' }),
     );
     expect(bad.status).toBe(200);
-    expect(bad.text).toContain('must be github, stripe, slack, standard, hmac or token');
+    expect(bad.text).toContain('provider: must be one of github, gitlab, bitbucket');
   });
 });

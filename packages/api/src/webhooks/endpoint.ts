@@ -9,6 +9,7 @@ import {
 } from '@nexus/core';
 import type { WebhookProvider } from './verify-signature.ts';
 import type { DeliveryAction } from './webhook-item.ts';
+import { PRESETS, PRESET_NAMES, isPresetName } from './provider-presets.ts';
 
 /**
  * A webhook endpoint: where one external service posts, which agent it is for, how its requests
@@ -54,8 +55,8 @@ export const createEndpointSchema = z
     id: z.string().optional(),
     hostId: z.string().optional(),
     agentId: z.string(),
-    provider: z.enum(['github', 'stripe', 'slack', 'standard', 'hmac', 'token'], {
-      message: 'must be github, stripe, slack, standard, hmac or token',
+    provider: z.enum([...PRESET_NAMES, 'hmac', 'token'], {
+      message: `must be one of ${[...PRESET_NAMES, 'hmac', 'token'].join(', ')}`,
     }),
     header: headerName.optional(),
     secrets: z.array(secretSchema).min(1).max(MAX_SECRETS).optional(),
@@ -128,7 +129,7 @@ export function deliveryActionOf(endpoint: Endpoint): DeliveryAction {
 /** Standard Webhooks keys are `whsec_` + base64; the others are opaque strings. */
 export function generateSecret(provider: string): string {
   const bytes = randomBytes(24);
-  return provider === 'standard'
+  return isPresetName(provider) && PRESETS[provider].secretStyle === 'whsec'
     ? `whsec_${bytes.toString('base64')}`
     : bytes.toString('base64url');
 }

@@ -16,6 +16,7 @@ import { INLINE_BODY_BYTES, blobKeyOf } from './webhook-item.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
 import type { ReadBudget } from './read-budget.ts';
 import { precheckSignature, verifySignature } from './verify-signature.ts';
+import { PRESETS, fieldOf, type Preset, type Source } from './provider-presets.ts';
 
 /** GitHub caps payloads at 25 MB (WEBHOOKS.md); most are under 20 KB. */
 export const DEFAULT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
@@ -219,16 +220,13 @@ function dedupeKeyOf(
   body: Uint8Array,
   field: JsonField,
 ): string {
-  const fromHeader = (name: string) => headers.get(name) ?? undefined;
-  let key: string | undefined;
-  if (endpoint.provider.type === 'github') key = fromHeader('x-github-delivery');
-  if (endpoint.provider.type === 'standard') key = fromHeader('webhook-id');
-  if (endpoint.provider.type === 'stripe') key = field('id')?.slice(0, 200);
-  // Slack's Events API sends the same event_id on each retry; slash commands have none.
-  if (endpoint.provider.type === 'slack') key = field('event_id')?.slice(0, 200);
-  if (endpoint.dedupeHeader !== undefined) key = fromHeader(endpoint.dedupeHeader);
-  // No delivery id (Slack, or a sender without one): the same bytes are the same delivery.
-  return key ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const key =
+    endpoint.dedupeHeader !== undefined
+      ? (headers.get(endpoint.dedupeHeader) ?? undefined)
+      : firstOf(presetOf(endpoint)?.dedupe ?? [], headers, field);
+  // No delivery id (a Slack slash command, a sender without one): the same bytes are the same
+  // delivery.
+  return key?.slice(0, 200) ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
 function eventTypeOf(
@@ -237,32 +235,47 @@ function eventTypeOf(
   body: Uint8Array,
   field: JsonField,
 ): string {
-  if (endpoint.provider.type === 'github') return headers.get('x-github-event') ?? 'github';
   if (
     endpoint.provider.type === 'slack' &&
     (headers.get('content-type') ?? '').includes('form-urlencoded')
   ) {
     return new URLSearchParams(Buffer.from(body).toString('utf8')).get('command') ?? 'slack';
   }
-  return field('type')?.slice(0, 200) ?? endpoint.provider.type;
+  const named = firstOf(presetOf(endpoint)?.event ?? [], headers, field) ?? field('type');
+  return named?.slice(0, 200) ?? endpoint.provider.type;
 }
 
-/** The string fields of a JSON object body, parsed at most once per delivery; none for other bodies. */
+function presetOf(endpoint: Endpoint): Preset | undefined {
+  const { type } = endpoint.provider;
+  return type === 'hmac' || type === 'token' ? undefined : PRESETS[type];
+}
+
+/** The first of the sources that the delivery has. */
+function firstOf(
+  sources: readonly Source[],
+  headers: Headers,
+  field: JsonField,
+): string | undefined {
+  for (const source of sources) {
+    const value = 'header' in source ? headers.get(source.header) : field(source.field);
+    if (value !== null && value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
+/** The string fields (dotted paths) of a JSON object body, parsed at most once; none for others. */
 function jsonFields(body: Uint8Array): JsonField {
-  let object: Record<string, unknown> | null | undefined;
-  return (name) => {
-    if (object === undefined) {
+  let object: unknown;
+  let parsed = false;
+  return (path) => {
+    if (!parsed) {
+      parsed = true;
       try {
-        const value: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
-        object =
-          typeof value === 'object' && value !== null && !Array.isArray(value)
-            ? (value as Record<string, unknown>)
-            : null;
+        object = JSON.parse(Buffer.from(body).toString('utf8'));
       } catch {
-        object = null;
+        object = undefined;
       }
     }
-    const value = object?.[name];
-    return typeof value === 'string' ? value : undefined;
+    return fieldOf(object, path);
   };
 }

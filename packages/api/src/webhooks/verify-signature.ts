@@ -1,16 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+import { PRESETS, type PresetName, type Scheme } from './provider-presets.ts';
+
 /**
- * Webhook signature verification per provider, as each documents its scheme (GitHub, Stripe,
- * Slack, Standard Webhooks; docs/WEBHOOKS.md). Every check runs on the
- * raw request bytes (re-serialised JSON breaks every signature), compares in constant time, and
- * accepts any of an endpoint's secrets (rotation). Pure apart from HMAC: time is a parameter.
+ * Webhook signature verification per provider, as each documents its scheme (the table of
+ * `provider-presets.ts`; docs/WEBHOOKS.md). Every check runs on the raw request bytes
+ * (re-serialised JSON breaks every signature), compares in constant time, and accepts any of an
+ * endpoint's secrets (rotation). Pure apart from HMAC: time is a parameter.
  */
 export type WebhookProvider =
-  | { readonly type: 'github' }
-  | { readonly type: 'stripe' }
-  | { readonly type: 'slack' }
-  | { readonly type: 'standard' }
+  | { readonly type: PresetName }
   /** HMAC-SHA256 hex of the body in a header of the owner's choosing (`sha256=` prefix allowed). */
   | { readonly type: 'hmac'; readonly header: string }
   /** A shared token sent as is in a header. */
@@ -33,38 +32,53 @@ export const REPLAY_WINDOW_SECONDS = 300;
 const OK: Verification = { ok: true };
 const fail = (reason: string): Verification => ({ ok: false, reason });
 
+/** How an endpoint's provider proves the sender: its preset's scheme, or the owner's header. */
+export function schemeOf(provider: WebhookProvider): Scheme {
+  switch (provider.type) {
+    case 'hmac':
+      return {
+        kind: 'body-hmac',
+        header: provider.header,
+        prefix: 'sha256=',
+        prefixOptional: true,
+        encoding: 'hex',
+      };
+    case 'token':
+      return { kind: 'token', header: provider.header };
+    default:
+      return PRESETS[provider.type].scheme;
+  }
+}
+
 export function verifySignature(provider: WebhookProvider, request: SignedRequest): Verification {
   if (request.secrets.length === 0) return fail('the endpoint has no secret configured');
-  switch (provider.type) {
-    case 'github':
-      return verifyGithub(request);
+  const scheme = schemeOf(provider);
+  switch (scheme.kind) {
+    case 'body-hmac':
+      return verifyBodyHmac(request, scheme);
+    case 'token':
+      return verifyToken(request, scheme.header);
     case 'stripe':
       return verifyStripe(request);
     case 'slack':
       return verifySlack(request);
     case 'standard':
       return verifyStandard(request);
-    case 'hmac':
-      return verifyHmacHeader(request, provider.header);
-    case 'token':
-      return verifyToken(request, provider.header);
   }
 }
 
-/** The headers each provider signs with; without them no body can verify. */
-function signatureHeaders(provider: WebhookProvider): readonly string[] {
-  switch (provider.type) {
-    case 'github':
-      return ['x-hub-signature-256'];
+/** The headers a scheme signs with; without them no body can verify. */
+function signatureHeaders(scheme: Scheme): readonly string[] {
+  switch (scheme.kind) {
     case 'stripe':
       return ['stripe-signature'];
     case 'slack':
       return ['x-slack-signature', 'x-slack-request-timestamp'];
     case 'standard':
       return ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
-    case 'hmac':
+    case 'body-hmac':
     case 'token':
-      return [provider.header];
+      return [scheme.header];
   }
 }
 
@@ -73,20 +87,75 @@ function signatureHeaders(provider: WebhookProvider): readonly string[] {
  * to 25 MB is not read for a request that cannot verify).
  */
 export function precheckSignature(provider: WebhookProvider, headers: Headers): Verification {
-  const missing = signatureHeaders(provider).filter((name) => !headers.get(name));
-  return missing.length === 0 ? OK : fail(`missing ${missing.join(' and ')} header`);
+  const missing = signatureHeaders(schemeOf(provider)).filter((name) => !headers.get(name));
+  return missing.length === 0
+    ? OK
+    : fail(`missing ${missing.map((name) => name.toLowerCase()).join(' and ')} header`);
 }
 
-/** `X-Hub-Signature-256: sha256=<hex>` = HMAC-SHA256(secret, body). GitHub signs no timestamp. */
-function verifyGithub({ headers, body, secrets }: SignedRequest): Verification {
-  const header = headers.get('x-hub-signature-256');
-  if (!header) return fail('missing X-Hub-Signature-256 header');
-  const hex = /^sha256=([0-9a-f]{64})$/i.exec(header.trim())?.[1];
-  if (!hex) return fail('X-Hub-Signature-256 is not "sha256=<64 hex>"');
-  const presented = Buffer.from(hex, 'hex');
-  return secrets.some((secret) => equal(presented, hmac(secret, body)))
-    ? OK
-    : fail('signature does not match any secret');
+/**
+ * `<header>: <prefix><digest>` = HMAC-SHA256(secret, body), hex or base64 (GitHub, Bitbucket,
+ * Shopify, Linear, Sentry, PagerDuty, Meta, and the owner's own `hmac` endpoints); with a
+ * separator, any of a list (PagerDuty during a secret rotation). None of these signs a time, except
+ * Linear's `webhookTimestamp` in the body.
+ */
+function verifyBodyHmac(
+  { headers, body, secrets, nowSeconds }: SignedRequest,
+  scheme: Extract<Scheme, { kind: 'body-hmac' }>,
+): Verification {
+  const header = headers.get(scheme.header);
+  if (!header) return fail(`missing ${scheme.header} header`);
+  const expected =
+    scheme.encoding === 'hex' ? `${scheme.prefix}<64 hex>` : `${scheme.prefix}<base64>`;
+  const parts = scheme.separator === undefined ? [header] : header.split(scheme.separator);
+  const presented: Buffer[] = [];
+  for (const raw of parts) {
+    const part = raw.trim();
+    const value = part.startsWith(scheme.prefix)
+      ? part.slice(scheme.prefix.length)
+      : scheme.prefixOptional
+        ? part
+        : undefined;
+    const digest =
+      value === undefined
+        ? undefined
+        : scheme.encoding === 'hex'
+          ? /^[0-9a-f]{64}$/i.test(value)
+            ? Buffer.from(value, 'hex')
+            : undefined
+          : /^[A-Za-z0-9+/]{43}=$/.test(value)
+            ? Buffer.from(value, 'base64')
+            : undefined;
+    if (digest !== undefined) presented.push(digest);
+  }
+  if (presented.length === 0) return fail(`${scheme.header} is not "${expected}"`);
+  if (!secrets.some((secret) => presented.some((sig) => equal(sig, hmac(secret, body)))))
+    return fail('signature does not match any secret');
+  return scheme.freshness === undefined ? OK : checkBodyTime(body, scheme.freshness, nowSeconds);
+}
+
+/** A signed time in the body (ms since the epoch), at most `maxAgeSeconds` old (or ahead). */
+function checkBodyTime(
+  body: Uint8Array,
+  freshness: { readonly field: string; readonly maxAgeSeconds: number },
+  nowSeconds: number,
+): Verification {
+  let value: unknown;
+  try {
+    value = (JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>)[
+      freshness.field
+    ];
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    return fail(`the body has no ${freshness.field} (a time in milliseconds)`);
+  const skew = nowSeconds - value / 1000;
+  if (Math.abs(skew) > freshness.maxAgeSeconds)
+    return fail(
+      `${freshness.field} is ${Math.round(Math.abs(skew))} s ${skew > 0 ? 'old' : 'in the future'}; more than ${freshness.maxAgeSeconds} s is refused as a possible replay`,
+    );
+  return OK;
 }
 
 /** `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>…]` over `<t>.<body>`. */
@@ -152,17 +221,6 @@ function verifyStandard({ headers, body, secrets, nowSeconds }: SignedRequest): 
   return secrets.some((secret) => signatures.some((sig) => equal(sig, signed(secret))))
     ? OK
     : fail('no v1 signature matches any secret');
-}
-
-function verifyHmacHeader({ headers, body, secrets }: SignedRequest, name: string): Verification {
-  const header = headers.get(name);
-  if (!header) return fail(`missing ${name} header`);
-  const hex = /^(?:sha256=)?([0-9a-f]{64})$/i.exec(header.trim())?.[1];
-  if (!hex) return fail(`${name} is not an HMAC-SHA256 hex digest`);
-  const presented = Buffer.from(hex, 'hex');
-  return secrets.some((secret) => equal(presented, hmac(secret, body)))
-    ? OK
-    : fail('signature does not match any secret');
 }
 
 function verifyToken({ headers, secrets }: SignedRequest, name: string): Verification {

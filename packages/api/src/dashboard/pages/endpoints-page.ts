@@ -2,10 +2,11 @@ import { html, raw } from 'hono/html';
 import { ValidationError } from '@nexus/core';
 import type { HostView } from '../../http/routes/host-routes.ts';
 import { PROVIDER_SETUP } from '../../webhooks/provider-setup.ts';
+import { PRESET_NAMES } from '../../webhooks/provider-presets.ts';
 import type { PageContext } from '../dashboard-routes.ts';
 import { csrfField, emptyRow, isAdmin, layout, when, type Html, type Viewer } from '../page.ts';
 
-const PROVIDERS = ['github', 'stripe', 'slack', 'standard', 'hmac', 'token'] as const;
+const PROVIDERS = [...PRESET_NAMES, 'hmac', 'token'] as const;
 const ACTIONS = ['agent', 'wake', 'mapping'] as const;
 
 /** An endpoint as `GET /v1/endpoints` shows it (secrets as their last four characters). */
