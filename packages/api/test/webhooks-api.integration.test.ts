@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as signWith } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
@@ -188,6 +188,103 @@ describe.each(backends(inject('azuriteConnectionString')))(
         ]);
       },
     );
+
+    it('answers the handshakes of Zoom, Twitch and Discord itself, storing nothing, and defers Discord interactions', async () => {
+      const at = String(nowSeconds);
+      const zoom = await createEndpoint(app, { id: 'zoom', agentId: 'hs', provider: 'zoom' });
+      const zoomSecret = zoom.body.secrets[0] ?? '';
+      const validation = JSON.stringify({
+        event: 'endpoint.url_validation',
+        payload: { plainToken: 'qgg8vlvZRS6UYooatFL8Aw' },
+      });
+      const zoomAnswer = await app.request('/hooks/zoom', {
+        method: 'POST',
+        body: validation,
+        headers: {
+          'content-type': 'application/json',
+          'x-zm-request-timestamp': at,
+          'x-zm-signature': `v0=${createHmac('sha256', zoomSecret).update(`v0:${at}:${validation}`).digest('hex')}`,
+        },
+      });
+      expect(zoomAnswer.status).toBe(200);
+      expect(await zoomAnswer.json()).toEqual({
+        plainToken: 'qgg8vlvZRS6UYooatFL8Aw',
+        encryptedToken: createHmac('sha256', zoomSecret)
+          .update('qgg8vlvZRS6UYooatFL8Aw')
+          .digest('hex'),
+      });
+
+      const twitch = await createEndpoint(app, { id: 'twitch', agentId: 'hs', provider: 'twitch' });
+      const challenge = JSON.stringify({ challenge: 'pogchamp-kappa-360noscope-vohiyo' });
+      const stamp = NOW.toISOString();
+      const twitchAnswer = await app.request('/hooks/twitch', {
+        method: 'POST',
+        body: challenge,
+        headers: {
+          'content-type': 'application/json',
+          'twitch-eventsub-message-type': 'webhook_callback_verification',
+          'twitch-eventsub-message-id': 'msg-1',
+          'twitch-eventsub-message-timestamp': stamp,
+          'twitch-eventsub-message-signature': `sha256=${createHmac(
+            'sha256',
+            twitch.body.secrets[0] ?? '',
+          )
+            .update(`msg-1${stamp}${challenge}`)
+            .digest('hex')}`,
+        },
+      });
+      expect(twitchAnswer.status).toBe(200);
+      expect(twitchAnswer.headers.get('content-type')).toContain('text/plain');
+      expect(await twitchAnswer.text()).toBe('pogchamp-kappa-360noscope-vohiyo');
+
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const key = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
+      expect(
+        (
+          await createEndpoint(app, {
+            id: 'discord',
+            agentId: 'hs',
+            provider: 'discord',
+            secrets: [key],
+          })
+        ).status,
+      ).toBe(201);
+      const discord = (payload: string, signer = privateKey) =>
+        app.request('/hooks/discord', {
+          method: 'POST',
+          body: payload,
+          headers: {
+            'content-type': 'application/json',
+            'x-signature-timestamp': at,
+            'x-signature-ed25519': signWith(null, Buffer.from(`${at}${payload}`), signer).toString(
+              'hex',
+            ),
+          },
+        });
+      const ping = await discord(JSON.stringify({ id: '1', type: 1 }));
+      expect(await ping.json()).toEqual({ type: 1 });
+      // Discord checks that a bad signature is refused.
+      expect(
+        (
+          await discord(
+            JSON.stringify({ id: '1', type: 1 }),
+            generateKeyPairSync('ed25519').privateKey,
+          )
+        ).status,
+      ).toBe(401);
+      const command = await discord(JSON.stringify({ id: '9876', type: 2, data: { name: 'ask' } }));
+      expect(command.status).toBe(200);
+      expect(await command.json()).toEqual({ type: 5 });
+
+      const items = await storedItems(storage, 'hs');
+      expect(
+        items.map((item) => [
+          item.properties['provider'],
+          item.properties['eventType'],
+          item.properties['dedupeKey'],
+        ]),
+      ).toEqual([['discord', 'application_command', '9876']]);
+    });
 
     it('keeps small bodies byte for byte, text or not', async () => {
       const { body: endpoint } = await createEndpoint(app, {

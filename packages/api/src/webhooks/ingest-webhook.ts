@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import {
   ForbiddenError,
   RequestTimeoutError,
@@ -35,7 +35,8 @@ export interface WebhookIngestDeps {
 
 export type WebhookIngestResult =
   | { readonly status: 'accepted' | 'duplicate'; readonly id: string }
-  | { readonly status: 'challenge'; readonly challenge: string };
+  /** What the sender must get back instead (a handshake, or the answer its protocol needs). */
+  | { readonly status: 'answer'; readonly body: string; readonly contentType: string };
 
 /** Headers never kept: credentials, hop-by-hop and proxy noise. Everything else may be needed to verify again. */
 const DROPPED_HEADERS = new Set([
@@ -96,13 +97,9 @@ export async function ingestWebhook(
       `The ${endpoint.provider.type} signature was refused: ${verdict.reason}. Check the secret configured at the sender.`,
     );
 
-  // Slack checks a new Events API URL by posting a signed challenge and wants it echoed back.
   const field = jsonFields(body);
-  const challenge =
-    endpoint.provider.type === 'slack' && field('type') === 'url_verification'
-      ? field('challenge')
-      : undefined;
-  if (challenge !== undefined) return { status: 'challenge', challenge };
+  const handshake = handshakeAnswer(endpoint, request.headers, body, field, now);
+  if (handshake !== undefined) return handshake;
 
   const dedupeKey = dedupeKeyOf(endpoint, request.headers, body, field);
   const nowMs = now.getTime();
@@ -138,6 +135,9 @@ export async function ingestWebhook(
     ...(inline ? { inlineBody: Buffer.from(body).toString('base64') } : {}),
     delivery: deliveryActionOf(endpoint),
   });
+  // Discord wants an interaction response within 3 s: "deferred" (the user sees the app thinking;
+  // the agent can follow up through the interaction's webhook).
+  if (endpoint.provider.type === 'discord') return DISCORD_DEFERRED;
   return { status: created ? 'accepted' : 'duplicate', id };
 }
 
@@ -241,8 +241,86 @@ function eventTypeOf(
   ) {
     return new URLSearchParams(Buffer.from(body).toString('utf8')).get('command') ?? 'slack';
   }
+  if (endpoint.provider.type === 'discord')
+    return DISCORD_TYPES[numberField(body, 'type') ?? 0] ?? 'interaction';
   const named = firstOf(presetOf(endpoint)?.event ?? [], headers, field) ?? field('type');
   return named?.slice(0, 200) ?? endpoint.provider.type;
+}
+
+const json = (value: unknown): WebhookIngestResult => ({
+  status: 'answer',
+  body: JSON.stringify(value),
+  contentType: 'application/json',
+});
+const DISCORD_DEFERRED = json({ type: 5 });
+/** Discord's interaction types, as event types. */
+const DISCORD_TYPES: Readonly<Record<number, string>> = {
+  1: 'ping',
+  2: 'application_command',
+  3: 'message_component',
+  4: 'application_command_autocomplete',
+  5: 'modal_submit',
+};
+
+/**
+ * The handshakes providers make before (or between) deliveries, answered here and stored as
+ * nothing: Slack's `url_verification` (echo the challenge), Zoom's `endpoint.url_validation`
+ * (the plain token and its HMAC with the secret that signed the request), Twitch's
+ * `webhook_callback_verification` (the challenge as plain text), Discord's PING (`{"type":1}`).
+ * Each arrives signed, and was verified before this.
+ */
+function handshakeAnswer(
+  endpoint: Endpoint,
+  headers: Headers,
+  body: Uint8Array,
+  field: JsonField,
+  now: Date,
+): WebhookIngestResult | undefined {
+  switch (endpoint.provider.type) {
+    case 'slack': {
+      const challenge = field('type') === 'url_verification' ? field('challenge') : undefined;
+      return challenge === undefined ? undefined : json({ challenge });
+    }
+    case 'zoom': {
+      const plainToken = field('payload.plainToken');
+      if (field('event') !== 'endpoint.url_validation' || plainToken === undefined)
+        return undefined;
+      const secret = endpoint.secrets.find(
+        (candidate) =>
+          verifySignature(endpoint.provider, {
+            headers,
+            body,
+            secrets: [candidate],
+            nowSeconds: Math.floor(now.getTime() / 1000),
+          }).ok,
+      );
+      const encryptedToken = createHmac('sha256', secret ?? '')
+        .update(plainToken)
+        .digest('hex');
+      return json({ plainToken, encryptedToken });
+    }
+    case 'twitch': {
+      const challenge = field('challenge');
+      return headers.get('twitch-eventsub-message-type') === 'webhook_callback_verification' &&
+        challenge !== undefined
+        ? { status: 'answer', body: challenge, contentType: 'text/plain; charset=utf-8' }
+        : undefined;
+    }
+    case 'discord':
+      return numberField(body, 'type') === 1 ? json({ type: 1 }) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** A top-level number of a JSON body (Discord's interaction `type`). */
+function numberField(body: Uint8Array, name: string): number | undefined {
+  try {
+    const value = (JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>)[name];
+    return typeof value === 'number' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function presetOf(endpoint: Endpoint): Preset | undefined {

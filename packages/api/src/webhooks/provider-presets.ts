@@ -25,8 +25,16 @@ export type Scheme =
     }
   /** The secret itself, sent in `header`. */
   | { readonly kind: 'token'; readonly header: string }
+  /**
+   * `<signature>: v0=<hex>` = HMAC-SHA256 of `v0:<timestamp header>:<body>`, the timestamp (unix
+   * seconds) within 5 minutes: Slack and Zoom, each with its own header names.
+   */
+  | { readonly kind: 'v0'; readonly signature: string; readonly timestamp: string }
+  /** Twitch EventSub: `sha256=<hex>` over message id + timestamp (RFC 3339) + body, 10 minutes. */
+  | { readonly kind: 'twitch' }
+  /** Discord interactions: Ed25519 over timestamp + body, with the application's public key. */
+  | { readonly kind: 'ed25519' }
   | { readonly kind: 'stripe' }
-  | { readonly kind: 'slack' }
   | { readonly kind: 'standard' };
 
 /** Where a value is in a delivery: a header, or a (dotted) field of the JSON body. */
@@ -164,12 +172,39 @@ export const PRESETS = {
   },
   slack: {
     title: 'Slack',
-    scheme: { kind: 'slack' },
+    scheme: { kind: 'v0', signature: 'X-Slack-Signature', timestamp: 'X-Slack-Request-Timestamp' },
     event: [],
     dedupe: [{ field: 'event_id' }],
     secretStyle: 'opaque',
     setup:
       'Slack: api.slack.com/apps > your app > Basic Information > Signing Secret: give it to Nexus with "--secret-file"; use the URL above as the Request URL (Event Subscriptions, Slash Commands, Interactivity).',
+  },
+  zoom: {
+    title: 'Zoom',
+    scheme: { kind: 'v0', signature: 'x-zm-signature', timestamp: 'x-zm-request-timestamp' },
+    event: [{ field: 'event' }],
+    dedupe: [],
+    secretStyle: 'opaque',
+    setup:
+      'Zoom: App Marketplace > your app > Feature > Event Subscriptions: Event notification endpoint URL = the URL above; give Nexus the app\'s Secret Token ("nexus endpoints rotate <id> --secret-file <file>"), then Validate: Nexus answers the URL validation itself.',
+  },
+  twitch: {
+    title: 'Twitch EventSub',
+    scheme: { kind: 'twitch' },
+    event: [{ header: 'twitch-eventsub-subscription-type' }],
+    dedupe: [{ header: 'twitch-eventsub-message-id' }],
+    secretStyle: 'opaque',
+    setup:
+      'Twitch: create the EventSub subscription (POST https://api.twitch.tv/helix/eventsub/subscriptions) with transport {"method":"webhook","callback":<the URL above>,"secret":<the secret above>}; Nexus answers the verification challenge itself.',
+  },
+  discord: {
+    title: 'Discord interactions',
+    scheme: { kind: 'ed25519' },
+    event: [],
+    dedupe: [{ field: 'id' }],
+    secretStyle: 'opaque',
+    setup:
+      'Discord: Developer Portal > your application > General Information: give Nexus the PUBLIC KEY shown there as the endpoint\'s secret ("nexus endpoints rotate <id> --secret-file <file>", then retire the generated one), then set Interactions Endpoint URL = the URL above: Nexus answers Discord\'s PING itself, and every other interaction with a deferred response.',
   },
   standard: standard('Standard Webhooks sender (OpenAI, Anthropic, Supabase, ...)'),
   svix: standard('Svix'),

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, sign as signWith } from 'node:crypto';
 import { sign as signGithub } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
@@ -339,4 +339,55 @@ describe("presets: an HMAC of the body, or a token, in the provider's header", (
       );
     },
   );
+});
+
+describe('presets with handshakes: Zoom, Twitch, Discord (signed per their docs with node:crypto)', () => {
+  it('zoom: v0=<hex> over v0:<x-zm-request-timestamp>:<body>, within 5 minutes', () => {
+    const sign = (secret: string, at = NOW) => ({
+      'x-zm-request-timestamp': String(at),
+      'x-zm-signature': `v0=${createHmac('sha256', secret).update(`v0:${at}:${body}`).digest('hex')}`,
+    });
+    expect(verify({ type: 'zoom' }, sign('k'), ['k'])).toEqual({ ok: true });
+    expect(verify({ type: 'zoom' }, sign('x'), ['k']).ok).toBe(false);
+    const old = verify({ type: 'zoom' }, sign('k', NOW - REPLAY_WINDOW_SECONDS - 1), ['k']);
+    expect(!old.ok && old.reason).toMatch(/possible replay/);
+  });
+
+  it('twitch: sha256=<hex> over message id + timestamp + body, within 10 minutes', () => {
+    const sign = (secret: string, at = new Date(NOW * 1000).toISOString()) => ({
+      'twitch-eventsub-message-id': 'e76c6bd4-55c9-4987',
+      'twitch-eventsub-message-timestamp': at,
+      'twitch-eventsub-message-signature': `sha256=${createHmac('sha256', secret)
+        .update(`e76c6bd4-55c9-4987${at}${body}`)
+        .digest('hex')}`,
+    });
+    expect(verify({ type: 'twitch' }, sign('k'), ['k'])).toEqual({ ok: true });
+    expect(verify({ type: 'twitch' }, sign('x'), ['k']).ok).toBe(false);
+    const old = verify({ type: 'twitch' }, sign('k', new Date((NOW - 601) * 1000).toISOString()), [
+      'k',
+    ]);
+    expect(!old.ok && old.reason).toMatch(/601 s off/);
+  });
+
+  it('discord: Ed25519 over timestamp + body with the public key; refuses a wrong key or body', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
+    const stamp = String(NOW);
+    const sign = (payload: Uint8Array = bytes) => ({
+      'x-signature-timestamp': stamp,
+      'x-signature-ed25519': signWith(
+        null,
+        Buffer.concat([Buffer.from(stamp), payload]),
+        privateKey,
+      ).toString('hex'),
+    });
+    expect(verify({ type: 'discord' }, sign(), [raw])).toEqual({ ok: true });
+    expect(verify({ type: 'discord' }, sign(), [raw], tampered).ok).toBe(false);
+    const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
+    expect(verify({ type: 'discord' }, sign(), [other.subarray(-32).toString('hex')]).ok).toBe(
+      false,
+    );
+    const noKey = verify({ type: 'discord' }, sign(), ['not-a-public-key']);
+    expect(!noKey.ok && noKey.reason).toMatch(/no Ed25519 public key/);
+  });
 });

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createPublicKey, timingSafeEqual, verify as verifyWith } from 'node:crypto';
 
 import { PRESETS, type PresetName, type Scheme } from './provider-presets.ts';
 
@@ -60,8 +60,12 @@ export function verifySignature(provider: WebhookProvider, request: SignedReques
       return verifyToken(request, scheme.header);
     case 'stripe':
       return verifyStripe(request);
-    case 'slack':
-      return verifySlack(request);
+    case 'v0':
+      return verifyV0(request, scheme);
+    case 'twitch':
+      return verifyTwitch(request);
+    case 'ed25519':
+      return verifyEd25519(request);
     case 'standard':
       return verifyStandard(request);
   }
@@ -72,8 +76,12 @@ function signatureHeaders(scheme: Scheme): readonly string[] {
   switch (scheme.kind) {
     case 'stripe':
       return ['stripe-signature'];
-    case 'slack':
-      return ['x-slack-signature', 'x-slack-request-timestamp'];
+    case 'v0':
+      return [scheme.signature, scheme.timestamp];
+    case 'twitch':
+      return [TWITCH.id, TWITCH.timestamp, TWITCH.signature];
+    case 'ed25519':
+      return ['x-signature-ed25519', 'x-signature-timestamp'];
     case 'standard':
       return ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
     case 'body-hmac':
@@ -180,21 +188,95 @@ function verifyStripe({ headers, body, secrets, nowSeconds }: SignedRequest): Ve
     : fail('no v1 signature matches any secret');
 }
 
-/** `X-Slack-Signature: v0=<hex>` over `v0:<X-Slack-Request-Timestamp>:<body>`. */
-function verifySlack({ headers, body, secrets, nowSeconds }: SignedRequest): Verification {
-  const header = headers.get('x-slack-signature');
-  const stamp = headers.get('x-slack-request-timestamp');
-  if (!header || !stamp)
-    return fail('missing X-Slack-Signature or X-Slack-Request-Timestamp header');
-  if (!/^\d+$/.test(stamp)) return fail('X-Slack-Request-Timestamp is not a unix time');
+/**
+ * `<signature>: v0=<hex>` over `v0:<timestamp>:<body>`, the timestamp within 5 minutes (Slack's
+ * `X-Slack-Signature` and `X-Slack-Request-Timestamp`, Zoom's `x-zm-signature` and
+ * `x-zm-request-timestamp`).
+ */
+function verifyV0(
+  { headers, body, secrets, nowSeconds }: SignedRequest,
+  scheme: Extract<Scheme, { kind: 'v0' }>,
+): Verification {
+  const header = headers.get(scheme.signature);
+  const stamp = headers.get(scheme.timestamp);
+  if (!header || !stamp) return fail(`missing ${scheme.signature} or ${scheme.timestamp} header`);
+  if (!/^\d+$/.test(stamp)) return fail(`${scheme.timestamp} is not a unix time`);
   const hex = /^v0=([0-9a-f]{64})$/i.exec(header.trim())?.[1];
-  if (!hex) return fail('X-Slack-Signature is not "v0=<64 hex>"');
+  if (!hex) return fail(`${scheme.signature} is not "v0=<64 hex>"`);
   const window = checkWindow(Number(stamp), nowSeconds);
   if (!window.ok) return window;
   const presented = Buffer.from(hex, 'hex');
   return secrets.some((secret) => equal(presented, hmac(secret, `v0:${stamp}:`, body)))
     ? OK
     : fail('signature does not match any secret');
+}
+
+const TWITCH = {
+  id: 'twitch-eventsub-message-id',
+  timestamp: 'twitch-eventsub-message-timestamp',
+  signature: 'twitch-eventsub-message-signature',
+} as const;
+/** Twitch refuses to let a notification older than 10 minutes count. */
+const TWITCH_WINDOW_SECONDS = 600;
+
+/** `Twitch-Eventsub-Message-Signature: sha256=<hex>` over message id + timestamp + body. */
+function verifyTwitch({ headers, body, secrets, nowSeconds }: SignedRequest): Verification {
+  const id = headers.get(TWITCH.id);
+  const stamp = headers.get(TWITCH.timestamp);
+  const header = headers.get(TWITCH.signature);
+  if (!id || !stamp || !header)
+    return fail('missing Twitch-Eventsub-Message-Id, -Timestamp or -Signature header');
+  const at = Date.parse(stamp);
+  if (!Number.isFinite(at)) return fail('Twitch-Eventsub-Message-Timestamp is not a time');
+  const hex = /^sha256=([0-9a-f]{64})$/i.exec(header.trim())?.[1];
+  if (!hex) return fail('Twitch-Eventsub-Message-Signature is not "sha256=<64 hex>"');
+  const skew = nowSeconds - at / 1000;
+  if (Math.abs(skew) > TWITCH_WINDOW_SECONDS)
+    return fail(
+      `Twitch-Eventsub-Message-Timestamp is ${Math.round(Math.abs(skew))} s off; more than ${TWITCH_WINDOW_SECONDS} s is refused as a possible replay`,
+    );
+  const presented = Buffer.from(hex, 'hex');
+  return secrets.some((secret) => equal(presented, hmac(secret, id, stamp, body)))
+    ? OK
+    : fail('signature does not match any secret');
+}
+
+/** The DER prefix of an Ed25519 public key (SubjectPublicKeyInfo), before its 32 bytes. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * Discord: `X-Signature-Ed25519` (hex) over `X-Signature-Timestamp` + body, checked with the
+ * application's public key (the endpoint's "secret": 64 hex characters). Discord checks the
+ * endpoint with bad signatures too, and expects them refused.
+ */
+function verifyEd25519({ headers, body, secrets }: SignedRequest): Verification {
+  const signature = headers.get('x-signature-ed25519');
+  const stamp = headers.get('x-signature-timestamp');
+  if (!signature || !stamp)
+    return fail('missing X-Signature-Ed25519 or X-Signature-Timestamp header');
+  if (!/^[0-9a-f]{128}$/i.test(signature.trim()))
+    return fail('X-Signature-Ed25519 is not 128 hex characters');
+  const message = Buffer.concat([Buffer.from(stamp, 'utf8'), body]);
+  const keys = secrets.filter((secret) => /^[0-9a-f]{64}$/i.test(secret));
+  if (keys.length === 0)
+    return fail(
+      "the endpoint has no Ed25519 public key (64 hex characters): give it the application's public key",
+    );
+  const sig = Buffer.from(signature.trim(), 'hex');
+  return keys.some((key) =>
+    verifyWith(
+      null,
+      message,
+      createPublicKey({
+        key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(key, 'hex')]),
+        format: 'der',
+        type: 'spki',
+      }),
+      sig,
+    ),
+  )
+    ? OK
+    : fail('signature does not match the public key');
 }
 
 /**

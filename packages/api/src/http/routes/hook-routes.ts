@@ -17,7 +17,8 @@ export function hookRoutes(app: NexusApp, deps: Omit<WebhookIngestDeps, 'readBud
   route(app, '/hooks/:endpointId', {
     POST: async (c) => {
       const result = await ingestWebhook(ingestDeps, c.req.param('endpointId') ?? '', c.req.raw);
-      if (result.status === 'challenge') return c.json({ challenge: result.challenge });
+      if (result.status === 'answer')
+        return c.body(result.body, 200, { 'content-type': result.contentType });
       return c.json(result, result.status === 'accepted' ? 202 : 200);
     },
   });
