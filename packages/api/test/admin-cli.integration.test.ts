@@ -178,9 +178,9 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
   it.each<[string, string[], Record<string, string>, RegExp]>([
     [
       'an unknown provider',
-      ['endpoints', 'add', '--agent', 'main', '--provider', 'gitlab'],
+      ['endpoints', 'add', '--agent', 'main', '--provider', 'carrier-pigeon'],
       {},
-      /400: .*provider: must be github/,
+      /400: .*provider: must be one of github, gitlab, bitbucket/,
     ],
     ['a missing --agent', ['endpoints', 'add', '--provider', 'github'], {}, /--agent is missing/],
     [
