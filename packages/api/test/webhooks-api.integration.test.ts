@@ -286,6 +286,39 @@ describe.each(backends(inject('azuriteConnectionString')))(
       ).toEqual([['discord', 'application_command', '9876']]);
     });
 
+    it("answers Meta's subscription check with the challenge, only for its verify token", async () => {
+      const created = (await (
+        await app.request('/v1/endpoints', {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ id: 'meta', agentId: 'wa', provider: 'meta' }),
+        })
+      ).json()) as { verifyToken: string };
+      expect(created.verifyToken.length).toBeGreaterThan(20);
+      const listed = (await (
+        await app.request('/v1/endpoints/meta', { headers: auth })
+      ).json()) as {
+        verifyToken: string;
+      };
+      expect(listed.verifyToken).toBe(`…${created.verifyToken.slice(-4)}`);
+      const check = (token: string, mode = 'subscribe') =>
+        app.request(
+          `/hooks/meta?hub.mode=${mode}&hub.verify_token=${encodeURIComponent(token)}&hub.challenge=1158201444`,
+        );
+      const ok = await check(created.verifyToken);
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toBe('1158201444');
+      const wrong = await check('not-the-token');
+      expect(wrong.status).toBe(403);
+      expect(await wrong.text()).toContain('verify token');
+      expect((await check(created.verifyToken, 'unsubscribe')).status).toBe(400);
+      // Other providers take no GET.
+      await createEndpoint(app, { id: 'gh-get', agentId: 'wa', provider: 'github' });
+      const get = await app.request('/hooks/gh-get?hub.mode=subscribe');
+      expect(get.status).toBe(405);
+      expect(get.headers.get('allow')).toContain('POST');
+    });
+
     it('keeps small bodies byte for byte, text or not', async () => {
       const { body: endpoint } = await createEndpoint(app, {
         id: 'raw-bytes',

@@ -51,6 +51,7 @@ interface EndpointView {
   secrets: string[];
   url: string;
   addedSecret?: string;
+  verifyToken?: string;
 }
 
 export async function endpointsCommand(
@@ -121,6 +122,9 @@ export async function endpointsCommand(
           `  URL:    ${publicUrl}${created.url}`,
           `  Secret: ${created.secrets[0] ?? ''}`,
           ...(created.provider.header ? [`  Header: ${created.provider.header}`] : []),
+          ...(created.verifyToken === undefined
+            ? []
+            : [`  Verify token: ${created.verifyToken} (Meta's "Verify token" field)`]),
           '',
           PROVIDER_SETUP[created.provider.type] ?? '',
           'The secret is shown only now: paste it into the sender, and keep no other copy.',

@@ -30,6 +30,11 @@ export interface Endpoint {
   readonly template?: string;
   /** For `hmac` and `token` endpoints: a header holding the sender's delivery id. */
   readonly dedupeHeader?: string;
+  /**
+   * For Meta endpoints: the token Meta's subscription check (`GET ?hub.verify_token=`) must
+   * present, made by Nexus at creation and shown with the secret, once.
+   */
+  readonly verifyToken?: string;
   readonly enabled: boolean;
   readonly createdAt: string;
 }
@@ -112,6 +117,7 @@ export function newEndpoint(input: CreateEndpoint & { hostId: string }, now: Dat
     action,
     ...(input.template === undefined ? {} : { template: input.template }),
     ...(input.dedupeHeader === undefined ? {} : { dedupeHeader: input.dedupeHeader.toLowerCase() }),
+    ...(input.provider === 'meta' ? { verifyToken: randomBytes(18).toString('base64url') } : {}),
     enabled: input.enabled,
     createdAt: now.toISOString(),
   };
@@ -148,10 +154,11 @@ export function endpointFromEntity(entity: StoredEntity): Endpoint {
 
 /** What the read API shows: never a secret, only how many and their last four characters. */
 export function publicEndpoint(endpoint: Endpoint) {
-  const { secrets, ...rest } = endpoint;
+  const { secrets, verifyToken, ...rest } = endpoint;
   return {
     ...rest,
     secrets: secrets.map((secret) => `…${secret.slice(-4)}`),
+    ...(verifyToken === undefined ? {} : { verifyToken: `…${verifyToken.slice(-4)}` }),
     url: `/hooks/${endpoint.id}`,
   };
 }

@@ -1,6 +1,8 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import {
   ForbiddenError,
+  MethodNotAllowedError,
+  ValidationError,
   RequestTimeoutError,
   NotFoundError,
   PayloadTooLargeError,
@@ -245,6 +247,37 @@ function eventTypeOf(
     return DISCORD_TYPES[numberField(body, 'type') ?? 0] ?? 'interaction';
   const named = firstOf(presetOf(endpoint)?.event ?? [], headers, field) ?? field('type');
   return named?.slice(0, 200) ?? endpoint.provider.type;
+}
+
+/**
+ * Meta's subscription check: `GET /hooks/<id>?hub.mode=subscribe&hub.verify_token=<token>&
+ * hub.challenge=<text>` is answered with the challenge when the token is the endpoint's.
+ */
+export async function answerSubscriptionCheck(
+  endpoints: EndpointCache,
+  endpointIdInput: string,
+  query: URLSearchParams,
+): Promise<string> {
+  const endpointId = validateId('endpoint id', endpointIdInput);
+  const endpoint = await endpoints.get(endpointId);
+  if (!endpoint)
+    throw new NotFoundError(`There is no webhook endpoint ${endpointId}.`, 'endpoint_not_found');
+  if (endpoint.provider.type !== 'meta' || endpoint.verifyToken === undefined)
+    throw new MethodNotAllowedError('GET', ['POST']);
+  const challenge = query.get('hub.challenge');
+  if (query.get('hub.mode') !== 'subscribe' || challenge === null || challenge === '')
+    throw new ValidationError(
+      'invalid_subscription_check',
+      'A subscription check has hub.mode=subscribe, hub.verify_token and hub.challenge.',
+    );
+  const token = Buffer.from(query.get('hub.verify_token') ?? '');
+  const expected = Buffer.from(endpoint.verifyToken);
+  if (token.length !== expected.length || !timingSafeEqual(token, expected))
+    throw new ForbiddenError(
+      'wrong_verify_token',
+      `hub.verify_token is not endpoint ${endpointId}'s verify token (shown when it was created); enter that one as the Verify token in Meta's webhook settings.`,
+    );
+  return challenge.slice(0, 1000);
 }
 
 const json = (value: unknown): WebhookIngestResult => ({

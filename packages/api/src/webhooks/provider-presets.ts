@@ -159,7 +159,7 @@ export const PRESETS = {
     dedupe: [],
     secretStyle: 'opaque',
     setup:
-      'Meta: App Dashboard > Webhooks: Callback URL as above. Meta signs with the App Secret (App settings > Basic): give it to Nexus ("nexus endpoints rotate <id> --secret-file <file>"). The GET verification handshake is not answered yet: subscribe once the URL is verified by other means.',
+      'Meta: App Dashboard > Webhooks: Callback URL as above, Verify token as above (Nexus answers the check). Meta signs with the App Secret (App settings > Basic): give it to Nexus with --secret-file at creation, or "nexus endpoints rotate <id> --secret-file <file>".',
   },
   stripe: {
     title: 'Stripe',

@@ -29,7 +29,8 @@ export async function endpointsPage(page: PageContext): Promise<Html> {
 
 async function render(
   { c, viewer, api }: PageContext,
-  shown: { title: string; endpoint: EndpointView; secret: string } | undefined,
+  shown:
+    { title: string; endpoint: EndpointView; secret: string; verifyToken?: string } | undefined,
   problem?: string,
 ): Promise<Html> {
   const [{ endpoints }, { hosts }] = await Promise.all([
@@ -86,7 +87,7 @@ async function render(
 }
 
 function secretCard(
-  shown: { title: string; endpoint: EndpointView; secret: string },
+  shown: { title: string; endpoint: EndpointView; secret: string; verifyToken?: string },
   origin: string,
 ): Html {
   return html`<section class="card" aria-labelledby="shown-secret">
@@ -97,6 +98,12 @@ function secretCard(
       <dd class="secret">${origin}${shown.endpoint.url}</dd>
       <dt>Secret</dt>
       <dd class="secret">${shown.secret}</dd>
+      ${
+        shown.verifyToken === undefined
+          ? ''
+          : html`<dt>Verify token</dt>
+              <dd class="secret">${shown.verifyToken}</dd>`
+      }
     </dl>
     <p>${PROVIDER_SETUP[shown.endpoint.provider.type] ?? ''}</p>
   </section>`;
@@ -186,7 +193,7 @@ export async function createEndpoint(page: PageContext): Promise<Html> {
     ...(field('header') === undefined ? {} : { header: field('header') }),
     ...(field('secret') === undefined ? {} : { secrets: [field('secret')] }),
   };
-  const answer = await api.call<EndpointView & { secrets: string[] }>(
+  const answer = await api.call<EndpointView & { secrets: string[]; verifyToken?: string }>(
     viewer.principal,
     'POST',
     '/v1/endpoints',
@@ -198,6 +205,7 @@ export async function createEndpoint(page: PageContext): Promise<Html> {
     title: `Endpoint ${created.id} created`,
     endpoint: { ...created, url: `/hooks/${created.id}` },
     secret: created.secrets[0] ?? '',
+    ...(created.verifyToken === undefined ? {} : { verifyToken: created.verifyToken }),
   });
 }
 

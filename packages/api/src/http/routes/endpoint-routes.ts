@@ -72,7 +72,14 @@ export function endpointRoutes(app: NexusApp, deps: EndpointRouteDeps): void {
         throw error;
       }
       // The only time the secrets are shown: paste them into the sender now.
-      return c.json({ ...publicEndpoint(endpoint), secrets: endpoint.secrets }, 201);
+      return c.json(
+        {
+          ...publicEndpoint(endpoint),
+          secrets: endpoint.secrets,
+          ...(endpoint.verifyToken === undefined ? {} : { verifyToken: endpoint.verifyToken }),
+        },
+        201,
+      );
     },
   });
 
