@@ -20,7 +20,7 @@ OpenClaw gateway is asked to do with each delivery.
                       [--mapping <name>] [--header <name>] [--template <text>]
                       [--dedupe-header <name>] [--secret-file <path>] [--disabled]
       providers: github, gitlab, bitbucket, shopify, linear, sentry, pagerduty, meta, zoom,
-      twitch, discord (its public key as the secret), stripe, slack, standard (Standard
+      twitch, discord (its public key as the secret), twilio, stripe, slack, standard (Standard
       Webhooks), svix, resend, clerk; hmac (HMAC-SHA256 hex of the
       body in --header), token (a shared token in --header). Without --secret-file a secret is
       generated. Prints the URL, the secret to paste into the sender (shown only now) and the

@@ -33,6 +33,8 @@ export interface ApiConfig {
   readonly logLevel: string;
   /** Signs dashboard logins; absent: a random secret kept in storage. */
   readonly dashboardSecret?: string;
+  /** The address senders call (behind a proxy): what Twilio signs. */
+  readonly publicUrl?: string;
 }
 
 export const DEFAULT_PORT = 7420;
@@ -99,6 +101,12 @@ const envSchema = z.object({
   NEXUS_WEBHOOK_RETENTION_DAYS: whole('NEXUS_WEBHOOK_RETENTION_DAYS', 1, 3650).optional(),
   NEXUS_WEBHOOK_DEAD_RETENTION_DAYS: whole('NEXUS_WEBHOOK_DEAD_RETENTION_DAYS', 0, 3650).optional(),
   NEXUS_HOST_SILENT_MINUTES: whole('NEXUS_HOST_SILENT_MINUTES', 1, 100_000).optional(),
+  NEXUS_PUBLIC_URL: z
+    .url({
+      protocol: /^https?$/,
+      message: 'NEXUS_PUBLIC_URL must be an http(s) URL, e.g. https://nexus.example.com',
+    })
+    .optional(),
   NEXUS_DASHBOARD_SECRET: z
     .string()
     .min(32, 'NEXUS_DASHBOARD_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)')
@@ -246,5 +254,6 @@ export function appSettings(config: ApiConfig) {
     webhookRetry: config.webhookRetry,
     webhookRetention: config.webhookRetention,
     ...(config.dashboardSecret === undefined ? {} : { dashboardSecret: config.dashboardSecret }),
+    ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
   };
 }

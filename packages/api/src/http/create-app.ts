@@ -76,6 +76,11 @@ export interface AppDeps {
   /** Signs dashboard logins (`NEXUS_DASHBOARD_SECRET`); default: a random one kept in storage. */
   readonly dashboardSecret?: string;
   /**
+   * The address senders call when it is not the one requests arrive at (a proxy in front):
+   * Twilio signs the URL it called (`NEXUS_PUBLIC_URL`).
+   */
+  readonly publicUrl?: string;
+  /**
    * Reads the dashboard's session list now, behind the first requests, instead of on the first
    * page view (the Node server; a function app reads it when a page first asks).
    */
@@ -227,6 +232,7 @@ export function createApp(deps: AppDeps): NexusApp {
     readTimeoutMs: deps.webhookReadTimeoutMs ?? 30_000,
     queue,
     endpoints,
+    ...(deps.publicUrl === undefined ? {} : { publicUrl: deps.publicUrl }),
   });
   queueRoutes(app, {
     queue,

@@ -33,6 +33,8 @@ export interface WebhookIngestDeps {
   readonly readBudget: ReadBudget;
   /** A body must arrive within this (senders post a few KB and wait 3 to 10 s). */
   readonly readTimeoutMs: number;
+  /** The public address of this API, when a proxy stands in front (`NEXUS_PUBLIC_URL`). */
+  readonly publicUrl?: string;
 }
 
 export type WebhookIngestResult =
@@ -93,6 +95,7 @@ export async function ingestWebhook(
     body,
     secrets: endpoint.secrets,
     nowSeconds: Math.floor(now.getTime() / 1000),
+    url: publicUrlOf(request.url, deps.publicUrl),
   });
   if (!verdict.ok)
     throw new UnauthorizedError(
@@ -278,6 +281,15 @@ export async function answerSubscriptionCheck(
       `hub.verify_token is not endpoint ${endpointId}'s verify token (shown when it was created); enter that one as the Verify token in Meta's webhook settings.`,
     );
   return challenge.slice(0, 1000);
+}
+
+/** The URL the sender called: the request's, on the public origin when one is configured. */
+export function publicUrlOf(requestUrl: string, publicUrl: string | undefined): string {
+  if (publicUrl === undefined) return requestUrl;
+  const url = new URL(requestUrl);
+  const base = new URL(publicUrl);
+  const prefix = base.pathname.replace(/\/$/, '');
+  return `${base.origin}${prefix}${url.pathname}${url.search}`;
 }
 
 const json = (value: unknown): WebhookIngestResult => ({

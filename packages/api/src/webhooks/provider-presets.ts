@@ -34,6 +34,8 @@ export type Scheme =
   | { readonly kind: 'twitch' }
   /** Discord interactions: Ed25519 over timestamp + body, with the application's public key. */
   | { readonly kind: 'ed25519' }
+  /** Twilio: base64 HMAC-SHA1 of the called URL and the sorted POST parameters. */
+  | { readonly kind: 'twilio' }
   | { readonly kind: 'stripe' }
   | { readonly kind: 'standard' };
 
@@ -205,6 +207,15 @@ export const PRESETS = {
     secretStyle: 'opaque',
     setup:
       'Discord: Developer Portal > your application > General Information: give Nexus the PUBLIC KEY shown there as the endpoint\'s secret ("nexus endpoints rotate <id> --secret-file <file>", then retire the generated one), then set Interactions Endpoint URL = the URL above: Nexus answers Discord\'s PING itself, and every other interaction with a deferred response.',
+  },
+  twilio: {
+    title: 'Twilio',
+    scheme: { kind: 'twilio' },
+    event: [],
+    dedupe: [{ header: 'i-twilio-idempotency-token' }],
+    secretStyle: 'opaque',
+    setup:
+      "Twilio: give Nexus the account's Auth Token (Console > Account Info) as the secret (--secret-file), then set the phone number's (or service's) webhook URL to the URL above, HTTP POST. Behind a proxy, set NEXUS_PUBLIC_URL to the address Twilio calls: Twilio signs that URL.",
   },
   standard: standard('Standard Webhooks sender (OpenAI, Anthropic, Supabase, ...)'),
   svix: standard('Svix'),

@@ -1,4 +1,12 @@
-import { createHmac, generateKeyPairSync, randomBytes, sign as signWith } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  generateKeyPairSync,
+  randomBytes,
+  sign as signWith,
+} from 'node:crypto';
+import twilio from 'twilio';
+import { publicUrlOf } from './ingest-webhook.ts';
 import { sign as signGithub } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
@@ -389,5 +397,76 @@ describe('presets with handshakes: Zoom, Twitch, Discord (signed per their docs 
     );
     const noKey = verify({ type: 'discord' }, sign(), ['not-a-public-key']);
     expect(!noKey.ok && noKey.reason).toMatch(/no Ed25519 public key/);
+  });
+});
+
+describe('Twilio signatures (made by the twilio library)', () => {
+  const token = '12345abcdef-auth-token';
+  const url = 'https://nexus.example.com/hooks/twilio?foo=bar';
+  const params = {
+    To: '+14155550100',
+    From: '+14155550199',
+    Body: 'Hi, ünïcode & more',
+    MessageSid: 'SM1',
+  };
+  const form = new TextEncoder().encode(new URLSearchParams(params).toString());
+  const formHeaders = (signature: string) => ({
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-twilio-signature': signature,
+  });
+  const check = (
+    headers: Record<string, string>,
+    payload: Uint8Array,
+    at: string,
+    secrets = [token],
+  ) =>
+    verifySignature(
+      { type: 'twilio' },
+      { headers: new Headers(headers), body: payload, secrets, nowSeconds: NOW, url: at },
+    );
+
+  it('accepts a form POST signed over the URL and the sorted parameters', () => {
+    const signature = twilio.getExpectedTwilioSignature(token, url, params);
+    expect(check(formHeaders(signature), form, url)).toEqual({ ok: true });
+    expect(check(formHeaders(signature), form, url, ['other-token-000'])).toMatchObject({
+      ok: false,
+    });
+    // The URL matters: a proxy in front changes what the API sees.
+    const behindProxy = check(
+      formHeaders(signature),
+      form,
+      'http://10.0.0.5:7420/hooks/twilio?foo=bar',
+    );
+    expect(!behindProxy.ok && behindProxy.reason).toMatch(/NEXUS_PUBLIC_URL/);
+    const changed = new TextEncoder().encode(
+      new URLSearchParams({ ...params, Body: 'changed' }).toString(),
+    );
+    expect(check(formHeaders(signature), changed, url).ok).toBe(false);
+  });
+
+  it('accepts a JSON body whose SHA-256 the signed URL carries, and no other body', () => {
+    const json = new TextEncoder().encode(JSON.stringify({ event: 'x' }));
+    const sha = createHash('sha256').update(json).digest('hex');
+    const signedUrl = `https://nexus.example.com/hooks/twilio?bodySHA256=${sha}`;
+    const signature = twilio.getExpectedTwilioSignature(token, signedUrl, {});
+    const headers = { 'content-type': 'application/json', 'x-twilio-signature': signature };
+    expect(check(headers, json, signedUrl)).toEqual({ ok: true });
+    expect(check(headers, tampered, signedUrl)).toEqual({
+      ok: false,
+      reason: 'bodySHA256 does not match the body',
+    });
+  });
+});
+
+describe('the URL a sender called', () => {
+  it('is the request URL, or its path and query on the configured public address', () => {
+    const at = 'http://10.0.0.5:7420/hooks/twilio?bodySHA256=ab';
+    expect(publicUrlOf(at, undefined)).toBe(at);
+    expect(publicUrlOf(at, 'https://nexus.example.com')).toBe(
+      'https://nexus.example.com/hooks/twilio?bodySHA256=ab',
+    );
+    expect(publicUrlOf(at, 'https://example.com/nexus/')).toBe(
+      'https://example.com/nexus/hooks/twilio?bodySHA256=ab',
+    );
   });
 });

@@ -1,4 +1,10 @@
-import { createHmac, createPublicKey, timingSafeEqual, verify as verifyWith } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPublicKey,
+  timingSafeEqual,
+  verify as verifyWith,
+} from 'node:crypto';
 
 import { PRESETS, type PresetName, type Scheme } from './provider-presets.ts';
 
@@ -22,6 +28,8 @@ export interface SignedRequest {
   readonly secrets: readonly string[];
   /** The current time, seconds since the epoch. */
   readonly nowSeconds: number;
+  /** The URL the sender called, as it called it (Twilio signs it). */
+  readonly url?: string;
 }
 
 export type Verification = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -66,6 +74,8 @@ export function verifySignature(provider: WebhookProvider, request: SignedReques
       return verifyTwitch(request);
     case 'ed25519':
       return verifyEd25519(request);
+    case 'twilio':
+      return verifyTwilio(request);
     case 'standard':
       return verifyStandard(request);
   }
@@ -82,6 +92,8 @@ function signatureHeaders(scheme: Scheme): readonly string[] {
       return [TWITCH.id, TWITCH.timestamp, TWITCH.signature];
     case 'ed25519':
       return ['x-signature-ed25519', 'x-signature-timestamp'];
+    case 'twilio':
+      return ['x-twilio-signature'];
     case 'standard':
       return ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
     case 'body-hmac':
@@ -239,6 +251,37 @@ function verifyTwitch({ headers, body, secrets, nowSeconds }: SignedRequest): Ve
   return secrets.some((secret) => equal(presented, hmac(secret, id, stamp, body)))
     ? OK
     : fail('signature does not match any secret');
+}
+
+/**
+ * Twilio: `X-Twilio-Signature` = base64 HMAC-SHA1, keyed by the auth token, of the URL Twilio
+ * called followed by each POST parameter's name and value, sorted by name. A JSON body is not in
+ * the signature: the URL carries its SHA-256 (`bodySHA256`), which must match.
+ */
+function verifyTwilio({ headers, body, secrets, url }: SignedRequest): Verification {
+  const header = headers.get('x-twilio-signature');
+  if (!header) return fail('missing X-Twilio-Signature header');
+  if (url === undefined) return fail('the URL Twilio called is not known');
+  const presented = Buffer.from(header.trim(), 'base64');
+  let signed = url;
+  if ((headers.get('content-type') ?? '').includes('application/x-www-form-urlencoded')) {
+    const params = [...new URLSearchParams(Buffer.from(body).toString('utf8'))].sort(
+      ([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0),
+    );
+    signed += params.map(([name, value]) => `${name}${value}`).join('');
+  } else {
+    const expected = new URL(url).searchParams.get('bodySHA256');
+    if (expected === null) return fail('a body that is not a form needs bodySHA256 in the URL');
+    const actual = createHash('sha256').update(body).digest('hex');
+    if (!equal(Buffer.from(actual), Buffer.from(expected.toLowerCase())))
+      return fail('bodySHA256 does not match the body');
+  }
+  const mac = (secret: string) => createHmac('sha1', secret).update(signed, 'utf8').digest();
+  return secrets.some((secret) => equal(presented, mac(secret)))
+    ? OK
+    : fail(
+        'signature does not match any auth token (behind a proxy, set NEXUS_PUBLIC_URL to the address Twilio calls)',
+      );
 }
 
 /** The DER prefix of an Ed25519 public key (SubjectPublicKeyInfo), before its 32 bytes. */
