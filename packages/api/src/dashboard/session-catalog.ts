@@ -75,6 +75,8 @@ interface Choices {
 interface ScopeEntry {
   readonly lastReceivedAt: string;
   readonly sessions: readonly CatalogSession[];
+  /** The same sessions by id (a title filled in finds its item at once). */
+  readonly byId: ReadonlyMap<string, CatalogSession>;
   readonly usage: readonly ScopedBucket[];
 }
 
@@ -125,9 +127,8 @@ export class SessionCatalog {
 
   /** A session's title and counts, filled in after it was read: shown without reading it again. */
   fillIn(scope: AgentScope, sessionId: string, filled: FilledIn): void {
-    const item = this.scopes
-      .get(scopeKey(scope))
-      ?.sessions.find((s) => s.sessionId === sessionId) as Writable<CatalogSession> | undefined;
+    const item = this.scopes.get(scopeKey(scope))?.byId.get(sessionId) as
+      Writable<CatalogSession> | undefined;
     if (!item) return;
     item.title = filled.title;
     item.folded = fold(filled.title ?? '');
@@ -174,6 +175,7 @@ export class SessionCatalog {
       next.set(key, {
         lastReceivedAt: agent.lastReceivedAt,
         sessions: read.sessions,
+        byId: new Map(read.sessions.map((item) => [item.sessionId, item])),
         usage: read.usage,
       });
       if (read.untitled.length > 0) this.untitled?.(agent, read.untitled);
@@ -214,7 +216,7 @@ async function readScope(
 
 /** A catalog of these sessions (without usage): for tests and tools. */
 export function catalogOf(sessions: readonly CatalogSession[]): Catalog {
-  return combine([{ lastReceivedAt: '', sessions, usage: [] }]);
+  return combine([{ lastReceivedAt: '', sessions, byId: new Map(), usage: [] }]);
 }
 
 /** Every agent's sessions together, in each order, with each host's filter values. */
