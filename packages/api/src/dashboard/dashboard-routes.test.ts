@@ -62,6 +62,17 @@ describe('the dashboard refuses bad input with a page that says why', () => {
   });
 
   it('answers a wrong key, a form of another type, a huge form and a foreign origin', async () => {
+    const blank = await app.request('/login', form({ key: '  ' }));
+    expect(blank.status).toBe(400);
+    expect(await blank.text()).toContain('Paste the whole key');
+    const proxied = await app.request(
+      '/login',
+      form({ key: API_KEY }, { 'x-forwarded-proto': 'https' }),
+    );
+    expect(proxied.headers.get('set-cookie')).toMatch(/; Secure/i);
+    expect(
+      (await app.request('/login', form({ key: API_KEY }))).headers.get('set-cookie'),
+    ).not.toMatch(/; Secure/i);
     const wrong = await app.request('/login', form({ key: 'no-such-key-0000000000' }));
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).toContain('not valid');

@@ -82,6 +82,11 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
     const next = safeNext(form.get('next') ?? undefined);
     const key = (form.get('key') ?? '').trim();
     if (!sameOrigin(c)) return page(loginPage(next, 'origin'), 403);
+    if (!/^\S{1,500}$/.test(key))
+      return page(
+        loginPage(next, undefined, 'Paste the whole key: one word, without spaces.'),
+        400,
+      );
     try {
       const principal = await deps.authenticator.authenticate(`Bearer ${key}`, clientAddressOf(c));
       if (principal.role === 'worker')
@@ -93,7 +98,9 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
       setCookie(c, LOGIN_COOKIE, value, {
         httpOnly: true,
         sameSite: 'Strict',
-        secure: new URL(c.req.url).protocol === 'https:',
+        // Behind a proxy that ends TLS, the request arrives over http: the proxy says so.
+        secure:
+          new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https',
         path: '/',
         maxAge: Math.floor(LOGIN_TTL_MS / 1000),
       });
