@@ -193,7 +193,7 @@ try {
 
   step('The dashboard');
   process.stdout.write(`   open ${server.url}/ and log in with the key ${key}\n`);
-  process.stdout.write(`   the data is in ${join(dir, 'api')}\n`);
+  if (!clean) process.stdout.write(`   the data is in ${join(dir, 'api')}\n`);
   if (stayOpen) {
     process.stdout.write('   Ctrl-C stops the demo.\n');
     await new Promise<void>((resolve) => {
