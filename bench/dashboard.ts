@@ -5,6 +5,7 @@ import {
   launchChromium,
   spawnServer,
   storeSessionRows,
+  uuidOf,
   type ServerProcess,
 } from '@nexus/api/testing';
 import { KEY, MB, type BenchContext } from './context.ts';
@@ -125,11 +126,6 @@ function sessionRecord(
     toolCalls: Math.floor(messages / 4),
     usage,
   };
-}
-
-function uuidOf(name: string): string {
-  const hex = createHash('sha256').update(name).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 async function login(server: ServerProcess): Promise<Record<string, string>> {

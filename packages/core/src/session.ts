@@ -141,8 +141,7 @@ export function summarizeSession(
         .sort((a, b) => compareNullable(a.summary.firstTimestamp, b.summary.firstTimestamp))
         .map((g) => g.summary.title),
     ),
-    messages: Math.max(...generations.map((g) => messageCount(g.summary))),
-    toolCalls: Math.max(...generations.map((g) => sumValues(g.summary.toolCalls))),
+    ...sessionCounts(generations),
     usage,
   };
 }
@@ -155,6 +154,17 @@ function titleField(titles: readonly (string | null | undefined)[]): { title?: s
   const known = titles.find((title): title is string => typeof title === 'string');
   if (known !== undefined) return { title: known };
   return titles.some((title) => title === null) ? { title: null } : {};
+}
+
+/** User and assistant messages, and tool calls, of a session's fullest generation. Pure. */
+export function sessionCounts(generations: readonly Pick<Generation, 'summary'>[]): {
+  messages: number;
+  toolCalls: number;
+} {
+  return {
+    messages: Math.max(0, ...generations.map((g) => messageCount(g.summary))),
+    toolCalls: Math.max(0, ...generations.map((g) => sumValues(g.summary.toolCalls))),
+  };
 }
 
 function messageCount(summary: TranscriptSummary): number {

@@ -83,6 +83,13 @@ describe('the dashboard refuses bad input with a page that says why', () => {
     });
     expect(json.status).toBe(415);
     expect(await json.text()).toContain('application/x-www-form-urlencoded');
+    const logout = await page('/logout', {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(logout.status).toBe(415);
+    expect(logout.headers.get('content-type')).toContain('text/html');
     const huge = await page('/admin/keys', form({ label: 'x'.repeat(70_000) }));
     expect(huge.status).toBe(413);
     expect(huge.text).toContain('at most 65536 bytes');

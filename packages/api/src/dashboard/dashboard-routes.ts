@@ -2,13 +2,7 @@ import type { Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import type { Logger } from 'pino';
-import {
-  ForbiddenError,
-  NexusError,
-  PayloadTooLargeError,
-  UnsupportedMediaTypeError,
-  type Storage,
-} from '@nexus/core';
+import { ForbiddenError, NexusError, type Storage } from '@nexus/core';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { clientAddressOf, type NexusApp } from '../http/app-env.ts';
 import { ASSET_VERSION, DASHBOARD_CSS, DASHBOARD_JS } from './assets.ts';
@@ -73,12 +67,9 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
   });
 
   app.post('/login', async (c) => {
-    const read = await readForm(c).catch((error: unknown) => error);
-    if (!(read instanceof URLSearchParams)) {
-      const status = read instanceof NexusError ? read.status : 400;
-      return page(loginPage('/', undefined, (read as Error).message), status);
-    }
-    const form = read;
+    const read = await readForm(c);
+    if (!read.ok) return page(loginPage('/', undefined, read.message), read.status);
+    const { form } = read;
     const next = safeNext(form.get('next') ?? undefined);
     const key = (form.get('key') ?? '').trim();
     if (!sameOrigin(c)) return page(loginPage(next, 'origin'), 403);
@@ -131,12 +122,9 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
       };
       let form = new URLSearchParams();
       if (options.action) {
-        const read = await readForm(c).catch((error: unknown) => error);
-        if (!(read instanceof URLSearchParams)) {
-          const status = read instanceof NexusError ? read.status : 400;
-          return page(errorPage(status, (read as Error).message, viewer), status);
-        }
-        form = read;
+        const read = await readForm(c);
+        if (!read.ok) return page(errorPage(read.status, read.message, viewer), read.status);
+        form = read.form;
         if (!sameOrigin(c) || !(await logins.checkCsrf(found.login, form.get('csrf') ?? undefined)))
           return page(
             errorPage(
@@ -174,8 +162,9 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
 
   app.post('/logout', async (c) => {
     const found = await logins.verify(getCookie(c, LOGIN_COOKIE));
-    const form = await readForm(c);
-    if (found && !(await logins.checkCsrf(found.login, form.get('csrf') ?? undefined)))
+    const read = await readForm(c);
+    if (!read.ok) return page(errorPage(read.status, read.message), read.status);
+    if (found && !(await logins.checkCsrf(found.login, read.form.get('csrf') ?? undefined)))
       return page(errorPage(403, 'Log out from the button on a page of this dashboard.'), 403);
     deleteCookie(c, LOGIN_COOKIE, { path: '/' });
     return c.redirect('/login?reason=logged-out', 303);
@@ -280,19 +269,24 @@ function sameOrigin(c: Context): boolean {
   }
 }
 
-async function readForm(c: Context): Promise<URLSearchParams> {
-  const length = Number(c.req.header('content-length') ?? '0');
-  if (length > MAX_FORM_BYTES)
-    throw new PayloadTooLargeError(`A form may hold at most ${MAX_FORM_BYTES} bytes.`);
-  const type = c.req.header('content-type') ?? '';
-  if (c.req.method !== 'POST') return new URLSearchParams();
-  if (!type.startsWith('application/x-www-form-urlencoded'))
-    throw new UnsupportedMediaTypeError(
-      'unsupported_form',
-      'A dashboard form is sent as application/x-www-form-urlencoded: send it from the dashboard page.',
-    );
+/** A submitted form, or why it is refused (too large, not a form): a page says so. */
+async function readForm(
+  c: Context,
+): Promise<{ ok: true; form: URLSearchParams } | { ok: false; status: number; message: string }> {
+  const tooLarge = {
+    ok: false,
+    status: 413,
+    message: `A form may hold at most ${MAX_FORM_BYTES} bytes.`,
+  } as const;
+  if (Number(c.req.header('content-length') ?? '0') > MAX_FORM_BYTES) return tooLarge;
+  if (!(c.req.header('content-type') ?? '').startsWith('application/x-www-form-urlencoded'))
+    return {
+      ok: false,
+      status: 415,
+      message:
+        'A dashboard form is sent as application/x-www-form-urlencoded: send it from the dashboard page.',
+    };
   const text = await c.req.text();
-  if (text.length > MAX_FORM_BYTES)
-    throw new PayloadTooLargeError(`A form may hold at most ${MAX_FORM_BYTES} bytes.`);
-  return new URLSearchParams(text);
+  if (text.length > MAX_FORM_BYTES) return tooLarge;
+  return { ok: true, form: new URLSearchParams(text) };
 }

@@ -3,6 +3,7 @@ import {
   PreconditionFailedError,
   NotFoundError,
   scopeKey,
+  sessionCounts,
   titleOf,
   type AgentScope,
   type Storage,
@@ -104,18 +105,9 @@ export class TitleBackfill {
     const record = sessionFromEntity(row);
     if (record.title !== undefined) return undefined;
     const generations = await listGenerations(this.storage, scope, sessionId);
-    const count = (values: Readonly<Record<string, number>>) =>
-      Object.values(values).reduce((sum, n) => sum + n, 0);
     const filled: FilledIn = {
       title: await firstUserText(this.storage, scope, sessionId, record.latestSha256),
-      messages: Math.max(
-        0,
-        ...generations.map(
-          (g) =>
-            (g.summary.messagesByRole['user'] ?? 0) + (g.summary.messagesByRole['assistant'] ?? 0),
-        ),
-      ),
-      toolCalls: Math.max(0, ...generations.map((g) => count(g.summary.toolCalls))),
+      ...sessionCounts(generations),
     };
     const indexKey = String(row.properties['indexKey'] ?? '');
     await this.storage.tables.update(

@@ -254,7 +254,7 @@ class SeedClient {
 }
 
 /** A stable UUID-shaped id from a name, so seeded sessions keep their ids across runs. */
-function uuidOf(name: string): string {
+export function uuidOf(name: string): string {
   const hex = createHash('sha256').update(name).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

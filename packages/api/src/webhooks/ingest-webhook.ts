@@ -18,7 +18,7 @@ import { INLINE_BODY_BYTES, blobKeyOf } from './webhook-item.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
 import type { ReadBudget } from './read-budget.ts';
 import { precheckSignature, verifySignature } from './verify-signature.ts';
-import { PRESETS, fieldOf, type Preset, type Source } from './provider-presets.ts';
+import { PRESETS, valueAt, type Preset, type Source } from './provider-presets.ts';
 
 /** GitHub caps payloads at 25 MB (WEBHOOKS.md); most are under 20 KB. */
 export const DEFAULT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
@@ -217,7 +217,9 @@ async function readLimited(request: Request, max: number): Promise<Uint8Array> {
   return Buffer.concat(parts, size);
 }
 
-type JsonField = (name: string) => string | undefined;
+type JsonField = ((path: string) => string | undefined) & {
+  readonly number: (path: string) => number | undefined;
+};
 
 function dedupeKeyOf(
   endpoint: Endpoint,
@@ -247,7 +249,7 @@ function eventTypeOf(
     return new URLSearchParams(Buffer.from(body).toString('utf8')).get('command') ?? 'slack';
   }
   if (endpoint.provider.type === 'discord')
-    return DISCORD_TYPES[numberField(body, 'type') ?? 0] ?? 'interaction';
+    return DISCORD_TYPES[field.number('type') ?? 0] ?? 'interaction';
   const named = firstOf(presetOf(endpoint)?.event ?? [], headers, field) ?? field('type');
   return named?.slice(0, 200) ?? endpoint.provider.type;
 }
@@ -352,19 +354,9 @@ function handshakeAnswer(
         : undefined;
     }
     case 'discord':
-      return numberField(body, 'type') === 1 ? json({ type: 1 }) : undefined;
+      return field.number('type') === 1 ? json({ type: 1 }) : undefined;
     default:
       return undefined;
-  }
-}
-
-/** A top-level number of a JSON body (Discord's interaction `type`). */
-function numberField(body: Uint8Array, name: string): number | undefined {
-  try {
-    const value = (JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>)[name];
-    return typeof value === 'number' ? value : undefined;
-  } catch {
-    return undefined;
   }
 }
 
@@ -386,11 +378,14 @@ function firstOf(
   return undefined;
 }
 
-/** The string fields (dotted paths) of a JSON object body, parsed at most once; none for others. */
+/**
+ * The fields (dotted paths) of a JSON object body, parsed at most once however many are read;
+ * none for other bodies. Called, a string field; `.number`, a number field.
+ */
 function jsonFields(body: Uint8Array): JsonField {
   let object: unknown;
   let parsed = false;
-  return (path) => {
+  const value = (path: string): unknown => {
     if (!parsed) {
       parsed = true;
       try {
@@ -399,6 +394,16 @@ function jsonFields(body: Uint8Array): JsonField {
         object = undefined;
       }
     }
-    return fieldOf(object, path);
+    return valueAt(object, path);
   };
+  const text = (path: string) => {
+    const found = value(path);
+    return typeof found === 'string' ? found : undefined;
+  };
+  return Object.assign(text, {
+    number: (path: string) => {
+      const found = value(path);
+      return typeof found === 'number' ? found : undefined;
+    },
+  });
 }

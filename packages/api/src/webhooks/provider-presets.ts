@@ -230,12 +230,12 @@ export function isPresetName(name: string): name is PresetName {
   return Object.hasOwn(PRESETS, name);
 }
 
-/** A dotted field of a JSON object (`event.id`), as a string when it is one. */
-export function fieldOf(object: unknown, path: string): string | undefined {
-  let value: unknown = object;
+/** The value at a dotted path of a JSON value (`event.id`), if there is one. */
+export function valueAt(value: unknown, path: string): unknown {
+  let at: unknown = value;
   for (const part of path.split('.')) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    value = (value as Record<string, unknown>)[part];
+    if (typeof at !== 'object' || at === null || Array.isArray(at)) return undefined;
+    at = (at as Record<string, unknown>)[part];
   }
-  return typeof value === 'string' ? value : undefined;
+  return at;
 }
