@@ -66,7 +66,7 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
     const listed = await nexus(['endpoints', 'list']);
     expect(listed.stdout).toMatch(/^id\s+host\s+agent\s+provider/);
     expect(listed.stdout).toMatch(
-      /gh-cli\s+default\s+main\s+github\s+agent\s+yes\s+…\S{4}\s+https:\/\/hooks\.example\.com\/hooks\/gh-cli/,
+      /gh-cli\s+default\s+main\s+github\s+agent\s+active\s+all\s+…\S{4}\s+https:\/\/hooks\.example\.com\/hooks\/gh-cli/,
     );
     const json = JSON.parse((await nexus(['endpoints', 'show', 'gh-cli', '--json'])).stdout) as {
       id: string;
@@ -137,6 +137,61 @@ describe('nexus endpoints and nexus webhooks against a running API', () => {
     await nexus(['endpoints', 'enable', 'hm-cli']);
     expect((await nexus(['endpoints', 'remove', 'hm-cli'])).code).toBe(0);
     expect(await post(added)).toBe(404);
+  });
+
+  it('filters event types, pauses and resumes, and turns dead-webhook notices on', async () => {
+    const added = await nexus([
+      'endpoints',
+      'add',
+      '--id',
+      'ctl-cli',
+      '--agent',
+      'ctl',
+      '--provider',
+      'token',
+      '--header',
+      'x-token',
+      '--events',
+      'build.*, deploy',
+      '--paused',
+      '--json',
+    ]);
+    expect(added.stderr).toBe('');
+    const created = JSON.parse(added.stdout) as { secrets: string[]; events: string[] };
+    expect(created.events).toEqual(['build.*', 'deploy']);
+    const post = (type: string) =>
+      fetch(`${server.url}/hooks/ctl-cli`, {
+        method: 'POST',
+        headers: { 'x-token': created.secrets[0] ?? '', 'content-type': 'application/json' },
+        body: JSON.stringify({ type }),
+      }).then(async (response) => ({
+        status: response.status,
+        body: (await response.json()) as { status: string },
+      }));
+    expect(await post('build.done')).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    expect(await post('push')).toMatchObject({ status: 200, body: { status: 'filtered' } });
+    expect((await nexus(['endpoints', 'list'])).stdout).toMatch(
+      /ctl-cli\s+default\s+ctl\s+token\s+agent\s+paused\s+build\.\*,deploy/,
+    );
+    expect(
+      (await nexus(['webhooks', 'list', '--agent', 'ctl', '--state', 'paused'])).stdout,
+    ).toMatch(/ctl-cli\s+build\.done\s+paused/);
+    expect((await nexus(['endpoints', 'resume', 'ctl-cli'])).stdout).toContain(
+      'is resumed: 1 kept webhook back in the queue',
+    );
+    expect((await nexus(['endpoints', 'pause', 'ctl-cli'])).stdout).toContain('is paused');
+    expect((await nexus(['endpoints', 'events', 'ctl-cli', '--clear'])).stdout).toContain(
+      'delivers every event again',
+    );
+    expect((await nexus(['endpoints', 'notify', 'ctl-cli', 'on'])).stdout).toContain(
+      'woken with a short notice',
+    );
+    const bad = await nexus(['endpoints', 'notify', 'ctl-cli', 'maybe']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('say on or off');
+    const badEvents = await nexus(['endpoints', 'events', 'ctl-cli', '--events', 'in*valid']);
+    expect(badEvents.code).toBe(2);
+    expect(badEvents.stderr).toMatch(/400: .*events/);
   });
 
   it('lists, shows and replays queued webhooks', async () => {

@@ -386,7 +386,7 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
     await context.close();
   });
 
-  it('endpoints: create shows the URL, the secret once and the setup steps; rotate; disable', async () => {
+  it('endpoints: create shows the URL, the secret once and the setup steps; rotate; pause, filter, resume; disable', async () => {
     const { context, page } = await loggedIn(site);
     await page.goto(url('/endpoints'));
     await page.selectOption('form[action="/endpoints"] select[name=provider]', 'github');
@@ -406,10 +406,19 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
       'New secret for gh-browser',
     );
     await page.goto(url('/endpoints'));
-    await page
-      .locator('tr', { hasText: 'gh-browser' })
-      .locator('button:has-text("Disable")')
-      .click();
+    const ghRow = () => page.locator('tr', { hasText: 'gh-browser' });
+    await ghRow().locator('button:has-text("Pause")').click();
+    await expect(ghRow().locator('.badge').textContent()).resolves.toBe('paused');
+    await ghRow().locator('input[name=events]').fill('issues, pull_request*');
+    await ghRow().locator('button:has-text("Set")').click();
+    await expect(ghRow().textContent()).resolves.toContain('only issues, pull_request*');
+    await ghRow().locator('input[name=events]').fill('in*valid');
+    await ghRow().locator('button:has-text("Set")').click();
+    await expect(page.locator('[role=alert]').textContent()).resolves.toMatch(/events/);
+    await page.goto(url('/endpoints'));
+    await ghRow().locator('button:has-text("Resume")').click();
+    await expect(ghRow().locator('.badge').textContent()).resolves.toBe('active');
+    await ghRow().locator('button:has-text("Disable")').click();
     await expect(
       page.locator('tr', { hasText: 'gh-browser' }).locator('.badge').textContent(),
     ).resolves.toBe('disabled');

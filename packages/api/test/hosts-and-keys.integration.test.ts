@@ -520,6 +520,8 @@ describe.each(backends(inject('azuriteConnectionString')))(
         health: 'failing',
         reason: 'session-upload: stopped uploading: the API refused the key',
         lastSeenAt: '2026-11-25T12:00:00.000Z',
+        deadWebhooks: 0,
+        lastDeadAt: null,
       });
       clock += 61 * 60_000;
       expect((await status()).status.health).toBe('silent');

@@ -652,3 +652,273 @@ describe.each(backends(inject('azuriteConnectionString')))(
     });
   },
 );
+
+/** Posts a signed delivery and returns the answer as it came (status and JSON body). */
+async function post(app: NexusApp, endpointId: string, value: unknown) {
+  const body = JSON.stringify(value);
+  const response = await app.request(`/hooks/${endpointId}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-delivery': randomUUID(),
+      'x-sig': createHmac('sha256', SECRET).update(body).digest('hex'),
+    },
+    body,
+  });
+  return { status: response.status, body: await json<{ status: string; id: string }>(response) };
+}
+
+function patchEndpoint(app: NexusApp, id: string, patch: Record<string, unknown>) {
+  return app.request(`/v1/endpoints/${id}`, {
+    method: 'PATCH',
+    headers: auth,
+    body: JSON.stringify(patch),
+  });
+}
+
+describe.each(backends(inject('azuriteConnectionString')))(
+  'endpoint filters, pauses and dead-item notices on $name storage',
+  (backend) => {
+    let storage: Storage | undefined;
+    let harness: ReturnType<typeof queueHarness> | undefined;
+    beforeAll(async () => {
+      storage = await backend.open();
+      harness = queueHarness(storage);
+    });
+    afterAll(async () => {
+      await storage?.close();
+    });
+    const h = () => {
+      if (!harness) throw new Error('the backend is not open yet');
+      return harness;
+    };
+
+    it('delivers only the listed event types; the others are answered 200 and kept as filtered', async () => {
+      const { app } = h();
+      await addEndpoint(app, 'f-events', 'agent-filter', { events: ['issues', 'invoice.*'] });
+      const push = await post(app, 'f-events', { type: 'push' });
+      expect(push).toEqual({ status: 200, body: { status: 'filtered', id: push.body.id } });
+      const paid = await post(app, 'f-events', { type: 'invoice.paid' });
+      const issue = await post(app, 'f-events', { type: 'issues' });
+      expect([paid.status, issue.status]).toEqual([202, 202]);
+      // "issues" is exact: "issues_comment" is not it.
+      expect((await post(app, 'f-events', { type: 'issues_comment' })).body.status).toBe(
+        'filtered',
+      );
+
+      const claimed = await claim(app, ['agent-filter']);
+      expect(claimed.map((item) => item.eventType).sort()).toEqual(['invoice.paid', 'issues']);
+      expect(await listIds(app, 'agent-filter', 'filtered')).toContain(push.body.id);
+      expect(await show(app, 'agent-filter', push.body.id)).toMatchObject({
+        state: 'filtered',
+        attempts: 0,
+      });
+
+      // The owner may deliver a filtered one after all.
+      const replayed = await app.request(`/v1/webhooks/agent-filter/${push.body.id}/replay`, {
+        method: 'POST',
+        headers: auth,
+      });
+      expect(await replayed.json()).toMatchObject({ state: 'pending' });
+      expect((await claim(app, ['agent-filter'])).map((item) => item.id)).toEqual([push.body.id]);
+
+      // Cleared, every event goes again.
+      expect((await patchEndpoint(app, 'f-events', { events: null })).status).toBe(200);
+      expect((await post(app, 'f-events', { type: 'push' })).status).toBe(202);
+    });
+
+    it('refuses an event filter it cannot apply, saying what a filter is', async () => {
+      const { app } = h();
+      for (const events of [[], ['in*voice'], ['has space'], 'issues']) {
+        const response = await app.request('/v1/endpoints', {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({
+            id: 'f-bad',
+            agentId: 'agent-filter',
+            provider: 'github',
+            events,
+          }),
+        });
+        expect(response.status).toBe(400);
+        expect(await response.text()).toMatch(/events/);
+      }
+    });
+
+    it('keeps the deliveries of a paused endpoint and delivers them, in order, on resume', async () => {
+      const { app } = h();
+      const advance = (ms: number) => {
+        h().advance(ms);
+      };
+      await addEndpoint(app, 'p-hold', 'agent-pause');
+      const first = await deliver(app, 'p-hold', '{"n":1}');
+      advance(1);
+      expect((await patchEndpoint(app, 'p-hold', { paused: true })).status).toBe(200);
+      // Paused: accepted and kept (202), never handed out; the item queued before is taken out
+      // of the queue the first time a claim comes to it.
+      const later: string[] = [];
+      for (const n of [2, 3]) {
+        advance(1);
+        later.push(await deliver(app, 'p-hold', `{"n":${n}}`));
+      }
+      expect(await claim(app, ['agent-pause'])).toEqual([]);
+      expect(await claim(app, ['agent-pause'])).toEqual([]);
+      expect((await listIds(app, 'agent-pause', 'paused')).sort()).toEqual(
+        [first, ...later].sort(),
+      );
+      expect(await show(app, 'agent-pause', first)).toMatchObject({
+        state: 'paused',
+        attempts: 0,
+      });
+      // A paused item is not replayed: the endpoint is resumed.
+      const refused = await app.request(`/v1/webhooks/agent-pause/${first}/replay`, {
+        method: 'POST',
+        headers: auth,
+      });
+      expect(refused.status).toBe(409);
+      expect(await refused.text()).toMatch(/resume the endpoint/);
+
+      const resumed = await patchEndpoint(app, 'p-hold', { paused: false });
+      expect(await resumed.json()).toMatchObject({ resumed: 3, resumeDone: true });
+      expect((await claim(app, ['agent-pause'])).map((item) => item.id)).toEqual([first, ...later]);
+      expect(await listIds(app, 'agent-pause', 'paused')).toEqual([]);
+    });
+
+    it('resumes, within a minute, items of an endpoint resumed where it was not seen', async () => {
+      // Another instance (or a resume cut short) changed the endpoint without moving its items:
+      // the queue's periodic check finds them, one row read per paused endpoint.
+      const { app } = h();
+      const advance = (ms: number) => {
+        h().advance(ms);
+      };
+      await addEndpoint(app, 'p-other', 'agent-other', { paused: true });
+      await addEndpoint(app, 'p-still', 'agent-other', { paused: true });
+      const kept = await deliver(app, 'p-other', '{"other":1}');
+      const still = await deliver(app, 'p-still', '{"still":1}');
+      expect(await claim(app, ['agent-other'])).toEqual([]);
+      if (!storage) throw new Error('no storage');
+      const row = await storage.tables.get('endpoints', 'endpoint', 'p-other');
+      const endpoint = JSON.parse(String(row?.properties['json'])) as Record<string, unknown>;
+      await storage.tables.update(
+        'endpoints',
+        {
+          partitionKey: 'endpoint',
+          rowKey: 'p-other',
+          properties: { json: JSON.stringify({ ...endpoint, paused: false }) },
+        },
+        row?.etag ?? '',
+      );
+      advance(61_000);
+      expect((await claim(app, ['agent-other'])).map((item) => item.id)).toEqual([kept]);
+      expect(await listIds(app, 'agent-other', 'paused')).toEqual([still]);
+    });
+
+    it('wakes the agent with a notice when an item goes dead, once per endpoint per hour', async () => {
+      const { app } = h();
+      const advance = (ms: number) => {
+        h().advance(ms);
+      };
+      await addEndpoint(app, 'd-notify', 'agent-dead', { notifyDead: true });
+      await addEndpoint(app, 'd-quiet', 'agent-dead');
+      const kill = async (endpointId: string, body: string) => {
+        const id = await deliver(app, endpointId, body);
+        const claimed = await claim(app, ['agent-dead']);
+        const item = claimed.find((candidate) => candidate.id === id);
+        await settle(app, [
+          {
+            agentId: 'agent-dead',
+            id,
+            leaseId: item?.leaseId,
+            outcome: 'rejected',
+            status: 404,
+            reason: 'the gateway has no hooks mapping "deploy"',
+          },
+        ]);
+        return { id, others: claimed.filter((candidate) => candidate.id !== id) };
+      };
+
+      const quiet = await kill('d-quiet', '{"quiet":1}');
+      expect(await claim(app, ['agent-dead'])).toEqual([]);
+      expect(quiet.others).toEqual([]);
+
+      const first = await kill('d-notify', '{"dead":1}');
+      const [notice] = await claim(app, ['agent-dead']);
+      expect(notice).toMatchObject({
+        provider: 'nexus',
+        eventType: 'nexus.dead_webhook',
+        endpointId: 'd-notify',
+        delivery: { action: 'wake' },
+      });
+      expect(JSON.parse(Buffer.from(notice?.body ?? '', 'base64').toString())).toMatchObject({
+        webhookId: first.id,
+        agentId: 'agent-dead',
+        endpointId: 'd-notify',
+        lastStatus: 404,
+        lastError: 'the gateway has no hooks mapping "deploy"',
+      });
+      // A notice that cannot be delivered does not make another one.
+      await settle(app, [
+        {
+          agentId: 'agent-dead',
+          id: notice?.id,
+          leaseId: notice?.leaseId,
+          outcome: 'rejected',
+          reason: 'no wake',
+        },
+      ]);
+
+      advance(30 * MINUTE);
+      const second = await kill('d-notify', '{"dead":2}');
+      expect(second.others).toEqual([]);
+      expect(await claim(app, ['agent-dead'])).toEqual([]);
+
+      advance(31 * MINUTE);
+      await kill('d-notify', '{"dead":3}');
+      const [next] = await claim(app, ['agent-dead']);
+      expect(next).toMatchObject({ provider: 'nexus', endpointId: 'd-notify' });
+      expect(next?.id).not.toBe(notice?.id);
+    });
+
+    it("shows the host's dead webhooks in its status, and fewer after a replay", async () => {
+      const { app } = h();
+      const hostStatus = async () => {
+        const response = await app.request('/v1/hosts/default', { headers: auth });
+        return (await json<{ status: { deadWebhooks: number; reason: string } }>(response)).status;
+      };
+      expect(
+        (
+          await app.request('/v1/hosts/default', {
+            method: 'PUT',
+            headers: auth,
+            body: '{}',
+          })
+        ).status,
+      ).toBe(200);
+      const before = (await hostStatus()).deadWebhooks;
+      await addEndpoint(app, 'd-count', 'agent-count');
+      const ids = [
+        await deliver(app, 'd-count', '{"count":1}'),
+        await deliver(app, 'd-count', '{"count":2}'),
+      ];
+      const claimed = await claim(app, ['agent-count']);
+      await settle(
+        app,
+        claimed.map((item) => ({
+          agentId: 'agent-count',
+          id: item.id,
+          leaseId: item.leaseId,
+          outcome: 'rejected',
+          reason: 'bad request',
+        })),
+      );
+      const status = await hostStatus();
+      expect(status.deadWebhooks).toBe(before + 2);
+      expect(status.reason).toMatch(/dead webhooks? \(last at/);
+      await app.request(`/v1/webhooks/agent-count/${ids[0] ?? ''}/replay`, {
+        method: 'POST',
+        headers: auth,
+      });
+      expect((await hostStatus()).deadWebhooks).toBe(before + 1);
+    });
+  },
+);

@@ -26,7 +26,12 @@ export interface DeliveryAction {
   readonly template?: string;
 }
 
-export type WebhookState = 'pending' | 'leased' | 'delivered' | 'dead';
+/**
+ * `paused`: kept while its endpoint is paused, delivered on resume; `filtered`: its event type is
+ * not one the endpoint accepts (answered 2xx to the sender, never delivered, kept like a delivered
+ * item).
+ */
+export type WebhookState = 'pending' | 'leased' | 'delivered' | 'dead' | 'paused' | 'filtered';
 
 /** A webhook as `GET /v1/webhooks` lists it: everything but its body and headers. */
 export interface WebhookView {
@@ -54,6 +59,8 @@ export interface WebhookView {
   /** How often the owner replayed it. */
   readonly replays: number;
   readonly replayedAt?: string | undefined;
+  /** When it was paused (its endpoint was paused when it arrived or came due). */
+  readonly pausedAt?: string | undefined;
   readonly action: DeliveryAction['action'];
 }
 

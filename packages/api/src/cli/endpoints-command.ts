@@ -10,7 +10,7 @@ import {
 } from './admin-client.ts';
 import { PROVIDER_SETUP } from '../webhooks/provider-setup.ts';
 
-export const ENDPOINTS_HELP = `Usage: nexus endpoints <add|list|show|rotate|template|disable|enable|remove> [options]
+export const ENDPOINTS_HELP = `Usage: nexus endpoints <add|list|show|rotate|template|events|pause|resume|notify|disable|enable|remove> [options]
 
 Webhook endpoints: where GitHub, Stripe, Slack or any sender posts, for which agent, and what the
 OpenClaw gateway is asked to do with each delivery.
@@ -19,6 +19,7 @@ OpenClaw gateway is asked to do with each delivery.
                       [--action agent|wake|mapping]
                       [--mapping <name>] [--header <name>] [--template <text>]
                       [--dedupe-header <name>] [--secret-file <path>] [--disabled]
+                      [--events <type,type,...>] [--paused] [--notify-dead]
       providers: github, gitlab, bitbucket, shopify, linear, sentry, pagerduty, meta, zoom,
       twitch, discord (its public key as the secret), twilio, stripe, slack, standard (Standard
       Webhooks), svix, resend, clerk; hmac (HMAC-SHA256 hex of the
@@ -26,12 +27,20 @@ OpenClaw gateway is asked to do with each delivery.
       generated. Prints the URL, the secret to paste into the sender (shown only now) and the
       provider's setup steps.
       --host: the host whose worker delivers (default: the only host, when there is one).
+      --events: deliver only these event types (exact, or a prefix ending in *, e.g.
+      "issues,invoice.*"); others are answered 2xx and kept as filtered.
+      --notify-dead: wake the agent with a short notice when a webhook goes dead (hourly at most).
   nexus endpoints list
   nexus endpoints show <id>
   nexus endpoints rotate <id>                    add a new secret; the old one keeps working
   nexus endpoints rotate <id> --retire <last4>   remove the old secret once the sender uses the new
   nexus endpoints template <id> --template <text>   the agent's message from now on (replays too)
   nexus endpoints template <id> --clear             back to the provider's built-in summary
+  nexus endpoints events <id> --events <types>    deliver only these event types from now on
+  nexus endpoints events <id> --clear             deliver every event again
+  nexus endpoints pause <id>                      accept and keep deliveries, deliver none
+  nexus endpoints resume <id>                     deliver what was kept, in order, and what comes
+  nexus endpoints notify <id> on|off              dead-webhook notices to the agent
   nexus endpoints disable <id> | enable <id>     refuse (403) or accept deliveries again
   nexus endpoints remove <id>
 
@@ -48,6 +57,11 @@ interface EndpointView {
   provider: { type: string; header?: string };
   action: { type: string; name?: string };
   enabled: boolean;
+  events?: string[];
+  paused?: boolean;
+  notifyDead?: boolean;
+  resumed?: number;
+  resumeDone?: boolean;
   secrets: string[];
   url: string;
   addedSecret?: string;
@@ -74,13 +88,16 @@ export async function endpointsCommand(
       'dedupe-header': { type: 'string' },
       'secret-file': { type: 'string' },
       disabled: { type: 'boolean' },
+      events: { type: 'string' },
+      paused: { type: 'boolean' },
+      'notify-dead': { type: 'boolean' },
       retire: { type: 'string' },
       clear: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
   });
-  const [sub, target] = positionals;
+  const [sub, target, third] = positionals;
   const help = helpExit(values.help, sub, ENDPOINTS_HELP);
   if (help !== undefined) return help;
   const client = new AdminClient(values, env);
@@ -115,10 +132,16 @@ export async function endpointsCommand(
         ...(values['dedupe-header'] === undefined ? {} : { dedupeHeader: values['dedupe-header'] }),
         ...(secret === undefined ? {} : { secrets: [secret] }),
         ...(values.disabled ? { enabled: false } : {}),
+        ...(values.events === undefined ? {} : { events: eventList(values.events) }),
+        ...(values.paused ? { paused: true } : {}),
+        ...(values['notify-dead'] ? { notifyDead: true } : {}),
       });
       return print(created, () =>
         [
-          `Endpoint ${created.id} created for agent ${created.agentId} on host ${created.hostId} (${created.provider.type}, action ${describeAction(created)}${created.enabled ? '' : ', disabled'}).`,
+          `Endpoint ${created.id} created for agent ${created.agentId} on host ${created.hostId} (${created.provider.type}, action ${describeAction(created)}${created.enabled ? '' : ', disabled'}${created.paused ? ', paused' : ''}).`,
+          ...(created.events
+            ? [`  Events: ${created.events.join(', ')} (others are kept as filtered)`]
+            : []),
           `  URL:    ${publicUrl}${created.url}`,
           `  Secret: ${created.secrets[0] ?? ''}`,
           ...(created.provider.header ? [`  Header: ${created.provider.header}`] : []),
@@ -140,14 +163,15 @@ export async function endpointsCommand(
         endpoints.length === 0
           ? 'No endpoints yet; add one with "nexus endpoints add --agent main --provider github".'
           : table(
-              ['id', 'host', 'agent', 'provider', 'action', 'enabled', 'secrets', 'url'],
+              ['id', 'host', 'agent', 'provider', 'action', 'state', 'events', 'secrets', 'url'],
               endpoints.map((e) => [
                 e.id,
                 e.hostId,
                 e.agentId,
                 e.provider.type,
                 describeAction(e),
-                e.enabled ? 'yes' : 'no',
+                !e.enabled ? 'disabled' : e.paused ? 'paused' : 'active',
+                e.events?.join(',') ?? 'all',
                 e.secrets.join(' '),
                 `${publicUrl}${e.url}`,
               ]),
@@ -218,6 +242,46 @@ export async function endpointsCommand(
           `Endpoint ${updated.id} is ${updated.enabled ? 'enabled: deliveries are accepted' : 'disabled: deliveries are refused with 403'}.`,
       );
     }
+    case 'events': {
+      const usage = 'nexus endpoints events <id> --events <type,type,...> | --clear';
+      const id = idOf(usage);
+      if ((values.events === undefined) === (values.clear !== true))
+        throw new UsageError(`give either --events <types> or --clear: ${usage}.`);
+      const updated = await client.request<EndpointView>('PATCH', `/v1/endpoints/${id}`, {
+        events: values.clear ? null : eventList(values.events ?? ''),
+      });
+      return print(updated, () =>
+        updated.events === undefined
+          ? `Endpoint ${updated.id} delivers every event again.`
+          : `Endpoint ${updated.id} delivers only ${updated.events.join(', ')}; other events are answered 2xx and kept as filtered (replay one to deliver it).`,
+      );
+    }
+    case 'pause':
+    case 'resume': {
+      const updated = await client.request<EndpointView>(
+        'PATCH',
+        `/v1/endpoints/${idOf(`nexus endpoints ${sub} <id>`)}`,
+        { paused: sub === 'pause' },
+      );
+      return print(updated, () =>
+        sub === 'pause'
+          ? `Endpoint ${updated.id} is paused: deliveries are accepted and kept, none goes to the agent until "nexus endpoints resume ${updated.id}".`
+          : `Endpoint ${updated.id} is resumed: ${String(updated.resumed ?? 0)} kept webhook${updated.resumed === 1 ? '' : 's'} back in the queue${updated.resumeDone === false ? ' so far (the rest follow within a minute)' : ''}, delivered in the order they came.`,
+      );
+    }
+    case 'notify': {
+      const usage = 'nexus endpoints notify <id> on|off';
+      const id = idOf(usage);
+      if (third !== 'on' && third !== 'off') throw new UsageError(`say on or off: ${usage}.`);
+      const updated = await client.request<EndpointView>('PATCH', `/v1/endpoints/${id}`, {
+        notifyDead: third === 'on',
+      });
+      return print(updated, () =>
+        updated.notifyDead === true
+          ? `Endpoint ${updated.id}: when one of its webhooks goes dead, the agent is woken with a short notice (at most one an hour).`
+          : `Endpoint ${updated.id}: dead webhooks are not announced to the agent (the dashboard and host status still show them).`,
+      );
+    }
     case 'remove': {
       const id = idOf('nexus endpoints remove <id>');
       await client.request('DELETE', `/v1/endpoints/${id}`);
@@ -230,6 +294,14 @@ export async function endpointsCommand(
     default:
       throw new UsageError(`unknown endpoints command "${sub}"; see nexus endpoints --help.`);
   }
+}
+
+/** `--events issues,invoice.*` as the API takes it; the API says what a bad one is. */
+function eventList(text: string): string[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
 }
 
 function describeAction(endpoint: EndpointView): string {

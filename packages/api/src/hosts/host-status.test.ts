@@ -32,7 +32,39 @@ describe('hostStatus', () => {
       health: 'ok',
       reason: 'every job’s last run succeeded',
       lastSeenAt: '2026-12-02T11:50:00.000Z',
+      deadWebhooks: 0,
+      lastDeadAt: null,
     });
+  });
+
+  it('counts dead webhooks, and names them in the reason of a host that is otherwise fine', () => {
+    const fine = hostStatus(
+      ['2026-12-02T11:50:00.000Z'],
+      [run('a', true, '2026-12-02T11:40:00.000Z')],
+      NOW,
+      HOUR,
+      { count: 3, capped: false, lastDeadAt: '2026-12-02T11:45:00.000Z' },
+    );
+    expect(fine).toMatchObject({ health: 'ok', deadWebhooks: 3 });
+    expect(fine.reason).toBe(
+      'every job’s last run succeeded; 3 dead webhooks (last at 2026-12-02T11:45:00.000Z): see the webhooks page, fix the cause and replay',
+    );
+    const capped = hostStatus(['2026-12-02T11:50:00.000Z'], [], NOW, HOUR, {
+      count: 200,
+      capped: true,
+      lastDeadAt: '2026-12-02T11:45:00.000Z',
+    });
+    expect(capped.reason).toContain('200+ dead webhooks');
+    // A failing host's reason stays about its failure; the count is still there.
+    const failing = hostStatus(
+      ['2026-12-02T11:50:00.000Z'],
+      [run('a', false, '2026-12-02T11:40:00.000Z')],
+      NOW,
+      HOUR,
+      { count: 1, capped: false, lastDeadAt: '2026-12-02T11:45:00.000Z' },
+    );
+    expect(failing).toMatchObject({ health: 'failing', deadWebhooks: 1 });
+    expect(failing.reason).not.toContain('dead webhook');
   });
 
   it('is failing with the failed jobs’ messages', () => {

@@ -1,4 +1,5 @@
 import type { RunReport } from '@nexus/core';
+import { NO_DEAD, type DeadCount } from '../webhooks/dead-index.ts';
 
 /**
  * Whether a host's backups can be relied on, from what Nexus heard of it. Pure.
@@ -10,6 +11,9 @@ import type { RunReport } from '@nexus/core';
  *   that changed (the worker was stopped mid-run): the rest waits for the next run;
  * - `unknown`: heard from, but no run reported yet (a worker before 0.3, or just started);
  * - `ok`: every job's last run succeeded, and the host was heard from recently.
+ *
+ * Dead webhooks (items the gateway never took, kept for a replay) do not change the health, which
+ * is about backups, but are counted, and named in the reason of a host that is otherwise fine.
  */
 export type HostHealth = 'ok' | 'failing' | 'behind' | 'silent' | 'unknown';
 
@@ -17,6 +21,9 @@ export interface HostStatus {
   readonly health: HostHealth;
   readonly reason: string;
   readonly lastSeenAt: string | null;
+  /** Webhooks of this host that went dead and wait for a fix and a replay. */
+  readonly deadWebhooks: number;
+  readonly lastDeadAt: string | null;
 }
 
 export function hostStatus(
@@ -24,7 +31,29 @@ export function hostStatus(
   runs: readonly RunReport[],
   nowMs: number,
   silentMs: number,
+  dead: DeadCount = NO_DEAD,
 ): HostStatus {
+  const status = backupStatus(seen, runs, nowMs, silentMs);
+  const deadFields = { deadWebhooks: dead.count, lastDeadAt: dead.lastDeadAt };
+  if (dead.count === 0) return { ...status, ...deadFields };
+  const count = `${String(dead.count)}${dead.capped ? '+' : ''}`;
+  const note = `${count} dead webhook${dead.count === 1 ? '' : 's'} (last at ${dead.lastDeadAt ?? '?'}): see the webhooks page, fix the cause and replay`;
+  return {
+    ...status,
+    ...deadFields,
+    reason:
+      status.health === 'ok' || status.health === 'unknown'
+        ? `${status.reason}; ${note}`
+        : status.reason,
+  };
+}
+
+function backupStatus(
+  seen: readonly (string | null | undefined)[],
+  runs: readonly RunReport[],
+  nowMs: number,
+  silentMs: number,
+): Omit<HostStatus, 'deadWebhooks' | 'lastDeadAt'> {
   const times = [...seen, ...runs.map((run) => run.finishedAt)].filter(
     (at): at is string => typeof at === 'string' && at !== '',
   );

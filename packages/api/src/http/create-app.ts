@@ -224,7 +224,7 @@ export function createApp(deps: AppDeps): NexusApp {
     retention: deps.webhookRetention ?? DEFAULT_RETENTION,
     ...(deps.random === undefined ? {} : { random: deps.random }),
   });
-  endpointRoutes(app, { storage: deps.storage, now, endpoints, defaultHostId });
+  endpointRoutes(app, { storage: deps.storage, now, endpoints, queue, defaultHostId });
   hookRoutes(app, {
     storage: deps.storage,
     now,

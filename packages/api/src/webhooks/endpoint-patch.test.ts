@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Endpoint } from './endpoint.ts';
+import { acceptsEvent, type Endpoint } from './endpoint.ts';
 import { applyEndpointPatch } from './endpoint-patch.ts';
 
 const endpoint: Endpoint = {
@@ -43,5 +43,36 @@ describe('applyEndpointPatch', () => {
     expect(applyEndpointPatch(endpoint, { template: 'new' }).endpoint.template).toBe('new');
     expect('template' in applyEndpointPatch(endpoint, { template: null }).endpoint).toBe(false);
     expect(applyEndpointPatch(endpoint, { enabled: false }).endpoint.enabled).toBe(false);
+  });
+
+  it('sets and clears an event filter (without repeats), pauses and resumes, turns notices on and off', () => {
+    const filtered = applyEndpointPatch(endpoint, {
+      events: ['issues', 'push', 'issues'],
+    }).endpoint;
+    expect(filtered.events).toEqual(['issues', 'push']);
+    expect(applyEndpointPatch(filtered, { enabled: false }).endpoint.events).toEqual([
+      'issues',
+      'push',
+    ]);
+    expect(applyEndpointPatch(filtered, { events: null }).endpoint).not.toHaveProperty('events');
+    const paused = applyEndpointPatch(endpoint, { paused: true, notifyDead: true }).endpoint;
+    expect(paused).toMatchObject({ paused: true, notifyDead: true });
+    const resumed = applyEndpointPatch(paused, { paused: false }).endpoint;
+    expect(resumed).not.toHaveProperty('paused');
+    expect(resumed.notifyDead).toBe(true);
+  });
+});
+
+describe('acceptsEvent', () => {
+  it('takes every event without a filter, exact names, and prefixes ending in *', () => {
+    expect(acceptsEvent({}, 'anything')).toBe(true);
+    const filter = { events: ['issues', 'invoice.*', 'pull_request*'] };
+    expect(acceptsEvent(filter, 'issues')).toBe(true);
+    expect(acceptsEvent(filter, 'issues_comment')).toBe(false);
+    expect(acceptsEvent(filter, 'Issues')).toBe(false);
+    expect(acceptsEvent(filter, 'invoice.paid')).toBe(true);
+    expect(acceptsEvent(filter, 'invoice')).toBe(false);
+    expect(acceptsEvent(filter, 'pull_request_review')).toBe(true);
+    expect(acceptsEvent({ events: ['*'] }, 'x')).toBe(true);
   });
 });

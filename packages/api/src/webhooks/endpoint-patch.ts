@@ -1,6 +1,12 @@
 import { ValidationError } from '@nexus/core';
 import { z } from 'zod';
-import { MAX_SECRETS, generateSecret, secretSchema, type Endpoint } from './endpoint.ts';
+import {
+  MAX_SECRETS,
+  eventsSchema,
+  generateSecret,
+  secretSchema,
+  type Endpoint,
+} from './endpoint.ts';
 
 export const endpointPatchSchema = z
   .object({
@@ -11,6 +17,11 @@ export const endpointPatchSchema = z
     removeSecret: z.string().min(4).optional(),
     /** A new message template; `null` goes back to the provider's default summary. */
     template: z.string().max(4000).nullable().optional(),
+    /** Event types delivered from now on; `null` delivers every event again. */
+    events: eventsSchema.nullable().optional(),
+    /** `true` keeps deliveries for later; `false` delivers what was kept, and what comes. */
+    paused: z.boolean().optional(),
+    notifyDead: z.boolean().optional(),
   })
   .strict();
 
@@ -18,7 +29,8 @@ export type EndpointPatch = z.infer<typeof endpointPatchSchema>;
 
 /**
  * The rules of `PATCH /v1/endpoints/{id}`, pure: secrets rotate (one to five at a time, the last
- * one never removed), a template is set or cleared, the endpoint enabled or disabled. Returns the
+ * one never removed), a template or an event filter is set or cleared, the endpoint enabled or
+ * disabled, paused or resumed, its dead-item notices turned on or off. Returns the
  * changed endpoint and the secret that was added, shown once.
  */
 export function applyEndpointPatch(
@@ -55,15 +67,32 @@ export function applyEndpointPatch(
         'That would remove the last secret; add the new one first (addSecret), then remove the old one.',
       );
   }
-  const { template: _old, ...rest } = endpoint;
+  const {
+    template: _old,
+    events: _events,
+    paused: _paused,
+    notifyDead: _notify,
+    ...rest
+  } = endpoint;
   const template = patch.template === undefined ? endpoint.template : (patch.template ?? undefined);
+  const events =
+    patch.events === undefined ? endpoint.events : (patch.events ?? undefined)?.filter(unique);
+  const paused = patch.paused ?? endpoint.paused ?? false;
+  const notifyDead = patch.notifyDead ?? endpoint.notifyDead ?? false;
   return {
     endpoint: {
       ...rest,
       ...(template === undefined ? {} : { template }),
+      ...(events === undefined ? {} : { events }),
+      ...(paused ? { paused } : {}),
+      ...(notifyDead ? { notifyDead } : {}),
       secrets,
       enabled: patch.enabled ?? endpoint.enabled,
     },
     addedSecret: added,
   };
+}
+
+function unique(value: string, index: number, all: readonly string[]): boolean {
+  return all.indexOf(value) === index;
 }

@@ -35,7 +35,17 @@ export interface Endpoint {
    * present, made by Nexus at creation and shown with the secret, once.
    */
   readonly verifyToken?: string;
+  /** `false`: deliveries are refused (403). */
   readonly enabled: boolean;
+  /**
+   * Only these event types are delivered (exact, or a prefix ending in `*`); others are answered
+   * 2xx and kept as `filtered`. Absent: every event.
+   */
+  readonly events?: readonly string[];
+  /** `true`: deliveries are accepted and kept, and go to the agent when it is resumed. */
+  readonly paused?: boolean;
+  /** `true`: when one of its items goes dead, the agent is woken with a short notice (hourly at most). */
+  readonly notifyDead?: boolean;
   readonly createdAt: string;
 }
 
@@ -44,6 +54,26 @@ export const ENDPOINTS_PARTITION = 'endpoint';
 const headerName = z
   .string()
   .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name, e.g. "x-signature"');
+
+/** An event type as a filter names it: exact, or a prefix ending in `*` (`issues`, `invoice.*`). */
+export const eventPatternSchema = z
+  .string()
+  .regex(
+    /^[\x21-\x29\x2b-\x7e]{1,200}\*?$|^\*$/,
+    'an event type is printable ASCII without spaces, with "*" only at its end (e.g. "invoice.*")',
+  );
+export const eventsSchema = z
+  .array(eventPatternSchema)
+  .min(1, 'list at least one event type, or leave "events" out to accept every event')
+  .max(50, 'at most 50 event types');
+
+/** Whether an endpoint delivers this event type (its `events` filter). */
+export function acceptsEvent(endpoint: Pick<Endpoint, 'events'>, eventType: string): boolean {
+  if (endpoint.events === undefined) return true;
+  return endpoint.events.some((pattern) =>
+    pattern.endsWith('*') ? eventType.startsWith(pattern.slice(0, -1)) : eventType === pattern,
+  );
+}
 
 /** An endpoint holds one to this many secrets at once (rotation: add the new, remove the old). */
 export const MAX_SECRETS = 5;
@@ -75,6 +105,9 @@ export const createEndpointSchema = z
     template: z.string().max(4000).optional(),
     dedupeHeader: headerName.optional(),
     enabled: z.boolean().default(true),
+    events: eventsSchema.optional(),
+    paused: z.boolean().optional(),
+    notifyDead: z.boolean().optional(),
   })
   .strict();
 
@@ -119,6 +152,9 @@ export function newEndpoint(input: CreateEndpoint & { hostId: string }, now: Dat
     ...(input.dedupeHeader === undefined ? {} : { dedupeHeader: input.dedupeHeader.toLowerCase() }),
     ...(input.provider === 'meta' ? { verifyToken: randomBytes(18).toString('base64url') } : {}),
     enabled: input.enabled,
+    ...(input.events === undefined ? {} : { events: [...new Set(input.events)] }),
+    ...(input.paused === true ? { paused: true } : {}),
+    ...(input.notifyDead === true ? { notifyDead: true } : {}),
     createdAt: now.toISOString(),
   };
 }

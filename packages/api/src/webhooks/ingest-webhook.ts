@@ -12,7 +12,7 @@ import {
   type Storage,
   scopeKey,
 } from '@nexus/core';
-import { deliveryActionOf, type Endpoint } from './endpoint.ts';
+import { acceptsEvent, deliveryActionOf, type Endpoint } from './endpoint.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import { INLINE_BODY_BYTES, blobKeyOf } from './webhook-item.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
@@ -38,7 +38,8 @@ export interface WebhookIngestDeps {
 }
 
 export type WebhookIngestResult =
-  | { readonly status: 'accepted' | 'duplicate'; readonly id: string }
+  /** `filtered`: stored, answered 2xx, never delivered (an event type the endpoint does not take). */
+  | { readonly status: 'accepted' | 'duplicate' | 'filtered'; readonly id: string }
   /** What the sender must get back instead (a handshake, or the answer its protocol needs). */
   | { readonly status: 'answer'; readonly body: string; readonly contentType: string };
 
@@ -124,26 +125,38 @@ export async function ingestWebhook(
     if (!DROPPED_HEADERS.has(name)) headers[name] = value;
   // A shared token is the credential itself, not a signature of this body: never keep it.
   if (endpoint.provider.type === 'token') headers[endpoint.provider.header] = '[redacted]';
-  const created = await deps.queue.enqueue({
-    hostId: endpoint.hostId,
-    agentId: endpoint.agentId,
-    id,
-    endpointId: endpoint.id,
-    provider: endpoint.provider.type,
-    eventType: eventTypeOf(endpoint, request.headers, body, field),
-    dedupeKey,
-    receivedAt: now.toISOString(),
-    contentType,
-    bytes: body.byteLength,
-    // Node caps request headers at 16 KB, far below a row's 1 MiB; packJson splits past 32 K characters.
-    headers,
-    ...(inline ? { inlineBody: Buffer.from(body).toString('base64') } : {}),
-    delivery: deliveryActionOf(endpoint),
-  });
+  const eventType = eventTypeOf(endpoint, request.headers, body, field);
+  const placement = !acceptsEvent(endpoint, eventType)
+    ? 'filtered'
+    : endpoint.paused === true
+      ? 'paused'
+      : 'queue';
+  const created = await deps.queue.enqueue(
+    {
+      hostId: endpoint.hostId,
+      agentId: endpoint.agentId,
+      id,
+      endpointId: endpoint.id,
+      provider: endpoint.provider.type,
+      eventType,
+      dedupeKey,
+      receivedAt: now.toISOString(),
+      contentType,
+      bytes: body.byteLength,
+      // Node caps request headers at 16 KB, far below a row's 1 MiB; packJson splits past 32 K characters.
+      headers,
+      ...(inline ? { inlineBody: Buffer.from(body).toString('base64') } : {}),
+      delivery: deliveryActionOf(endpoint),
+    },
+    placement,
+  );
   // Discord wants an interaction response within 3 s: "deferred" (the user sees the app thinking;
   // the agent can follow up through the interaction's webhook).
   if (endpoint.provider.type === 'discord') return DISCORD_DEFERRED;
-  return { status: created ? 'accepted' : 'duplicate', id };
+  return {
+    status: !created ? 'duplicate' : placement === 'filtered' ? 'filtered' : 'accepted',
+    id,
+  };
 }
 
 /** Deliveries without a delivery id are deduplicated on their bytes for at least this long. */

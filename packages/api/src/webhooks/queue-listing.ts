@@ -2,6 +2,7 @@ import { scopeKey, type AgentScope, type TableStore } from '@nexus/core';
 import {
   idOfKey,
   itemFromEntity,
+  partsOfPausedKey,
   readItem,
   type WebhookItem,
   type WebhookState,
@@ -13,7 +14,7 @@ const LIST_SCAN_ROWS = 1000;
 /**
  * Items of one agent, optionally in one state. With a state, the index tables give time order
  * (pending and leased by when they are due, delivered and dead by when they expire); without one,
- * all items in id order. Scans at most 1,000 rows per call and returns a cursor to go on.
+ * all items in id order. Paused items come by endpoint, then in the order they were paused. Scans at most 1,000 rows per call and returns a cursor to go on.
  */
 export async function listItems(
   tables: TableStore,
@@ -26,7 +27,15 @@ export async function listItems(
       ? 'webhooks'
       : state === 'pending' || state === 'leased'
         ? 'webhookQueue'
-        : 'webhookExpiry';
+        : state === 'paused'
+          ? 'webhookPaused'
+          : 'webhookExpiry';
+  const keyOf = (item: WebhookItem) =>
+    table === 'webhookQueue'
+      ? item.dueKey
+      : table === 'webhookPaused'
+        ? item.pausedKey
+        : item.expiryKey;
   const items: WebhookItem[] = [];
   let storageCursor: string | undefined;
   let scanned = 0;
@@ -42,12 +51,13 @@ export async function listItems(
       const item =
         table === 'webhooks'
           ? itemFromEntity(row)
-          : await readItem(tables, scope, idOfKey(row.rowKey));
+          : await readItem(
+              tables,
+              scope,
+              table === 'webhookPaused' ? partsOfPausedKey(row.rowKey).id : idOfKey(row.rowKey),
+            );
       // An index row is current only when its item points back at it.
-      const current =
-        item !== undefined &&
-        (table === 'webhooks' ||
-          (table === 'webhookQueue' ? item.dueKey : item.expiryKey) === row.rowKey);
+      const current = item !== undefined && (table === 'webhooks' || keyOf(item) === row.rowKey);
       if (current && (state === undefined || item.state === state)) items.push(item);
       if (items.length >= limit || scanned >= LIST_SCAN_ROWS) return { items, cursor: row.rowKey };
     }

@@ -1,8 +1,9 @@
 import { PreconditionFailedError, scopeKey, type AgentScope, type Storage } from '@nexus/core';
+import { DEAD_TABLE, deadRowKey } from './dead-index.ts';
 import { blobKeyOf, idOfKey, readItem, timeKey } from './webhook-item.ts';
 
 /**
- * Removes an agent's delivered and dead items whose retention has passed (their `webhookExpiry`
+ * Removes an agent's delivered, filtered and dead items whose retention has passed (their `webhookExpiry`
  * row is due): the item row, then its body, then the index row. Returns how many were removed.
  */
 export async function sweepExpired(
@@ -19,7 +20,9 @@ export async function sweepExpired(
     });
     for (const row of page.items) {
       const item = await readItem(tables, scope, idOfKey(row.rowKey));
-      if (item?.expiryKey === row.rowKey && (item.state === 'delivered' || item.state === 'dead')) {
+      const kept =
+        item?.state === 'delivered' || item?.state === 'dead' || item?.state === 'filtered';
+      if (item?.expiryKey === row.rowKey && kept) {
         // The row first: a crash after it leaves an orphaned blob, never a row without its body.
         try {
           await tables.delete('webhooks', scopeKey(scope), item.id, item.etag);
@@ -29,6 +32,7 @@ export async function sweepExpired(
           continue; // replayed meanwhile: its expiry row is stale now, and the replay removes it.
         }
         if (item.inlineBody === undefined) await storage.blobs.delete(blobKeyOf(scope, item.id));
+        if (item.state === 'dead') await tables.delete(DEAD_TABLE, scope.hostId, deadRowKey(item));
       }
       await tables.delete('webhookExpiry', scopeKey(scope), row.rowKey);
     }

@@ -249,4 +249,41 @@ describe("an item's history", () => {
     expect(item.history[0]?.error?.startsWith('busy 5 ')).toBe(true);
     expect(item.history[19]?.error?.length).toBe(300);
   });
+
+  it('pauses a queued item (an expired lease is not counted as an attempt) and resumes it when it was due', () => {
+    const paused = transition(pending, { type: 'hold' }, context);
+    expect(paused).toEqual({
+      to: 'paused',
+      changes: {
+        state: 'paused',
+        leaseId: '',
+        leaseUntil: '',
+        attempts: 0,
+        pausedAt: new Date(NOW).toISOString(),
+      },
+    });
+    const leased = after(pending, transition(pending, claim, context));
+    const held = transition(leased, { type: 'hold' }, context);
+    expect(held.to === 'paused' && held.changes.attempts).toBe(0);
+    const item = { ...pending, ...(held.to === 'paused' ? held.changes : {}) };
+    expect(transition(item, { type: 'resume', dueMs: NOW - 5 }, context)).toEqual({
+      to: 'queue',
+      dueMs: NOW - 5,
+      changes: { state: 'pending', pausedKey: '', pausedAt: '' },
+    });
+    expect(() => transition(pending, { type: 'resume', dueMs: NOW }, context)).toThrow(
+      /not paused/,
+    );
+    const delivered = { ...pending, state: 'delivered' as const };
+    expect(() => transition(delivered, { type: 'hold' }, context)).toThrow(/only items waiting/);
+  });
+
+  it('replays a filtered item, but not a paused one (its endpoint is resumed instead)', () => {
+    expect(
+      transition({ ...pending, state: 'filtered' }, { type: 'replay' }, context),
+    ).toMatchObject({ to: 'queue', dueMs: NOW, changes: { state: 'pending', replays: 1 } });
+    expect(() => transition({ ...pending, state: 'paused' }, { type: 'replay' }, context)).toThrow(
+      /resume the endpoint/,
+    );
+  });
 });

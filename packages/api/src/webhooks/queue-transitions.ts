@@ -11,11 +11,17 @@ import { withRecord, type WebhookItem } from './webhook-item.ts';
  *      ▲                 │ failed (attempts left) / released / lease expired
  *      └─────────────────┘
  *                        └ failed, no attempts left, or rejected ──▶ dead ──replay──▶ pending
+ *
+ *   pending/leased ──hold (its endpoint is paused)──▶ paused ──resume──▶ pending
+ *   filtered (an event type the endpoint does not accept) ──replay──▶ pending
  */
 export type QueueEvent =
   | { readonly type: 'claim'; readonly leaseMs: number; readonly newSalt: string }
   | { readonly type: 'settle'; readonly settlement: WebhookSettlement }
-  | { readonly type: 'replay' };
+  | { readonly type: 'replay' }
+  | { readonly type: 'hold' }
+  /** Back in the queue, due at `dueMs` (when it was paused: resumed items keep their order). */
+  | { readonly type: 'resume'; readonly dueMs: number };
 
 /** Where the item goes: back into the queue, due at `dueMs`, or out of it, kept for retention. */
 export type Transition =
@@ -31,6 +37,8 @@ export type Transition =
       readonly state: 'delivered' | 'dead';
       readonly changes: Partial<WebhookItem>;
     }
+  /** Out of the queue until its endpoint is resumed. */
+  | { readonly to: 'paused'; readonly changes: Partial<WebhookItem> }
   /** Nothing to change: a `delivered` for an item already delivered. */
   | { readonly to: 'unchanged' };
 
@@ -52,7 +60,39 @@ export function transition(
       return settle(item, event.settlement, context);
     case 'replay':
       return replay(item, context.nowMs);
+    case 'hold':
+      return hold(item, context.nowMs);
+    case 'resume':
+      return resume(item, event.dueMs);
   }
+}
+
+/**
+ * A due item of a paused endpoint leaves the queue, its attempts as they were (a lease that
+ * expired was not an attempt that failed: it is handed out again on resume).
+ */
+function hold(item: WebhookItem, nowMs: number): Transition {
+  if (item.state !== 'pending' && item.state !== 'leased')
+    throw new ConflictError(
+      'not_holdable',
+      `Webhook ${item.id} is ${item.state}: only items waiting in the queue are paused.`,
+    );
+  return {
+    to: 'paused',
+    changes: {
+      state: 'paused',
+      leaseId: '',
+      leaseUntil: '',
+      attempts: item.state === 'leased' ? Math.max(0, item.attempts - 1) : item.attempts,
+      pausedAt: new Date(nowMs).toISOString(),
+    },
+  };
+}
+
+function resume(item: WebhookItem, dueMs: number): Transition {
+  if (item.state !== 'paused')
+    throw new ConflictError('not_paused', `Webhook ${item.id} is ${item.state}, not paused.`);
+  return { to: 'queue', dueMs, changes: { state: 'pending', pausedKey: '', pausedAt: '' } };
 }
 
 function claim(
@@ -176,10 +216,12 @@ function settle(
  * drops a key it saw in the last 5 minutes).
  */
 function replay(item: WebhookItem, nowMs: number): Transition {
-  if (item.state !== 'delivered' && item.state !== 'dead') {
+  if (item.state !== 'delivered' && item.state !== 'dead' && item.state !== 'filtered') {
     throw new ConflictError(
       'not_replayable',
-      `Webhook ${item.id} is ${item.state}: it is still in the queue. Only delivered or dead items can be replayed.`,
+      item.state === 'paused'
+        ? `Webhook ${item.id} is paused with its endpoint ${item.endpointId}: resume the endpoint to deliver it.`
+        : `Webhook ${item.id} is ${item.state}: it is still in the queue. Only delivered, dead or filtered items can be replayed.`,
     );
   }
   return {

@@ -29,7 +29,14 @@ import { packJson, unpackJson } from '../transcripts/json-properties.ts';
  * differs from the item's `dueKey` / `expiryKey`) and deletes; never an item nothing points at.
  */
 export type { DeliveryAction, WebhookState } from '@nexus/core';
-export const WEBHOOK_STATES: readonly WebhookState[] = ['pending', 'leased', 'delivered', 'dead'];
+export const WEBHOOK_STATES: readonly WebhookState[] = [
+  'pending',
+  'leased',
+  'delivered',
+  'dead',
+  'paused',
+  'filtered',
+];
 
 /** What is known of a webhook when it arrives, as the list shows it. */
 type ArrivalFields =
@@ -55,8 +62,11 @@ export interface WebhookItem extends Pick<
   readonly delivery: DeliveryAction;
   /** The `webhookQueue` row key while pending or leased, else empty. */
   readonly dueKey: string;
-  /** The `webhookExpiry` row key while delivered or dead (when retention applies), else empty. */
+  /** The `webhookExpiry` row key while delivered, dead or filtered, else empty. */
   readonly expiryKey: string;
+  /** The `webhookPaused` row key while paused (`pausedKey`), else empty. */
+  readonly pausedKey: string;
+  readonly pausedAt: string;
   readonly leaseId: string;
   readonly leaseUntil: string;
   readonly availableAt: string;
@@ -116,6 +126,8 @@ export function arrivingItem(dueKey: string, nowMs: number, leaseSalt: string): 
     attempts: 0,
     dueKey,
     expiryKey: '',
+    pausedKey: '',
+    pausedAt: '',
     leaseId: '',
     leaseUntil: '',
     availableAt: new Date(nowMs).toISOString(),
@@ -147,6 +159,25 @@ export function timeKey(ms: number, id: string): string {
 
 export function timeOfKey(key: string): number {
   return Number(key.slice(0, 13));
+}
+
+/**
+ * `webhookPaused` row keys: the endpoint, then when the item was paused, so one endpoint's items
+ * are one key range in the order they would have gone out. Ids never contain `~`.
+ */
+export function pausedRowKey(endpointId: string, ms: number, id: string): string {
+  return `${endpointId}~${timeKey(ms, id)}`;
+}
+
+/** The first key after every `webhookPaused` row of `endpointId`. */
+export function afterPausedKeys(endpointId: string): string {
+  return `${endpointId}~\x7f`;
+}
+
+export function partsOfPausedKey(key: string): { endpointId: string; ms: number; id: string } {
+  const at = key.indexOf('~');
+  const rest = key.slice(at + 1);
+  return { endpointId: key.slice(0, at), ms: timeOfKey(rest), id: idOfKey(rest) };
 }
 
 export function idOfKey(key: string): string {
@@ -200,6 +231,8 @@ export function itemFromEntity(entity: StoredEntity): WebhookItem & { readonly e
     attempts: number('attempts'),
     dueKey: text('dueKey'),
     expiryKey: text('expiryKey'),
+    pausedKey: text('pausedKey'),
+    pausedAt: text('pausedAt'),
     leaseId: text('leaseId'),
     leaseUntil: text('leaseUntil'),
     availableAt: text('availableAt'),
@@ -278,6 +311,7 @@ export function publicItem(item: WebhookItem): WebhookView {
     deadAt: item.deadAt || undefined,
     replays: item.replays,
     replayedAt: item.replayedAt || undefined,
+    pausedAt: item.pausedAt || undefined,
     action: item.delivery.action,
   };
 }

@@ -16,9 +16,14 @@ import { QueueSignal } from './queue-signal.ts';
 import { sweepExpired } from './queue-retention.ts';
 import { transition, type Transition, type TransitionContext } from './queue-transitions.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import { deadNoticeFor, isNotice } from './dead-notice.ts';
+import { deadRowKey, DEAD_TABLE } from './dead-index.ts';
 import {
+  afterPausedKeys,
   blobKeyOf,
   idOfKey,
+  partsOfPausedKey,
+  pausedRowKey,
   readItem,
   arrivingItem,
   itemProperties,
@@ -95,17 +100,44 @@ export class WebhookQueue {
     return this.options.now().getTime();
   }
 
-  /** Stores a new pending item; `false` when an item with this id exists (a duplicate delivery). */
-  async enqueue(item: Omit<WebhookItem, keyof QueueFields>): Promise<boolean> {
+  /**
+   * Stores a new item; `false` when an item with this id exists (a duplicate delivery). `queue`:
+   * pending, due now; `paused`: its endpoint is paused, kept until it is resumed; `filtered`: an
+   * event type the endpoint does not accept, kept as a delivered item is, never delivered.
+   */
+  async enqueue(
+    item: Omit<WebhookItem, keyof QueueFields>,
+    placement: 'queue' | 'paused' | 'filtered' = 'queue',
+  ): Promise<boolean> {
     const now = this.nowMs();
-    const dueKey = timeKey(now, item.id);
+    const arriving = arrivingItem(timeKey(now, item.id), now, randomBytes(16).toString('hex'));
+    let index: { table: string; rowKey: string };
+    let fields: QueueFields;
+    if (placement === 'queue') {
+      index = { table: 'webhookQueue', rowKey: arriving.dueKey };
+      fields = arriving;
+    } else if (placement === 'paused') {
+      const key = pausedRowKey(item.endpointId, now, item.id);
+      index = { table: 'webhookPaused', rowKey: key };
+      fields = {
+        ...arriving,
+        state: 'paused',
+        dueKey: '',
+        pausedKey: key,
+        pausedAt: new Date(now).toISOString(),
+      };
+    } else {
+      const key = timeKey(now + this.options.retention.deliveredMs, item.id);
+      index = { table: 'webhookExpiry', rowKey: key };
+      fields = { ...arriving, state: 'filtered', dueKey: '', expiryKey: key };
+    }
     // The item and its index row together (one transaction), or neither: a duplicate delivery
     // (an item with this id exists) writes nothing.
     const stored = await this.tables.transact([
       {
         op: 'insert',
-        table: 'webhookQueue',
-        entity: { partitionKey: scopeKey(item), rowKey: dueKey, properties: {} },
+        table: index.table,
+        entity: { partitionKey: scopeKey(item), rowKey: index.rowKey, properties: {} },
       },
       {
         op: 'insert',
@@ -113,14 +145,11 @@ export class WebhookQueue {
         entity: {
           partitionKey: scopeKey(item),
           rowKey: item.id,
-          properties: itemProperties({
-            ...item,
-            ...arrivingItem(dueKey, now, randomBytes(16).toString('hex')),
-          }),
+          properties: itemProperties({ ...item, ...fields }),
         },
       },
     ]);
-    if (stored) this.arrivals.notify(item);
+    if (stored && placement === 'queue') this.arrivals.notify(item);
     return stored;
   }
 
@@ -172,11 +201,7 @@ export class WebhookQueue {
         const results = await Promise.all(
           chunk.map((row) => this.claimOne(scope, row, now, leaseMs + position++)),
         );
-        for (const result of results) {
-          if (!result) continue;
-          const action = await this.currentAction(result.item.endpointId);
-          claimed.push({ ...result, delivery: action ?? result.item.delivery });
-        }
+        for (const result of results) if (result) claimed.push(result);
       }
     }
     return claimed;
@@ -208,7 +233,7 @@ export class WebhookQueue {
     row: StoredEntity,
     now: number,
     leaseMs: number,
-  ): Promise<Omit<ClaimedItem, 'delivery'> | undefined> {
+  ): Promise<ClaimedItem | undefined> {
     const item = await this.get(scope, idOfKey(row.rowKey));
     if (!item) {
       if (timeOfKey(row.rowKey) < now - ORPHAN_GRACE_MS)
@@ -219,6 +244,15 @@ export class WebhookQueue {
       await this.deleteIndex('webhookQueue', scope, row.rowKey);
       return undefined;
     }
+    // Nexus's own notices go as they were made; a webhook goes with its endpoint's current
+    // action (a corrected template applies to a replay), or waits while the endpoint is paused.
+    const endpoint = isNotice(item) ? undefined : await this.options.endpoints.get(item.endpointId);
+    if (endpoint?.paused === true) {
+      await this.apply(item, transition(item, { type: 'hold' }, this.context(now))).catch(
+        ignoreConflict,
+      );
+      return undefined;
+    }
     const next = transition(
       item,
       { type: 'claim', leaseMs, newSalt: randomBytes(16).toString('hex') },
@@ -226,12 +260,88 @@ export class WebhookQueue {
     );
     const updated = await this.apply(item, next).catch(ignoreConflict);
     if (!updated || next.to !== 'queue' || next.leaseId === undefined) return undefined;
-    return { item: updated, leaseId: next.leaseId, leaseUntil: updated.leaseUntil };
+    return {
+      item: updated,
+      leaseId: next.leaseId,
+      leaseUntil: updated.leaseUntil,
+      delivery: endpoint ? deliveryActionOf(endpoint) : item.delivery,
+    };
   }
 
-  private async currentAction(endpointId: string): Promise<DeliveryAction | undefined> {
-    const endpoint = await this.options.endpoints.get(endpointId);
-    return endpoint && deliveryActionOf(endpoint);
+  /**
+   * Puts the paused items of an endpoint back in the queue, in the order they were due, for
+   * up to `budgetMs`; returns how many and whether some are left (the queue's periodic check goes
+   * on with them: `releaseResumed`).
+   */
+  async resume(
+    scope: AgentScope,
+    endpointId: string,
+    budgetMs = 10_000,
+  ): Promise<{ resumed: number; done: boolean }> {
+    const deadline = performance.now() + budgetMs;
+    let resumed = 0;
+    let done = true;
+    let from = `${endpointId}~`;
+    for (let more = true; more && done;) {
+      const page = await this.tables.query('webhookPaused', scopeKey(scope), {
+        rowKeyFrom: from,
+        rowKeyTo: afterPausedKeys(endpointId),
+        limit: 100,
+      });
+      more = page.items.length === 100;
+      for (const row of page.items) {
+        if (row.rowKey === from) continue; // the last row of the page before, left in place
+        if (performance.now() > deadline) {
+          done = false;
+          break;
+        }
+        if (await this.resumeOne(scope, row.rowKey)) resumed += 1;
+        from = row.rowKey;
+      }
+    }
+    if (resumed > 0) this.arrivals.notify(scope);
+    return { resumed, done };
+  }
+
+  private async resumeOne(scope: AgentScope, rowKey: string): Promise<boolean> {
+    const { ms, id } = partsOfPausedKey(rowKey);
+    const item = await this.get(scope, id);
+    if (item?.state === 'paused' && item.pausedKey === rowKey) {
+      const moved = await this.apply(
+        item,
+        transition(item, { type: 'resume', dueMs: ms }, this.context()),
+      ).catch(ignoreConflict);
+      if (moved) await this.deleteIndex('webhookPaused', scope, rowKey);
+      return moved !== undefined;
+    }
+    // A row its item does not point at: stale (the item is gone, out of the queue, or paused
+    // under another row), unless the item is still queued: a pause under way, or one that
+    // crashed before its item changed (the next claim pauses or delivers it). Those stay.
+    const queued = item?.state === 'pending' || item?.state === 'leased';
+    if (!queued) await this.deleteIndex('webhookPaused', scope, rowKey);
+    return false;
+  }
+
+  /**
+   * Resumes the items of endpoints that are no longer paused (or were removed): what a resume
+   * left for later, or an item another instance paused while it still had the endpoint cached as
+   * paused. One row read per paused endpoint, however many items it holds.
+   */
+  private async releaseResumed(scope: AgentScope): Promise<void> {
+    let from = '';
+    for (;;) {
+      const page = await this.tables.query('webhookPaused', scopeKey(scope), {
+        rowKeyFrom: from,
+        limit: 1,
+      });
+      const [row] = page.items;
+      if (!row) return;
+      const { endpointId } = partsOfPausedKey(row.rowKey);
+      this.options.endpoints.invalidate(endpointId);
+      const endpoint = await this.options.endpoints.get(endpointId);
+      if (endpoint?.paused !== true) await this.resume(scope, endpointId);
+      from = afterPausedKeys(endpointId);
+    }
   }
 
   /** Records what happened to a leased item (the rules: `queue-transitions.ts`). */
@@ -246,6 +356,7 @@ export class WebhookQueue {
     const item = await this.require(scope, id);
     const updated = await this.apply(item, transition(item, { type: 'replay' }, this.context()));
     await this.deleteIndex('webhookExpiry', scope, item.expiryKey);
+    if (item.state === 'dead') await this.tables.delete(DEAD_TABLE, item.hostId, deadRowKey(item));
     this.arrivals.notify(scope);
     return updated;
   }
@@ -259,10 +370,16 @@ export class WebhookQueue {
     item: WebhookItem & { etag: string },
     next: Transition,
   ): Promise<WebhookItem & { etag: string }> {
-    if (next.to === 'unchanged') return Promise.resolve(item);
-    return next.to === 'queue'
-      ? this.moveInQueue(item, next.dueMs, next.changes)
-      : this.toFinal(item, next.state, next.changes);
+    switch (next.to) {
+      case 'unchanged':
+        return Promise.resolve(item);
+      case 'queue':
+        return this.moveInQueue(item, next.dueMs, next.changes);
+      case 'paused':
+        return this.toPaused(item, next.changes);
+      case 'final':
+        return this.toFinal(item, next.state, next.changes);
+    }
   }
 
   /** Items of one agent, optionally in one state, a page at a time (`queue-listing.ts`). */
@@ -283,6 +400,7 @@ export class WebhookQueue {
     if (now - (this.lastSweep.get(scopeKey(scope)) ?? 0) < SWEEP_EVERY_MS) return;
     this.lastSweep.set(scopeKey(scope), now);
     await this.sweep(scope);
+    await this.releaseResumed(scope);
   }
 
   /** Gives an item a new place in the queue: new index row, conditional item update, old row gone. */
@@ -311,6 +429,27 @@ export class WebhookQueue {
     return { ...updated, etag };
   }
 
+  /** Out of the queue while its endpoint is paused, with a `webhookPaused` row to find it by. */
+  private async toPaused(
+    item: WebhookItem & { etag: string },
+    changes: Partial<WebhookItem>,
+  ): Promise<WebhookItem & { etag: string }> {
+    // Keyed by when it was due, so a resume puts it back in the order it would have gone out.
+    const dueMs = item.dueKey === '' ? this.nowMs() : timeOfKey(item.dueKey);
+    const key = pausedRowKey(item.endpointId, dueMs, item.id);
+    await this.insertIndex('webhookPaused', item, key);
+    const updated = { ...item, ...changes, dueKey: '', pausedKey: key };
+    let etag: string;
+    try {
+      etag = await this.updateItem(updated, item.etag);
+    } catch (error) {
+      await this.deleteIndex('webhookPaused', item, key);
+      throw error;
+    }
+    await this.deleteIndex('webhookQueue', item, item.dueKey);
+    return { ...updated, etag };
+  }
+
   /** Out of the queue into `delivered` or `dead`, with an expiry row for retention. */
   private async toFinal(
     item: WebhookItem & { etag: string },
@@ -322,6 +461,12 @@ export class WebhookQueue {
       state === 'delivered' ? this.options.retention.deliveredMs : this.options.retention.deadMs;
     const expiryKey = timeKey(keepMs === 0 ? FOREVER_MS : now + keepMs, item.id);
     await this.insertIndex('webhookExpiry', item, expiryKey);
+    if (state === 'dead')
+      await insertIfAbsent(this.tables, DEAD_TABLE, {
+        partitionKey: item.hostId,
+        rowKey: deadRowKey(item),
+        properties: { deadAt: new Date(now).toISOString() },
+      });
     const updated = {
       ...item,
       ...changes,
@@ -342,7 +487,21 @@ export class WebhookQueue {
     await this.deleteIndex('webhookQueue', item, item.dueKey);
     if (item.expiryKey !== '' && item.expiryKey !== expiryKey)
       await this.deleteIndex('webhookExpiry', item, item.expiryKey);
+    if (state === 'dead') await this.noticeDead(updated);
     return { ...updated, etag };
+  }
+
+  /**
+   * Wakes the agent with a short notice of a dead item, when its endpoint asks for that
+   * (`notifyDead`), at most once per endpoint per hour: the notice is an item of the queue (so
+   * it is delivered exactly once, through outages), whose id names the endpoint and the hour.
+   */
+  private async noticeDead(item: WebhookItem): Promise<void> {
+    if (isNotice(item)) return;
+    const endpoint = await this.options.endpoints.get(item.endpointId);
+    if (endpoint?.notifyDead !== true) return;
+    const notice = await deadNoticeFor(item, this.nowMs(), (id) => this.get(item, id));
+    if (notice) await this.enqueue(notice);
   }
 
   private updateItem(item: WebhookItem, etag: string): Promise<string> {

@@ -17,12 +17,18 @@ interface EndpointView {
   readonly provider: { readonly type: string; readonly header?: string };
   readonly action: { readonly type: string; readonly name?: string };
   readonly enabled: boolean;
+  readonly paused?: boolean;
+  readonly events?: readonly string[];
+  readonly notifyDead?: boolean;
   readonly secrets: readonly string[];
   readonly url: string;
   readonly createdAt: string;
 }
 
-/** Webhook endpoints: the list, and for admins create, rotate a secret, disable and enable. */
+/**
+ * Webhook endpoints: the list, and for admins create, rotate a secret, disable and enable, pause
+ * and resume, filter event types, turn dead-webhook notices on and off.
+ */
 export async function endpointsPage(page: PageContext): Promise<Html> {
   return render(page, undefined);
 }
@@ -72,9 +78,13 @@ async function render(
                     <td>${e.secrets.join(', ')}</td>
                     <td>${when(e.createdAt)}</td>
                     <td>
-                      <span class="badge ${e.enabled ? 'ok' : 'paused'}"
-                        >${e.enabled ? 'enabled' : 'disabled'}</span
+                      <span class="badge ${e.enabled && e.paused !== true ? 'ok' : 'paused'}"
+                        >${!e.enabled ? 'disabled' : e.paused === true ? 'paused' : 'active'}</span
                       >
+                      <div class="muted">
+                        ${e.events === undefined ? 'every event' : `only ${e.events.join(', ')}`}
+                      </div>
+                      ${e.notifyDead === true ? html`<div class="muted">notices dead ones</div>` : ''}
                     </td>
                     ${isAdmin(viewer) ? html`<td>${endpointActions(e, viewer)}</td>` : ''}
                   </tr>`,
@@ -114,6 +124,27 @@ function endpointActions(e: EndpointView, viewer: Viewer): Html {
     <form method="post" action="/endpoints/${e.id}/rotate">
       ${csrfField(viewer)}
       <button type="submit" class="secondary">Add a secret</button>
+    </form>
+    <form method="post" action="/endpoints/${e.id}/${e.paused === true ? 'resume' : 'pause'}">
+      ${csrfField(viewer)}
+      <button type="submit" class="secondary">${e.paused === true ? 'Resume' : 'Pause'}</button>
+    </form>
+    <form
+      method="post"
+      action="/endpoints/${e.id}/${e.notifyDead === true ? 'notify-off' : 'notify-on'}"
+    >
+      ${csrfField(viewer)}
+      <button type="submit" class="secondary">
+        ${e.notifyDead === true ? 'Stop dead notices' : 'Notify agent of dead ones'}
+      </button>
+    </form>
+    <form method="post" action="/endpoints/${e.id}/events">
+      ${csrfField(viewer)}
+      <label
+        >Event types (empty: all)
+        <input name="events" value="${e.events?.join(', ') ?? ''}" placeholder="issues, invoice.*"
+      /></label>
+      <button type="submit" class="secondary">Set</button>
     </form>
     <form method="post" action="/endpoints/${e.id}/${e.enabled ? 'disable' : 'enable'}">
       ${csrfField(viewer)}
@@ -169,6 +200,11 @@ function createForm(viewer: Viewer, hosts: readonly HostView[]): Html {
         >Secret from the provider (optional)
         <input name="secret" type="password" autocomplete="off"
       /></label>
+      <label>Event types (optional) <input name="events" placeholder="issues, invoice.*" /></label>
+      <label
+        ><input type="checkbox" name="notifyDead" value="on" /> Notify the agent of dead
+        webhooks</label
+      >
       <button type="submit">Create</button>
     </form>
     <p class="muted">
@@ -192,6 +228,8 @@ export async function createEndpoint(page: PageContext): Promise<Html> {
     ...(field('mapping') === undefined ? {} : { mapping: field('mapping') }),
     ...(field('header') === undefined ? {} : { header: field('header') }),
     ...(field('secret') === undefined ? {} : { secrets: [field('secret')] }),
+    ...(field('events') === undefined ? {} : { events: eventList(field('events') ?? '') }),
+    ...(field('notifyDead') === 'on' ? { notifyDead: true } : {}),
   };
   const answer = await api.call<EndpointView & { secrets: string[]; verifyToken?: string }>(
     viewer.principal,
@@ -209,25 +247,40 @@ export async function createEndpoint(page: PageContext): Promise<Html> {
   });
 }
 
-/** Rotate (add a generated secret), remove a secret, disable, enable: `PATCH /v1/endpoints/{id}`. */
+/** `issues, invoice.*` as the API takes it (it says what a bad one is). */
+function eventList(text: string): string[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+}
+
+/** The `PATCH /v1/endpoints/{id}` each button makes. */
+const PATCHES: Readonly<Record<string, (form: URLSearchParams) => Record<string, unknown>>> = {
+  rotate: () => ({ addSecret: true }),
+  disable: () => ({ enabled: false }),
+  enable: () => ({ enabled: true }),
+  pause: () => ({ paused: true }),
+  resume: () => ({ paused: false }),
+  'notify-on': () => ({ notifyDead: true }),
+  'notify-off': () => ({ notifyDead: false }),
+  'remove-secret': (form) => ({ removeSecret: form.get('secret') ?? '' }),
+  events: (form) => {
+    const events = eventList(form.get('events') ?? '');
+    return { events: events.length === 0 ? null : events };
+  },
+};
+
+/** An admin's button on an endpoint: `PATCH /v1/endpoints/{id}` through the API. */
 export async function endpointAction(page: PageContext): Promise<Html | Response> {
   const { c, viewer, api, form } = page;
   const id = c.req.param('endpointId') ?? '';
   const action = c.req.param('action') ?? '';
-  const patch =
-    action === 'rotate'
-      ? { addSecret: true }
-      : action === 'disable'
-        ? { enabled: false }
-        : action === 'enable'
-          ? { enabled: true }
-          : action === 'remove-secret'
-            ? { removeSecret: form.get('secret') ?? '' }
-            : undefined;
+  const patch = Object.hasOwn(PATCHES, action) ? PATCHES[action]?.(form) : undefined;
   if (patch === undefined)
     throw new ValidationError(
       'invalid_action',
-      `There is no endpoint action ${action}; use rotate, remove-secret, disable or enable.`,
+      `There is no endpoint action ${action}; use ${Object.keys(PATCHES).join(', ')}.`,
     );
   const answer = await api.call<EndpointView & { addedSecret?: string }>(
     viewer.principal,

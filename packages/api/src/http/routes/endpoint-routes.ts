@@ -19,12 +19,14 @@ import {
   publicEndpoint,
 } from '../../webhooks/endpoint.ts';
 import type { EndpointCache } from '../../webhooks/endpoint-cache.ts';
+import type { WebhookQueue } from '../../webhooks/webhook-queue.ts';
 import { applyEndpointPatch, endpointPatchSchema } from '../../webhooks/endpoint-patch.ts';
 
 export interface EndpointRouteDeps {
   readonly storage: Storage;
   readonly now: () => Date;
   readonly endpoints: EndpointCache;
+  readonly queue: WebhookQueue;
   readonly defaultHostId: string;
 }
 
@@ -100,9 +102,16 @@ export function endpointRoutes(app: NexusApp, deps: EndpointRouteDeps): void {
       const { endpoint: updated, addedSecret } = applyEndpointPatch(endpoint, patch);
       await storage.tables.update('endpoints', endpointEntity(updated), row.etag);
       endpoints.invalidate(endpoint.id);
+      // Resumed: what was kept goes back in the queue now (what a large backlog leaves after a
+      // few seconds, the queue's periodic check moves within a minute).
+      const resumed =
+        endpoint.paused === true && updated.paused !== true
+          ? await deps.queue.resume(updated, updated.id)
+          : undefined;
       return c.json({
         ...publicEndpoint(updated),
         ...(addedSecret === undefined ? {} : { addedSecret }),
+        ...(resumed === undefined ? {} : { resumed: resumed.resumed, resumeDone: resumed.done }),
       });
     },
     DELETE: async (c) => {

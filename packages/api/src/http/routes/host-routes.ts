@@ -17,6 +17,7 @@ import {
   type HostRow,
 } from '../../hosts/host-rows.ts';
 import { hostStatus, type HostStatus } from '../../hosts/host-status.ts';
+import { countDead, NO_DEAD, type DeadCount } from '../../webhooks/dead-index.ts';
 import { listRunReports, saveRunReport } from '../../hosts/run-reports.ts';
 import { listAgents, type AgentInfo } from '../../transcripts/session-queries.ts';
 import type { NexusApp } from '../app-env.ts';
@@ -84,7 +85,12 @@ const runSchema = z
 export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
   const { storage } = deps;
 
-  const view = (host: HostRow, agents: readonly AgentInfo[], runs: readonly RunReport[]) => {
+  const view = (
+    host: HostRow,
+    agents: readonly AgentInfo[],
+    runs: readonly RunReport[],
+    dead: DeadCount,
+  ) => {
     const mine = agents
       .filter((agent) => agent.hostId === host.hostId)
       .map(({ agentId, lastReceivedAt }) => ({ agentId, lastReceivedAt }));
@@ -99,15 +105,17 @@ export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
       jobs,
       deps.now().getTime(),
       deps.silentMs,
+      dead,
     );
     return { ...host, lastUploadAt, agents: mine, jobs, status } satisfies HostView;
   };
   const viewOne = async (host: HostRow) => {
-    const [agents, runs] = await Promise.all([
+    const [agents, runs, dead] = await Promise.all([
       listAgents(storage, host.hostId),
       listRunReports(storage, host.hostId),
+      countDead(storage.tables, host.hostId, deps.now().getTime()),
     ]);
-    return view(host, agents, runs.get(host.hostId) ?? []);
+    return view(host, agents, runs.get(host.hostId) ?? [], dead);
   };
 
   route(app, '/v1/hosts', {
@@ -119,10 +127,14 @@ export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
         listAgents(storage),
         listRunReports(storage),
       ]);
+      const shown = hosts.filter((host) => visible(host.hostId));
+      const dead = await Promise.all(
+        shown.map((host) => countDead(storage.tables, host.hostId, deps.now().getTime())),
+      );
       return c.json({
-        hosts: hosts
-          .filter((host) => visible(host.hostId))
-          .map((host) => view(host, agents, runs.get(host.hostId) ?? [])),
+        hosts: shown.map((host, index) =>
+          view(host, agents, runs.get(host.hostId) ?? [], dead[index] ?? NO_DEAD),
+        ),
       });
     },
   });
