@@ -143,9 +143,16 @@ export function queueRoutes(app: NexusApp, deps: QueueRouteDeps): void {
           hostId: validateHostId(hostId),
           what: `settles webhooks of host ${hostId}`,
         });
-      const answers: SettleResult[] = [];
-      // One at a time: results for the same item (rare) must apply in order.
-      for (const result of results) {
+      // Items side by side (their writes share commits), each item's results in order (a
+      // repeated id is rare, but its results must apply one after the other).
+      const answers: SettleResult[] = new Array<SettleResult>(results.length);
+      const byItem = new Map<string, number[]>();
+      results.forEach((result, index) => {
+        byItem.set(result.id, [...(byItem.get(result.id) ?? []), index]);
+      });
+      const settleOne = async (index: number) => {
+        const result = results[index];
+        if (result === undefined) return;
         try {
           const request = {
             ...result,
@@ -154,16 +161,21 @@ export function queueRoutes(app: NexusApp, deps: QueueRouteDeps): void {
             id: validateId('webhook id', result.id),
           } as WebhookSettlement;
           const item = await queue.settle(request);
-          answers.push({ id: result.id, ok: true, state: item.state, attempts: item.attempts });
+          answers[index] = { id: result.id, ok: true, state: item.state, attempts: item.attempts };
         } catch (error) {
           if (!(error instanceof NexusError)) throw error;
-          answers.push({
+          answers[index] = {
             id: result.id,
             ok: false,
             error: { code: error.code, message: error.message },
-          });
+          };
         }
-      }
+      };
+      await Promise.all(
+        [...byItem.values()].map(async (indexes) => {
+          for (const index of indexes) await settleOne(index);
+        }),
+      );
       return c.json({ results: answers });
     },
   });

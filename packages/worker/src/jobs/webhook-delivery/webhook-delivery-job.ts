@@ -19,6 +19,7 @@ import { httpGatewayClient, type GatewayClient } from './gateway-client.ts';
 import type { GatewayOutcome } from './gateway-outcome.ts';
 import { buildNoticeRequest, buildGatewayRequest } from './gateway-request.ts';
 import { resolveGateway, type GatewayTarget } from './gateway-target.ts';
+import { SettleQueue } from './settle-queue.ts';
 import { handedBack, settlementOf } from './settlement.ts';
 
 export const webhookDeliveryJobType: JobType<typeof webhookDeliveryConfigSchema> = {
@@ -64,8 +65,16 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
     const report = (item: string, message: string) => {
       if (errors.length < 50) errors.push({ item, message });
     };
-    const finish = (message: string): JobResult =>
-      finishedRun(started, { success: errors.length === 0, message, counts, errors });
+    // Results go to the API as they come in, without holding up the next delivery; at most
+    // `concurrency` of them wait for a report (with `concurrency` more in flight at the gateway).
+    const settler = new SettleQueue(
+      (batch) => this.settle(batch, context, counts),
+      this.config.concurrency,
+    );
+    const finish = async (message: string): Promise<JobResult> => {
+      await settler.drain();
+      return finishedRun(started, { success: errors.length === 0, message, counts, errors });
+    };
 
     let target: GatewayTarget;
     try {
@@ -138,7 +147,7 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
         continue;
       }
       counts.claimed += items.length;
-      const pause = await this.deliverBatch(items, target, context, counts);
+      const pause = await this.deliverBatch(items, target, context, counts, settler);
       if (pause === undefined) continue;
       if (pause.pause === 'down') {
         gatewayDownSince = this.services.clock.now();
@@ -172,15 +181,15 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
     target: GatewayTarget,
     context: JobContext,
     counts: Counts,
+    settler: SettleQueue,
   ): Promise<Extract<GatewayOutcome, { kind: 'released' }> | undefined> {
     const { logger, signal } = context;
-    const notTried: WebhookSettlement[] = [];
     let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
     const deliverLane = async (lane: readonly ClaimedWebhook[]) => {
       for (const item of lane) {
         if (pause !== undefined || signal.aborted) {
           counts.released += 1;
-          notTried.push(
+          settler.add(
             handedBack(
               item,
               pause?.reason ?? 'the worker is stopping',
@@ -204,11 +213,11 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
           counts.released += 1;
           pause ??= outcome;
         }
-        await this.settle([settlementOf(item, outcome)], context, counts);
+        settler.add(settlementOf(item, outcome));
+        await settler.room();
       }
     };
     await runBounded(lanesOf(items), this.config.concurrency, deliverLane);
-    if (notTried.length > 0) await this.settle(notTried, context, counts);
     return pause;
   }
 
