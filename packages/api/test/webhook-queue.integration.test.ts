@@ -133,7 +133,10 @@ async function listIds(app: NexusApp, agentId: string, state: string) {
 }
 
 /** Opens the backend for a describe block and closes it after; the harness is ready in each test. */
-function onBackend(backend: Backend): { readonly h: ReturnType<typeof queueHarness> } {
+function onBackend(backend: Backend): {
+  readonly h: ReturnType<typeof queueHarness>;
+  readonly storage: Storage;
+} {
   let storage: Storage | undefined;
   let harness: ReturnType<typeof queueHarness> | undefined;
   beforeAll(async () => {
@@ -147,6 +150,10 @@ function onBackend(backend: Backend): { readonly h: ReturnType<typeof queueHarne
     get h() {
       if (!harness) throw new Error('the backend is not open yet');
       return harness;
+    },
+    get storage() {
+      if (!storage) throw new Error('the backend is not open yet');
+      return storage;
     },
   };
 }
@@ -679,19 +686,8 @@ function patchEndpoint(app: NexusApp, id: string, patch: Record<string, unknown>
 describe.each(backends(inject('azuriteConnectionString')))(
   'endpoint filters, pauses and dead-item notices on $name storage',
   (backend) => {
-    let storage: Storage | undefined;
-    let harness: ReturnType<typeof queueHarness> | undefined;
-    beforeAll(async () => {
-      storage = await backend.open();
-      harness = queueHarness(storage);
-    });
-    afterAll(async () => {
-      await storage?.close();
-    });
-    const h = () => {
-      if (!harness) throw new Error('the backend is not open yet');
-      return harness;
-    };
+    const on = onBackend(backend);
+    const h = () => on.h;
 
     it('delivers only the listed event types; the others are answered 200 and kept as filtered', async () => {
       const { app } = h();
@@ -796,7 +792,7 @@ describe.each(backends(inject('azuriteConnectionString')))(
       const kept = await deliver(app, 'p-other', '{"other":1}');
       const still = await deliver(app, 'p-still', '{"still":1}');
       expect(await claim(app, ['agent-other'])).toEqual([]);
-      if (!storage) throw new Error('no storage');
+      const { storage } = on;
       const row = await storage.tables.get('endpoints', 'endpoint', 'p-other');
       const endpoint = JSON.parse(String(row?.properties['json'])) as Record<string, unknown>;
       await storage.tables.update(
