@@ -13,11 +13,14 @@ import { table } from './endpoints-command.ts';
 export const WEBHOOKS_HELP = `Usage: nexus webhooks <list|show|replay> [options]
 
 The queue of accepted webhooks: pending (waiting for the worker), leased (being delivered),
-delivered, dead (gave up after the last attempt; kept for inspection and replay).
+delivered, dead (gave up after the last attempt; kept for inspection and replay), paused (its
+endpoint is paused: delivered on "nexus endpoints resume"), filtered (an event type its endpoint
+does not deliver).
 
-  nexus webhooks list --agent <id> [--state pending|leased|delivered|dead] [--limit <n>]
+  nexus webhooks list --agent <id> [--state pending|leased|delivered|dead|paused|filtered]
+                      [--limit <n>]
   nexus webhooks show <agent> <id> [--body]      details, the sender's headers; --body: the exact bytes
-  nexus webhooks replay <agent> <id>             queue a delivered or dead webhook again
+  nexus webhooks replay <agent> <id>             queue a delivered, dead or filtered webhook again
 
   --host <id>   the host of the agent (default: the only host, when there is one)
 
