@@ -170,6 +170,9 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
     await expect(mainRow.locator('td').nth(4).textContent()).resolves.toBe(
       String(site.seed.webhooks.pending),
     );
+    expect((await mainRow.locator('td').nth(5).textContent())?.trim()).toBe(
+      String(site.seed.webhooks.dead),
+    );
     await mainRow.locator('td').nth(5).locator('a').click();
     expect(page.url()).toContain('/webhooks?host=laptop&agent=main&state=dead');
     await context.close();

@@ -32,6 +32,9 @@ const assistant = (id: string, content: unknown[], extra: Record<string, unknown
     },
   });
 
+const toolResult = (id: string, toolCallId: string, extra: Record<string, unknown>) =>
+  line({ type: 'message', id, message: { role: 'toolResult', toolCallId, ...extra } });
+
 async function render(lines: string[], options = {}): Promise<string> {
   const page = await readTranscriptPage(bytesOf(`${lines.join('\n')}\n`), options);
   return String(await renderConversation(page.entries, '/s'));
@@ -58,15 +61,7 @@ describe('a transcript as HTML', () => {
           arguments: { c: '</pre><script>alert(6)</script>' },
         },
       ]),
-      line({
-        type: 'message',
-        id: 'r1',
-        message: {
-          role: 'toolResult',
-          toolCallId: 't1',
-          content: [{ type: 'text', text: '<style>*{}</style>' }],
-        },
-      }),
+      toolResult('r1', 't1', { content: [{ type: 'text', text: '<style>*{}</style>' }] }),
       line({
         type: 'message',
         id: 'u2',
@@ -96,17 +91,7 @@ describe('a transcript as HTML', () => {
         { type: 'thinking', thinking: 'ponder' },
         { type: 'toolCall', id: 't1', name: 'exec', arguments: { command: 'ls' } },
       ]),
-      line({
-        type: 'message',
-        id: 'r1',
-        message: {
-          role: 'toolResult',
-          toolCallId: 't1',
-          toolName: 'exec',
-          isError: true,
-          content: 'boom',
-        },
-      }),
+      toolResult('r1', 't1', { toolName: 'exec', isError: true, content: 'boom' }),
     ]);
     expect(html).toMatch(/<details class="thinking">\s*<summary>Thinking<\/summary>/);
     expect(html).toMatch(/<details\s+class="tool errored"\s+id="e-r1"/);
@@ -116,13 +101,7 @@ describe('a transcript as HTML', () => {
   });
 
   it('shows a result whose call is on another page on its own', async () => {
-    const html = await render([
-      line({
-        type: 'message',
-        id: 'r9',
-        message: { role: 'toolResult', toolCallId: 'gone', content: 'late' },
-      }),
-    ]);
+    const html = await render([toolResult('r9', 'gone', { content: 'late' })]);
     expect(html).toMatch(/<article class="entry tool-result" id="e-r9"/);
   });
 

@@ -1,3 +1,4 @@
+import { errorOf } from '@nexus/core';
 import type { Principal } from '../auth/principal.ts';
 import type { NexusApp } from '../http/app-env.ts';
 
@@ -35,24 +36,18 @@ export class InternalApi {
     path: string,
     body?: unknown,
   ): Promise<ApiAnswer<T>> {
-    const response = await this.app.fetch(
-      new Request(`http://nexus.internal${path}`, {
-        method,
-        ...(body === undefined
-          ? {}
-          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      }),
-      { [INTERNAL_PRINCIPAL]: principal },
-    );
+    const response = await this.send(principal, method, path, body);
     const text = await response.text();
-    const parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+    const parsed = parseJson(text);
     if (response.ok) return { ok: true, status: response.status, body: parsed as T };
-    const error = (parsed as { error?: { code: string; message: string } } | undefined)?.error;
     return {
       ok: false,
       status: response.status,
       body: parsed as T,
-      error: error ?? { code: 'unknown', message: `The API answered ${response.status}.` },
+      error: errorOf(parsed) ?? {
+        code: 'unknown',
+        message: `The API answered ${response.status}.`,
+      },
     };
   }
 
@@ -61,18 +56,29 @@ export class InternalApi {
     principal: Principal,
     path: string,
   ): Promise<{ ok: boolean; status: number; text: string; error?: string }> {
-    const response = await this.app.fetch(new Request(`http://nexus.internal${path}`), {
-      [INTERNAL_PRINCIPAL]: principal,
-    });
+    const response = await this.send(principal, 'GET', path, undefined);
     const text = await response.text();
     if (response.ok) return { ok: true, status: response.status, text };
-    let error = `The API answered ${response.status}.`;
-    try {
-      error = (JSON.parse(text) as { error: { message: string } }).error.message;
-    } catch {
-      // the status says it
-    }
+    const error = errorOf(parseJson(text))?.message ?? `The API answered ${response.status}.`;
     return { ok: false, status: response.status, text: '', error };
+  }
+
+  /** The app's answer to one request made as `principal`. */
+  private async send(
+    principal: Principal,
+    method: string,
+    path: string,
+    body: unknown,
+  ): Promise<Response> {
+    return this.app.fetch(
+      new Request(`http://nexus.internal${path}`, {
+        method,
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      }),
+      { [INTERNAL_PRINCIPAL]: principal },
+    );
   }
 
   /** Like `call`, but an error answer is thrown (as the page's error). */
@@ -90,5 +96,14 @@ export class ApiAnswerError extends Error {
     super(message);
     this.name = 'ApiAnswerError';
     this.status = status;
+  }
+}
+
+/** An answer's JSON; `undefined` for an empty or non-JSON one (its status says what happened). */
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
   }
 }

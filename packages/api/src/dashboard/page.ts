@@ -175,6 +175,26 @@ export function when(iso: string | null | undefined): Html {
   return html`<time datetime="${iso}" title="${iso}">${text}</time>`;
 }
 
+/** A table column's heading; `num` ones hold figures (right-aligned). */
+export type Column = string | { readonly label: string; readonly num: true };
+
+export function num(label: string): Column {
+  return { label, num: true };
+}
+
+/** A table's heading row. */
+export function tableHead(columns: readonly Column[]): Html {
+  return html`<thead>
+    <tr>
+      ${columns.map((column) =>
+        typeof column === 'string'
+          ? html`<th scope="col">${column}</th>`
+          : html`<th scope="col" class="num">${column.label}</th>`,
+      )}
+    </tr>
+  </thead>`;
+}
+
 /** An empty table's one row, saying why it is empty and what to do. */
 export function emptyRow(columns: number, text: string): Html {
   return html`<tr>

@@ -8,9 +8,9 @@ import {
   type AgentScope,
   type Storage,
 } from '@nexus/core';
-import { listGenerations } from '../transcripts/record-generation.ts';
+import { loadGenerationRows } from '../transcripts/generation-content.ts';
 import { openTranscript } from '../transcripts/session-queries.ts';
-import { sessionEntity, sessionFromEntity } from '../transcripts/rows.ts';
+import { sessionEntity, sessionFromEntity, type GenerationRow } from '../transcripts/rows.ts';
 import type { FilledIn } from './session-catalog.ts';
 import { lineBatchesOf } from './transcript-page.ts';
 
@@ -35,6 +35,7 @@ export class TitleBackfill {
   private readonly queue: { scope: AgentScope; sessionId: string }[] = [];
   private running = 0;
   private filled = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(deps: {
     storage: Storage;
@@ -63,9 +64,9 @@ export class TitleBackfill {
   }
 
   /** Resolves when nothing is queued or running (tests). */
-  async idle(): Promise<void> {
-    while (this.running > 0 || this.queue.length > 0)
-      await new Promise((resolve) => setTimeout(resolve, 10));
+  idle(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async lane(): Promise<void> {
@@ -92,9 +93,13 @@ export class TitleBackfill {
       }
     } finally {
       this.running -= 1;
-      if (this.running === 0 && this.queue.length === 0 && this.filled > 0) {
-        this.logger.info({ sessions: this.filled }, 'filled in titles of sessions');
+      if (this.running === 0 && this.queue.length === 0) {
+        if (this.filled > 0)
+          this.logger.info({ sessions: this.filled }, 'filled in titles of sessions');
         this.filled = 0;
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const wake of waiters) wake();
       }
     }
   }
@@ -104,10 +109,10 @@ export class TitleBackfill {
     if (!row) return undefined;
     const record = sessionFromEntity(row);
     if (record.title !== undefined) return undefined;
-    const generations = await listGenerations(this.storage, scope, sessionId);
+    const rows = await loadGenerationRows(this.storage, scope, sessionId);
     const filled: FilledIn = {
-      title: await firstUserText(this.storage, scope, sessionId, record.latestSha256),
-      ...sessionCounts(generations),
+      title: await firstUserText(this.storage, scope, sessionId, record.latestSha256, rows),
+      ...sessionCounts([...rows.values()].map((generationRow) => generationRow.generation)),
     };
     const indexKey = String(row.properties['indexKey'] ?? '');
     await this.storage.tables.update(
@@ -125,8 +130,9 @@ async function firstUserText(
   scope: AgentScope,
   sessionId: string,
   sha256: string,
+  rows: ReadonlyMap<string, GenerationRow>,
 ): Promise<string | null> {
-  const { body } = await openTranscript(storage, scope, sessionId, sha256);
+  const { body } = await openTranscript(storage, scope, sessionId, sha256, { rows });
   let read = 0;
   for await (const lines of lineBatchesOf(body)) {
     for (const line of lines) {

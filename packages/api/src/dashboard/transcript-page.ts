@@ -57,7 +57,8 @@ export async function readTranscriptPage(
   const limit = options.limit ?? ENTRIES_PER_PAGE;
   let start = Math.max(0, options.start ?? 0);
   let offset = options.from?.offset ?? 0;
-  // A permalink: keep the last `limit` lines as bytes, with their totals, until the entry shows.
+  // A permalink: keep the lines of the page under way as bytes (copies: the stream may reuse a
+  // chunk's memory), with their totals, until the entry shows.
   const seek =
     options.entryId === undefined ? undefined : Buffer.from(`"id":"${options.entryId}"`, 'utf8');
   const recent: { index: number; bytes: Buffer; running: RunningTotals }[] = [];
@@ -70,9 +71,9 @@ export async function readTranscriptPage(
       if (index % limit === 0) options.onCheckpoint?.({ index, offset, totals });
       offset += line.length + 1;
       if (!found) {
+        if (index % limit === 0) recent.length = 0;
         totals = addUsage(totals, line);
         recent.push({ index, bytes: Buffer.from(line), running: totals });
-        if (recent.length > limit) recent.shift();
         if (
           seek !== undefined &&
           line.includes(seek) &&
@@ -81,8 +82,7 @@ export async function readTranscriptPage(
           found = true;
           start = index - (index % limit);
           for (const kept of recent)
-            if (kept.index >= start)
-              entries.push({ index: kept.index, ...parseLine(kept.bytes), running: kept.running });
+            entries.push({ index: kept.index, ...parseLine(kept.bytes), running: kept.running });
         }
       } else if (index < start) {
         totals = addUsage(totals, line);

@@ -31,7 +31,7 @@ export function hostStatus(
   runs: readonly RunReport[],
   nowMs: number,
   silentMs: number,
-  dead: DeadCount = NO_DEAD,
+  dead: Omit<DeadCount, 'byAgent'> = NO_DEAD,
 ): HostStatus {
   const status = backupStatus(seen, runs, nowMs, silentMs);
   const deadFields = { deadWebhooks: dead.count, lastDeadAt: dead.lastDeadAt };

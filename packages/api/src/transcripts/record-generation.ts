@@ -169,16 +169,6 @@ function activityWrite(generation: Generation): TableWrite {
   };
 }
 
-export async function listGenerations(
-  storage: Storage,
-  scope: AgentScope,
-  sessionId: string,
-): Promise<Generation[]> {
-  return [...(await loadGenerationRows(storage, scope, sessionId)).values()].map(
-    (row) => row.generation,
-  );
-}
-
 /**
  * The stored generation, noting that the same content arrived again as an archive (a `reset` or
  * `deleted` file), with the archive's context; `undefined` when there is nothing new to note. A

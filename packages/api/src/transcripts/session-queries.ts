@@ -19,8 +19,7 @@ import {
 } from '@nexus/core';
 import { loadGenerationRows, readGeneration } from './generation-content.ts';
 import { ACTIVITY_ROW, AGENTS_PARTITION, activityRange } from './keys.ts';
-import { listGenerations } from './record-generation.ts';
-import { sessionFromEntity } from './rows.ts';
+import { sessionFromEntity, type GenerationRow } from './rows.ts';
 
 /** Point reads run this many at a time: enough to hide Azure latency, few enough to be polite. */
 const READ_CONCURRENCY = 16;
@@ -89,6 +88,23 @@ export async function getSession(
   scope: AgentScope,
   sessionIdInput: string,
 ): Promise<{ session: SessionRecord; generations: Generation[] }> {
+  const { session, generations } = await readSession(storage, scope, sessionIdInput);
+  return { session, generations };
+}
+
+/**
+ * A session with its generations (oldest first), and the generation rows they came from, which
+ * `openTranscript` takes so a page that shows both reads them once.
+ */
+export async function readSession(
+  storage: Storage,
+  scope: AgentScope,
+  sessionIdInput: string,
+): Promise<{
+  session: SessionRecord;
+  generations: Generation[];
+  rows: ReadonlyMap<string, GenerationRow>;
+}> {
   const sessionId = validateId('session id', sessionIdInput);
   const row = await storage.tables.get('sessions', scopeKey(scope), sessionId);
   if (!row)
@@ -96,13 +112,15 @@ export async function getSession(
       `Agent ${scope.agentId} of host ${scope.hostId} has no stored session ${sessionId}.`,
       'session_not_found',
     );
-  const generations = await listGenerations(storage, scope, sessionId);
+  const rows = await loadGenerationRows(storage, scope, sessionId);
+  const generations = [...rows.values()].map((generationRow) => generationRow.generation);
   generations.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
   const session = sessionFromEntity(row);
   // Rows written before session states existed get theirs here, from the generations.
   return {
     session: { ...session, state: sessionStateOf(generations, session.context) },
     generations,
+    rows,
   };
 }
 
@@ -111,11 +129,16 @@ export async function openTranscript(
   scope: AgentScope,
   sessionIdInput: string,
   sha256Input: string,
-  from = 0,
+  options: {
+    /** Start at this byte of the transcript. */
+    readonly from?: number;
+    /** The session's generation rows, when the caller read them already (`readSession`). */
+    readonly rows?: ReadonlyMap<string, GenerationRow>;
+  } = {},
 ): Promise<{ generation: Generation; bytes: number; body: ByteSource }> {
   const sessionId = validateId('session id', sessionIdInput);
   const sha256 = validateSha256(sha256Input);
-  const rows = await loadGenerationRows(storage, scope, sessionId);
+  const rows = options.rows ?? (await loadGenerationRows(storage, scope, sessionId));
   const row = rows.get(sha256);
   if (!row) {
     throw new NotFoundError(
@@ -124,7 +147,7 @@ export async function openTranscript(
     );
   }
   // The first blob is opened now, so a missing one answers 404/503 before any byte is sent.
-  const body = readGeneration(storage, scope, sessionId, sha256, rows, from)[
+  const body = readGeneration(storage, scope, sessionId, sha256, rows, options.from ?? 0)[
     Symbol.asyncIterator
   ]();
   const first = await body.next();

@@ -23,9 +23,11 @@ export interface DeadCount {
   /** More than `count` may be dead (counting stopped at `DEAD_COUNT_LIMIT`). */
   readonly capped: boolean;
   readonly lastDeadAt: string | null;
+  /** The count per agent of the host (agents without dead items left out). */
+  readonly byAgent: Readonly<Record<string, number>>;
 }
 
-export const NO_DEAD: DeadCount = { count: 0, capped: false, lastDeadAt: null };
+export const NO_DEAD: DeadCount = { count: 0, capped: false, lastDeadAt: null, byAgent: {} };
 
 export async function countDead(
   tables: TableStore,
@@ -35,26 +37,25 @@ export async function countDead(
   const page = await tables.query(DEAD_TABLE, hostId, { limit: DEAD_COUNT_LIMIT + 1 });
   let count = 0;
   let lastDeadAt: string | null = null;
+  const byAgent: Record<string, number> = {};
   const rows = page.items.slice(0, DEAD_COUNT_LIMIT);
   const states = await Promise.all(
     rows.map(async (row) => {
       const at = row.rowKey.indexOf('~');
-      const item = await readItem(
-        tables,
-        { hostId, agentId: row.rowKey.slice(0, at) },
-        row.rowKey.slice(at + 1),
-      );
-      return { row, dead: item?.state === 'dead' };
+      const agentId = row.rowKey.slice(0, at);
+      const item = await readItem(tables, { hostId, agentId }, row.rowKey.slice(at + 1));
+      return { row, agentId, dead: item?.state === 'dead' };
     }),
   );
-  for (const { row, dead } of states) {
+  for (const { row, agentId, dead } of states) {
     const deadAt = typeof row.properties['deadAt'] === 'string' ? row.properties['deadAt'] : '';
     if (dead) {
       count += 1;
+      byAgent[agentId] = (byAgent[agentId] ?? 0) + 1;
       if (lastDeadAt === null || deadAt > lastDeadAt) lastDeadAt = deadAt;
     } else if (Date.parse(deadAt) < nowMs - STALE_GRACE_MS) {
       await tables.delete(DEAD_TABLE, hostId, row.rowKey);
     }
   }
-  return { count, capped: page.items.length > DEAD_COUNT_LIMIT, lastDeadAt };
+  return { count, capped: page.items.length > DEAD_COUNT_LIMIT, lastDeadAt, byAgent };
 }

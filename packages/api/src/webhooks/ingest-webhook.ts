@@ -18,7 +18,8 @@ import { INLINE_BODY_BYTES, blobKeyOf } from './webhook-item.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
 import type { ReadBudget } from './read-budget.ts';
 import { precheckSignature, verifySignature } from './verify-signature.ts';
-import { PRESETS, valueAt, type Preset, type Source } from './provider-presets.ts';
+import { jsonFields, type JsonFields } from './json-fields.ts';
+import { PRESETS, type Preset, type Source } from './provider-presets.ts';
 
 /** GitHub caps payloads at 25 MB (WEBHOOKS.md); most are under 20 KB. */
 export const DEFAULT_MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
@@ -91,9 +92,11 @@ export async function ingestWebhook(
     );
   const body = await readBounded(request, deps);
   const now = deps.now();
+  const field = jsonFields(body);
   const verdict = verifySignature(endpoint.provider, {
     headers: request.headers,
     body,
+    fields: field,
     secrets: endpoint.secrets,
     nowSeconds: Math.floor(now.getTime() / 1000),
     url: publicUrlOf(request.url, deps.publicUrl),
@@ -103,7 +106,6 @@ export async function ingestWebhook(
       `The ${endpoint.provider.type} signature was refused: ${verdict.reason}. Check the secret configured at the sender.`,
     );
 
-  const field = jsonFields(body);
   const handshake = handshakeAnswer(endpoint, request.headers, body, field, now);
   if (handshake !== undefined) return handshake;
 
@@ -230,15 +232,11 @@ async function readLimited(request: Request, max: number): Promise<Uint8Array> {
   return Buffer.concat(parts, size);
 }
 
-type JsonField = ((path: string) => string | undefined) & {
-  readonly number: (path: string) => number | undefined;
-};
-
 function dedupeKeyOf(
   endpoint: Endpoint,
   headers: Headers,
   body: Uint8Array,
-  field: JsonField,
+  field: JsonFields,
 ): string {
   const key =
     endpoint.dedupeHeader !== undefined
@@ -253,7 +251,7 @@ function eventTypeOf(
   endpoint: Endpoint,
   headers: Headers,
   body: Uint8Array,
-  field: JsonField,
+  field: JsonFields,
 ): string {
   if (
     endpoint.provider.type === 'slack' &&
@@ -333,7 +331,7 @@ function handshakeAnswer(
   endpoint: Endpoint,
   headers: Headers,
   body: Uint8Array,
-  field: JsonField,
+  field: JsonFields,
   now: Date,
 ): WebhookIngestResult | undefined {
   switch (endpoint.provider.type) {
@@ -382,41 +380,11 @@ function presetOf(endpoint: Endpoint): Preset | undefined {
 function firstOf(
   sources: readonly Source[],
   headers: Headers,
-  field: JsonField,
+  field: JsonFields,
 ): string | undefined {
   for (const source of sources) {
     const value = 'header' in source ? headers.get(source.header) : field(source.field);
     if (value !== null && value !== undefined && value !== '') return value;
   }
   return undefined;
-}
-
-/**
- * The fields (dotted paths) of a JSON object body, parsed at most once however many are read;
- * none for other bodies. Called, a string field; `.number`, a number field.
- */
-function jsonFields(body: Uint8Array): JsonField {
-  let object: unknown;
-  let parsed = false;
-  const value = (path: string): unknown => {
-    if (!parsed) {
-      parsed = true;
-      try {
-        object = JSON.parse(Buffer.from(body).toString('utf8'));
-      } catch {
-        object = undefined;
-      }
-    }
-    return valueAt(object, path);
-  };
-  const text = (path: string) => {
-    const found = value(path);
-    return typeof found === 'string' ? found : undefined;
-  };
-  return Object.assign(text, {
-    number: (path: string) => {
-      const found = value(path);
-      return typeof found === 'number' ? found : undefined;
-    },
-  });
 }

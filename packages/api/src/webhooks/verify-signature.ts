@@ -6,6 +6,7 @@ import {
   verify as verifyWith,
 } from 'node:crypto';
 
+import { jsonFields, type JsonFields } from './json-fields.ts';
 import { PRESETS, type PresetName, type Scheme } from './provider-presets.ts';
 
 /**
@@ -24,6 +25,8 @@ export type WebhookProvider =
 export interface SignedRequest {
   readonly headers: Headers;
   readonly body: Uint8Array;
+  /** The body's JSON fields, when the caller reads them too (parsed once for both). */
+  readonly fields?: JsonFields;
   /** One or more active secrets; any may match. */
   readonly secrets: readonly string[];
   /** The current time, seconds since the epoch. */
@@ -120,7 +123,7 @@ export function precheckSignature(provider: WebhookProvider, headers: Headers): 
  * Linear's `webhookTimestamp` in the body.
  */
 function verifyBodyHmac(
-  { headers, body, secrets, nowSeconds }: SignedRequest,
+  { headers, body, fields, secrets, nowSeconds }: SignedRequest,
   scheme: Extract<Scheme, { kind: 'body-hmac' }>,
 ): Verification {
   const header = headers.get(scheme.header);
@@ -149,26 +152,21 @@ function verifyBodyHmac(
     if (digest !== undefined) presented.push(digest);
   }
   if (presented.length === 0) return fail(`${scheme.header} is not "${expected}"`);
-  if (!secrets.some((secret) => presented.some((sig) => equal(sig, hmac(secret, body)))))
+  if (!secrets.some((secret) => presented.some(matches(hmac(secret, body)))))
     return fail('signature does not match any secret');
-  return scheme.freshness === undefined ? OK : checkBodyTime(body, scheme.freshness, nowSeconds);
+  return scheme.freshness === undefined
+    ? OK
+    : checkBodyTime(fields ?? jsonFields(body), scheme.freshness, nowSeconds);
 }
 
 /** A signed time in the body (ms since the epoch), at most `maxAgeSeconds` old (or ahead). */
 function checkBodyTime(
-  body: Uint8Array,
+  fields: JsonFields,
   freshness: { readonly field: string; readonly maxAgeSeconds: number },
   nowSeconds: number,
 ): Verification {
-  let value: unknown;
-  try {
-    value = (JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>)[
-      freshness.field
-    ];
-  } catch {
-    value = undefined;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value))
+  const value = fields.number(freshness.field);
+  if (value === undefined || !Number.isFinite(value))
     return fail(`the body has no ${freshness.field} (a time in milliseconds)`);
   const skew = nowSeconds - value / 1000;
   if (Math.abs(skew) > freshness.maxAgeSeconds)
@@ -195,7 +193,7 @@ function verifyStripe({ headers, body, secrets, nowSeconds }: SignedRequest): Ve
   const window = checkWindow(timestamp, nowSeconds);
   if (!window.ok) return window;
   const signed = (secret: string) => hmac(secret, `${String(timestamp)}.`, body);
-  return secrets.some((secret) => signatures.some((sig) => equal(sig, signed(secret))))
+  return secrets.some((secret) => signatures.some(matches(signed(secret))))
     ? OK
     : fail('no v1 signature matches any secret');
 }
@@ -343,7 +341,7 @@ function verifyStandard({ headers, body, secrets, nowSeconds }: SignedRequest): 
   if (signatures.length === 0) return fail('webhook-signature has no v1 signature');
   const signed = (secret: string) =>
     hmac(Buffer.from(secret.replace(/^whsec_/, ''), 'base64'), `${id}.${stamp}.`, body);
-  return secrets.some((secret) => signatures.some((sig) => equal(sig, signed(secret))))
+  return secrets.some((secret) => signatures.some(matches(signed(secret))))
     ? OK
     : fail('no v1 signature matches any secret');
 }
@@ -378,4 +376,9 @@ function hmac(key: string | Buffer, ...parts: (string | Uint8Array)[]): Buffer {
 
 function equal(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A test of a presented signature against `expected`, computed once for all of them. */
+function matches(expected: Buffer): (presented: Buffer) => boolean {
+  return (presented) => equal(presented, expected);
 }

@@ -2,7 +2,19 @@ import { html } from 'hono/html';
 import type { KeyRecord } from '../../auth/key-store.ts';
 import type { HostView } from '../../http/routes/host-routes.ts';
 import type { PageContext } from '../dashboard-routes.ts';
-import { csrfField, emptyRow, layout, when, type Html } from '../page.ts';
+import { csrfField, emptyRow, layout, tableHead, when, type Html } from '../page.ts';
+
+const HOST_COLUMNS = [
+  'Host',
+  'Name',
+  'Health',
+  'Worker',
+  'First seen',
+  'Last upload',
+  'Last claim',
+  'Agents',
+];
+const KEY_COLUMNS = ['Key', 'Role', 'Hosts', 'Label', 'Created', 'Last used', 'State'];
 
 /** Hosts and keys, for admins: each host's state, every key, a new key, revocation. */
 export async function adminPage(page: PageContext): Promise<Html> {
@@ -31,22 +43,14 @@ async function render(
     }
     <h2>Hosts</h2>
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Host</th>
-          <th scope="col">Name</th>
-          <th scope="col">Health</th>
-          <th scope="col">Worker</th>
-          <th scope="col">First seen</th>
-          <th scope="col">Last upload</th>
-          <th scope="col">Last claim</th>
-          <th scope="col">Agents</th>
-        </tr>
-      </thead>
+      ${tableHead(HOST_COLUMNS)}
       <tbody>
         ${
           hosts.length === 0
-            ? emptyRow(8, 'No host yet: enrol one with "nexus keys enrol --host <name>".')
+            ? emptyRow(
+                HOST_COLUMNS.length,
+                'No host yet: enrol one with "nexus keys enrol --host <name>".',
+              )
             : hosts.map(
                 (h) =>
                   html`<tr>
@@ -69,21 +73,11 @@ async function render(
     </table>
     <h2>Keys</h2>
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Key</th>
-          <th scope="col">Role</th>
-          <th scope="col">Hosts</th>
-          <th scope="col">Label</th>
-          <th scope="col">Created</th>
-          <th scope="col">Last used</th>
-          <th scope="col">State</th>
-        </tr>
-      </thead>
+      ${tableHead(KEY_COLUMNS)}
       <tbody>
         ${
           keys.length === 0
-            ? emptyRow(7, 'Only the configured admin keys so far.')
+            ? emptyRow(KEY_COLUMNS.length, 'Only the configured admin keys so far.')
             : keys.map(
                 (k) =>
                   html`<tr>

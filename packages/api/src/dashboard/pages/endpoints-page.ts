@@ -4,7 +4,27 @@ import type { HostView } from '../../http/routes/host-routes.ts';
 import { PROVIDER_SETUP } from '../../webhooks/provider-setup.ts';
 import { PRESET_NAMES } from '../../webhooks/provider-presets.ts';
 import type { PageContext } from '../dashboard-routes.ts';
-import { csrfField, emptyRow, isAdmin, layout, when, type Html, type Viewer } from '../page.ts';
+import {
+  csrfField,
+  emptyRow,
+  isAdmin,
+  layout,
+  tableHead,
+  when,
+  type Html,
+  type Viewer,
+} from '../page.ts';
+
+const ENDPOINT_COLUMNS = [
+  'Endpoint',
+  'Provider',
+  'Host / agent',
+  'Delivers as',
+  'URL',
+  'Secrets',
+  'Created',
+  'State',
+];
 
 const PROVIDERS = [...PRESET_NAMES, 'hmac', 'token'] as const;
 const ACTIONS = ['agent', 'wake', 'mapping'] as const;
@@ -44,27 +64,16 @@ async function render(
     api.get<{ hosts: HostView[] }>(viewer.principal, '/v1/hosts'),
   ]);
   const origin = new URL(c.req.url).origin;
+  const columns = isAdmin(viewer) ? [...ENDPOINT_COLUMNS, 'Actions'] : ENDPOINT_COLUMNS;
   const body = html`<h1>Endpoints</h1>
     ${problem === undefined ? '' : html`<p class="error" role="alert">${problem}</p>`}
     ${shown === undefined ? '' : secretCard(shown, origin)}
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Endpoint</th>
-          <th scope="col">Provider</th>
-          <th scope="col">Host / agent</th>
-          <th scope="col">Delivers as</th>
-          <th scope="col">URL</th>
-          <th scope="col">Secrets</th>
-          <th scope="col">Created</th>
-          <th scope="col">State</th>
-          ${isAdmin(viewer) ? html`<th scope="col">Actions</th>` : ''}
-        </tr>
-      </thead>
+      ${tableHead(columns)}
       <tbody>
         ${
           endpoints.length === 0
-            ? emptyRow(isAdmin(viewer) ? 9 : 8, 'No endpoints yet.')
+            ? emptyRow(columns.length, 'No endpoints yet.')
             : endpoints.map(
                 (e) =>
                   html`<tr>

@@ -3,8 +3,28 @@ import type { WebhookView } from '@nexus/core';
 import { canRead } from '../../auth/access.ts';
 import type { HostView } from '../../http/routes/host-routes.ts';
 import type { PageContext } from '../dashboard-routes.ts';
-import { count, emptyRow, hrefWith, layout, usd, when, type Html } from '../page.ts';
+import {
+  count,
+  emptyRow,
+  hrefWith,
+  layout,
+  num,
+  tableHead,
+  usd,
+  when,
+  type Html,
+} from '../page.ts';
 import type { Endpoint } from '../../webhooks/endpoint.ts';
+import { DEAD_COUNT_LIMIT } from '../../webhooks/dead-index.ts';
+
+const AGENT_COLUMNS = [
+  'Agent',
+  num('Sessions'),
+  num('Messages'),
+  num('Cost this month'),
+  num('Webhooks waiting'),
+  num('Dead'),
+];
 
 /** Items counted per state on the overview; more shows as "200+". */
 const WEBHOOK_COUNT_LIMIT = 200;
@@ -36,19 +56,25 @@ export async function overviewPage({ viewer, api, catalog, now }: PageContext): 
     monthCost += bucket.costUsd;
   }
   const scopes = [...new Set(endpoints.map((e) => `${e.hostId}/${e.agentId}`))];
-  const webhookCounts = new Map<string, { pending: string; dead: string }>();
+  // Waiting ones are listed (the queue's index holds nothing else); dead ones come counted with
+  // the host (its dead-items index).
+  const pendingCounts = new Map<string, string>();
   await Promise.all(
     scopes.map(async (key) => {
       const [hostId = '', agentId = ''] = key.split('/');
-      const counted = async (state: string) => {
-        const page = await api.get<{ items: WebhookView[]; cursor?: string }>(
-          viewer.principal,
-          hrefWith('/v1/webhooks', { hostId, agentId, state, limit: String(WEBHOOK_COUNT_LIMIT) }),
-        );
-        return page.cursor === undefined ? String(page.items.length) : `${WEBHOOK_COUNT_LIMIT}+`;
-      };
-      const [pending, dead] = await Promise.all([counted('pending'), counted('dead')]);
-      webhookCounts.set(key, { pending, dead });
+      const page = await api.get<{ items: WebhookView[]; cursor?: string }>(
+        viewer.principal,
+        hrefWith('/v1/webhooks', {
+          hostId,
+          agentId,
+          state: 'pending',
+          limit: String(WEBHOOK_COUNT_LIMIT),
+        }),
+      );
+      pendingCounts.set(
+        key,
+        page.cursor === undefined ? String(page.items.length) : `${WEBHOOK_COUNT_LIMIT}+`,
+      );
     }),
   );
 
@@ -75,12 +101,25 @@ export async function overviewPage({ viewer, api, catalog, now }: PageContext): 
           return {
             ...(perAgent.get(key) ?? { sessions: 0, messages: 0 }),
             costUsd: costOf.get(key) ?? 0,
-            webhooks: webhookCounts.get(key),
+            webhooks: webhookFigures(host, agentId, pendingCounts.get(key)),
           };
         }),
       )}
     </div>`;
   return layout({ title: 'Overview', viewer, current: '/', body });
+}
+
+/** An agent's webhooks waiting and dead; none shown for an agent without endpoints. */
+function webhookFigures(
+  host: HostView,
+  agentId: string,
+  pending: string | undefined,
+): AgentFigures['webhooks'] {
+  if (pending === undefined) return undefined;
+  const dead = host.agents.find((agent) => agent.agentId === agentId)?.deadWebhooks ?? 0;
+  // The host's dead items are counted up to a limit: past it, each agent's is "at least".
+  const capped = host.status.deadWebhooks >= DEAD_COUNT_LIMIT;
+  return { pending, dead: `${String(dead)}${capped && dead > 0 ? '+' : ''}` };
 }
 
 interface AgentFigures {
@@ -120,20 +159,11 @@ function hostCard(host: HostView, figures: (agentId: string) => AgentFigures): H
         <caption class="muted">
           Agents of ${host.name}
         </caption>
-        <thead>
-          <tr>
-            <th scope="col">Agent</th>
-            <th scope="col" class="num">Sessions</th>
-            <th scope="col" class="num">Messages</th>
-            <th scope="col" class="num">Cost this month</th>
-            <th scope="col" class="num">Webhooks waiting</th>
-            <th scope="col" class="num">Dead</th>
-          </tr>
-        </thead>
+        ${tableHead(AGENT_COLUMNS)}
         <tbody>
           ${
             host.agents.length === 0
-              ? emptyRow(6, 'No transcripts stored for this host yet.')
+              ? emptyRow(AGENT_COLUMNS.length, 'No transcripts stored for this host yet.')
               : host.agents.map((agent) => {
                   const f = figures(agent.agentId);
                   return html`<tr>

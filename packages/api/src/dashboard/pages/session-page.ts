@@ -1,14 +1,8 @@
 import { html } from 'hono/html';
-import {
-  ValidationError,
-  scopeKey,
-  validateScope,
-  type Generation,
-  type SessionRecord,
-} from '@nexus/core';
+import { ValidationError, scopeKey, validateScope, type Generation } from '@nexus/core';
 import { authorize } from '../../auth/access.ts';
 import { parseLimit } from '../../http/query-params.ts';
-import { openTranscript } from '../../transcripts/session-queries.ts';
+import { openTranscript, readSession } from '../../transcripts/session-queries.ts';
 import type { PageContext } from '../dashboard-routes.ts';
 import { renderConversation } from '../conversation.ts';
 import { bytes, compact, count, hrefWith, layout, usd, when, type Html } from '../page.ts';
@@ -20,21 +14,18 @@ import { sessionHref } from './sessions-page.ts';
  * one entry (`?entry=<id>`, a permalink); any of its generations (`?g=<sha256>`), the latest by
  * default; its facts and generations beside it.
  */
-export async function sessionPage({
-  c,
-  viewer,
-  api,
-  storage,
-  checkpoints,
-}: PageContext): Promise<Html> {
+export async function sessionPage({ c, viewer, storage, checkpoints }: PageContext): Promise<Html> {
   const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
-  const sessionId = c.req.param('sessionId') ?? '';
-  const { session, generations } = await api.get<{
-    session: SessionRecord;
-    generations: Generation[];
-  }>(
-    viewer.principal,
-    `/v1/hosts/${encodeURIComponent(scope.hostId)}/agents/${encodeURIComponent(scope.agentId)}/sessions/${encodeURIComponent(sessionId)}`,
+  authorize(viewer.principal, {
+    kind: 'read',
+    hostId: scope.hostId,
+    what: `reads a session of host ${scope.hostId}`,
+  });
+  // The session, its generations and their rows in one read; the transcript opens from the rows.
+  const { session, generations, rows } = await readSession(
+    storage,
+    scope,
+    c.req.param('sessionId') ?? '',
   );
   const g = c.req.query('g');
   if (g !== undefined && g !== '' && !/^[0-9a-f]{64}$/.test(g))
@@ -49,7 +40,10 @@ export async function sessionPage({
   // A page start met before (any page's, this generation's): read from there, not from byte 0.
   const cacheKey = `${scopeKey(scope)}/${session.sessionId}/${sha256}`;
   const from = seeking ? undefined : checkpoints.nearest(cacheKey, start);
-  const opened = await openTranscript(storage, scope, session.sessionId, sha256, from?.offset ?? 0);
+  const opened = await openTranscript(storage, scope, session.sessionId, sha256, {
+    from: from?.offset ?? 0,
+    rows,
+  });
   const page = await readTranscriptPage(opened.body, {
     ...(seeking ? { entryId } : { start }),
     ...(from === undefined ? {} : { from }),

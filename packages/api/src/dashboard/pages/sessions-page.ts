@@ -13,6 +13,8 @@ import {
   selectField,
   usd,
   when,
+  num,
+  tableHead,
   type Html,
 } from '../page.ts';
 import {
@@ -22,6 +24,19 @@ import {
   type CatalogSession,
   type SessionSort,
 } from '../session-catalog.ts';
+
+const SESSION_COLUMNS = [
+  'Title',
+  'Host / agent',
+  'Started',
+  'Last activity',
+  num('Messages'),
+  num('Tool calls'),
+  num('Tokens'),
+  num('Cost'),
+  num('Size'),
+  'State',
+];
 
 const PER_PAGE = 50;
 
@@ -102,25 +117,12 @@ export async function sessionsPage({ c, viewer, catalog }: PageContext): Promise
         ${pages}. As stored at ${new Date(atMs).toISOString().slice(11, 19)} UTC.
       </p>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Title</th>
-            <th scope="col">Host / agent</th>
-            <th scope="col">Started</th>
-            <th scope="col">Last activity</th>
-            <th scope="col" class="num">Messages</th>
-            <th scope="col" class="num">Tool calls</th>
-            <th scope="col" class="num">Tokens</th>
-            <th scope="col" class="num">Cost</th>
-            <th scope="col" class="num">Size</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
+        ${tableHead(SESSION_COLUMNS)}
         <tbody>
           ${
             shown.length === 0
               ? emptyRow(
-                  10,
+                  SESSION_COLUMNS.length,
                   sessions.length === 0
                     ? 'No sessions stored yet: once a worker backs up its first transcript, it shows here.'
                     : 'No session matches these filters.',

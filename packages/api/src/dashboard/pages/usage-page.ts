@@ -4,7 +4,7 @@ import { canRead } from '../../auth/access.ts';
 import { checkRange, parseDay } from '../../http/query-params.ts';
 import type { ScopedBucket } from '../../transcripts/usage-report.ts';
 import type { PageContext } from '../dashboard-routes.ts';
-import { compact, hrefWith, layout, usd, type Html } from '../page.ts';
+import { compact, hrefWith, layout, num, tableHead, usd, type Html } from '../page.ts';
 import { SERIES_COLORS, stackedBars, type ChartSeries } from '../usage-chart.ts';
 
 const GROUPS = ['model', 'host', 'agent'] as const;
@@ -84,13 +84,7 @@ export async function usagePage({ c, viewer, catalog, now }: PageContext): Promi
       </div>
       <h2>The same numbers</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Day</th>
-            ${series.map((s) => html`<th scope="col" class="num">${s.name}</th>`)}
-            <th scope="col" class="num">Total</th>
-          </tr>
-        </thead>
+        ${tableHead(['Day', ...series.map((s) => num(s.name)), num('Total')])}
         <tbody>
           ${days
             .map((day, i) => ({ day, i }))

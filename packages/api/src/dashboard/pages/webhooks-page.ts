@@ -15,8 +15,22 @@ import {
   layout,
   selectField,
   when,
+  num,
+  tableHead,
   type Html,
 } from '../page.ts';
+
+const ITEM_COLUMNS = [
+  'State',
+  'Provider',
+  'Event',
+  'Endpoint',
+  'Received',
+  num('Attempts'),
+  'Last error',
+  'Next attempt',
+];
+const ATTEMPT_COLUMNS = ['When', 'Outcome', num('Gateway'), 'Error'];
 
 /** Items shown per scope and page. */
 const PER_PAGE = 50;
@@ -78,23 +92,12 @@ export async function webhooksPage({ c, viewer, api }: PageContext): Promise<Htm
           : ''
       }
       <table>
-        <thead>
-          <tr>
-            <th scope="col">State</th>
-            <th scope="col">Provider</th>
-            <th scope="col">Event</th>
-            <th scope="col">Endpoint</th>
-            <th scope="col">Received</th>
-            <th scope="col" class="num">Attempts</th>
-            <th scope="col">Last error</th>
-            <th scope="col">Next attempt</th>
-          </tr>
-        </thead>
+        ${tableHead(ITEM_COLUMNS)}
         <tbody>
           ${
             items.length === 0
               ? emptyRow(
-                  8,
+                  ITEM_COLUMNS.length,
                   endpoints.length === 0
                     ? 'No endpoints yet: create one on the Endpoints page, then point a sender at its URL.'
                     : 'No webhook matches these filters.',
@@ -417,18 +420,11 @@ export function maskHeader(name: string, value: string): string {
 /** Every attempt (the last 20) with the gateway's answer, and each replay. */
 function historyTable(history: readonly AttemptRecord[]): Html {
   return html`<table>
-    <thead>
-      <tr>
-        <th scope="col">When</th>
-        <th scope="col">Outcome</th>
-        <th scope="col" class="num">Gateway</th>
-        <th scope="col">Error</th>
-      </tr>
-    </thead>
+    ${tableHead(ATTEMPT_COLUMNS)}
     <tbody>
       ${
         history.length === 0
-          ? emptyRow(4, 'Not tried yet.')
+          ? emptyRow(ATTEMPT_COLUMNS.length, 'Not tried yet.')
           : [...history].reverse().map(
               (record) =>
                 html`<tr>

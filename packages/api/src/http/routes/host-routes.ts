@@ -34,7 +34,12 @@ export interface HostRouteDeps {
 /** A host as `GET /v1/hosts` shows it. */
 export interface HostView extends HostRow {
   readonly lastUploadAt: string | null;
-  readonly agents: readonly { readonly agentId: string; readonly lastReceivedAt: string }[];
+  readonly agents: readonly {
+    readonly agentId: string;
+    readonly lastReceivedAt: string;
+    /** Its webhooks that went dead and wait for a replay (of the host's first 200 dead). */
+    readonly deadWebhooks: number;
+  }[];
   /** Each job's last run, as the worker reported it. */
   readonly jobs: readonly RunReport[];
   readonly status: HostStatus;
@@ -93,7 +98,11 @@ export function hostRoutes(app: NexusApp, deps: HostRouteDeps): void {
   ) => {
     const mine = agents
       .filter((agent) => agent.hostId === host.hostId)
-      .map(({ agentId, lastReceivedAt }) => ({ agentId, lastReceivedAt }));
+      .map(({ agentId, lastReceivedAt }) => ({
+        agentId,
+        lastReceivedAt,
+        deadWebhooks: dead.byAgent[agentId] ?? 0,
+      }));
     const lastUploadAt =
       mine
         .map((agent) => agent.lastReceivedAt)
