@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
+  CALENDAR_TOKEN,
   chromiumPath,
   launchChromium,
   seedDashboard,
@@ -275,10 +276,40 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
-      page.locator('a[download]').click(),
+      page.locator('a[download][href*="/raw"]').click(),
     ]);
     const bytes = await readFile(await download.path());
     expect(bytes.toString('utf8').split('\n')).toHaveLength(10); // 9 lines and the final newline
+    // The raw download is exact; the page and the exports mask the token a tool printed.
+    expect(bytes.toString('utf8')).toContain(CALENDAR_TOKEN);
+    await context.close();
+  });
+
+  it('a session: secrets masked on the page and in its Markdown, HTML and JSON exports', async () => {
+    const { context, page } = await loggedIn(site);
+    await page.goto(url(sessionPath(site.seed.rich)));
+    await page.locator('details.tool summary').first().click();
+    await expect(page.locator('details.tool').first().textContent()).resolves.toContain(
+      '(authorised with [masked google-oauth])',
+    );
+    await expect(page.content()).resolves.not.toContain(CALENDAR_TOKEN);
+    for (const [label, check] of [
+      [
+        'Markdown',
+        /^# Plan my Tuesday[\s\S]*<summary>Tool call: exec · command: gcalcli agenda tuesday<\/summary>/,
+      ],
+      ['HTML', /^<!doctype html>[\s\S]*Plan my Tuesday/],
+      ['JSON', /^\{"format":"nexus\.session-export\.v1"/],
+    ] as const) {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('.export a', { hasText: label }).click(),
+      ]);
+      const text = await readFile(await download.path(), 'utf8');
+      expect(text).toMatch(check);
+      expect(text).toContain('[masked google-oauth]');
+      expect(text).not.toContain(CALENDAR_TOKEN);
+    }
     await context.close();
   });
 

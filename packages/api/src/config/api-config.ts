@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, DEFAULT_HOST_ID, describeIssue, validateHostId } from '@nexus/core';
+import { SecretMasker, parseMaskPatterns, type MaskRule } from '../content/secret-mask.ts';
 import type { AzureStorageConfig } from '../storage/azure/open-azure-storage.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../webhooks/retry-policy.ts';
@@ -35,6 +36,8 @@ export interface ApiConfig {
   readonly dashboardSecret?: string;
   /** The address senders call (behind a proxy): what Twilio signs. */
   readonly publicUrl?: string;
+  /** The owner's secret patterns (`NEXUS_MASK_PATTERNS`), masked with the built-in ones. */
+  readonly maskRules: readonly MaskRule[];
 }
 
 export const DEFAULT_PORT = 7420;
@@ -107,6 +110,7 @@ const envSchema = z.object({
       message: 'NEXUS_PUBLIC_URL must be an http(s) URL, e.g. https://nexus.example.com',
     })
     .optional(),
+  NEXUS_MASK_PATTERNS: z.string().optional(),
   NEXUS_DASHBOARD_SECRET: z
     .string()
     .min(32, 'NEXUS_DASHBOARD_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)')
@@ -202,6 +206,7 @@ export function loadApiConfig(
           : e.NEXUS_WEBHOOK_DEAD_RETENTION_DAYS * DAY_MS,
     },
     logLevel: e.NEXUS_LOG_LEVEL,
+    maskRules: parseMaskPatterns(e.NEXUS_MASK_PATTERNS),
   };
 }
 
@@ -255,5 +260,6 @@ export function appSettings(config: ApiConfig) {
     webhookRetention: config.webhookRetention,
     ...(config.dashboardSecret === undefined ? {} : { dashboardSecret: config.dashboardSecret }),
     ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
+    masker: new SecretMasker(config.maskRules),
   };
 }

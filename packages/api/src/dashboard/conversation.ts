@@ -28,9 +28,13 @@ export function anchorOf(entry: PageEntry): string {
  * A page of a transcript as a person reads it: user and assistant messages, thinking collapsed,
  * each tool call with its result (when both are on the page), markers for model changes,
  * compactions, resets, errors and aborts. Everything from the transcript is escaped (by `html`)
- * or rendered by the safe Markdown renderer.
+ * or rendered by the safe Markdown renderer. Permalinks go to `permalinkBase?entry=<id>`; without
+ * one (an exported file) to the entry's anchor.
  */
-export function renderConversation(entries: readonly PageEntry[], permalinkBase: string): Html {
+export function renderConversation(
+  entries: readonly PageEntry[],
+  permalinkBase: string | undefined,
+): Html {
   const results = new Map<string, PageEntry>();
   for (const entry of entries) {
     const message = entry.value?.['message'];
@@ -59,7 +63,7 @@ export function renderConversation(entries: readonly PageEntry[], permalinkBase:
 function renderEntry(
   entry: PageEntry,
   results: ReadonlyMap<string, PageEntry>,
-  permalinkBase: string,
+  permalinkBase: string | undefined,
 ): Html {
   const value = entry.value;
   if (value === undefined)
@@ -139,7 +143,7 @@ function renderMessage(
   entry: PageEntry,
   message: Json,
   results: ReadonlyMap<string, PageEntry>,
-  permalinkBase: string,
+  permalinkBase: string | undefined,
 ): Html {
   const role = str(message['role']) ?? 'unknown';
   const timestamp = str(entry.value?.['timestamp']);
@@ -311,12 +315,12 @@ function shell(
   kind: string,
   head: Html,
   body: Html,
-  permalinkBase: string,
+  permalinkBase: string | undefined,
 ): Html {
   const anchor = anchorOf(entry);
   const entryId = str(entry.value?.['id']);
   const permalink =
-    entryId !== undefined && anchor.startsWith('e-')
+    permalinkBase !== undefined && entryId !== undefined && anchor.startsWith('e-')
       ? `${permalinkBase}${permalinkBase.includes('?') ? '&' : '?'}entry=${encodeURIComponent(entryId)}#${anchor}`
       : `#${anchor}`;
   return html`<article class="entry ${kind}" id="${anchor}" tabindex="-1">

@@ -13,7 +13,8 @@ import { SessionCatalog } from './session-catalog.ts';
 import { CheckpointCache } from './transcript-page.ts';
 import { overviewPage } from './pages/overview-page.ts';
 import { sessionsPage } from './pages/sessions-page.ts';
-import { rawTranscript, sessionPage } from './pages/session-page.ts';
+import { exportFromPage, rawTranscript, sessionPage } from './pages/session-page.ts';
+import type { SecretMasker } from '../content/secret-mask.ts';
 import { usageCsv, usagePage } from './pages/usage-page.ts';
 import { webhookPage, webhooksPage, replayMany, replayOne } from './pages/webhooks-page.ts';
 import { endpointAction, endpointsPage, createEndpoint } from './pages/endpoints-page.ts';
@@ -24,6 +25,7 @@ export interface DashboardDeps {
   readonly authenticator: Authenticator;
   readonly logins: LoginSessions;
   readonly catalog: SessionCatalog;
+  readonly masker: SecretMasker;
   readonly logger: Logger;
   readonly now: () => Date;
 }
@@ -37,6 +39,8 @@ export interface PageContext {
   readonly catalog: SessionCatalog;
   /** Where pages of recently read transcripts start. */
   readonly checkpoints: CheckpointCache;
+  /** Masks secrets in everything a page shows from a transcript (titles too). */
+  readonly masker: SecretMasker;
   readonly now: () => Date;
   /** The fields of a submitted form (POST only). */
   readonly form: URLSearchParams;
@@ -143,6 +147,7 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
           storage: deps.storage,
           catalog: deps.catalog,
           checkpoints,
+          masker: deps.masker,
           now: deps.now,
           form,
         });
@@ -174,6 +179,7 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
   app.get('/sessions', authed(sessionsPage));
   app.get('/hosts/:hostId/agents/:agentId/sessions/:sessionId', authed(sessionPage));
   app.get('/hosts/:hostId/agents/:agentId/sessions/:sessionId/raw', authed(rawTranscript));
+  app.get('/hosts/:hostId/agents/:agentId/sessions/:sessionId/export', authed(exportFromPage));
   app.get('/usage', authed(usagePage));
   app.get('/usage.csv', authed(usageCsv));
   app.get('/webhooks', authed(webhooksPage));

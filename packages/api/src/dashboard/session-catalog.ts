@@ -109,6 +109,7 @@ export class SessionCatalog {
 
   private readonly untitled:
     ((scope: AgentScope, sessionIds: readonly string[]) => void) | undefined;
+  private readonly maskTitle: (title: string) => string;
 
   constructor(
     storage: Storage,
@@ -117,9 +118,12 @@ export class SessionCatalog {
       checkMs?: number;
       /** Told the sessions of an agent stored before they had titles (to fill them in). */
       untitled?: (scope: AgentScope, sessionIds: readonly string[]) => void;
+      /** A title as shown (secrets masked: a title is the first user message). */
+      maskTitle?: (title: string) => string;
     } = {},
   ) {
     this.storage = storage;
+    this.maskTitle = options.maskTitle ?? ((title) => title);
     this.nowMs = options.nowMs ?? Date.now;
     this.checkMs = options.checkMs ?? CATALOG_CHECK_MS;
     this.untitled = options.untitled;
@@ -130,8 +134,8 @@ export class SessionCatalog {
     const item = this.scopes.get(scopeKey(scope))?.byId.get(sessionId) as
       Writable<CatalogSession> | undefined;
     if (!item) return;
-    item.title = filled.title;
-    item.folded = fold(filled.title ?? '');
+    item.title = filled.title === null ? null : this.maskTitle(filled.title);
+    item.folded = fold(item.title ?? '');
     item.messages = filled.messages;
     item.toolCalls = filled.toolCalls;
   }
@@ -171,7 +175,7 @@ export class SessionCatalog {
         return;
       }
       changed = true;
-      const read = await readScope(this.storage, agent);
+      const read = await readScope(this.storage, agent, this.maskTitle);
       next.set(key, {
         lastReceivedAt: agent.lastReceivedAt,
         sessions: read.sessions,
@@ -193,13 +197,14 @@ export class SessionCatalog {
 async function readScope(
   storage: Storage,
   scope: AgentScope,
+  maskTitle: (title: string) => string,
 ): Promise<{ sessions: CatalogSession[]; usage: ScopedBucket[]; untitled: string[] }> {
   const sessions: CatalogSession[] = [];
   const buckets: UsageBucket[] = [];
   const untitled: string[] = [];
   for await (const row of queryAll(storage.tables, 'sessions', scopeKey(scope))) {
     const record = sessionFromEntity(row);
-    sessions.push(catalogItem(record));
+    sessions.push(catalogItem(record, maskTitle));
     buckets.push(...record.usage);
     if (record.title === undefined) untitled.push(record.sessionId);
   }
@@ -257,8 +262,12 @@ function combine(scopes: readonly ScopeEntry[]): Catalog {
   };
 }
 
-function catalogItem(record: ReturnType<typeof sessionFromEntity>): CatalogSession {
-  const title = record.title ?? null;
+function catalogItem(
+  record: ReturnType<typeof sessionFromEntity>,
+  maskTitle: (title: string) => string,
+): CatalogSession {
+  const title =
+    record.title === undefined || record.title === null ? null : maskTitle(record.title);
   return {
     hostId: record.hostId,
     agentId: record.agentId,

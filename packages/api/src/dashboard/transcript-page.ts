@@ -100,6 +100,32 @@ export async function readTranscriptPage(
   return { start, entries, more: false };
 }
 
+/**
+ * Every entry of a transcript with its running totals, a batch at a time (about `batch` entries):
+ * what an export walks. One batch of parsed lines in memory.
+ */
+export async function* pageEntries(
+  body: ByteSource,
+  batch = ENTRIES_PER_PAGE,
+): AsyncGenerator<PageEntry[]> {
+  let totals: RunningTotals = { costUsd: 0, tokens: 0 };
+  let index = 0;
+  let entries: PageEntry[] = [];
+  for await (const lines of lineBatchesOf(body)) {
+    for (const line of lines) {
+      const entry = parseLine(line);
+      totals = addUsage(totals, line, entry.value);
+      entries.push({ index, ...entry, running: totals });
+      index += 1;
+      if (entries.length >= batch) {
+        yield entries;
+        entries = [];
+      }
+    }
+  }
+  if (entries.length > 0) yield entries;
+}
+
 const decoder = new TextDecoder('utf-8');
 
 function parseLine(bytes: Uint8Array): Pick<PageEntry, 'value' | 'raw'> {

@@ -15,6 +15,8 @@ import { hostRoutes } from './routes/host-routes.ts';
 import { stateBackupRoutes } from './routes/state-backup-routes.ts';
 import { keyRoutes } from './routes/key-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
+import { exportRoutes } from './routes/export-routes.ts';
+import { SecretMasker } from '../content/secret-mask.ts';
 import { transcriptRoutes } from './routes/transcript-routes.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
 import { DEFAULT_MAX_STATE_BACKUP_BYTES } from '../config/api-config.ts';
@@ -81,6 +83,11 @@ export interface AppDeps {
    */
   readonly publicUrl?: string;
   /**
+   * Masks secrets in what is shown, exported or quoted in search results (`NEXUS_MASK_PATTERNS`
+   * adds the owner's patterns); default: the built-in patterns only.
+   */
+  readonly masker?: SecretMasker;
+  /**
    * Reads the dashboard's session list now, behind the first requests, instead of on the first
    * page view (the Node server; a function app reads it when a page first asks).
    */
@@ -98,6 +105,7 @@ export function createApp(deps: AppDeps): NexusApp {
   const { logger, apiKeys } = deps;
   const now = deps.now ?? (() => new Date());
   const defaultHostId = deps.defaultHostId ?? DEFAULT_HOST_ID;
+  const masker = deps.masker ?? new SecretMasker();
   const app = new Hono<AppEnv>();
   // Sessions stored before they had titles get them, once, when the dashboard's list reads them.
   const backfill = new TitleBackfill({
@@ -112,6 +120,7 @@ export function createApp(deps: AppDeps): NexusApp {
     untitled: (scope, sessionIds) => {
       backfill.add(scope, sessionIds);
     },
+    maskTitle: (title) => masker.mask(title),
   });
   const keys = new KeyStore(deps.storage, {
     now,
@@ -202,7 +211,8 @@ export function createApp(deps: AppDeps): NexusApp {
       catalog.invalidate();
     },
   });
-  sessionRoutes(app, { storage: deps.storage, defaultHostId });
+  sessionRoutes(app, { storage: deps.storage, defaultHostId, masker });
+  exportRoutes(app, { storage: deps.storage, masker, defaultHostId, now });
   stateBackupRoutes(app, {
     storage: deps.storage,
     now,
@@ -252,6 +262,7 @@ export function createApp(deps: AppDeps): NexusApp {
       ...(deps.dashboardSecret === undefined ? {} : { secret: deps.dashboardSecret }),
     }),
     catalog,
+    masker,
     logger,
     now,
   });

@@ -42,6 +42,9 @@ export interface SeededSession {
   readonly entries: Readonly<Record<string, string>>;
 }
 
+/** A token a tool printed into the rich session (synthetic, of Google's OAuth shape). */
+export const CALENDAR_TOKEN = `ya29.${'a0AfB_byC7'.repeat(6)}`;
+
 /** A 4×4 PNG, red: an image a user sent. */
 const TINY_PNG =
   'iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGO4Y2MERwzEcQAjMhShdI70QAAAAABJRU5ErkJggg==';
@@ -320,7 +323,13 @@ function richSession(now: Date): { text: string; session: SeededSession } {
     ],
     'toolUse',
   );
-  t.toolResult('toolu_cal', 'exec', '09:00 Standup\n13:00 Lunch with Priya\n16:30 Dentist', false);
+  // The calendar tool echoes its access token: shown and exported masked, kept exact in storage.
+  t.toolResult(
+    'toolu_cal',
+    'exec',
+    `09:00 Standup\n13:00 Lunch with Priya\n16:30 Dentist\n(authorised with ${CALENDAR_TOKEN})`,
+    false,
+  );
   t.assistant(
     sonnet,
     [

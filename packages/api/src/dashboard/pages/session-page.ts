@@ -8,13 +8,20 @@ import { renderConversation } from '../conversation.ts';
 import { bytes, compact, count, hrefWith, layout, usd, when, type Html } from '../page.ts';
 import { ENTRIES_PER_PAGE, readTranscriptPage } from '../transcript-page.ts';
 import { sessionHref } from './sessions-page.ts';
+import { exportSession } from '../../export/session-export.ts';
 
 /**
  * One session as a person reads it, a page of entries at a time (`?start=`), or the page holding
  * one entry (`?entry=<id>`, a permalink); any of its generations (`?g=<sha256>`), the latest by
  * default; its facts and generations beside it.
  */
-export async function sessionPage({ c, viewer, storage, checkpoints }: PageContext): Promise<Html> {
+export async function sessionPage({
+  c,
+  viewer,
+  storage,
+  checkpoints,
+  masker,
+}: PageContext): Promise<Html> {
   const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
   authorize(viewer.principal, {
     kind: 'read',
@@ -52,6 +59,14 @@ export async function sessionPage({ c, viewer, storage, checkpoints }: PageConte
     },
   });
   const base = sessionHref(session);
+  // What the page shows is masked; the raw download below is the exact bytes.
+  const entries = page.entries.map((entry) => ({
+    ...entry,
+    value: masker.maskJson(entry.value) as typeof entry.value,
+    ...(entry.raw === undefined ? {} : { raw: masker.mask(entry.raw) }),
+  }));
+  const title =
+    session.title === undefined || session.title === null ? undefined : masker.mask(session.title);
   const here = sha256 === session.latestSha256 ? base : hrefWith(base, { g: sha256 });
   const lines = opened.generation.summary.lines;
   const pageLink = (from: number, label: string) =>
@@ -71,7 +86,9 @@ export async function sessionPage({ c, viewer, storage, checkpoints }: PageConte
     ${page.more ? pageLink(page.start + ENTRIES_PER_PAGE, 'Later →') : ''}
   </nav>`;
 
-  const body = html`<h1>${session.title ?? `Session ${session.sessionId}`}</h1>
+  const exportHref = (format: string) =>
+    hrefWith(`${base}/export`, { format, g: g === undefined ? undefined : sha256 });
+  const body = html`<h1>${title ?? `Session ${session.sessionId}`}</h1>
     <div class="layout-2">
       <section aria-label="Conversation">
         ${
@@ -81,7 +98,7 @@ export async function sessionPage({ c, viewer, storage, checkpoints }: PageConte
               </p>`
             : ''
         }
-        ${pager} ${renderConversation(page.entries, here)} ${pager}
+        ${pager} ${renderConversation(entries, here)} ${pager}
         <p class="muted">Keys: j and k move between entries.</p>
       </section>
       <aside class="side">
@@ -114,9 +131,15 @@ export async function sessionPage({ c, viewer, storage, checkpoints }: PageConte
             <dt>Channel</dt>
             <dd>${session.context.channel ?? '—'}</dd>
           </dl>
+          <p class="export">
+            Export (secrets masked):
+            <a href="${exportHref('markdown')}" download>Markdown</a> ·
+            <a href="${exportHref('html')}" download>HTML</a> ·
+            <a href="${exportHref('json')}" download>JSON</a>
+          </p>
           <p>
             <a href="${hrefWith(`${base}/raw`, { g: sha256 })}" download
-              >Download this generation (raw JSONL, ${bytes(opened.bytes)})</a
+              >Download this generation (raw JSONL, exact bytes, ${bytes(opened.bytes)})</a
             >
           </p>
         </div>
@@ -128,7 +151,7 @@ export async function sessionPage({ c, viewer, storage, checkpoints }: PageConte
         </div>
       </aside>
     </div>`;
-  return layout({ title: session.title ?? session.sessionId, viewer, current: '/sessions', body });
+  return layout({ title: title ?? session.sessionId, viewer, current: '/sessions', body });
 }
 
 /** Each stored generation: when, what kind, what it added to the one before; the shown one marked. */
@@ -172,4 +195,33 @@ export async function rawTranscript({ c, viewer, storage }: PageContext): Promis
       'cache-control': 'no-store',
     },
   });
+}
+
+/** The session exported as the API exports it (`format`, `g`, `thinking`, `details`), masked. */
+export async function exportFromPage({
+  c,
+  viewer,
+  storage,
+  masker,
+  now,
+}: PageContext): Promise<Response> {
+  const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
+  authorize(viewer.principal, {
+    kind: 'read',
+    hostId: scope.hostId,
+    what: `exports a session of host ${scope.hostId}`,
+  });
+  return exportSession(
+    storage,
+    masker,
+    scope,
+    c.req.param('sessionId') ?? '',
+    {
+      format: c.req.query('format'),
+      g: c.req.query('g'),
+      thinking: c.req.query('thinking'),
+      details: c.req.query('details'),
+    },
+    now(),
+  );
 }

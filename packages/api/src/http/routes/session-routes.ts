@@ -6,6 +6,7 @@ import {
   listSessions,
   usageSummary,
 } from '../../transcripts/session-queries.ts';
+import type { SecretMasker } from '../../content/secret-mask.ts';
 import { sessionBundle } from '../../transcripts/session-bundle.ts';
 import { usageReport } from '../../transcripts/usage-report.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
@@ -16,6 +17,8 @@ import { authorizedScope, hostParam } from '../scope-params.ts';
 export interface SessionRouteDeps {
   readonly storage: Storage;
   readonly defaultHostId: string;
+  /** Titles are the first user message: masked like everything else shown. */
+  readonly masker: SecretMasker;
 }
 
 /**
@@ -24,7 +27,9 @@ export interface SessionRouteDeps {
  * under `/v1/agents/{agent}/...` for the default host.
  */
 export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
-  const { storage, defaultHostId } = deps;
+  const { storage, defaultHostId, masker } = deps;
+  const masked = <T extends { title?: string | null }>(session: T): T =>
+    typeof session.title === 'string' ? { ...session, title: masker.mask(session.title) } : session;
   const readable = (c: NexusContext, what: string) =>
     authorizedScope(c, defaultHostId, 'read', () => what);
 
@@ -39,19 +44,22 @@ export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
     const toMs = parseTime('to', c.req.query('to'));
     checkRange('from', fromMs, 'to', toMs);
     const cursor = c.req.query('cursor');
-    return c.json(
-      await listSessions(storage, scope, {
-        limit: parseLimit(c.req.query('limit'), 50, 1000),
-        ...(fromMs === undefined ? {} : { fromMs }),
-        ...(toMs === undefined ? {} : { toMs }),
-        ...(cursor === undefined ? {} : { cursor }),
-      }),
-    );
+    const page = await listSessions(storage, scope, {
+      limit: parseLimit(c.req.query('limit'), 50, 1000),
+      ...(fromMs === undefined ? {} : { fromMs }),
+      ...(toMs === undefined ? {} : { toMs }),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    return c.json({ ...page, sessions: page.sessions.map(masked) });
   };
-  const session = async (c: NexusContext) =>
-    c.json(
-      await getSession(storage, readable(c, 'reads a session'), c.req.param('sessionId') ?? ''),
+  const session = async (c: NexusContext) => {
+    const found = await getSession(
+      storage,
+      readable(c, 'reads a session'),
+      c.req.param('sessionId') ?? '',
     );
+    return c.json({ ...found, session: masked(found.session) });
+  };
   const usage = async (c: NexusContext) => {
     const scope = readable(c, 'reads usage');
     return c.json(await usageSummary(storage, scope, dayRange(c)));
