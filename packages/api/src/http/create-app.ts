@@ -16,6 +16,8 @@ import { stateBackupRoutes } from './routes/state-backup-routes.ts';
 import { keyRoutes } from './routes/key-routes.ts';
 import { sessionRoutes } from './routes/session-routes.ts';
 import { exportRoutes } from './routes/export-routes.ts';
+import { searchRoutes } from './routes/search-routes.ts';
+import type { SearchIndexer } from '../search/search-indexer.ts';
 import { SecretMasker } from '../content/secret-mask.ts';
 import { transcriptRoutes } from './routes/transcript-routes.ts';
 import { DEFAULT_MAX_WEBHOOK_BYTES } from '../webhooks/ingest-webhook.ts';
@@ -88,6 +90,11 @@ export interface AppDeps {
    */
   readonly masker?: SecretMasker;
   /**
+   * The search index and the loop that keeps it current (the Node server on embedded storage);
+   * absent: search answers 501 saying so.
+   */
+  readonly search?: SearchIndexer;
+  /**
    * Reads the dashboard's session list now, behind the first requests, instead of on the first
    * page view (the Node server; a function app reads it when a page first asks).
    */
@@ -106,6 +113,7 @@ export function createApp(deps: AppDeps): NexusApp {
   const now = deps.now ?? (() => new Date());
   const defaultHostId = deps.defaultHostId ?? DEFAULT_HOST_ID;
   const masker = deps.masker ?? new SecretMasker();
+  const { search } = deps;
   const app = new Hono<AppEnv>();
   // Sessions stored before they had titles get them, once, when the dashboard's list reads them.
   const backfill = new TitleBackfill({
@@ -210,7 +218,9 @@ export function createApp(deps: AppDeps): NexusApp {
     onStored: () => {
       catalog.invalidate();
     },
+    ...(search === undefined ? {} : { onRecording: search.enqueue.bind(search) }),
   });
+  searchRoutes(app, { search, masker });
   sessionRoutes(app, { storage: deps.storage, defaultHostId, masker });
   exportRoutes(app, { storage: deps.storage, masker, defaultHostId, now });
   stateBackupRoutes(app, {

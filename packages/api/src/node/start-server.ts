@@ -5,6 +5,8 @@ import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { appSettings, type ApiConfig } from '../config/api-config.ts';
 import { createApp } from '../http/create-app.ts';
+import { SearchIndexer } from '../search/search-indexer.ts';
+import { SEARCH_INDEX_FILE, SqliteSearchIndex } from '../search/sqlite-search-index.ts';
 import { ApiKeys } from '../http/api-keys.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { makePrivateDir } from '../storage/embedded/private-files.ts';
@@ -61,7 +63,17 @@ export async function startServer(
   await rm(spoolDir, { recursive: true, force: true });
   makePrivateDir(spoolDir);
   const closing = new AbortController();
+  // Search: an index beside embedded storage, kept current in the background.
+  const search =
+    config.storage.kind === 'embedded'
+      ? new SearchIndexer({
+          storage,
+          index: new SqliteSearchIndex(join(config.dataDir, SEARCH_INDEX_FILE)),
+          logger,
+        })
+      : undefined;
   const app = createApp({
+    ...(search === undefined ? {} : { search }),
     spoolDir,
     ...(options.webhookReadTimeoutMs === undefined
       ? {}
@@ -91,9 +103,11 @@ export async function startServer(
   } catch (error) {
     // A port in use: nothing was served, so storage (and its checkpoint thread) closes now, or
     // the process would live on without a server.
+    await search?.close();
     await storage.close();
     throw error;
   }
+  search?.start();
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -128,6 +142,7 @@ export async function startServer(
         }
         server.closeAllConnections();
         await closed;
+        await search?.close();
         await storage.close();
       })();
       return shutdown;

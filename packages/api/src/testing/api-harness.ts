@@ -10,6 +10,7 @@ import type { ThrottleOptions } from '../auth/failure-throttle.ts';
 import { ApiKeys } from '../http/api-keys.ts';
 import { createApp } from '../http/create-app.ts';
 import { openAzureStorage } from '../storage/azure/open-azure-storage.ts';
+import type { SearchIndexer } from '../search/search-indexer.ts';
 import { openEmbeddedStorage } from '../storage/embedded/open-embedded-storage.ts';
 
 export const API_KEY = 'test-key-one-0123456789';
@@ -67,6 +68,7 @@ export function testApp(
     defaultHostId?: string;
     authThrottle?: ThrottleOptions;
     closing?: AbortSignal;
+    search?: SearchIndexer;
   } = {},
 ): NexusApp {
   return createApp({
@@ -81,6 +83,7 @@ export function testApp(
     ...(options.defaultHostId === undefined ? {} : { defaultHostId: options.defaultHostId }),
     ...(options.authThrottle === undefined ? {} : { authThrottle: options.authThrottle }),
     ...(options.closing === undefined ? {} : { closing: options.closing }),
+    ...(options.search === undefined ? {} : { search: options.search }),
   });
 }
 

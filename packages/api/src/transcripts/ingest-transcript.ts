@@ -68,6 +68,23 @@ export interface IngestDeps {
   readonly maxTranscriptBytes: number;
   /** Where large usage ledgers are spooled while a transcript streams in. */
   readonly spoolDir: string;
+  /**
+   * Told of a verified generation before its row is written (so a crash between the two leaves
+   * it queued, not forgotten): the search index queues it, and drops it if no row follows. The
+   * function it returns is called once the writing is over, written or not.
+   */
+  readonly onRecording?: (generation: GenerationToIndex) => () => void;
+}
+
+/** A generation for the search index: whose it is, and where its new messages begin. */
+export interface GenerationToIndex {
+  readonly hostId: string;
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly sha256: string;
+  /** 0, or for an increment the end of its base (its messages are indexed already). */
+  readonly fromByte: number;
+  readonly fromLine: number;
 }
 
 /**
@@ -171,6 +188,14 @@ export async function ingestTranscript(
       : {}),
   };
   const added: NewGeneration = { generation, inlineLedger, usage, storage: kept };
+  // Told when the row is written, or its writing failed (the index then drops it).
+  const recorded = deps.onRecording?.({
+    ...scope,
+    sessionId,
+    sha256,
+    fromByte: increment?.row.bytes ?? 0,
+    fromLine: increment?.row.generation.summary.lines ?? 0,
+  });
   // Most uploads are a session's first: its three rows in one transaction, without asking first.
   // A generation row is only ever written in one transaction with its session row, so a session
   // without a session row has no generations. If the session (or this content) exists, the
@@ -182,10 +207,13 @@ export async function ingestTranscript(
     return recordGeneration(storage, scope, sessionId, added);
   };
   // The agent's row in the list of agents, beside: written at its first upload only.
-  const [{ created, stored, session }] = await Promise.all([
-    record(),
-    deps.agents.ensure(scope, generation.receivedAt),
-  ]);
+  let written;
+  try {
+    written = await Promise.all([record(), deps.agents.ensure(scope, generation.receivedAt)]);
+  } finally {
+    recorded?.();
+  }
+  const [{ created, stored, session }] = written;
   // Also when it was stored already: a retry after a crash mid-consolidation finishes it.
   if (increment) await consolidateIfDue(storage, scope, sessionId, sha256, kept.segments);
   if (!created && blobCreated && !increment)

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { ValidationError, type SessionContext, type Storage } from '@nexus/core';
 import { AgentDirectory } from '../../transcripts/agent-directory.ts';
-import { ingestTranscript } from '../../transcripts/ingest-transcript.ts';
+import { ingestTranscript, type GenerationToIndex } from '../../transcripts/ingest-transcript.ts';
 import { openTranscript } from '../../transcripts/session-queries.ts';
 import { parseContentEncoding } from '../../transcripts/verified-transcript.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
@@ -17,6 +17,8 @@ export interface TranscriptRouteDeps {
   readonly defaultHostId: string;
   /** Told after each stored generation (the dashboard's session list reads again). */
   readonly onStored?: () => void;
+  /** Told of each generation about to be recorded (the search index queues it). */
+  readonly onRecording?: (generation: GenerationToIndex) => () => void;
 }
 
 /** Under a host, and (deprecated, for the default host) without one. */

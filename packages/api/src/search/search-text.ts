@@ -1,0 +1,110 @@
+import { ValidationError } from '@nexus/core';
+
+/**
+ * Text as the index and the queries see it. SQLite's `unicode61` tokenizer folds case and accents
+ * but keeps a run of Chinese, Japanese or Korean characters as one token, so a word inside it is
+ * never found (OpenClaw's own search, #140736). Each such run is written as its overlapping
+ * two-character pieces and its last character (今天会议 → 今天 天会 会议 议): a word of two or
+ * more characters is then a phrase of pieces, one character a prefix. Pure.
+ */
+const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
+const IS_CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+
+/** What the full-text index stores for `text`. */
+export function indexText(text: string): string {
+  return text.replace(CJK_RUN, (run) => ` ${[...pairs(run), Array.from(run).at(-1)].join(' ')} `);
+}
+
+/**
+ * A query's text as the index's tokens: the same pairs, without the run's last character (in
+ * the text a word is followed by more of its run, or by that character alone).
+ */
+function queryText(text: string): string {
+  return text.replace(CJK_RUN, (run) => {
+    const found = pairs(run);
+    return ` ${found.length > 0 ? found.join(' ') : run} `;
+  });
+}
+
+function pairs(run: string): string[] {
+  const chars = Array.from(run);
+  const found: string[] = [];
+  for (let i = 0; i + 1 < chars.length; i += 1) found.push(`${chars[i]}${chars[i + 1]}`);
+  return found;
+}
+
+/** One thing the user looks for: a word (or a prefix of one) or a phrase, as typed. */
+export interface QueryTerm {
+  readonly text: string;
+  readonly prefix: boolean;
+}
+
+export interface ParsedQuery {
+  /** The FTS5 expression over the indexed text. */
+  readonly match: string;
+  /** What to mark in a snippet. */
+  readonly terms: readonly QueryTerm[];
+}
+
+export const QUERY_SYNTAX =
+  'words (all must appear, in any order; case and accents ignored), "a phrase" in double quotes, and prefix* with a star; AND between terms is optional';
+
+const MAX_QUERY_CHARS = 500;
+const MAX_TERMS = 20;
+
+/**
+ * The user's query as an FTS5 expression: every term must match (AND), `"..."` is a phrase,
+ * `word*` a prefix; anything else FTS5 would read as syntax is quoted, so no query is an error
+ * of the engine. Throws a 400 that states the syntax when nothing searchable is left.
+ */
+export function parseQuery(input: string): ParsedQuery {
+  if (input.length > MAX_QUERY_CHARS)
+    throw new ValidationError(
+      'invalid_query',
+      `q is ${input.length} characters; a query may have up to ${MAX_QUERY_CHARS}. Syntax: ${QUERY_SYNTAX}.`,
+    );
+  const terms: QueryTerm[] = [];
+  const parts: string[] = [];
+  for (const found of input.matchAll(/"([^"]*)"?|(\S+)/g)) {
+    const phrase = found[1];
+    const word = found[2];
+    if (word !== undefined && /^(AND|and)$/.test(word)) continue;
+    const prefix = word !== undefined && word.endsWith('*');
+    const text = (phrase ?? word ?? '').replace(/\*+$/, '').trim();
+    if (!/[\p{L}\p{N}]/u.test(text)) continue;
+    const expression = termExpression(text, prefix);
+    terms.push({ text, prefix });
+    parts.push(expression);
+  }
+  if (parts.length === 0)
+    throw new ValidationError(
+      'invalid_query',
+      `q has nothing to search for. Syntax: ${QUERY_SYNTAX}; e.g. q=backup "disk full" 会议.`,
+    );
+  if (parts.length > MAX_TERMS)
+    throw new ValidationError(
+      'invalid_query',
+      `q has ${parts.length} terms; up to ${MAX_TERMS} are searched together. Syntax: ${QUERY_SYNTAX}.`,
+    );
+  return { match: parts.join(' AND '), terms };
+}
+
+/** One term as FTS5 syntax: a quoted phrase (the tokenizer splits it as it split the text). */
+function termExpression(text: string, prefix: boolean): string {
+  const chars = Array.from(text.trim());
+  // One CJK character: every piece that begins with it (and a run's last character).
+  if (chars.length === 1 && IS_CJK.test(text)) return `${quote(text)} *`;
+  return `${quote(queryText(text).replace(/\s+/g, ' ').trim())}${prefix ? ' *' : ''}`;
+}
+
+const quote = (text: string): string => `"${text.replace(/"/g, '""')}"`;
+
+/** Lower case without accents, for comparing what a person typed with what was written. */
+export function fold(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
+}
+
+export const isCjk = (text: string): boolean => IS_CJK.test(text);
