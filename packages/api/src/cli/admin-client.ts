@@ -65,11 +65,33 @@ export class AdminClient {
   }
 
   async raw(path: string): Promise<Uint8Array> {
-    const response = await fetch(`${this.url}${path}`, {
-      headers: { authorization: `Bearer ${this.key}` },
-    });
-    if (!response.ok) throw new ApiAnswerError(response.status, await response.text());
+    const response = await this.open(path);
     return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** A download's answer, its body not yet read; a non-2xx answer becomes its API error. */
+  async open(path: string): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        headers: { authorization: `Bearer ${this.key}` },
+      });
+    } catch (error) {
+      throw new ConfigError(
+        `Cannot reach the Nexus API at ${this.url} (${(error as Error).message}); start it with "npm start" or pass --url.`,
+      );
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error: { message: string } }).error.message;
+      } catch {
+        // not the API's JSON error: shown as it came
+      }
+      throw new ApiAnswerError(response.status, message);
+    }
+    return response;
   }
 }
 

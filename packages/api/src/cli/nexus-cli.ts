@@ -6,6 +6,8 @@ import { webhooksCommand } from './webhooks-command.ts';
 import { fsckCommand } from './fsck-command.ts';
 import { hostsCommand } from './hosts-command.ts';
 import { keysCommand } from './keys-command.ts';
+import { searchCommand } from './search-command.ts';
+import { exportCommand } from './export-command.ts';
 
 const HELP = `Usage: nexus <command> [options]
 
@@ -17,6 +19,8 @@ Commands:
   webhooks     list, show or replay queued webhooks (nexus webhooks --help)
   hosts        the OpenClaw machines this Nexus serves, their agents and last activity
   keys         create, list or revoke API keys; enrolment codes for new hosts (nexus keys --help)
+  search       search every stored transcript (nexus search --help)
+  export       a session as Markdown, JSON or HTML; many sessions as a tar of Markdown
   fsck         check stored transcripts against their hashes and rows; --repair rebuilds rows
 
 Options:
@@ -43,6 +47,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'fsck') return fsckCommand(rest, process.env);
   if (command === 'keys') return keysCommand(rest, process.env);
   if (command === 'hosts') return hostsCommand(rest, process.env);
+  if (command === 'search') return searchCommand(rest, process.env);
+  if (command === 'export') return exportCommand(rest, process.env);
   process.stderr.write(`nexus: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
   return 2;
 }
