@@ -31,10 +31,19 @@ try {
     ['overview', '/'],
     ['sessions', '/sessions'],
     ['session', `/hosts/laptop/agents/main/sessions/${seed.rich.sessionId}`],
+    ['search', '/search?q=calendar'],
     ['usage', '/usage?by=model'],
     ['webhooks', '/webhooks'],
     ['endpoints', '/endpoints'],
   ];
+  // The search index fills behind the uploads: wait until it has them.
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const status = await fetch(`${server.url}/v1/search/status`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    if (((await status.json()) as { pending: number }).pending === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   for (const [name, path] of shots) {
     await page.goto(`${server.url}${path}`);
     if (name === 'session') await page.locator('details.tool summary').first().click();

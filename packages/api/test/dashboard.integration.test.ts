@@ -313,6 +313,42 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
     await context.close();
   });
 
+  it('search: finds words and CJK, marks them, masks secrets, and opens the message', async () => {
+    const { context, page } = await loggedIn(site);
+    // The index is built behind the uploads: wait until the seeded sessions are in it.
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      await page.goto(url('/search?q=Porto'));
+      if ((await page.locator('ol.search-results li').count()) > 0) break;
+      await page.waitForTimeout(100);
+    }
+    await page.locator('input[name=q]').fill('会议');
+    await page.locator('form[role=search] button').click();
+    await expect(page.locator('ol.search-results mark').first().textContent()).resolves.toBe(
+      '会议',
+    );
+
+    await page.goto(url(`/search?q=authorised&role=all`));
+    const snippet = page.locator('ol.search-results .snippet').first();
+    await expect(snippet.textContent()).resolves.toContain('[masked google-oauth]');
+    await expect(page.content()).resolves.not.toContain(CALENDAR_TOKEN);
+    // Without tools the tool result is not searched.
+    await page.goto(url('/search?q=authorised'));
+    await expect(page.locator('ol.search-results li').count()).resolves.toBe(0);
+    await expect(page.locator('[role=status]').textContent()).resolves.toContain(
+      'No message matches.',
+    );
+
+    await page.goto(url('/search?q=%22train+to+Porto%22'));
+    await expect(page.locator('ol.search-results mark').first().textContent()).resolves.toBe(
+      'train to Porto',
+    );
+    await page.locator('ol.search-results a', { hasText: 'Open this message' }).first().click();
+    await page.waitForURL(/entry=/);
+    const hash = new URL(page.url()).hash;
+    await expect(page.locator(hash).textContent()).resolves.toContain('Plan my Tuesday');
+    await context.close();
+  });
+
   it('renders a hostile transcript inert and readable, with or without the CSP', async () => {
     for (const bypassCSP of [false, true]) {
       const { context, page } = await loggedIn(site, ADMIN_KEY, { bypassCSP });
@@ -558,6 +594,7 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
       '/sessions',
       sessionPath(site.seed.rich),
       '/usage',
+      '/search?q=Porto',
       '/webhooks',
       '/endpoints',
       '/admin',

@@ -37,6 +37,9 @@ th { background:#eef0f4; font-weight:600; font-size:.85rem; } td.num, th.num { t
 .badge.failing, .badge.dead, .badge.deleted, .badge.error { color:var(--bad); }
 form.filters { display:flex; flex-wrap:wrap; gap:10px; align-items:flex-end; margin-bottom:12px; }
 form.filters label { display:flex; flex-direction:column; font-size:.8rem; color:var(--muted); gap:2px; }
+form.filters label.grow { flex:1 1 260px; }
+ol.search-results { list-style:none; padding:0; } ol.search-results .snippet { margin:.4rem 0; overflow-wrap:anywhere; }
+mark { background:#ffe58a; color:inherit; padding:0 1px; border-radius:2px; }
 input, select, button, textarea { font:inherit; padding:5px 8px; border:1px solid #aeb6c4; border-radius:6px; background:#fff; color:var(--fg); }
 button { background:var(--accent); color:#fff; border-color:var(--accent); cursor:pointer; }
 button.secondary { background:#fff; color:var(--accent); } button.danger { background:var(--bad); border-color:var(--bad); }

@@ -39,6 +39,7 @@ export const isAdmin = (viewer: Viewer): boolean => viewer.principal.role === 'a
 const MENU: readonly { path: string; label: string; adminOnly?: boolean }[] = [
   { path: '/', label: 'Overview' },
   { path: '/sessions', label: 'Sessions' },
+  { path: '/search', label: 'Search' },
   { path: '/usage', label: 'Usage' },
   { path: '/webhooks', label: 'Webhooks' },
   { path: '/endpoints', label: 'Endpoints' },
