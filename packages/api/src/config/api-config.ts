@@ -38,6 +38,8 @@ export interface ApiConfig {
   readonly publicUrl?: string;
   /** The owner's secret patterns (`NEXUS_MASK_PATTERNS`), masked with the built-in ones. */
   readonly maskRules: readonly MaskRule[];
+  /** Full-text search (`NEXUS_SEARCH`, on by default): an index beside embedded storage. */
+  readonly search: boolean;
 }
 
 export const DEFAULT_PORT = 7420;
@@ -111,6 +113,9 @@ const envSchema = z.object({
     })
     .optional(),
   NEXUS_MASK_PATTERNS: z.string().optional(),
+  NEXUS_SEARCH: z
+    .enum(['on', 'off'], { message: 'NEXUS_SEARCH must be "on" or "off"' })
+    .default('on'),
   NEXUS_DASHBOARD_SECRET: z
     .string()
     .min(32, 'NEXUS_DASHBOARD_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)')
@@ -207,6 +212,7 @@ export function loadApiConfig(
     },
     logLevel: e.NEXUS_LOG_LEVEL,
     maskRules: parseMaskPatterns(e.NEXUS_MASK_PATTERNS),
+    search: e.NEXUS_SEARCH === 'on',
   };
 }
 

@@ -65,7 +65,7 @@ export async function startServer(
   const closing = new AbortController();
   // Search: an index beside embedded storage, kept current in the background.
   const search =
-    config.storage.kind === 'embedded'
+    config.storage.kind === 'embedded' && config.search
       ? new SearchIndexer({
           storage,
           index: new SqliteSearchIndex(join(config.dataDir, SEARCH_INDEX_FILE)),

@@ -18,7 +18,7 @@ export interface SearchRouteDeps {
 }
 
 const NO_INDEX =
-  'Search needs an index. The embedded backend keeps one in its data folder (SQLite FTS5); this server runs on Azure storage, where search needs Azure AI Search, which this version of Nexus does not support yet. Run the API on embedded storage (NEXUS_STORAGE=embedded) to search, or export sessions (GET .../sessions/{id}/export) meanwhile.';
+  'Search needs an index, and this server has none. On embedded storage it keeps one in its data folder (SQLite FTS5) unless NEXUS_SEARCH=off: remove that setting and restart. On Azure storage search needs Azure AI Search, which this version of Nexus does not support yet: run the API on embedded storage (NEXUS_STORAGE=embedded) to search, and export sessions (GET .../sessions/{id}/export) meanwhile.';
 
 /**
  * Full-text search over every stored transcript a key may read: `GET /v1/search?q=`, the index's

@@ -1,0 +1,328 @@
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import {
+  SqliteSearchIndex,
+  parseQuery,
+  snippetOf,
+  type SearchDoc,
+  type SearchFilters,
+} from '@nexus/api';
+import { MB, mb, type BenchContext } from './context.ts';
+import { seeded } from './data.ts';
+import { rssOf } from './rss.ts';
+
+const HOSTS = ['laptop', 'server'];
+const AGENTS = ['main', 'work', 'family', 'ops', 'research'];
+const PER_SESSION = 100;
+const BATCH = 500;
+const DAY = 86_400_000;
+const START_MS = Date.parse('2026-01-01T00:00:00Z');
+
+/** A vocabulary of pronounceable words, most common first (rank 0 is the commonest). */
+function vocabulary(size: number, random: () => number): string[] {
+  const syllables = [
+    'ka',
+    'lo',
+    'mi',
+    'ne',
+    'ru',
+    'sa',
+    'ti',
+    'vo',
+    'be',
+    'da',
+    'fi',
+    'go',
+    'ha',
+    'ju',
+    'pe',
+    'qi',
+    'ze',
+    'wa',
+    'xo',
+    'yu',
+  ];
+  const common = [
+    'the',
+    'backup',
+    'disk',
+    'meeting',
+    'calendar',
+    'server',
+    'error',
+    'please',
+    'file',
+    'today',
+  ];
+  const words = new Set(common);
+  while (words.size < size) {
+    const parts = 2 + Math.floor(random() * 3);
+    words.add(
+      Array.from({ length: parts }, () => syllables[Math.floor(random() * syllables.length)]).join(
+        '',
+      ),
+    );
+  }
+  return [...words];
+}
+
+/** Zipf-like ranks: log-uniform, so rank r is about twice as common as rank 2r. */
+const zipf = (random: () => number, size: number) =>
+  Math.min(size - 1, Math.floor(Math.exp(random() * Math.log(size))) - 1);
+
+/** A log-normal length around `median` characters, capped. */
+function length(random: () => number, median: number, cap: number): number {
+  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  return Math.max(8, Math.min(cap, Math.round(median * Math.exp(1.1 * normal))));
+}
+
+interface Corpus {
+  readonly words: readonly string[];
+  readonly cjkWords: readonly string[];
+  readonly text: (role: SearchDoc['role'], random: () => number) => string;
+}
+
+function corpus(): Corpus {
+  const random = seeded(606);
+  const words = vocabulary(40_000, random);
+  // Two-character CJK words from the first 2,500 Han characters.
+  const cjkWords = Array.from({ length: 8_000 }, () =>
+    String.fromCodePoint(
+      0x4e00 + Math.floor(random() * 2500),
+      0x4e00 + Math.floor(random() * 2500),
+    ),
+  );
+  cjkWords.unshift('会议', '记录', '备份', '服务');
+  const text = (role: SearchDoc['role'], r: () => number): string => {
+    const chars = length(r, role === 'user' ? 120 : role === 'assistant' ? 600 : 1500, 16 * 1024);
+    const cjk = r() < 0.1;
+    let out = '';
+    while (out.length < chars) {
+      if (cjk) {
+        out += cjkWords[zipf(r, cjkWords.length)] ?? '';
+        if (r() < 0.08) out += '，';
+      } else {
+        out += `${words[zipf(r, words.length)] ?? ''}${r() < 0.07 ? '. ' : ' '}`;
+      }
+    }
+    return out;
+  };
+  return { words, cjkWords, text };
+}
+
+const pct = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
+
+/**
+ * B6: the search index of the embedded backend. 1,000,000 messages (40% user, 40% assistant, 20%
+ * tool; log-normal lengths around 120, 600 and 1,500 characters; 10% Chinese) added as the
+ * indexer adds them, 500 to a transaction, against the same rows written to a plain SQLite table
+ * (the floor: storing the text at all). Then queries (common, rare, CJK, phrase, filtered) timed
+ * with their snippets, against a `LIKE` scan of the same rows (what search costs without an index).
+ */
+export async function benchSearch(ctx: BenchContext): Promise<void> {
+  const { quick, rows, raw, log, root } = ctx;
+  const total = quick ? 50_000 : 1_000_000;
+  const { words, cjkWords, text } = corpus();
+  const index = new SqliteSearchIndex(join(root, 'search.sqlite'));
+  const plain = new DatabaseSync(join(root, 'plain.sqlite'));
+  plain.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+  plain.exec(
+    'CREATE TABLE docs (id INTEGER PRIMARY KEY, session TEXT, entry TEXT, role TEXT, ts INTEGER, text TEXT)',
+  );
+  const insertPlain = plain.prepare(
+    'INSERT INTO docs (session, entry, role, ts, text) VALUES (?, ?, ?, ?, ?)',
+  );
+
+  const random = seeded(99);
+  let indexMs = 0;
+  let plainMs = 0;
+  let chars = 0;
+  let cjkMessages = 0;
+  const rssBefore = await rssOf(process.pid);
+  log(`B6: indexing ${total.toLocaleString('en')} messages...`);
+  for (let start = 0; start < total; start += BATCH) {
+    const session = Math.floor(start / PER_SESSION);
+    const scope = {
+      hostId: HOSTS[session % HOSTS.length] ?? 'laptop',
+      agentId: AGENTS[Math.floor(session / HOSTS.length) % AGENTS.length] ?? 'main',
+    };
+    // A batch is the messages of five sessions (as a rebuild adds them): one call per session.
+    const sessions = new Map<number, SearchDoc[]>();
+    for (let i = start; i < Math.min(total, start + BATCH); i += 1) {
+      const role: SearchDoc['role'] =
+        random() < 0.4 ? 'user' : random() < 0.67 ? 'assistant' : 'tool';
+      const body = text(role, random);
+      chars += body.length;
+      if (/[\u4e00-\u9fff]/.test(body.slice(0, 2))) cjkMessages += 1;
+      const doc = {
+        entry: `m${i}`,
+        line: i % PER_SESSION,
+        role,
+        timeMs: START_MS + Math.floor((i / total) * 300) * DAY + (i % 86_400) * 1000,
+        text: body,
+      };
+      const key = Math.floor(i / PER_SESSION);
+      sessions.set(key, [...(sessions.get(key) ?? []), doc]);
+    }
+    for (const [key, docs] of sessions) {
+      const item = {
+        hostId: HOSTS[key % HOSTS.length] ?? scope.hostId,
+        agentId: AGENTS[Math.floor(key / HOSTS.length) % AGENTS.length] ?? scope.agentId,
+        sessionId: `session-${key}`,
+        sha256: 'a'.repeat(64),
+      };
+      let t = performance.now();
+      index.add(item, docs, true);
+      indexMs += performance.now() - t;
+      t = performance.now();
+      plain.exec('BEGIN');
+      for (const doc of docs)
+        insertPlain.run(item.sessionId, doc.entry, doc.role, doc.timeMs, doc.text);
+      plain.exec('COMMIT');
+      plainMs += performance.now() - t;
+    }
+    if (start % 100_000 === 0 && start > 0)
+      log(`B6: ${start.toLocaleString('en')} messages indexed`);
+  }
+  const t = performance.now();
+  index.optimize();
+  const optimizeMs = performance.now() - t;
+  plain.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  const rssAfter = await rssOf(process.pid);
+  const size = index.stats().bytes;
+  const plainSize =
+    (plain
+      .prepare('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()')
+      .get()?.['n'] as number | undefined) ?? 0;
+  const rate = total / (indexMs / 1000);
+  const plainRate = total / (plainMs / 1000);
+
+  log('B6: queries...');
+  const pick = (from: readonly string[], lo: number, hi: number, r: () => number) =>
+    from[lo + Math.floor(r() * (hi - lo))] ?? 'the';
+  const qr = seeded(5);
+  const runs = quick ? 30 : 200;
+  const sets: {
+    name: string;
+    query: () => { q: string; filters?: Partial<SearchFilters> };
+    goal: boolean;
+  }[] = [
+    { name: 'common word', query: () => ({ q: pick(words, 0, 10, qr) }), goal: true },
+    { name: 'rare word', query: () => ({ q: pick(words, 10_000, 40_000, qr) }), goal: true },
+    { name: 'CJK two characters', query: () => ({ q: pick(cjkWords, 0, 50, qr) }), goal: true },
+    {
+      name: 'CJK one character',
+      query: () => ({ q: String.fromCodePoint(0x4e00 + Math.floor(qr() * 2500)) }),
+      goal: true,
+    },
+    {
+      name: 'phrase of two words',
+      query: () => ({ q: `"${pick(words, 0, 30, qr)} ${pick(words, 0, 30, qr)}"` }),
+      goal: true,
+    },
+    {
+      name: 'prefix',
+      query: () => ({ q: `${pick(words, 100, 1000, qr).slice(0, 4)}*` }),
+      goal: true,
+    },
+    {
+      name: 'common word, one host, 30 days',
+      query: () => ({
+        q: pick(words, 0, 10, qr),
+        filters: { hosts: ['server'], fromMs: START_MS + 100 * DAY, toMs: START_MS + 130 * DAY },
+      }),
+      goal: true,
+    },
+  ];
+  const results: Record<string, { p50: number; p99: number; hits: number }> = {};
+  for (const set of sets) {
+    const times: number[] = [];
+    let hits = 0;
+    for (let i = 0; i < runs; i += 1) {
+      const { q, filters } = set.query();
+      const started = performance.now();
+      const query = parseQuery(q);
+      const answer = index.search(query, { roles: ['user', 'assistant', 'tool'], ...filters }, 20);
+      for (const hit of answer.hits) snippetOf(hit.text, query.terms);
+      times.push(performance.now() - started);
+      hits += answer.hits.length;
+    }
+    times.sort((a, b) => a - b);
+    results[set.name] = { p50: pct(times, 0.5), p99: pct(times, 0.99), hits: hits / runs };
+  }
+  // The baseline: the same words found by scanning every row (a few runs: each reads all text).
+  const likeTimes: number[] = [];
+  const like = plain.prepare('SELECT id FROM docs WHERE text LIKE ? LIMIT 20');
+  for (const q of [pick(words, 10_000, 40_000, qr), pick(words, 10_000, 40_000, qr), '会议']) {
+    const started = performance.now();
+    like.all(`%${q}%`);
+    likeTimes.push(performance.now() - started);
+  }
+  likeTimes.sort((a, b) => a - b);
+  const likeMedian = pct(likeTimes, 0.5);
+  index.close();
+  plain.close();
+
+  const workload = `${total.toLocaleString('en')} messages, ${mb(chars)} of text, ${((cjkMessages / total) * 100).toFixed(0)}% CJK`;
+  rows.push({
+    id: 'B6',
+    workload,
+    figure: 'index build, messages/s',
+    nexus: rate.toFixed(0),
+    baseline: `${plainRate.toFixed(0)} (plain table)`,
+    ratio: `${(rate / plainRate).toFixed(2)}×`,
+    goal: '',
+    met: '',
+  });
+  rows.push({
+    id: 'B6',
+    workload: '',
+    figure: 'index size (text kept for snippets) / optimize',
+    nexus: `${mb(size)} / ${(optimizeMs / 1000).toFixed(1)} s`,
+    baseline: mb(plainSize),
+    ratio: `${(size / Math.max(1, plainSize)).toFixed(2)}×`,
+    goal: '',
+    met: '',
+  });
+  rows.push({
+    id: 'B6',
+    workload: '',
+    figure: 'RSS growth while indexing',
+    nexus: mb(Math.max(0, rssAfter - rssBefore)),
+    baseline: '',
+    ratio: '',
+    goal: '',
+    met: '',
+  });
+  for (const set of sets) {
+    const r = results[set.name];
+    if (r === undefined) continue;
+    rows.push({
+      id: 'B6',
+      workload: '',
+      figure: `query p50 / p99: ${set.name} (${r.hits.toFixed(1)} hits)`,
+      nexus: `${ms(r.p50)} / ${ms(r.p99)}`,
+      baseline: set.name === 'rare word' ? `${ms(likeMedian)} (LIKE scan, median)` : '',
+      ratio: set.name === 'rare word' ? `${(likeMedian / r.p50).toFixed(0)}× faster` : '',
+      goal: 'p99 < 50 ms',
+      met: r.p99 < 50 ? 'yes' : 'no',
+    });
+  }
+  raw['B6'] = {
+    total,
+    chars,
+    cjkMessages,
+    indexMs,
+    plainMs,
+    optimizeMs,
+    size,
+    plainSize,
+    rssBefore,
+    rssAfter,
+    results,
+    likeTimes,
+    mb: MB,
+  };
+}
