@@ -19,7 +19,7 @@ import { benchLargeUpload } from './large-upload.ts';
 import type { BenchRow } from './row.ts';
 import { settleDisk } from './upload-runs.ts';
 import { benchUploads } from './uploads.ts';
-import { benchSearch } from './search.ts';
+import { benchIndexingCost, benchSearch } from './search.ts';
 import { benchWebhookDelivery, benchWebhookIngest } from './webhooks.ts';
 
 const args = process.argv.slice(2);
@@ -56,7 +56,13 @@ const BENCHMARKS: { ids: readonly string[]; run: (ctx: BenchContext) => Promise<
   { ids: ['B5'], run: (ctx) => benchWebhookDelivery(ctx.root, ctx.quick, ctx.rows, ctx.raw) },
   { ids: ['B8'], run: benchIncrements },
   { ids: ['B7'], run: benchDashboard },
-  { ids: ['B6'], run: benchSearch },
+  {
+    ids: ['B6'],
+    run: async (ctx) => {
+      await benchSearch(ctx);
+      await benchIndexingCost(ctx);
+    },
+  },
 ];
 
 const root = await mkdtemp(join(tmpdir(), 'nexus-bench-'));

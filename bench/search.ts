@@ -8,7 +8,8 @@ import {
   type SearchFilters,
 } from '@nexus/api';
 import { MB, mb, type BenchContext } from './context.ts';
-import { seeded } from './data.ts';
+import { seeded, transcriptSizes, writeSessionsFolder } from './data.ts';
+import { runNexus } from './upload-runs.ts';
 import { rssOf } from './rss.ts';
 
 const HOSTS = ['laptop', 'server'];
@@ -123,7 +124,7 @@ const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
  */
 export async function benchSearch(ctx: BenchContext): Promise<void> {
   const { quick, rows, raw, log, root } = ctx;
-  const total = quick ? 50_000 : 1_000_000;
+  const total = Number(process.env['B6_MESSAGES'] ?? (quick ? 50_000 : 1_000_000));
   const { words, cjkWords, text } = corpus();
   const index = new SqliteSearchIndex(join(root, 'search.sqlite'));
   const plain = new DatabaseSync(join(root, 'plain.sqlite'));
@@ -325,4 +326,53 @@ export async function benchSearch(ctx: BenchContext): Promise<void> {
     likeTimes,
     mb: MB,
   };
+}
+
+/**
+ * B6, the index's cost to uploads: B1's workload (1,000 transcripts) through the worker into the
+ * API with the search index on and off (`NEXUS_SEARCH`), alternating, twice each. The index is
+ * fed behind the uploads, so the wall time is the uploads'; its catch-up after them is reported
+ * beside it.
+ */
+export async function benchIndexingCost(ctx: BenchContext): Promise<void> {
+  const { quick, rows, raw, log, root } = ctx;
+  const count = quick ? 100 : 1000;
+  const dir = join(root, 'b6-uploads');
+  const stateDir = join(dir, 'openclaw');
+  const { bytes } = await writeSessionsFolder(stateDir, transcriptSizes(count));
+  const on: number[] = [];
+  const off: number[] = [];
+  const catchUp: number[] = [];
+  for (let round = 0; round < 2; round += 1) {
+    log(`B6: B1's uploads with the index off (round ${round + 1})...`);
+    off.push((await runNexus(ctx, dir, stateDir, count, { NEXUS_SEARCH: 'off' }, 'auto')).wallMs);
+    log(`B6: B1's uploads with the index on (round ${round + 1})...`);
+    const run = await runNexus(ctx, dir, stateDir, count, {}, 'auto');
+    on.push(run.wallMs);
+    catchUp.push(run.indexCatchUpMs);
+  }
+  const costs = on.map((wall, i) => wall / (off[i] ?? wall) - 1);
+  const worst = Math.max(...costs);
+  const s = (values: readonly number[]) => values.map((v) => (v / 1000).toFixed(2)).join(', ');
+  rows.push({
+    id: 'B6',
+    workload: `B1's ${count} transcripts (${mb(bytes)}), index on vs off`,
+    figure: 'upload wall, s (index on / off, two rounds)',
+    nexus: s(on),
+    baseline: s(off),
+    ratio: costs.map((c) => `${c >= 0 ? '+' : ''}${(c * 100).toFixed(0)}%`).join(', '),
+    goal: '≤ +15%',
+    met: worst <= 0.15 ? 'yes' : 'no',
+  });
+  rows.push({
+    id: 'B6',
+    workload: '',
+    figure: 'index caught up, s after the uploads',
+    nexus: s(catchUp),
+    baseline: '',
+    ratio: '',
+    goal: '',
+    met: '',
+  });
+  raw['B6uploads'] = { count, bytes, on, off, catchUp };
 }

@@ -11,6 +11,8 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 
 export interface NexusRun {
   wallMs: number;
+  /** From the worker's end until the search index had every upload (0 when it had them). */
+  indexCatchUpMs: number;
   apiPeakRss: number;
   apiRssBefore: number;
   workerPeakRss: number;
@@ -61,6 +63,17 @@ export async function runNexus(
   const worker = await runMeasured([WORKER_CLI, '--config', config, '--job', 'upload'], {
     NEXUS_LOG_FORMAT: 'json',
   });
+  // The index is fed behind the uploads: how long it takes after them to catch up.
+  const caughtUp = performance.now();
+  if (apiEnv['NEXUS_SEARCH'] !== 'off' && apiEnv['AZURE_STORAGE_CONNECTION_STRING'] === undefined)
+    for (;;) {
+      const status = await fetch(`${server.url}/v1/search/status`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      });
+      if (((await status.json()) as { pending: number }).pending === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  const indexCatchUpMs = performance.now() - caughtUp;
   const apiPeakRss = await apiSampler.stop();
   await server.stop();
   const summary = worker.stdout
@@ -75,6 +88,7 @@ export async function runNexus(
     );
   return {
     wallMs: worker.wallMs,
+    indexCatchUpMs,
     apiPeakRss,
     apiRssBefore,
     workerPeakRss: worker.peakRss,
