@@ -20,12 +20,13 @@ import type { BenchRow } from './row.ts';
 import { settleDisk } from './upload-runs.ts';
 import { benchUploads } from './uploads.ts';
 import { benchIndexingCost, benchSearch } from './search.ts';
+import { benchExport } from './export.ts';
 import { benchWebhookDelivery, benchWebhookIngest } from './webhooks.ts';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(
-    'Usage: npm run bench [-- B1 B1a B2 B3 B4 B5 B6 B7 B8 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n',
+    'Usage: npm run bench [-- B1 B1a B2 B3 B4 B5 B6 B7 B8 B9 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n',
   );
   process.exit(0);
 }
@@ -56,6 +57,7 @@ const BENCHMARKS: { ids: readonly string[]; run: (ctx: BenchContext) => Promise<
   { ids: ['B5'], run: (ctx) => benchWebhookDelivery(ctx.root, ctx.quick, ctx.rows, ctx.raw) },
   { ids: ['B8'], run: benchIncrements },
   { ids: ['B7'], run: benchDashboard },
+  { ids: ['B9'], run: benchExport },
   {
     ids: ['B6'],
     run: async (ctx) => {

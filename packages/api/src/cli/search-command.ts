@@ -42,7 +42,7 @@ interface SearchAnswer {
     snippet: { text: string; marks: [number, number][] };
     permalink: string;
   }[];
-  ranked: string;
+  order: 'relevance' | 'newest';
   indexing: { pending: number };
 }
 

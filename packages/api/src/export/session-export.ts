@@ -1,4 +1,5 @@
-import { ValidationError, type AgentScope, type Storage } from '@nexus/core';
+import type { AgentScope, Storage } from '@nexus/core';
+import { parseGeneration } from '../http/query-params.ts';
 import type { SecretMasker } from '../content/secret-mask.ts';
 import { pageEntries } from '../dashboard/transcript-page.ts';
 import { openTranscript, readSession } from '../transcripts/session-queries.ts';
@@ -45,13 +46,9 @@ export async function exportSession(
     thinking: parseSwitch('thinking', query.thinking, false),
     details: parseSwitch('details', query.details, true),
   };
-  if (query.g !== undefined && query.g !== '' && !/^[0-9a-f]{64}$/.test(query.g))
-    throw new ValidationError(
-      'invalid_generation',
-      `g names a generation by its SHA-256 (64 lowercase hex characters); got ${JSON.stringify(query.g.slice(0, 80))}.`,
-    );
+  const g = parseGeneration(query.g);
   const { session, rows } = await readSession(storage, scope, sessionId);
-  const sha256 = query.g === undefined || query.g === '' ? session.latestSha256 : query.g;
+  const sha256 = g ?? session.latestSha256;
   const opened = await openTranscript(storage, scope, session.sessionId, sha256, { rows });
   const header = exportHeader(session, opened.generation, masker, now);
   const turns = turnsOf(pageEntries(opened.body), masker);

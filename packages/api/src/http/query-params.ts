@@ -83,3 +83,14 @@ export function checkRange(
     throw new ValidationError('invalid_range', `${fromName} is after ${toName}; swap them.`);
   }
 }
+
+/** A `g` query parameter: a generation's SHA-256, or `undefined` when absent or empty. */
+export function parseGeneration(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^[0-9a-f]{64}$/.test(value))
+    throw new ValidationError(
+      'invalid_generation',
+      `g names a generation by its SHA-256 (64 lowercase hex characters), as a session's generations list it; got ${JSON.stringify(value.slice(0, 80))}.`,
+    );
+  return value;
+}

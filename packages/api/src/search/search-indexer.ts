@@ -174,6 +174,11 @@ export class SearchIndexer {
             }
             progress = { ...progress, sessions: progress.sessions + 1 };
             this.rebuild = progress;
+            if (progress.sessions % 1000 === 0)
+              this.logger.info(
+                { sessions: progress.sessions, generations: progress.generations },
+                'search index: listing stored sessions to rebuild',
+              );
           }
           cursor = page.cursor;
         } while (cursor !== undefined);

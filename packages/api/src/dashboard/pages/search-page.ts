@@ -18,7 +18,7 @@ interface SearchResult {
 interface SearchAnswer {
   readonly results: readonly SearchResult[];
   readonly syntax: string;
-  readonly ranked: string;
+  readonly order: 'relevance' | 'newest';
   readonly indexing: { readonly pending: number };
 }
 
@@ -114,9 +114,9 @@ function results(answer: SearchAnswer, titles: ReadonlyMap<string, string | null
       ${
         answer.results.length === 0
           ? 'No message matches.'
-          : `${answer.results.length} best match${answer.results.length === 1 ? '' : 'es'}, best first${
-              answer.ranked === 'all matches' ? '' : ` (ranked among ${answer.ranked})`
-            }.`
+          : answer.order === 'relevance'
+            ? `${answer.results.length} best match${answer.results.length === 1 ? '' : 'es'}, best first.`
+            : `${answer.results.length} newest matches: so many messages match that the newest come first; more words narrow it.`
       }
       ${
         answer.indexing.pending > 0

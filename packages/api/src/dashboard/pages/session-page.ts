@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
-import { ValidationError, scopeKey, validateScope, type Generation } from '@nexus/core';
+import { scopeKey, validateScope, type Generation } from '@nexus/core';
 import { authorize } from '../../auth/access.ts';
-import { parseLimit } from '../../http/query-params.ts';
+import { parseGeneration, parseLimit } from '../../http/query-params.ts';
 import { openTranscript, readSession } from '../../transcripts/session-queries.ts';
 import type { PageContext } from '../dashboard-routes.ts';
 import { renderConversation } from '../conversation.ts';
@@ -34,13 +34,8 @@ export async function sessionPage({
     scope,
     c.req.param('sessionId') ?? '',
   );
-  const g = c.req.query('g');
-  if (g !== undefined && g !== '' && !/^[0-9a-f]{64}$/.test(g))
-    throw new ValidationError(
-      'invalid_generation',
-      `g names a generation by its SHA-256 (64 lowercase hex characters), as the Generations list links it; got ${JSON.stringify(g.slice(0, 80))}.`,
-    );
-  const sha256 = g === undefined || g === '' ? session.latestSha256 : g;
+  const g = parseGeneration(c.req.query('g'));
+  const sha256 = g ?? session.latestSha256;
   const entryId = c.req.query('entry');
   const start = parseLimit(c.req.query('start'), 1, 100_000_000, 'start') - 1;
   const seeking = entryId !== undefined && entryId !== '';

@@ -60,7 +60,7 @@ export function searchRoutes(app: NexusApp, deps: SearchRouteDeps): void {
           snippet: snippetOf(deps.masker.mask(hit.text), query.terms),
           permalink: permalinkOf(hit),
         })),
-        ranked: answer.capped ? 'the most recently indexed matches' : 'all matches',
+        order: answer.capped ? 'newest' : 'relevance',
         indexing: { pending: search.status().pending },
       });
     },
