@@ -4,10 +4,10 @@ import { indexText, parseQuery } from './search-text.ts';
 import { snippetOf } from './snippet.ts';
 
 describe('indexText', () => {
-  it('writes CJK runs as overlapping pairs and their last character, Latin text as it is', () => {
-    expect(indexText('今天会议')).toBe(' 今天 天会 会议 议 ');
+  it('writes CJK runs as overlapping pairs then each character, Latin text as it is', () => {
+    expect(indexText('今天会议')).toBe(' 今天 天会 会议 今 天 会 议 ');
     expect(indexText('Café 会 ok')).toBe('Café  会  ok');
-    expect(indexText('회의를 시작')).toBe(' 회의 의를 를   시작 작 ');
+    expect(indexText('회의를 시작')).toBe(' 회의 의를 회 의 를   시작 시 작 ');
     expect(indexText('plain words')).toBe('plain words');
   });
 });
@@ -25,11 +25,11 @@ describe('parseQuery', () => {
     });
   });
 
-  it('turns a CJK word into a phrase of pairs, one character into a prefix', () => {
+  it('turns a CJK word into a phrase of pairs, one character into its own token', () => {
     expect(parseQuery('会议').match).toBe('"会议"');
     expect(parseQuery('会议记录').match).toBe('"会议 议记 记录"');
     expect(parseQuery('회의').match).toBe('"회의"');
-    expect(parseQuery('会').match).toBe('"会" *');
+    expect(parseQuery('会').match).toBe('"会"');
   });
 
   it('quotes whatever FTS5 would read as syntax, so no query is an engine error', () => {

@@ -4,20 +4,22 @@ import { ValidationError } from '@nexus/core';
  * Text as the index and the queries see it. SQLite's `unicode61` tokenizer folds case and accents
  * but keeps a run of Chinese, Japanese or Korean characters as one token, so a word inside it is
  * never found (OpenClaw's own search, #140736). Each such run is written as its overlapping
- * two-character pieces and its last character (今天会议 → 今天 天会 会议 议): a word of two or
- * more characters is then a phrase of pieces, one character a prefix. Pure.
+ * two-character pieces, then its characters one by one (今天会议 → 今天 天会 会议 今 天 会 议): a
+ * word of two or more characters is a phrase of pieces, one character a token of its own (a
+ * prefix of the pieces instead was measured at 30 ms p50, 98 ms p99 over a million messages:
+ * thousands of pieces begin with a common character). Pure.
  */
 const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
 const IS_CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
 /** What the full-text index stores for `text`. */
 export function indexText(text: string): string {
-  return text.replace(CJK_RUN, (run) => ` ${[...pairs(run), Array.from(run).at(-1)].join(' ')} `);
+  return text.replace(CJK_RUN, (run) => ` ${[...pairs(run), ...Array.from(run)].join(' ')} `);
 }
 
 /**
- * A query's text as the index's tokens: the same pairs, without the run's last character (in
- * the text a word is followed by more of its run, or by that character alone).
+ * A query's text as the index's tokens: the same pairs (a run's characters one by one follow all
+ * of its pairs in the index, so they are not part of a phrase).
  */
 function queryText(text: string): string {
   return text.replace(CJK_RUN, (run) => {
@@ -92,8 +94,8 @@ export function parseQuery(input: string): ParsedQuery {
 /** One term as FTS5 syntax: a quoted phrase (the tokenizer splits it as it split the text). */
 function termExpression(text: string, prefix: boolean): string {
   const chars = Array.from(text.trim());
-  // One CJK character: every piece that begins with it (and a run's last character).
-  if (chars.length === 1 && IS_CJK.test(text)) return `${quote(text)} *`;
+  // One CJK character: the token of that character.
+  if (chars.length === 1 && IS_CJK.test(text)) return `${quote(text)}${prefix ? ' *' : ''}`;
   return `${quote(queryText(text).replace(/\s+/g, ' ').trim())}${prefix ? ' *' : ''}`;
 }
 

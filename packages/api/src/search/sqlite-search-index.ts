@@ -54,7 +54,8 @@ export const SEARCH_INDEX_FILE = 'search.sqlite';
 export const RANKED = 3_000;
 /** A time filter this many months long or shorter is also applied inside the full-text index. */
 const MAX_MONTH_TOKENS = 36;
-const SCHEMA_VERSION = '1';
+/** 2: CJK characters also indexed one by one. A different version is dropped and rebuilt. */
+const SCHEMA_VERSION = '2';
 const ROLE_CODE: Readonly<Record<SearchRole, number>> = { user: 1, assistant: 2, tool: 3 };
 const ROLE_OF: readonly (SearchRole | undefined)[] = [undefined, 'user', 'assistant', 'tool'];
 
