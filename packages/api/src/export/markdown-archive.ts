@@ -3,8 +3,8 @@ import type { SecretMasker } from '../content/secret-mask.ts';
 import { pageEntries } from '../dashboard/transcript-page.ts';
 import {
   listAgents,
-  listSessions,
   openTranscript,
+  sessionsOf,
   type SessionListItem,
   type SessionListOptions,
 } from '../transcripts/session-queries.ts';
@@ -38,32 +38,23 @@ export async function* markdownArchive(
       : [{ hostId: target.hostId, agentId: target.agentId }];
   const options: ExportOptions = { thinking: false, details: true };
   for (const scope of scopes) {
-    let cursor: string | undefined;
-    do {
-      const page = await listSessions(storage, scope, {
-        ...range,
-        limit: 200,
-        ...(cursor === undefined ? {} : { cursor }),
-      });
-      for (const session of page.sessions) {
-        const render = () => renderMarkdown(storage, masker, scope, session, options, now);
-        const held: Uint8Array[] = [];
-        let size = 0;
-        for await (const piece of render()) {
-          size += piece.byteLength;
-          if (size <= HELD_BYTES) held.push(piece);
-        }
-        yield tarHeader({
-          name: `${scope.hostId}/${scope.agentId}/${session.activityAt.slice(0, 10)}-${session.sessionId}.md`,
-          size,
-          mtimeMs: Date.parse(session.activityAt),
-        });
-        if (size <= HELD_BYTES) yield* held;
-        else yield* render();
-        yield padding(size);
+    for await (const session of sessionsOf(storage, scope, range)) {
+      const render = () => renderMarkdown(storage, masker, scope, session, options, now);
+      const held: Uint8Array[] = [];
+      let size = 0;
+      for await (const piece of render()) {
+        size += piece.byteLength;
+        if (size <= HELD_BYTES) held.push(piece);
       }
-      cursor = page.cursor;
-    } while (cursor !== undefined);
+      yield tarHeader({
+        name: `${scope.hostId}/${scope.agentId}/${session.activityAt.slice(0, 10)}-${session.sessionId}.md`,
+        size,
+        mtimeMs: Date.parse(session.activityAt),
+      });
+      if (size <= HELD_BYTES) yield* held;
+      else yield* render();
+      yield padding(size);
+    }
   }
   yield tarEnd();
 }

@@ -23,6 +23,16 @@ export interface ExportQuery {
   readonly details?: string | undefined;
 }
 
+/** An export's query from a request's query parameters. */
+export function exportQueryOf(query: (name: string) => string | undefined): ExportQuery {
+  return {
+    format: query('format'),
+    g: query('g'),
+    thinking: query('thinking'),
+    details: query('details'),
+  };
+}
+
 const TYPES: Readonly<Record<ExportFormat, { type: string; extension: string }>> = {
   markdown: { type: 'text/markdown; charset=utf-8', extension: 'md' },
   json: { type: 'application/json; charset=utf-8', extension: 'json' },

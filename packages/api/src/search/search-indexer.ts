@@ -4,7 +4,7 @@ import { NotFoundError, coerceError, type Storage } from '@nexus/core';
 import { pageEntries } from '../dashboard/transcript-page.ts';
 import { loadGenerationRows, readGeneration } from '../transcripts/generation-content.ts';
 import type { GenerationRow } from '../transcripts/rows.ts';
-import { listAgents, listSessions } from '../transcripts/session-queries.ts';
+import { listAgents, sessionsOf } from '../transcripts/session-queries.ts';
 import { searchDocOf, type SearchDoc } from './search-docs.ts';
 import type { PendingGeneration, SqliteSearchIndex } from './sqlite-search-index.ts';
 
@@ -153,35 +153,27 @@ export class SearchIndexer {
     try {
       for (const agent of await listAgents(this.storage)) {
         const scope = { hostId: agent.hostId, agentId: agent.agentId };
-        let cursor: string | undefined;
-        do {
-          const page = await listSessions(this.storage, scope, {
-            limit: 500,
-            ...(cursor === undefined ? {} : { cursor }),
-          });
-          for (const session of page.sessions) {
-            const rows = await loadGenerationRows(this.storage, scope, session.sessionId);
-            for (const row of leaves(rows)) {
-              // Stored already: nothing to wait for.
-              this.enqueue({
-                ...scope,
-                sessionId: session.sessionId,
-                sha256: row.sha256,
-                fromByte: 0,
-                fromLine: 0,
-              })();
-              progress = { ...progress, generations: progress.generations + 1 };
-            }
-            progress = { ...progress, sessions: progress.sessions + 1 };
-            this.rebuild = progress;
-            if (progress.sessions % 1000 === 0)
-              this.logger.info(
-                { sessions: progress.sessions, generations: progress.generations },
-                'search index: listing stored sessions to rebuild',
-              );
+        for await (const session of sessionsOf(this.storage, scope)) {
+          const rows = await loadGenerationRows(this.storage, scope, session.sessionId);
+          for (const row of leaves(rows)) {
+            // Stored already: nothing to wait for.
+            this.enqueue({
+              ...scope,
+              sessionId: session.sessionId,
+              sha256: row.sha256,
+              fromByte: 0,
+              fromLine: 0,
+            })();
+            progress = { ...progress, generations: progress.generations + 1 };
           }
-          cursor = page.cursor;
-        } while (cursor !== undefined);
+          progress = { ...progress, sessions: progress.sessions + 1 };
+          this.rebuild = progress;
+          if (progress.sessions % 1000 === 0)
+            this.logger.info(
+              { sessions: progress.sessions, generations: progress.generations },
+              'search index: listing stored sessions to rebuild',
+            );
+        }
       }
     } finally {
       progress = { ...progress, finishedAt: new Date().toISOString() };

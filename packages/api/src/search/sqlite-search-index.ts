@@ -1,19 +1,12 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { GenerationToIndex } from '../transcripts/ingest-transcript.ts';
 import type { SearchDoc, SearchRole } from './search-docs.ts';
 import { indexText, type ParsedQuery } from './search-text.ts';
 
 /** A stored generation waiting to be indexed: its messages from `fromLine` (byte `fromByte`) on. */
-export interface PendingGeneration {
-  readonly hostId: string;
-  readonly agentId: string;
-  readonly sessionId: string;
-  readonly sha256: string;
-  /** Where its new messages start: 0, or the end of the generation it extends (an increment). */
-  readonly fromByte: number;
-  readonly fromLine: number;
-}
+export type PendingGeneration = GenerationToIndex;
 
 export interface SearchFilters {
   /** Only these hosts (what the key may read, or the one asked for); absent: all. */

@@ -1,5 +1,5 @@
 import type { AgentScope, Storage } from '@nexus/core';
-import { listSessions, openTranscript, type SessionListOptions } from './session-queries.ts';
+import { openTranscript, sessionsOf, type SessionListOptions } from './session-queries.ts';
 import { padding, tarEnd, tarHeader } from './tar-entry.ts';
 
 /**
@@ -12,29 +12,20 @@ export async function* sessionBundle(
   scope: AgentScope,
   range: Omit<SessionListOptions, 'limit' | 'cursor'>,
 ): AsyncGenerator<Uint8Array> {
-  let cursor: string | undefined;
-  do {
-    const page = await listSessions(storage, scope, {
-      ...range,
-      limit: 200,
-      ...(cursor === undefined ? {} : { cursor }),
+  for await (const session of sessionsOf(storage, scope, range)) {
+    const { bytes, body } = await openTranscript(
+      storage,
+      scope,
+      session.sessionId,
+      session.latestSha256,
+    );
+    yield tarHeader({
+      name: `agents/${scope.agentId}/sessions/${session.sessionId}.jsonl`,
+      size: bytes,
+      mtimeMs: Date.parse(session.activityAt),
     });
-    for (const session of page.sessions) {
-      const { bytes, body } = await openTranscript(
-        storage,
-        scope,
-        session.sessionId,
-        session.latestSha256,
-      );
-      yield tarHeader({
-        name: `agents/${scope.agentId}/sessions/${session.sessionId}.jsonl`,
-        size: bytes,
-        mtimeMs: Date.parse(session.activityAt),
-      });
-      yield* body;
-      yield padding(bytes);
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+    yield* body;
+    yield padding(bytes);
+  }
   yield tarEnd();
 }

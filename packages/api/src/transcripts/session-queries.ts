@@ -57,6 +57,24 @@ export interface SessionListOptions {
   readonly cursor?: string;
 }
 
+/** Every session of an agent in a time range, most recently active first, read a page at a time. */
+export async function* sessionsOf(
+  storage: Storage,
+  scope: AgentScope,
+  range: Omit<SessionListOptions, 'limit' | 'cursor'> = {},
+): AsyncGenerator<SessionListItem> {
+  let cursor: string | undefined;
+  do {
+    const page = await listSessions(storage, scope, {
+      ...range,
+      limit: 200,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    yield* page.sessions;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}
+
 /** A session in a list: everything but the per-day usage, which `getSession` returns. */
 export type SessionListItem = Omit<SessionRecord, 'usage'>;
 

@@ -8,7 +8,7 @@ import { renderConversation } from '../conversation.ts';
 import { bytes, compact, count, hrefWith, layout, usd, when, type Html } from '../page.ts';
 import { ENTRIES_PER_PAGE, readTranscriptPage } from '../transcript-page.ts';
 import { sessionHref } from './sessions-page.ts';
-import { exportSession } from '../../export/session-export.ts';
+import { exportQueryOf, exportSession } from '../../export/session-export.ts';
 
 /**
  * One session as a person reads it, a page of entries at a time (`?start=`), or the page holding
@@ -22,12 +22,7 @@ export async function sessionPage({
   checkpoints,
   masker,
 }: PageContext): Promise<Html> {
-  const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
-  authorize(viewer.principal, {
-    kind: 'read',
-    hostId: scope.hostId,
-    what: `reads a session of host ${scope.hostId}`,
-  });
+  const scope = readableScope({ c, viewer }, 'reads a session');
   // The session, its generations and their rows in one read; the transcript opens from the rows.
   const { session, generations, rows } = await readSession(
     storage,
@@ -173,12 +168,7 @@ function generationList(generations: readonly Generation[], shown: string, base:
 
 /** The exact bytes of one generation, as a download (never rendered by the browser). */
 export async function rawTranscript({ c, viewer, storage }: PageContext): Promise<Response> {
-  const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
-  authorize(viewer.principal, {
-    kind: 'read',
-    hostId: scope.hostId,
-    what: `downloads a transcript of host ${scope.hostId}`,
-  });
+  const scope = readableScope({ c, viewer }, 'downloads a transcript');
   const sessionId = c.req.param('sessionId') ?? '';
   const opened = await openTranscript(storage, scope, sessionId, c.req.query('g') ?? '');
   return new Response(ReadableStream.from(opened.body), {
@@ -200,23 +190,27 @@ export async function exportFromPage({
   masker,
   now,
 }: PageContext): Promise<Response> {
-  const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
-  authorize(viewer.principal, {
-    kind: 'read',
-    hostId: scope.hostId,
-    what: `exports a session of host ${scope.hostId}`,
-  });
+  const scope = readableScope({ c, viewer }, 'exports a session');
   return exportSession(
     storage,
     masker,
     scope,
     c.req.param('sessionId') ?? '',
-    {
-      format: c.req.query('format'),
-      g: c.req.query('g'),
-      thinking: c.req.query('thinking'),
-      details: c.req.query('details'),
-    },
+    exportQueryOf((name) => c.req.query(name)),
     now(),
   );
+}
+
+/** The host and agent of the path, once the viewer was found allowed to read that host. */
+function readableScope(
+  { c, viewer }: Pick<PageContext, 'c' | 'viewer'>,
+  what: string,
+): ReturnType<typeof validateScope> {
+  const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
+  authorize(viewer.principal, {
+    kind: 'read',
+    hostId: scope.hostId,
+    what: `${what} of host ${scope.hostId}`,
+  });
+  return scope;
 }

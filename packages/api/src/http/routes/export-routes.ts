@@ -1,7 +1,7 @@
 import type { Storage } from '@nexus/core';
 import type { SecretMasker } from '../../content/secret-mask.ts';
 import { markdownArchive } from '../../export/markdown-archive.ts';
-import { exportSession } from '../../export/session-export.ts';
+import { exportQueryOf, exportSession } from '../../export/session-export.ts';
 import { parseFormat } from '../../export/export-header.ts';
 import { authorize } from '../../auth/access.ts';
 import { ValidationError } from '@nexus/core';
@@ -32,12 +32,7 @@ export function exportRoutes(app: NexusApp, deps: ExportRouteDeps): void {
         masker,
         authorizedScope(c, defaultHostId, 'read', () => 'exports a session'),
         c.req.param('sessionId') ?? '',
-        {
-          format: c.req.query('format'),
-          g: c.req.query('g'),
-          thinking: c.req.query('thinking'),
-          details: c.req.query('details'),
-        },
+        exportQueryOf((name) => c.req.query(name)),
         now(),
       ),
   });
