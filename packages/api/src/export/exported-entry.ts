@@ -1,3 +1,4 @@
+import type { UsageFigures } from '@nexus/core';
 import type { PageEntry } from '../dashboard/transcript-page.ts';
 import { isObject, messageOf, str, type Turn } from './turns.ts';
 
@@ -22,14 +23,8 @@ export interface ToolCallExport {
   } | null;
 }
 
-export interface UsageExport {
-  readonly input: number;
-  readonly output: number;
-  readonly cacheRead: number;
-  readonly cacheWrite: number;
-  readonly totalTokens: number;
-  readonly costUsd: number;
-}
+/** A message's tokens and cost: the figures of a usage record, without its day and model. */
+export type UsageExport = Omit<UsageFigures, 'day' | 'provider' | 'model'>;
 
 /** A message, normalised: what JSON and Markdown exports are made of. */
 export interface MessageExport {
