@@ -43,6 +43,8 @@ export class SearchIndexer {
   private stopped = false;
   private running: Promise<void> | undefined;
   private rebuild: RebuildProgress | undefined;
+  /** Counts rebuilds: a generation being indexed when the index was emptied is not marked done. */
+  private epoch = 0;
   /** Generations queued whose rows are being written now, by key, with how many uploads. */
   private readonly recording = new Map<string, number>();
   private readonly nowMs: () => number;
@@ -148,6 +150,7 @@ export class SearchIndexer {
       generations: 0,
     };
     this.rebuild = progress;
+    this.epoch += 1;
     this.index.recreate();
     this.logger.info('search index: rebuilding from storage');
     try {
@@ -156,14 +159,15 @@ export class SearchIndexer {
         for await (const session of sessionsOf(this.storage, scope)) {
           const rows = await loadGenerationRows(this.storage, scope, session.sessionId);
           for (const row of leaves(rows)) {
-            // Stored already: nothing to wait for.
-            this.enqueue({
+            // Stored already: nothing to wait for, and no upload to make way for.
+            this.index.enqueue({
               ...scope,
               sessionId: session.sessionId,
               sha256: row.sha256,
               fromByte: 0,
               fromLine: 0,
-            })();
+            });
+            this.wakeUp?.();
             progress = { ...progress, generations: progress.generations + 1 };
           }
           progress = { ...progress, sessions: progress.sessions + 1 };
@@ -230,6 +234,7 @@ export class SearchIndexer {
   }
 
   private async indexGeneration(item: PendingGeneration): Promise<void> {
+    const epoch = this.epoch;
     const scope = { hostId: item.hostId, agentId: item.agentId };
     const rows = await loadGenerationRows(this.storage, scope, item.sessionId);
     // Queued before its row was written: an upload that then failed stored nothing to index.
@@ -262,7 +267,9 @@ export class SearchIndexer {
     }
     await this.turn();
     if (this.stopped) throw new StoppedError();
-    this.index.add(item, docs, true);
+    // Emptied meanwhile (a rebuild): its earlier batches are gone, and the rebuild queued it
+    // again; marked done now, that copy would be skipped.
+    this.index.add(item, docs, epoch === this.epoch);
   }
 
   /** Waits for the index's turn: uploads quiet for a moment, or a batch not written for long. */
