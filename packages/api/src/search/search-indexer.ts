@@ -116,6 +116,11 @@ export class SearchIndexer {
     return this.index.search(...args);
   }
 
+  /** Generations waiting to be indexed (every search answer says how many). */
+  pendingCount(): number {
+    return this.index.pendingCount();
+  }
+
   /** What `GET /v1/search/status` shows. */
   status(): {
     messages: number;

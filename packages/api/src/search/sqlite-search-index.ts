@@ -281,7 +281,9 @@ export class SqliteSearchIndex {
         // no such file (an in-memory index, or no WAL yet)
       }
     return {
-      messages: count('SELECT count(*) AS n FROM docs'),
+      // Rows are only ever added (an emptying drops the table), so the last id is their count:
+      // `count(*)` would read every page of the text (seconds at a million messages).
+      messages: count('SELECT coalesce(max(id), 0) AS n FROM docs'),
       pending: count('SELECT count(*) AS n FROM pending'),
       bytes,
     };

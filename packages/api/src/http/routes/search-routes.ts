@@ -61,7 +61,7 @@ export function searchRoutes(app: NexusApp, deps: SearchRouteDeps): void {
           permalink: permalinkOf(hit),
         })),
         order: answer.capped ? 'newest' : 'relevance',
-        indexing: { pending: search.status().pending },
+        indexing: { pending: search.pendingCount() },
       });
     },
   });
