@@ -1,4 +1,12 @@
 import { html, raw } from 'hono/html';
+import {
+  argumentsSummary,
+  contentBlocks,
+  isObject,
+  scalar,
+  str,
+  type Json,
+} from '../content/transcript-json.ts';
 import { renderMarkdown } from './markdown.ts';
 import { compact, usd, when, type Html } from './page.ts';
 import type { PageEntry } from './transcript-page.ts';
@@ -8,15 +16,6 @@ export const MAX_SHOWN_CHARS = 64 * 1024;
 /** Images larger than this (as base64) are named, not shown. */
 const MAX_IMAGE_CHARS = 4 * 1024 * 1024;
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
-
-type Json = Readonly<Record<string, unknown>>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-/** A string or number field as text; anything else as "?". */
-const scalar = (value: unknown): string =>
-  typeof value === 'string' || typeof value === 'number' ? String(value) : '?';
 
 /** The id an entry's element carries, for its permalink (`#e-<id>`, else `#l-<line>`). */
 export function anchorOf(entry: PageEntry): string {
@@ -224,7 +223,7 @@ function toolCall(block: Json, result: PageEntry | undefined): Html {
     ${result === undefined ? '' : raw(`id="${anchorOf(result)}"`)}
   >
     <summary>
-      <strong>${name}</strong> <code>${argumentsSummary(block['arguments'])}</code>
+      <strong>${name}</strong> <code>${argumentsSummary(block['arguments'], 120)}</code>
       ${errored ? html`<span class="badge error">error</span>` : ''}
       ${result === undefined ? html`<span class="muted">(result not on this page)</span>` : ''}
     </summary>
@@ -247,21 +246,6 @@ function toolResultBody(message: Json): Html {
         ? html`<pre class="raw">${shown(str(block['text']) ?? '')}</pre>`
         : jsonBlock(block),
   )}`;
-}
-
-/** `{"command":"gcalcli agenda"}` → `command: gcalcli agenda`, short. */
-function argumentsSummary(args: unknown): string {
-  if (!isObject(args)) return typeof args === 'string' ? args.slice(0, 120) : '';
-  const text = Object.entries(args)
-    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join(', ')
-    .replace(/\s+/g, ' ');
-  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
-}
-
-function contentBlocks(content: unknown): Json[] {
-  if (typeof content === 'string') return [{ type: 'text', text: content }];
-  return Array.isArray(content) ? content.filter(isObject) : [];
 }
 
 function textBlock(text: string, markdown: boolean): Html {

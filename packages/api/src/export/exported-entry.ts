@@ -1,8 +1,14 @@
 import type { UsageFigures } from '@nexus/core';
 import type { PageEntry } from '../dashboard/transcript-page.ts';
-import { isObject, messageOf, str, type Turn } from './turns.ts';
-
-type Json = Readonly<Record<string, unknown>>;
+import {
+  contentBlocks,
+  isObject,
+  messageOf,
+  scalar,
+  str,
+  type Json,
+} from '../content/transcript-json.ts';
+import type { Turn } from './turns.ts';
 
 /** An image in a message, named by its type and size, never its bytes (`images as references`). */
 export interface ImageRef {
@@ -62,14 +68,6 @@ export interface EventExport {
 
 export type EntryExport = MessageExport | EventExport;
 
-const blocksOf = (content: unknown): Json[] =>
-  typeof content === 'string'
-    ? [{ type: 'text', text: content }]
-    : Array.isArray(content)
-      ? content.filter(isObject)
-      : [];
-const scalar = (value: unknown): string =>
-  typeof value === 'string' || typeof value === 'number' ? String(value) : '?';
 const num = (value: unknown): number =>
   typeof value === 'number' && Number.isFinite(value) ? value : 0;
 
@@ -97,7 +95,7 @@ export function exportEntry(turn: Turn, options: { thinking: boolean }): EntryEx
   };
   const message = messageOf(entry);
   if (message === undefined) return { kind: 'event', ...base, ...eventOf(entry) };
-  const blocks = blocksOf(message['content']);
+  const blocks = contentBlocks(message['content']);
   const usage = isObject(message['usage']) ? message['usage'] : undefined;
   const stop = str(message['stopReason']);
   const failed = stop === 'error' || stop === 'aborted';
@@ -139,7 +137,7 @@ function toolCallOf(block: Json, results: ReadonlyMap<string, PageEntry>): ToolC
   const id = str(block['id']) ?? null;
   const result = id === null ? undefined : results.get(id);
   const message = result === undefined ? undefined : messageOf(result);
-  const blocks = blocksOf(message?.['content']);
+  const blocks = contentBlocks(message?.['content']);
   return {
     id,
     name: str(block['name']) ?? 'tool',

@@ -2,7 +2,7 @@ import { html, raw } from 'hono/html';
 import { DASHBOARD_CSS } from '../dashboard/assets.ts';
 import { renderConversation } from '../dashboard/conversation.ts';
 import type { PageEntry } from '../dashboard/transcript-page.ts';
-import { markdownHeader } from './markdown-export.ts';
+import { headerFacts } from './markdown-export.ts';
 import type { ExportHeader } from './export-header.ts';
 import type { Turn } from './turns.ts';
 
@@ -26,10 +26,7 @@ export async function* htmlExport(
   header: ExportHeader,
 ): AsyncGenerator<string> {
   const title = header.title ?? `Session ${header.sessionId}`;
-  const facts = markdownHeader(header)
-    .split('\n')
-    .filter((line) => line.startsWith('- '))
-    .map((line) => line.slice(2).replace(/`/g, ''));
+  const facts = headerFacts(header, (text) => text);
   // The document up to the conversation; it is closed after the last turn.
   yield String(
     await html`<!doctype html>

@@ -11,6 +11,7 @@ import {
 import { padding, tarEnd, tarHeader } from '../transcripts/tar-entry.ts';
 import { exportHeader, type ExportOptions } from './export-header.ts';
 import { markdownExport } from './markdown-export.ts';
+import { encoded } from './session-export.ts';
 import { turnsOf } from './turns.ts';
 
 /** A session's Markdown up to this size is kept from its one rendering; a larger one is rendered twice. */
@@ -68,11 +69,11 @@ async function* renderMarkdown(
   now: Date,
 ): AsyncGenerator<Uint8Array> {
   const opened = await openTranscript(storage, scope, session.sessionId, session.latestSha256);
-  const encoder = new TextEncoder();
-  for await (const piece of markdownExport(
-    turnsOf(pageEntries(opened.body), masker),
-    exportHeader(session, opened.generation, masker, now),
-    options,
-  ))
-    yield encoder.encode(piece);
+  yield* encoded(
+    markdownExport(
+      turnsOf(pageEntries(opened.body), masker),
+      exportHeader(session, opened.generation, masker, now),
+      options,
+    ),
+  );
 }

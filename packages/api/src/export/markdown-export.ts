@@ -1,3 +1,4 @@
+import { argumentsSummary, isObject } from '../content/transcript-json.ts';
 import {
   exportEntry,
   type ImageRef,
@@ -32,15 +33,20 @@ export async function* markdownExport(
 }
 
 export function markdownHeader(header: ExportHeader): string {
-  const facts = [
-    `- Host / agent: ${header.hostId} / ${header.agentId}`,
-    `- Session: \`${header.sessionId}\``,
-    `- Generation: \`${header.generation.sha256.slice(0, 12)}\` (${header.generation.kind}, received ${header.generation.receivedAt}), ${header.generation.lines} entries`,
-    ...(header.models.length > 0 ? [`- Models: ${header.models.join(', ')}`] : []),
-    `- Tokens: ${header.tokens}, cost: $${header.costUsd.toFixed(4)}`,
-    `- Exported by Nexus at ${header.exportedAt}; secrets are masked`,
-  ];
+  const facts = headerFacts(header, (text) => `\`${text}\``).map((fact) => `- ${fact}`);
   return `# ${oneLine(header.title ?? `Session ${header.sessionId}`)}\n\n${facts.join('\n')}\n\n`;
+}
+
+/** The session's facts above its messages, one line each; `code` marks ids (Markdown: backticks). */
+export function headerFacts(header: ExportHeader, code: (text: string) => string): string[] {
+  return [
+    `Host / agent: ${header.hostId} / ${header.agentId}`,
+    `Session: ${code(header.sessionId)}`,
+    `Generation: ${code(header.generation.sha256.slice(0, 12))} (${header.generation.kind}, received ${header.generation.receivedAt}), ${header.generation.lines} entries`,
+    ...(header.models.length > 0 ? [`Models: ${header.models.join(', ')}`] : []),
+    `Tokens: ${header.tokens}, cost: $${header.costUsd.toFixed(4)}`,
+    `Exported by Nexus at ${header.exportedAt}; secrets are masked`,
+  ];
 }
 
 function messageMarkdown(message: MessageExport, options: ExportOptions): string {
@@ -82,7 +88,7 @@ function messageMarkdown(message: MessageExport, options: ExportOptions): string
 
 function toolCallMarkdown(call: ToolCallExport): string {
   const result = call.result;
-  const summary = `Tool call: ${call.name}${result?.isError === true ? ' (error)' : ''}${argumentsSummary(call.arguments)}`;
+  const summary = `Tool call: ${call.name}${result?.isError === true ? ' (error)' : ''}${argumentsLine(call.arguments)}`;
   // `undefined` for a value JSON cannot hold.
   const args = (JSON.stringify(call.arguments, null, 2) as string | undefined) ?? 'null';
   const parts = [
@@ -99,14 +105,10 @@ function toolCallMarkdown(call: ToolCallExport): string {
   return parts.join('\n\n');
 }
 
-function argumentsSummary(args: unknown): string {
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) return '';
-  const text = Object.entries(args)
-    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join(', ')
-    .replace(/\s+/g, ' ');
-  if (text === '') return '';
-  return ` · ${text.length > 100 ? `${text.slice(0, 99)}…` : text}`;
+/** The arguments of an object, short, after " · " (nothing for anything else). */
+function argumentsLine(args: unknown): string {
+  const text = isObject(args) ? argumentsSummary(args, 100) : '';
+  return text === '' ? '' : ` · ${text}`;
 }
 
 const imageLine = (image: ImageRef): string =>

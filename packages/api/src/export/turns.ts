@@ -1,24 +1,12 @@
 import type { SecretMasker } from '../content/secret-mask.ts';
 import type { PageEntry } from '../dashboard/transcript-page.ts';
-
-type Json = Readonly<Record<string, unknown>>;
-
-export const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-export const str = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : undefined;
+import { isObject, maskedEntry, messageOf, str, type Json } from '../content/transcript-json.ts';
 
 /** An entry of the transcript with the results of the tool calls it made, when they follow it. */
 export interface Turn {
   readonly entry: PageEntry;
   /** Tool results by the id of the call they answer. */
   readonly results: ReadonlyMap<string, PageEntry>;
-}
-
-/** The message an entry holds, if it is a `message` entry. */
-export function messageOf(entry: PageEntry): Json | undefined {
-  const message = entry.value?.['message'];
-  return entry.value?.['type'] === 'message' && isObject(message) ? message : undefined;
 }
 
 /** The ids of the tool calls an assistant message makes. */
@@ -44,11 +32,7 @@ export async function* turnsOf(
   let held: { entry: PageEntry; calls: Set<string>; results: Map<string, PageEntry> } | undefined;
   for await (const batch of batches) {
     for (const unmasked of batch) {
-      const entry: PageEntry = {
-        ...unmasked,
-        value: masker.maskJson(unmasked.value) as PageEntry['value'],
-        ...(unmasked.raw === undefined ? {} : { raw: masker.mask(unmasked.raw) }),
-      };
+      const entry = maskedEntry(unmasked, masker);
       const message = messageOf(entry);
       const callId = message?.['role'] === 'toolResult' ? str(message['toolCallId']) : undefined;
       if (held !== undefined && callId !== undefined && held.calls.has(callId)) {

@@ -1,3 +1,4 @@
+import { contentBlocks, messageOf, str } from '../content/transcript-json.ts';
 import type { PageEntry } from '../dashboard/transcript-page.ts';
 
 /** Who wrote a searchable message: the user, the assistant, or a tool (its call or its result). */
@@ -19,26 +20,15 @@ export interface SearchDoc {
 /** Text of one message indexed at most; the rest is in the transcript, not in search. */
 export const MAX_DOC_CHARS = 16 * 1024;
 
-type Json = Readonly<Record<string, unknown>>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * The searchable message an entry holds, if any: a user's or assistant's text (thinking is not
  * searched), or, as `tool`, a tool call's name and arguments, or a tool result's text. Pure.
  */
 export function searchDocOf(entry: PageEntry): SearchDoc | undefined {
-  const value = entry.value;
-  const message = value?.['message'];
-  if (value?.['type'] !== 'message' || !isObject(message)) return undefined;
+  const message = messageOf(entry);
+  if (message === undefined) return undefined;
   const role = message['role'];
-  const content = message['content'];
-  const blocks: Json[] =
-    typeof content === 'string'
-      ? [{ type: 'text', text: content }]
-      : Array.isArray(content)
-        ? content.filter(isObject)
-        : [];
+  const blocks = contentBlocks(message['content']);
   const texts: string[] = [];
   let searchRole: SearchRole;
   if (role === 'user' || role === 'assistant') {
@@ -49,8 +39,7 @@ export function searchDocOf(entry: PageEntry): SearchDoc | undefined {
       const calls = blocks
         .filter((block) => block['type'] === 'toolCall')
         .map((block) => {
-          const name = typeof block['name'] === 'string' ? block['name'] : '';
-          return `${name} ${JSON.stringify(block['arguments'] ?? '')}`;
+          return `${str(block['name']) ?? ''} ${JSON.stringify(block['arguments'] ?? '')}`;
         });
       texts.push(...calls);
       if (calls.length > 0) searchRole = 'tool';
@@ -61,8 +50,8 @@ export function searchDocOf(entry: PageEntry): SearchDoc | undefined {
   } else return undefined;
   const text = texts.join('\n\n').slice(0, MAX_DOC_CHARS);
   if (text.trim() === '') return undefined;
-  const id = value['id'];
-  const timestamp = value['timestamp'];
+  const id = entry.value?.['id'];
+  const timestamp = entry.value?.['timestamp'];
   const timeMs = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
   return {
     entry: typeof id === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(id) ? id : `~${entry.index}`,

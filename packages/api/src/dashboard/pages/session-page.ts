@@ -9,6 +9,7 @@ import { bytes, compact, count, hrefWith, layout, usd, when, type Html } from '.
 import { ENTRIES_PER_PAGE, readTranscriptPage } from '../transcript-page.ts';
 import { sessionHref } from './sessions-page.ts';
 import { exportQueryOf, exportSession } from '../../export/session-export.ts';
+import { maskedEntry } from '../../content/transcript-json.ts';
 
 /**
  * One session as a person reads it, a page of entries at a time (`?start=`), or the page holding
@@ -50,11 +51,7 @@ export async function sessionPage({
   });
   const base = sessionHref(session);
   // What the page shows is masked; the raw download below is the exact bytes.
-  const entries = page.entries.map((entry) => ({
-    ...entry,
-    value: masker.maskJson(entry.value) as typeof entry.value,
-    ...(entry.raw === undefined ? {} : { raw: masker.mask(entry.raw) }),
-  }));
+  const entries = page.entries.map((entry) => maskedEntry(entry, masker));
   const title =
     session.title === undefined || session.title === null ? undefined : masker.mask(session.title);
   const here = sha256 === session.latestSha256 ? base : hrefWith(base, { g: sha256 });

@@ -2,6 +2,8 @@ import { NotImplementedError, ValidationError, validateHostId, validateId } from
 import { authorize } from '../../auth/access.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { SecretMasker } from '../../content/secret-mask.ts';
+import { sessionHref } from '../../dashboard/pages/sessions-page.ts';
+import { ENTRIES_PER_PAGE } from '../../dashboard/transcript-page.ts';
 import { SEARCH_ROLES, type SearchRole } from '../../search/search-docs.ts';
 import type { SearchIndexer } from '../../search/search-indexer.ts';
 import { QUERY_SYNTAX, parseQuery } from '../../search/search-text.ts';
@@ -137,9 +139,9 @@ function permalinkOf(hit: {
   entry: string;
   line: number;
 }): string {
-  const base = `/hosts/${encodeURIComponent(hit.hostId)}/agents/${encodeURIComponent(hit.agentId)}/sessions/${encodeURIComponent(hit.sessionId)}`;
+  const base = sessionHref(hit);
   const g = `g=${hit.sha256}`;
   return hit.entry.startsWith('~')
-    ? `${base}?${g}&start=${hit.line - (hit.line % 100) + 1}#l-${hit.line}`
+    ? `${base}?${g}&start=${hit.line - (hit.line % ENTRIES_PER_PAGE) + 1}#l-${hit.line}`
     : `${base}?${g}&entry=${encodeURIComponent(hit.entry)}#e-${hit.entry}`;
 }
