@@ -8,6 +8,7 @@ export * from './storage/embedded/open-embedded-storage.ts';
 export * from './http/app-env.ts';
 export * from './hosts/host-upgrade.ts';
 export * from './storage/azure/open-azure-storage.ts';
+export * from './search/search-index.ts';
 export * from './search/sqlite-search-index.ts';
 export * from './search/search-indexer.ts';
 export * from './search/search-text.ts';

@@ -42,6 +42,7 @@ describe('the Azure Functions build', () => {
       const output = stdout + stderr;
       expect(output).toContain('HTTP streaming enabled');
       expect(output).toMatch(/register function "nexus"/);
+      expect(output).toMatch(/register function "nexus-search-index"/);
       expect(output).toContain('loaded');
     },
   );

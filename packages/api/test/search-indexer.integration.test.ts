@@ -18,6 +18,7 @@ it('a rebuild while a generation is half indexed still ends with all of its mess
   const indexer = new SearchIndexer({
     storage,
     index,
+    queue: index,
     logger: pino({ level: 'silent' }),
     nowMs: () => clockMs,
   });
@@ -41,7 +42,7 @@ it('a rebuild while a generation is half indexed still ends with all of its mess
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(index.stats().messages).toBeGreaterThan(0);
     expect(index.stats().messages).toBeLessThan(450);
-    indexer.startRebuild();
+    await indexer.requestRebuild();
     clockMs = 1e12;
     await indexer.idle();
     expect(index.stats().messages).toBe(450);

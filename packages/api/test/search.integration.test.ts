@@ -2,18 +2,82 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { AzureKeyCredential } from '@azure/search-documents';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { NexusApp } from '@nexus/api';
 import type { Storage } from '@nexus/core';
 import { API_KEY, get, putTranscript, sha256, testApp } from '../src/testing/api-harness.ts';
+import {
+  startSearchServiceStandIn,
+  type SearchServiceStandIn,
+} from '../src/testing/search-service-standin.ts';
 import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
+import { openAzureStorage } from '../src/storage/azure/open-azure-storage.ts';
+import { AzureSearchIndex } from '../src/search/azure-search-index.ts';
 import { SearchIndexer } from '../src/search/search-indexer.ts';
 import { SqliteSearchIndex } from '../src/search/sqlite-search-index.ts';
+import { TableSearchQueue } from '../src/search/table-search-queue.ts';
 
 /**
- * Search over real uploads on embedded storage: the index is SQLite FTS5 in a temp folder, fed by
- * the ingest path, read through the HTTP app.
+ * Search over real uploads, fed by the ingest path, read through the HTTP app, on both engines:
+ * SQLite FTS5 in a temp folder beside embedded storage, and Azure AI Search beside Azure storage
+ * (Azurite; its queue in Table Storage). Azure AI Search has no emulator: that engine runs
+ * against the stand-in of its REST calls (`testing/search-service-standin.ts`); the opt-in
+ * contract test runs against the real service.
  */
+interface Setup {
+  readonly name: string;
+  open(dir: string): Promise<{ storage: Storage; indexer: SearchIndexer; close(): Promise<void> }>;
+}
+
+const setups = (azurite: string): Setup[] => [
+  {
+    name: 'SQLite FTS5 on embedded storage',
+    async open(dir) {
+      const storage = await openEmbeddedStorage(join(dir, 'data'));
+      const index = new SqliteSearchIndex(join(dir, 'search.sqlite'));
+      const indexer = new SearchIndexer({
+        storage,
+        index,
+        queue: index,
+        logger: pino({ level: 'silent' }),
+      });
+      return { storage, indexer, close: () => storage.close() };
+    },
+  },
+  {
+    name: 'Azure AI Search (stand-in) on Azure storage (Azurite)',
+    async open() {
+      const service: SearchServiceStandIn = await startSearchServiceStandIn();
+      const storage = await openAzureStorage({
+        connectionString: azurite,
+        container: `search-${randomBytes(4).toString('hex')}`,
+        tablePrefix: `s${randomBytes(4).toString('hex')}`,
+      });
+      const indexer = new SearchIndexer({
+        storage,
+        index: new AzureSearchIndex({
+          endpoint: service.endpoint,
+          indexName: 'nexus-messages',
+          credential: new AzureKeyCredential(service.key),
+        }),
+        queue: new TableSearchQueue(storage.tables),
+        logger: pino({ level: 'silent' }),
+        // One process here: a generation without a row is dropped at once, as on SQLite.
+        rowGraceMs: 0,
+      });
+      return {
+        storage,
+        indexer,
+        close: async () => {
+          await storage.close();
+          await service.close();
+        },
+      };
+    },
+  },
+];
 const line = (value: unknown) => JSON.stringify(value);
 const header = (sessionId: string) =>
   line({ type: 'session', id: sessionId, version: 3, timestamp: '2026-11-01T08:00:00Z' });
@@ -55,9 +119,9 @@ interface Result {
   permalink: string;
 }
 
-describe('search on embedded storage', () => {
+describe.each(setups(inject('azuriteConnectionString')))('search with $name', (setup) => {
   let dir: string;
-  let storage: Storage;
+  let close: () => Promise<void>;
   let indexer: SearchIndexer;
   let app: NexusApp;
   const search = async (query: string, key: string = API_KEY) => {
@@ -80,12 +144,9 @@ describe('search on embedded storage', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nexus-search-'));
-    storage = await openEmbeddedStorage(join(dir, 'data'));
-    indexer = new SearchIndexer({
-      storage,
-      index: new SqliteSearchIndex(join(dir, 'search.sqlite')),
-      logger: pino({ level: 'silent' }),
-    });
+    const { storage, ...opened } = await setup.open(dir);
+    indexer = opened.indexer;
+    close = () => opened.close();
     indexer.start();
     app = testApp(storage, { search: indexer });
     const uploads: [string, string, string, string][] = [
@@ -129,7 +190,7 @@ describe('search on embedded storage', () => {
 
   afterAll(async () => {
     await indexer.close();
-    await storage.close();
+    await close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -181,7 +242,7 @@ describe('search on embedded storage', () => {
     const again = await putTranscript(app, whole, whole, { hostId: 'laptop', sessionId: 's-en' });
     expect(again.status, await again.text()).toBe(201);
     await indexer.idle();
-    expect(indexer.status().messages).toBe(10);
+    expect((await indexer.status()).messages).toBe(10);
     expect(await ids('q=summar*')).toEqual(['a3', 'u2']);
     expect((await search('q=nightly')).body.results.filter((r) => r.entry === 'u1')).toHaveLength(
       1,
@@ -259,28 +320,30 @@ describe('search on embedded storage', () => {
   });
 
   it('drops a queued generation that was never stored (its upload failed after queueing)', async () => {
-    indexer.enqueue({
-      hostId: 'laptop',
-      agentId: 'main',
-      sessionId: 'ghost',
-      sha256: 'f'.repeat(64),
-      fromByte: 0,
-      fromLine: 0,
-    })();
+    (
+      await indexer.enqueue({
+        hostId: 'laptop',
+        agentId: 'main',
+        sessionId: 'ghost',
+        sha256: 'f'.repeat(64),
+        fromByte: 0,
+        fromLine: 0,
+      })
+    )();
     await indexer.idle();
-    expect(indexer.status().pending).toBe(0);
+    expect((await indexer.status()).pending).toBe(0);
   });
 
   it('rebuilds from storage to the same answers', async () => {
     const before = [await ids('q=nightly'), await ids('q=会'), await ids('q=zorbulator&tools=1')];
-    const messages = indexer.status().messages;
+    const { messages } = await indexer.status();
     const response = await app.request('/v1/search/rebuild', {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}` },
     });
     expect(response.status).toBe(202);
     await indexer.idle();
-    expect(indexer.status().messages).toBe(messages);
+    expect((await indexer.status()).messages).toBe(messages);
     expect([await ids('q=nightly'), await ids('q=会'), await ids('q=zorbulator&tools=1')]).toEqual(
       before,
     );
@@ -294,7 +357,7 @@ describe('search without an index', () => {
     try {
       const response = await get(testApp(storage), '/v1/search?q=x');
       expect(response.status).toBe(501);
-      expect(JSON.stringify(await response.json())).toMatch(/NEXUS_STORAGE=embedded/);
+      expect(JSON.stringify(await response.json())).toMatch(/NEXUS_SEARCH_ENDPOINT/);
     } finally {
       await storage.close();
       await rm(dir, { recursive: true, force: true });

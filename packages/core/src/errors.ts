@@ -120,7 +120,6 @@ export class UnavailableError extends NexusError {
   }
 }
 
-/** The server's disk is full: nothing was stored, and a retry succeeds once space is freed. */
 /** 501: this deployment does not offer the feature; the message says what would. */
 export class NotImplementedError extends NexusError {
   constructor(code: string, message: string) {
@@ -128,6 +127,7 @@ export class NotImplementedError extends NexusError {
   }
 }
 
+/** The server's disk is full: nothing was stored, and a retry succeeds once space is freed. */
 export class InsufficientStorageError extends NexusError {
   constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(507, 'insufficient_storage', message, { retryAfterSeconds: 60, ...options });

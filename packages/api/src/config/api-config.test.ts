@@ -29,4 +29,49 @@ describe('loadApiConfig', () => {
       /NEXUS_MASK_PATTERNS\[0\] is not a valid regular expression/,
     );
   });
+
+  it('picks the search engine: Azure AI Search when its endpoint is set, else SQLite beside embedded storage', () => {
+    const azure = { AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' };
+    expect(loadApiConfig({}).search).toEqual({ kind: 'sqlite' });
+    expect(loadApiConfig({ NEXUS_SEARCH: 'off' }).search).toEqual({ kind: 'off' });
+    expect(loadApiConfig(azure).search).toEqual({ kind: 'off' });
+    expect(
+      loadApiConfig({
+        ...azure,
+        NEXUS_SEARCH_ENDPOINT: 'https://my-search.search.windows.net',
+        NEXUS_SEARCH_KEY: 'admin-key',
+      }).search,
+    ).toEqual({
+      kind: 'azure',
+      endpoint: 'https://my-search.search.windows.net',
+      indexName: 'nexus-messages',
+      key: 'admin-key',
+    });
+    // No key: Entra ID.
+    expect(
+      loadApiConfig({
+        NEXUS_SEARCH_ENDPOINT: 'https://my-search.search.windows.net',
+        NEXUS_SEARCH_INDEX: 'team-a',
+      }).search,
+    ).toEqual({
+      kind: 'azure',
+      endpoint: 'https://my-search.search.windows.net',
+      indexName: 'team-a',
+    });
+  });
+
+  it.each([
+    [{ NEXUS_SEARCH_KEY: 'k' }, /NEXUS_SEARCH_KEY is set without NEXUS_SEARCH_ENDPOINT/],
+    [
+      { NEXUS_SEARCH_ENDPOINT: 'my-search' },
+      /NEXUS_SEARCH_ENDPOINT must be the Azure AI Search service URL/,
+    ],
+    [{ NEXUS_SEARCH_ENDPOINT: 'http://my-search.search.windows.net' }, /must use https/],
+    [
+      { NEXUS_SEARCH_ENDPOINT: 'https://s.search.windows.net', NEXUS_SEARCH_INDEX: 'Bad_Name' },
+      /NEXUS_SEARCH_INDEX must be 1 to 128 lower-case letters/,
+    ],
+  ])('refuses search settings %j, saying what to fix', (env, message) => {
+    expect(() => loadApiConfig(env)).toThrow(message);
+  });
 });

@@ -38,9 +38,26 @@ export interface ApiConfig {
   readonly publicUrl?: string;
   /** The owner's secret patterns (`NEXUS_MASK_PATTERNS`), masked with the built-in ones. */
   readonly maskRules: readonly MaskRule[];
-  /** Full-text search (`NEXUS_SEARCH`, on by default): an index beside embedded storage. */
-  readonly search: boolean;
+  /** Full-text search: which index, if any (`searchConfig`). */
+  readonly search: SearchConfig;
 }
+
+/**
+ * Where search looks: Azure AI Search when `NEXUS_SEARCH_ENDPOINT` is set, else SQLite beside
+ * embedded storage, else nothing (Azure storage without Azure AI Search, or `NEXUS_SEARCH=off`).
+ */
+export type SearchConfig =
+  | { readonly kind: 'off' }
+  | { readonly kind: 'sqlite' }
+  | {
+      readonly kind: 'azure';
+      readonly endpoint: string;
+      readonly indexName: string;
+      /** An admin key; absent: Entra ID (`DefaultAzureCredential`). */
+      readonly key?: string;
+    };
+
+export const DEFAULT_SEARCH_INDEX = 'nexus-messages';
 
 export const DEFAULT_PORT = 7420;
 /** Keys of `NEXUS_API_KEYS` are admin keys: at least this long, or the server refuses to start. */
@@ -116,6 +133,21 @@ const envSchema = z.object({
   NEXUS_SEARCH: z
     .enum(['on', 'off'], { message: 'NEXUS_SEARCH must be "on" or "off"' })
     .default('on'),
+  NEXUS_SEARCH_ENDPOINT: z
+    .url({
+      protocol: /^https?$/,
+      message:
+        'NEXUS_SEARCH_ENDPOINT must be the Azure AI Search service URL, e.g. https://my-search.search.windows.net',
+    })
+    .optional(),
+  NEXUS_SEARCH_INDEX: z
+    .string()
+    .regex(
+      /^[a-z0-9](?:[a-z0-9-]{0,126}[a-z0-9])?$/,
+      'NEXUS_SEARCH_INDEX must be 1 to 128 lower-case letters, digits and dashes, not starting or ending with a dash',
+    )
+    .default(DEFAULT_SEARCH_INDEX),
+  NEXUS_SEARCH_KEY: z.string().min(1).optional(),
   NEXUS_DASHBOARD_SECRET: z
     .string()
     .min(32, 'NEXUS_DASHBOARD_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)')
@@ -212,8 +244,30 @@ export function loadApiConfig(
     },
     logLevel: e.NEXUS_LOG_LEVEL,
     maskRules: parseMaskPatterns(e.NEXUS_MASK_PATTERNS),
-    search: e.NEXUS_SEARCH === 'on',
+    search: searchConfig(e, wantsAzure),
   };
+}
+
+function searchConfig(e: z.infer<typeof envSchema>, azureStorage: boolean): SearchConfig {
+  if (e.NEXUS_SEARCH_KEY !== undefined && e.NEXUS_SEARCH_ENDPOINT === undefined)
+    throw new ConfigError(
+      'NEXUS_SEARCH_KEY is set without NEXUS_SEARCH_ENDPOINT: set the Azure AI Search service URL too (https://<service>.search.windows.net), or remove the key.',
+    );
+  if (e.NEXUS_SEARCH === 'off') return { kind: 'off' };
+  if (e.NEXUS_SEARCH_ENDPOINT !== undefined) {
+    const { protocol, hostname } = new URL(e.NEXUS_SEARCH_ENDPOINT);
+    if (protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(hostname))
+      throw new ConfigError(
+        `NEXUS_SEARCH_ENDPOINT must use https (plain http only to this machine); got ${e.NEXUS_SEARCH_ENDPOINT}.`,
+      );
+    return {
+      kind: 'azure',
+      endpoint: e.NEXUS_SEARCH_ENDPOINT,
+      indexName: e.NEXUS_SEARCH_INDEX,
+      ...(e.NEXUS_SEARCH_KEY === undefined ? {} : { key: e.NEXUS_SEARCH_KEY }),
+    };
+  }
+  return azureStorage ? { kind: 'off' } : { kind: 'sqlite' };
 }
 
 function azureStorage(e: z.infer<typeof envSchema>): StorageConfig {

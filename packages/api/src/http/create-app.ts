@@ -90,8 +90,8 @@ export interface AppDeps {
    */
   readonly masker?: SecretMasker;
   /**
-   * The search index and the loop that keeps it current (the Node server on embedded storage);
-   * absent: search answers 501 saying so.
+   * The search index and what keeps it current (SQLite beside embedded storage, or Azure AI
+   * Search when configured); absent: search answers 501 saying how to enable it.
    */
   readonly search?: SearchIndexer;
   /**

@@ -5,8 +5,7 @@ import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { appSettings, type ApiConfig } from '../config/api-config.ts';
 import { createApp } from '../http/create-app.ts';
-import { SearchIndexer } from '../search/search-indexer.ts';
-import { SEARCH_INDEX_FILE, SqliteSearchIndex } from '../search/sqlite-search-index.ts';
+import { openSearch } from '../search/open-search.ts';
 import { ApiKeys } from '../http/api-keys.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { makePrivateDir } from '../storage/embedded/private-files.ts';
@@ -63,15 +62,12 @@ export async function startServer(
   await rm(spoolDir, { recursive: true, force: true });
   makePrivateDir(spoolDir);
   const closing = new AbortController();
-  // Search: an index beside embedded storage, kept current in the background.
-  const search =
-    config.storage.kind === 'embedded' && config.search
-      ? new SearchIndexer({
-          storage,
-          index: new SqliteSearchIndex(join(config.dataDir, SEARCH_INDEX_FILE)),
-          logger,
-        })
-      : undefined;
+  // Search: an index beside embedded storage or on Azure AI Search, kept current in the background.
+  const search = openSearch(config.search, {
+    storage,
+    logger,
+    ...(config.storage.kind === 'embedded' ? { dataDir: config.dataDir } : {}),
+  });
   const app = createApp({
     ...(search === undefined ? {} : { search }),
     spoolDir,

@@ -110,3 +110,48 @@ export function fold(text: string): string {
 }
 
 export const isCjk = (text: string): boolean => IS_CJK.test(text);
+
+/** Longer tokens are left out of `searchTokens` (no one searches for them; engines cap them). */
+const MAX_TOKEN_CHARS = 200;
+const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
+
+/**
+ * Text as the tokens an engine that only splits on spaces should index (Azure AI Search's
+ * `whitespace` analyzer): words of letters and digits in lower case without accents, each CJK
+ * run as its pairs then its characters (`indexText`). What SQLite's tokenizer does on its own,
+ * done here so the engine's analyzers need not be trusted to match. Pure.
+ */
+export function searchTokens(text: string): string[] {
+  return tokensOf(indexText(text));
+}
+
+/**
+ * A query as Azure AI Search's simple syntax over `searchTokens`: each term required (with
+ * `searchMode: 'all'`), a term of several tokens a phrase, a prefix the last token's `*` (a
+ * phrase cannot end in a prefix there, so `"disk fu"*` is the phrase "disk" and the prefix fu*).
+ * The tokens hold only letters and digits, so nothing in them is syntax. Pure.
+ */
+export function simpleQuery(terms: readonly QueryTerm[]): string {
+  const parts: string[] = [];
+  for (const term of terms) {
+    const chars = Array.from(term.text);
+    const tokens =
+      chars.length === 1 && IS_CJK.test(term.text) ? [term.text] : tokensOf(queryText(term.text));
+    const last = tokens.pop();
+    if (last === undefined) continue;
+    const tail = term.prefix ? `${last}*` : last;
+    if (tokens.length === 0) parts.push(tail);
+    else if (term.prefix) parts.push(`"${tokens.join(' ')}"`, tail);
+    else parts.push(`"${[...tokens, last].join(' ')}"`);
+  }
+  return parts.join(' ');
+}
+
+function tokensOf(text: string): string[] {
+  const tokens: string[] = [];
+  for (const [word] of text.matchAll(TOKEN)) {
+    const token = IS_CJK.test(word) ? word : fold(word);
+    if (token !== '' && token.length <= MAX_TOKEN_CHARS) tokens.push(token);
+  }
+  return tokens;
+}

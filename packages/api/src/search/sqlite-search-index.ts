@@ -1,41 +1,19 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { GenerationToIndex } from '../transcripts/ingest-transcript.ts';
 import type { SearchDoc, SearchRole } from './search-docs.ts';
+import type {
+  IndexedGeneration,
+  PendingGeneration,
+  QueuedGeneration,
+  RebuildProgress,
+  SearchAnswer,
+  SearchFilters,
+  SearchHit,
+  SearchIndex,
+  SearchQueue,
+} from './search-index.ts';
 import { indexText, type ParsedQuery } from './search-text.ts';
-
-/** A stored generation waiting to be indexed: its messages from `fromLine` (byte `fromByte`) on. */
-export type PendingGeneration = GenerationToIndex;
-
-export interface SearchFilters {
-  /** Only these hosts (what the key may read, or the one asked for); absent: all. */
-  readonly hosts?: readonly string[];
-  readonly agentId?: string;
-  readonly sessionId?: string;
-  readonly roles: readonly SearchRole[];
-  readonly fromMs?: number;
-  readonly toMs?: number;
-}
-
-export interface SearchHit {
-  readonly hostId: string;
-  readonly agentId: string;
-  readonly sessionId: string;
-  readonly sha256: string;
-  readonly entry: string;
-  readonly line: number;
-  readonly role: SearchRole;
-  readonly timeMs: number;
-  /** The message's text as stored in the index (unmasked: mask before showing it). */
-  readonly text: string;
-}
-
-export interface SearchAnswer {
-  readonly hits: readonly SearchHit[];
-  /** More than `RANKED` matches: the hits are the newest ones, not ranked by relevance. */
-  readonly capped: boolean;
-}
 
 /** The index's file in the data folder. */
 export const SEARCH_INDEX_FILE = 'search.sqlite';
@@ -47,8 +25,11 @@ export const SEARCH_INDEX_FILE = 'search.sqlite';
 export const RANKED = 3_000;
 /** A time filter this many months long or shorter is also applied inside the full-text index. */
 const MAX_MONTH_TOKENS = 36;
-/** 2: CJK characters also indexed one by one. A different version is dropped and rebuilt. */
-const SCHEMA_VERSION = '2';
+/**
+ * 2: CJK characters also indexed one by one; 3: the queue keeps when a generation was queued. A
+ * different version is dropped and rebuilt.
+ */
+const SCHEMA_VERSION = '3';
 const ROLE_CODE: Readonly<Record<SearchRole, number>> = { user: 1, assistant: 2, tool: 3 };
 const ROLE_OF: readonly (SearchRole | undefined)[] = [undefined, 'user', 'assistant', 'tool'];
 
@@ -60,7 +41,10 @@ const ROLE_OF: readonly (SearchRole | undefined)[] = [undefined, 'user', 'assist
  * indexed for its session (the same entry in a later generation) is recognised by a 64-bit key
  * and not indexed again.
  */
-export class SqliteSearchIndex {
+export class SqliteSearchIndex implements SearchIndex, SearchQueue {
+  readonly engine = 'sqlite';
+  /** Only this process queues: what it is recording, it knows. */
+  readonly shared = false;
   readonly path: string;
   /** Created empty just now (a new data folder, or an index of an older schema dropped). */
   readonly fresh: boolean;
@@ -103,14 +87,24 @@ export class SqliteSearchIndex {
       ),
       fts: this.db.prepare('INSERT INTO fts (rowid, body, tags) VALUES (?, ?, ?)'),
       enqueue: this.db.prepare(
-        'INSERT INTO pending (host, agent, session, sha, from_byte, from_line) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO pending (host, agent, session, sha, from_byte, from_line, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      next: this.db.prepare('SELECT * FROM pending ORDER BY id LIMIT 1'),
+      oldest: this.db.prepare('SELECT * FROM pending ORDER BY id LIMIT ?'),
+      count: this.db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM pending LIMIT ?)'),
+      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: this.db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value',
+      ),
       dequeue: this.db.prepare('DELETE FROM pending WHERE id = ?'),
       hit: this.db.prepare(
         'SELECT d.line, d.entry, d.role, d.ts, d.text, g.sha, s.host, s.agent, s.session FROM docs d JOIN generations g ON g.gid = d.gid JOIN sessions s ON s.sid = g.sid WHERE d.id = ?',
       ),
     };
+  }
+
+  /** Opened by the constructor: `fresh`. */
+  open(): boolean {
+    return this.fresh;
   }
 
   /**
@@ -132,7 +126,7 @@ export class SqliteSearchIndex {
         tokenize = 'unicode61 remove_diacritics 2', content = '', contentless_delete = 1);
       CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY, host TEXT NOT NULL, agent TEXT NOT NULL,
         session TEXT NOT NULL, sha TEXT NOT NULL, from_byte INTEGER NOT NULL,
-        from_line INTEGER NOT NULL) STRICT;
+        from_line INTEGER NOT NULL, queued_at INTEGER NOT NULL) STRICT;
     `);
     this.db
       .prepare(
@@ -150,29 +144,43 @@ export class SqliteSearchIndex {
       item.sha256,
       item.fromByte,
       item.fromLine,
+      Date.now(),
     );
   }
 
-  /** The oldest generation waiting, with its queue id. */
-  nextPending(): (PendingGeneration & { readonly id: number }) | undefined {
-    const row = this.statement('next').get();
-    if (row === undefined) return undefined;
-    return {
-      id: Number(row['id']),
-      hostId: String(row['host']),
-      agentId: String(row['agent']),
-      sessionId: String(row['session']),
-      sha256: String(row['sha']),
-      fromByte: Number(row['from_byte']),
-      fromLine: Number(row['from_line']),
-    };
+  oldest(limit: number): QueuedGeneration[] {
+    return this.statement('oldest')
+      .all(limit)
+      .map((row) => ({
+        id: String(row['id']),
+        hostId: String(row['host']),
+        agentId: String(row['agent']),
+        sessionId: String(row['session']),
+        sha256: String(row['sha']),
+        fromByte: Number(row['from_byte']),
+        fromLine: Number(row['from_line']),
+        queuedAtMs: Number(row['queued_at']),
+      }));
   }
 
-  dequeue(id: number): void {
-    this.statement('dequeue').run(id);
+  remove(id: string): void {
+    this.statement('dequeue').run(Number(id));
   }
 
-  isIndexed(item: Omit<PendingGeneration, 'fromByte' | 'fromLine'>): boolean {
+  count(cap: number): number {
+    return Number(this.statement('count').get(cap)?.['n'] ?? 0);
+  }
+
+  rebuildState(): RebuildProgress | undefined {
+    const value = this.statement('getMeta').get('rebuild')?.['value'];
+    return typeof value === 'string' ? (JSON.parse(value) as RebuildProgress) : undefined;
+  }
+
+  setRebuildState(progress: RebuildProgress): void {
+    this.statement('setMeta').run('rebuild', JSON.stringify(progress));
+  }
+
+  isIndexed(item: IndexedGeneration): boolean {
     const row = this.statement('isDone').get(
       item.hostId,
       item.agentId,
@@ -186,11 +194,7 @@ export class SqliteSearchIndex {
    * Adds a generation's messages (one batch of them), each once per session; `finished` marks
    * the generation indexed. One transaction per call. Returns how many were new.
    */
-  add(
-    item: Omit<PendingGeneration, 'fromByte' | 'fromLine'>,
-    docs: readonly SearchDoc[],
-    finished: boolean,
-  ): number {
+  add(item: IndexedGeneration, docs: readonly SearchDoc[], finished: boolean): number {
     let added = 0;
     this.db.exec('BEGIN');
     try {
@@ -221,11 +225,6 @@ export class SqliteSearchIndex {
       throw error;
     }
     return added;
-  }
-
-  /** Rows queued. */
-  pendingCount(): number {
-    return Number(this.db.prepare('SELECT count(*) AS n FROM pending').get()?.['n'] ?? 0);
   }
 
   /** The best `limit` matches of `query` within `filters`, best first. */
@@ -270,8 +269,8 @@ export class SqliteSearchIndex {
     return { hits, capped };
   }
 
-  /** Messages indexed, generations waiting, and the files' size. */
-  stats(): { messages: number; pending: number; bytes: number } {
+  /** Messages indexed, and the files' size. */
+  stats(): { messages: number; bytes: number } {
     const count = (sql: string) => Number(this.db.prepare(sql).get()?.['n'] ?? 0);
     let bytes = 0;
     for (const suffix of ['', '-wal'])
@@ -284,7 +283,6 @@ export class SqliteSearchIndex {
       // Rows are only ever added (an emptying drops the table), so the last id is their count:
       // `count(*)` would read every page of the text (seconds at a million messages).
       messages: count('SELECT coalesce(max(id), 0) AS n FROM docs'),
-      pending: count('SELECT count(*) AS n FROM pending'),
       bytes,
     };
   }
@@ -316,7 +314,7 @@ function monthTag(ms: number): string {
 }
 
 /** A 64-bit key of one message of one session: the same entry in any generation, the same key. */
-function keyOf(item: Omit<PendingGeneration, 'fromByte' | 'fromLine'>, entry: string): bigint {
+function keyOf(item: IndexedGeneration, entry: string): bigint {
   return createHash('sha256')
     .update(`${item.hostId}\u0000${item.agentId}\u0000${item.sessionId}\u0000${entry}`)
     .digest()

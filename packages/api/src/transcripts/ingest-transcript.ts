@@ -73,7 +73,7 @@ export interface IngestDeps {
    * it queued, not forgotten): the search index queues it, and drops it if no row follows. The
    * function it returns is called once the writing is over, written or not.
    */
-  readonly onRecording?: (generation: GenerationToIndex) => () => void;
+  readonly onRecording?: (generation: GenerationToIndex) => Promise<() => void>;
 }
 
 /** A generation for the search index: whose it is, and where its new messages begin. */
@@ -188,8 +188,9 @@ export async function ingestTranscript(
       : {}),
   };
   const added: NewGeneration = { generation, inlineLedger, usage, storage: kept };
-  // Told when the row is written, or its writing failed (the index then drops it).
-  const recorded = deps.onRecording?.({
+  // Queued durably first (a crash between the two leaves it queued); told when the row is
+  // written, or its writing failed (the index then drops it).
+  const recorded = await deps.onRecording?.({
     ...scope,
     sessionId,
     sha256,

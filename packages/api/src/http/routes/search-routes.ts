@@ -8,19 +8,19 @@ import { SEARCH_ROLES, type SearchRole } from '../../search/search-docs.ts';
 import type { SearchIndexer } from '../../search/search-indexer.ts';
 import { QUERY_SYNTAX, parseQuery } from '../../search/search-text.ts';
 import { snippetOf } from '../../search/snippet.ts';
-import type { SearchFilters } from '../../search/sqlite-search-index.ts';
+import type { SearchFilters } from '../../search/search-index.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
 import { checkRange, parseLimit, parseTime } from '../query-params.ts';
 import { route } from '../route-table.ts';
 
 export interface SearchRouteDeps {
-  /** Absent where this deployment has no search index (Azure storage). */
+  /** Absent where this deployment has no search index (Azure storage without Azure AI Search). */
   readonly search: SearchIndexer | undefined;
   readonly masker: SecretMasker;
 }
 
 const NO_INDEX =
-  'Search needs an index, and this server has none. On embedded storage it keeps one in its data folder (SQLite FTS5) unless NEXUS_SEARCH=off: remove that setting and restart. On Azure storage search needs Azure AI Search, which this version of Nexus does not support yet: run the API on embedded storage (NEXUS_STORAGE=embedded) to search, and export sessions (GET .../sessions/{id}/export) meanwhile.';
+  "Search needs an index, and this server has none. On embedded storage the API keeps one in its data folder (SQLite FTS5) unless NEXUS_SEARCH=off: remove that setting and restart. On Azure storage search needs Azure AI Search: set NEXUS_SEARCH_ENDPOINT (https://<service>.search.windows.net) and NEXUS_SEARCH_KEY (an admin key), or grant the app's identity the Search Index Data Contributor and Search Service Contributor roles instead of a key; see docs/DEPLOY-AZURE.md (Search).";
 
 /**
  * Full-text search over every stored transcript a key may read: `GET /v1/search?q=`, the index's
@@ -33,7 +33,7 @@ export function searchRoutes(app: NexusApp, deps: SearchRouteDeps): void {
   };
 
   route(app, '/v1/search', {
-    GET: (c) => {
+    GET: async (c) => {
       // Any key may search: what it finds is limited to the hosts it may read.
       const principal = c.get('principal');
       const search = indexer();
@@ -46,7 +46,10 @@ export function searchRoutes(app: NexusApp, deps: SearchRouteDeps): void {
       const query = parseQuery(q);
       const filters = searchFilters(c, principal);
       const limit = parseLimit(c.req.query('limit'), 20, 100);
-      const answer = search.search(query, filters, limit);
+      const [answer, pending] = await Promise.all([
+        search.search(query, filters, limit),
+        search.pendingCount(),
+      ]);
       return c.json({
         query: q,
         syntax: QUERY_SYNTAX,
@@ -63,22 +66,22 @@ export function searchRoutes(app: NexusApp, deps: SearchRouteDeps): void {
           permalink: permalinkOf(hit),
         })),
         order: answer.capped ? 'newest' : 'relevance',
-        indexing: { pending: search.pendingCount() },
+        indexing: { pending },
       });
     },
   });
 
   route(app, '/v1/search/status', {
-    GET: (c) => c.json(indexer().status()),
+    GET: async (c) => c.json(await indexer().status()),
   });
 
   route(app, '/v1/search/rebuild', {
-    POST: (c) => {
+    POST: async (c) => {
       authorize(c.get('principal'), { kind: 'manage', what: 'rebuilds the search index' });
       const search = indexer();
-      // Queued in the background; `GET /v1/search/status` follows it.
-      search.startRebuild();
-      return c.json({ status: 'rebuilding', ...search.status() }, 202);
+      // Done in the background (on Azure Functions by the timer); `GET /v1/search/status` follows it.
+      await search.requestRebuild();
+      return c.json({ status: 'rebuilding', ...(await search.status()) }, 202);
     },
   });
 }

@@ -18,7 +18,7 @@ export interface TranscriptRouteDeps {
   /** Told after each stored generation (the dashboard's session list reads again). */
   readonly onStored?: () => void;
   /** Told of each generation about to be recorded (the search index queues it). */
-  readonly onRecording?: (generation: GenerationToIndex) => () => void;
+  readonly onRecording?: (generation: GenerationToIndex) => Promise<() => void>;
 }
 
 /** Under a host, and (deprecated, for the default host) without one. */
