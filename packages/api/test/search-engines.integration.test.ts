@@ -248,6 +248,24 @@ describe.each(engines)('the search contract on $name', (engine) => {
       await expect(find(q)).resolves.toBeInstanceOf(Array);
   });
 
+  it('forgets a deleted session, and takes its messages again if it comes back', async () => {
+    const desk = { hostId: 'desk', agentId: 'main', sessionId: 's-ko' };
+    expect(await index.removeSession(desk)).toBe(2);
+    await engine.settle();
+    expect(await find('nightly')).toEqual(['s-en/u1']);
+    expect(await find('회의')).toEqual([]);
+    expect((await index.stats()).messages).toBe(5);
+    expect(await index.removeSession(desk)).toBe(0);
+    await index.add(
+      generation('s-ko', 'desk'),
+      [doc('k2', 'nightly backup on desk', { day: 7 })],
+      true,
+    );
+    await engine.settle();
+    expect(await find('nightly')).toEqual(['s-en/u1', 's-ko/k2']);
+    expect((await index.stats()).messages).toBe(6);
+  });
+
   it('is empty after recreate', async () => {
     await index.recreate();
     await engine.settle();

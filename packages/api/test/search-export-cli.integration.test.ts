@@ -136,6 +136,28 @@ describe('nexus search and nexus export against a running API', () => {
     expect(format.stderr).toContain('format must be markdown (or md), json or html');
   });
 
+  it('deletes a session only with --yes, and then it is neither found nor exported', async () => {
+    await upload('s-3', 'the quokka photos from the trip');
+    expect((await searchSettled(['quokka'])).code).toBe(0);
+    const asked = await nexus(['delete', 's-3']);
+    expect(asked.code).toBe(2);
+    expect(asked.stdout).toContain('Would delete session s-3 of agent main on host laptop');
+    expect(asked.stdout).toContain('--yes');
+    expect((await searchSettled(['quokka'])).code).toBe(0);
+    const deleted = await nexus(['delete', 's-3', '--yes']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toMatch(
+      /Deleted session s-3 of agent main on host laptop: 1 generation/,
+    );
+    expect((await searchSettled(['quokka'])).code).toBe(1);
+    expect((await nexus(['export', 's-3', '-o', '-'])).stderr).toContain('the API answered 404');
+    const again = await nexus(['delete', 's-3', '--yes']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('No session s-3 is stored');
+    const help = await nexus(['delete', '--help']);
+    expect(help.stdout).toContain('Usage: nexus delete <session-id>');
+  });
+
   it('builds a missing index from storage at start, and rebuilds on request with progress', async () => {
     await server.stop();
     await rm(join(dataDir, 'search.sqlite'), { force: true });

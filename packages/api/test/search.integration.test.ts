@@ -334,6 +334,18 @@ describe.each(setups(inject('azuriteConnectionString')))('search with $name', (s
     expect((await indexer.status()).pending).toBe(0);
   });
 
+  it('forgets a session deleted over the API', async () => {
+    expect(await ids('q=회의')).toEqual(['k1']);
+    const response = await app.request('/v1/hosts/desk/agents/main/sessions/s-ko', {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(await response.json()).toMatchObject({ deleted: { indexedMessages: 2 } });
+    expect(await ids('q=회의')).toEqual([]);
+    expect(await ids('q=nightly')).toEqual(['u1']);
+  });
+
   it('rebuilds from storage to the same answers', async () => {
     const before = [await ids('q=nightly'), await ids('q=会'), await ids('q=zorbulator&tools=1')];
     const { messages } = await indexer.status();

@@ -8,6 +8,7 @@ import { hostsCommand } from './hosts-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { searchCommand } from './search-command.ts';
 import { exportCommand } from './export-command.ts';
+import { deleteCommand } from './delete-command.ts';
 
 const HELP = `Usage: nexus <command> [options]
 
@@ -21,6 +22,7 @@ Commands:
   keys         create, list or revoke API keys; enrolment codes for new hosts (nexus keys --help)
   search       search every stored transcript (nexus search --help)
   export       a session as Markdown, JSON or HTML; many sessions as a tar of Markdown
+  delete       delete a stored session for good (nexus delete --help)
   fsck         check stored transcripts against their hashes and rows; --repair rebuilds rows
 
 Options:
@@ -49,6 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'hosts') return hostsCommand(rest, process.env);
   if (command === 'search') return searchCommand(rest, process.env);
   if (command === 'export') return exportCommand(rest, process.env);
+  if (command === 'delete') return deleteCommand(rest, process.env);
   process.stderr.write(`nexus: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
   return 2;
 }

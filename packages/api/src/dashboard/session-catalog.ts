@@ -153,6 +153,15 @@ export class SessionCatalog {
     this.checkedAtMs = Number.NEGATIVE_INFINITY;
   }
 
+  /**
+   * Makes the next page read the agent's sessions again (a session of it was deleted here; other
+   * processes see it at their next full reload, `CATALOG_RELOAD_MS`).
+   */
+  forgetAgent(scope: AgentScope): void {
+    this.scopes.delete(scopeKey(scope));
+    this.invalidate();
+  }
+
   /** Reads what changed; one refresh at a time. */
   refresh(): Promise<void> {
     this.refreshing ??= this.readChanges().finally(() => {

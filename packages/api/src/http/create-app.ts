@@ -221,7 +221,15 @@ export function createApp(deps: AppDeps): NexusApp {
     ...(search === undefined ? {} : { onRecording: search.enqueue.bind(search) }),
   });
   searchRoutes(app, { search, masker });
-  sessionRoutes(app, { storage: deps.storage, defaultHostId, masker });
+  sessionRoutes(app, {
+    storage: deps.storage,
+    defaultHostId,
+    masker,
+    search,
+    onDeleted: (scope) => {
+      catalog.forgetAgent(scope);
+    },
+  });
   exportRoutes(app, { storage: deps.storage, masker, defaultHostId, now });
   stateBackupRoutes(app, {
     storage: deps.storage,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenCredential } from '@azure/core-auth';
 import {
   AzureKeyCredential,
@@ -16,6 +17,7 @@ import type {
   SearchFilters,
   SearchHit,
   SearchIndex,
+  SessionRef,
 } from './search-index.ts';
 import { searchTokens, simpleQuery, type ParsedQuery } from './search-text.ts';
 
@@ -38,6 +40,8 @@ interface MessageDocument {
 }
 
 type Field = keyof MessageDocument;
+/** Pages of documents deleted already, a second apart, before a session's removal stops waiting. */
+const STALE_PAGES = 30;
 const RETURNED: Field[] = [
   'text',
   'hostId',
@@ -158,6 +162,46 @@ export class AzureSearchIndex implements SearchIndex {
         { throwOnAnyFailure: true },
       ),
     );
+  }
+
+  /**
+   * Finds the session's documents a page at a time and deletes them. The service shows a deletion
+   * to searches about a second later, so a page of keys already deleted ends the loop.
+   */
+  async removeSession(session: SessionRef): Promise<number> {
+    await this.open();
+    const filter = odataFilter({
+      hosts: [session.hostId],
+      agentId: session.agentId,
+      sessionId: session.sessionId,
+      roles: SEARCH_ROLES,
+    });
+    const deleted = new Set<string>();
+    for (let stale = 0; stale < STALE_PAGES;) {
+      const found = await call("find the session's messages", async () => {
+        const answer = await this.client.search('*', {
+          select: ['id'],
+          top: 1000,
+          ...(filter === undefined ? {} : { filter }),
+        });
+        const ids: string[] = [];
+        for await (const result of answer.results) ids.push(result.document.id);
+        return ids;
+      });
+      if (found.length === 0) break;
+      const keys = found.filter((key) => !deleted.has(key));
+      if (keys.length === 0) {
+        // Only documents deleted a moment ago: the service has not caught up yet.
+        stale += 1;
+        await sleep(1000);
+        continue;
+      }
+      await call("delete the session's messages", () =>
+        this.client.deleteDocuments('id', keys, { throwOnAnyFailure: true }),
+      );
+      for (const key of keys) deleted.add(key);
+    }
+    return deleted.size;
   }
 
   async search(query: ParsedQuery, filters: SearchFilters, limit: number): Promise<SearchAnswer> {

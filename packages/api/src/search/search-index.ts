@@ -11,6 +11,9 @@ export type PendingGeneration = GenerationToIndex;
 /** Whose messages a generation holds, without where its new ones begin. */
 export type IndexedGeneration = Omit<PendingGeneration, 'fromByte' | 'fromLine'>;
 
+/** One session of one agent of one host. */
+export type SessionRef = Omit<IndexedGeneration, 'sha256'>;
+
 /** A generation in the queue, with its queue id and when it was queued. */
 export interface QueuedGeneration extends PendingGeneration {
   readonly id: string;
@@ -76,6 +79,11 @@ export interface SearchIndex {
    * generation is the same message); `finished` marks the generation indexed.
    */
   add(item: IndexedGeneration, docs: readonly SearchDoc[], finished: boolean): Awaitable<unknown>;
+  /**
+   * Removes every message of a session (its data was deleted); returns how many. Generations of
+   * it still queued are dropped when their turn comes (they have no rows any more).
+   */
+  removeSession(session: SessionRef): Awaitable<number>;
   /** The best `limit` matches of `query` within `filters`, best first. */
   search(query: ParsedQuery, filters: SearchFilters, limit: number): Awaitable<SearchAnswer>;
   /** Messages indexed and the index's size in bytes (as the engine counts them). */

@@ -13,6 +13,7 @@ import type {
   SearchAnswer,
   SearchIndex,
   SearchQueue,
+  SessionRef,
 } from './search-index.ts';
 
 /** Messages written to the index per transaction (and between two turns of the event loop). */
@@ -73,6 +74,8 @@ export class SearchIndexer {
   private deadlineMs = Number.POSITIVE_INFINITY;
   private initialised: Promise<void> | undefined;
   private readonly rowGraceMs: number;
+  /** Sessions removed while this process runs, by key: how many times. */
+  private readonly removals = new Map<string, number>();
 
   constructor(deps: {
     storage: Storage;
@@ -186,6 +189,17 @@ export class SearchIndexer {
   async search(...args: Parameters<SearchIndex['search']>): Promise<SearchAnswer> {
     await this.init();
     return this.index.search(...args);
+  }
+
+  /**
+   * Removes a deleted session's messages from the index; a generation of it being indexed now
+   * adds nothing more. Returns how many were removed.
+   */
+  async removeSession(session: SessionRef): Promise<number> {
+    const key = sessionKey(session);
+    this.removals.set(key, (this.removals.get(key) ?? 0) + 1);
+    await this.init();
+    return this.index.removeSession(session);
   }
 
   /** Generations waiting to be indexed (every search answer says how many), up to 10,000. */
@@ -377,6 +391,9 @@ export class SearchIndexer {
    */
   private async indexGeneration(item: QueuedGeneration): Promise<boolean> {
     const epoch = this.epoch;
+    const removals = this.removals.get(sessionKey(item));
+    // The session deleted since this generation's reading began: it has nothing more to add.
+    const removed = () => this.removals.get(sessionKey(item)) !== removals;
     const scope = { hostId: item.hostId, agentId: item.agentId };
     const rows = await loadGenerationRows(this.storage, scope, item.sessionId);
     // Queued before its row was written: an upload that then failed stored nothing to index.
@@ -400,6 +417,7 @@ export class SearchIndexer {
         if (docs.length >= BATCH) {
           await this.turn();
           if (this.stopped) throw new StoppedError();
+          if (removed()) return true;
           await this.index.add(item, docs, false);
           docs = [];
         }
@@ -410,6 +428,7 @@ export class SearchIndexer {
     }
     await this.turn();
     if (this.stopped) throw new StoppedError();
+    if (removed()) return true;
     // Emptied meanwhile (a rebuild): its earlier batches are gone, and the rebuild queued it
     // again; marked done now, that copy would be skipped.
     await this.index.add(item, docs, epoch === this.epoch);
@@ -447,6 +466,9 @@ export class SearchIndexer {
     this.wakeUp = undefined;
   }
 }
+
+const sessionKey = (session: SessionRef): string =>
+  `${session.hostId}/${session.agentId}/${session.sessionId}`;
 
 const recordingKey = (item: PendingGeneration): string =>
   `${item.hostId}/${item.agentId}/${item.sessionId}/${item.sha256}`;

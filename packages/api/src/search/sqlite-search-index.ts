@@ -12,6 +12,7 @@ import type {
   SearchHit,
   SearchIndex,
   SearchQueue,
+  SessionRef,
 } from './search-index.ts';
 import { indexText, type ParsedQuery } from './search-text.ts';
 
@@ -96,6 +97,17 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value',
       ),
       dequeue: this.db.prepare('DELETE FROM pending WHERE id = ?'),
+      sessionId: this.db.prepare(
+        'SELECT sid FROM sessions WHERE host = ? AND agent = ? AND session = ?',
+      ),
+      sessionDocs: this.db.prepare(
+        'SELECT d.id, d.entry FROM docs d JOIN generations g ON g.gid = d.gid WHERE g.sid = ?',
+      ),
+      forgetFts: this.db.prepare('DELETE FROM fts WHERE rowid = ?'),
+      forgetSeen: this.db.prepare('DELETE FROM seen WHERE h = ?'),
+      forgetDoc: this.db.prepare('DELETE FROM docs WHERE id = ?'),
+      forgetGenerations: this.db.prepare('DELETE FROM generations WHERE sid = ?'),
+      forgetSession: this.db.prepare('DELETE FROM sessions WHERE sid = ?'),
       hit: this.db.prepare(
         'SELECT d.line, d.entry, d.role, d.ts, d.text, g.sha, s.host, s.agent, s.session FROM docs d JOIN generations g ON g.gid = d.gid JOIN sessions s ON s.sid = g.sid WHERE d.id = ?',
       ),
@@ -133,6 +145,17 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
         "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT DO UPDATE SET value = excluded.value",
       )
       .run(SCHEMA_VERSION);
+    this.db.exec(
+      "INSERT INTO meta (key, value) VALUES ('messages', '0') ON CONFLICT DO UPDATE SET value = '0'",
+    );
+  }
+
+  /** Adds `n` (negative: removes) to the count of messages, inside the caller's transaction. */
+  private countMessages(n: number): void {
+    if (n === 0) return;
+    this.db
+      .prepare("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'messages'")
+      .run(n);
   }
 
   /** Remembers a generation to index (durably: it survives a restart). */
@@ -219,6 +242,7 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
         added += 1;
       }
       if (finished) this.statement('done').run(gid ?? null);
+      this.countMessages(added);
       this.db.exec('COMMIT');
     } catch (error) {
       this.db.exec('ROLLBACK');
@@ -269,6 +293,34 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
     return { hits, capped };
   }
 
+  removeSession(session: SessionRef): number {
+    let removed = 0;
+    this.db.exec('BEGIN');
+    try {
+      const sid = this.statement('sessionId').get(
+        session.hostId,
+        session.agentId,
+        session.sessionId,
+      )?.['sid'];
+      if (sid !== undefined && sid !== null) {
+        for (const row of this.statement('sessionDocs').all(sid)) {
+          this.statement('forgetFts').run(row['id'] ?? null);
+          this.statement('forgetSeen').run(keyOf(session, String(row['entry'])));
+          this.statement('forgetDoc').run(row['id'] ?? null);
+          removed += 1;
+        }
+        this.statement('forgetGenerations').run(sid);
+        this.statement('forgetSession').run(sid);
+        this.countMessages(-removed);
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    return removed;
+  }
+
   /** Messages indexed, and the files' size. */
   stats(): { messages: number; bytes: number } {
     const count = (sql: string) => Number(this.db.prepare(sql).get()?.['n'] ?? 0);
@@ -280,9 +332,11 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
         // no such file (an in-memory index, or no WAL yet)
       }
     return {
-      // Rows are only ever added (an emptying drops the table), so the last id is their count:
-      // `count(*)` would read every page of the text (seconds at a million messages).
-      messages: count('SELECT coalesce(max(id), 0) AS n FROM docs'),
+      // Kept as a count beside the rows: `count(*)` would read every page of the text (seconds
+      // at a million messages).
+      messages: count(
+        "SELECT coalesce(CAST(value AS INTEGER), 0) AS n FROM meta WHERE key = 'messages'",
+      ),
       bytes,
     };
   }
@@ -314,7 +368,7 @@ function monthTag(ms: number): string {
 }
 
 /** A 64-bit key of one message of one session: the same entry in any generation, the same key. */
-function keyOf(item: IndexedGeneration, entry: string): bigint {
+function keyOf(item: SessionRef, entry: string): bigint {
   return createHash('sha256')
     .update(`${item.hostId}\u0000${item.agentId}\u0000${item.sessionId}\u0000${entry}`)
     .digest()

@@ -1,4 +1,10 @@
-import { validateHostId, type Storage } from '@nexus/core';
+import {
+  NotFoundError,
+  validateHostId,
+  validateId,
+  type AgentScope,
+  type Storage,
+} from '@nexus/core';
 import { authorize, canRead } from '../../auth/access.ts';
 import {
   getSession,
@@ -12,18 +18,24 @@ import { usageReport } from '../../transcripts/usage-report.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
 import { checkRange, parseDay, parseLimit, parseTime } from '../query-params.ts';
 import { route } from '../route-table.ts';
-import { authorizedScope, hostParam } from '../scope-params.ts';
+import { authorizedScope, hostParam, scopeParam } from '../scope-params.ts';
+import type { SearchIndexer } from '../../search/search-indexer.ts';
+import { deleteSession, type DeletedSession } from '../../transcripts/delete-session.ts';
 
 export interface SessionRouteDeps {
   readonly storage: Storage;
   readonly defaultHostId: string;
   /** Titles are the first user message: masked like everything else shown. */
   readonly masker: SecretMasker;
+  /** The search index, which forgets a deleted session. */
+  readonly search: SearchIndexer | undefined;
+  /** Told after a session is deleted (the dashboard's list forgets it). */
+  readonly onDeleted: (scope: AgentScope) => void;
 }
 
 /**
- * The read API: a host's agents, sessions newest first, one session with its generations, usage
- * per agent and across hosts. Each under `/v1/hosts/{host}/agents/{agent}/...`, and, deprecated,
+ * The read API: a host's agents, sessions newest first, one session with its generations (and
+ * its deletion, admin only), usage per agent and across hosts. Each under `/v1/hosts/{host}/agents/{agent}/...`, and, deprecated,
  * under `/v1/agents/{agent}/...` for the default host.
  */
 export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
@@ -60,6 +72,28 @@ export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
     );
     return c.json({ ...found, session: masked(found.session) });
   };
+  const remove = async (c: NexusContext) => {
+    const scope = scopeParam(c, defaultHostId);
+    const sessionId = validateId('session id', c.req.param('sessionId') ?? '');
+    authorize(c.get('principal'), {
+      kind: 'manage',
+      what: `deletes session ${sessionId} of agent ${scope.agentId} of host ${scope.hostId}`,
+    });
+    const session = { ...scope, sessionId };
+    // Out of the index first (a failure there deletes nothing), then from storage, then out of
+    // the index again: a generation being indexed meanwhile may have added to it.
+    let messages = (await deps.search?.removeSession(session)) ?? 0;
+    let deleted: DeletedSession = { generations: 0, blobs: 0, bytes: 0 };
+    try {
+      deleted = await deleteSession(storage, scope, sessionId);
+    } catch (error) {
+      // Deleted from storage already (a deletion cut short): what the index held is gone now.
+      if (!(error instanceof NotFoundError && messages > 0)) throw error;
+    }
+    messages += (await deps.search?.removeSession(session)) ?? 0;
+    deps.onDeleted(scope);
+    return c.json({ deleted: { ...session, ...deleted, indexedMessages: messages } });
+  };
   const usage = async (c: NexusContext) => {
     const scope = readable(c, 'reads usage');
     return c.json(await usageSummary(storage, scope, dayRange(c)));
@@ -88,7 +122,7 @@ export function sessionRoutes(app: NexusApp, deps: SessionRouteDeps): void {
   for (const base of ['/v1/hosts/:hostId', '/v1']) {
     route(app, `${base}/agents`, { GET: agents });
     route(app, `${base}/agents/:agentId/sessions`, { GET: sessions });
-    route(app, `${base}/agents/:agentId/sessions/:sessionId`, { GET: session });
+    route(app, `${base}/agents/:agentId/sessions/:sessionId`, { GET: session, DELETE: remove });
     route(app, `${base}/agents/:agentId/usage`, { GET: usage });
   }
 
