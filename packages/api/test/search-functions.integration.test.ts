@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createFunctionsRuntime,
@@ -8,6 +11,7 @@ import {
 import { openAzureStorage } from '../src/storage/azure/open-azure-storage.ts';
 import { SEARCH_QUEUE_TABLE } from '../src/search/table-search-queue.ts';
 import { API_KEY, get, putTranscript } from '../src/testing/api-harness.ts';
+import { spawnServer } from '../src/testing/spawn-server.ts';
 import {
   startSearchServiceStandIn,
   type SearchServiceStandIn,
@@ -143,6 +147,57 @@ describe('search on Azure Functions (Azurite, Azure AI Search stand-in)', () => 
       expect((await status()).pending).toBe(1);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe('search on the Node server with Azure storage (Azurite) and Azure AI Search (stand-in)', () => {
+  it('indexes an upload in the background and finds it, as a process', async () => {
+    const service = await startSearchServiceStandIn();
+    const dataDir = await mkdtemp(join(tmpdir(), 'nexus-node-azure-search-'));
+    const tag = randomBytes(4).toString('hex');
+    const server = await spawnServer(dataDir, {
+      AZURE_STORAGE_CONNECTION_STRING: inject('azuriteConnectionString'),
+      NEXUS_API_KEYS: API_KEY,
+      NEXUS_AZURE_CONTAINER: `node-search-${tag}`,
+      NEXUS_AZURE_TABLE_PREFIX: `ns${tag}`,
+      NEXUS_SEARCH_ENDPOINT: service.endpoint,
+      NEXUS_SEARCH_KEY: service.key,
+    });
+    try {
+      const body = `${JSON.stringify({ type: 'session', id: 's1', version: 3 })}\n${JSON.stringify({
+        type: 'message',
+        id: 'm1',
+        timestamp: '2026-11-01T08:00:01Z',
+        message: { role: 'user', content: 'where did the kayak trip start' },
+      })}\n`;
+      const hash = createHash('sha256').update(body).digest('hex');
+      const put = await fetch(
+        `${server.url}/v1/hosts/laptop/agents/main/sessions/s1/transcripts/${hash}?kind=live&fileName=s1.jsonl`,
+        { method: 'PUT', body, headers: { authorization: `Bearer ${API_KEY}` } },
+      );
+      expect(put.status).toBe(201);
+      let found: { results: { entry: string }[] } = { results: [] };
+      for (let attempt = 0; attempt < 100 && found.results.length === 0; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const response = await fetch(`${server.url}/v1/search?q=kayak`, {
+          headers: { authorization: `Bearer ${API_KEY}` },
+        });
+        expect(response.status).toBe(200);
+        found = (await response.json()) as typeof found;
+      }
+      expect(found.results.map((r) => r.entry)).toEqual(['m1']);
+      const status = (await (
+        await fetch(`${server.url}/v1/search/status`, {
+          headers: { authorization: `Bearer ${API_KEY}` },
+        })
+      ).json()) as { engine: string };
+      expect(status.engine).toBe('azure-ai-search');
+      expect(service.calls.get('index')).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+      await service.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -61,8 +61,11 @@ export class SearchIndexer {
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
   private running: Promise<void> | undefined;
-  /** The rebuild listing storage in this process, if one is. */
+  /** The rebuild listing storage in this process, if one is, and how far it got. */
   private listing: Promise<void> | undefined;
+  private listed: RebuildProgress | undefined;
+  /** When a rebuild's listing last failed: the next waits `RETRY_MS`. */
+  private listingFailedMs = Number.NEGATIVE_INFINITY;
   /** Counts rebuilds: a generation being indexed when the index was emptied is not marked done. */
   private epoch = 0;
   /** Generations queued whose rows are being written now, by key, with how many uploads. */
@@ -221,7 +224,9 @@ export class SearchIndexer {
       this.queue.count(PENDING_CAP),
       this.queue.rebuildState(),
     ]);
-    return { engine: this.index.engine, ...stats, pending, rebuild: rebuild ?? null };
+    // The listing in this process is further along than what it last wrote down.
+    const progress = this.listing === undefined ? rebuild : (this.listed ?? rebuild);
+    return { engine: this.index.engine, ...stats, pending, rebuild: progress ?? null };
   }
 
   /**
@@ -259,18 +264,22 @@ export class SearchIndexer {
   /** Starts the rebuild asked for, unless one is listing storage already in this process. */
   private async checkRebuild(): Promise<void> {
     await this.init();
-    if (this.listing !== undefined) return;
+    if (this.listing !== undefined || this.nowMs() - this.listingFailedMs < RETRY_MS) return;
     const state = await this.queue.rebuildState();
     if (state === undefined || state.finishedAt !== null) return;
     this.listing = this.rebuildFromStorage(state.startedAt)
       .catch((error: unknown) => {
+        this.listingFailedMs = this.nowMs();
         this.logger.error(
           { err: coerceError(error) },
-          'search index: the rebuild could not list storage; it starts again in a while (or POST /v1/search/rebuild)',
+          `search index: the rebuild could not list storage; it starts again in ${RETRY_MS / 1000} s`,
         );
+        // The loop may be asleep with nothing queued: wake it to try again.
+        setTimeout(() => this.wakeUp?.(), RETRY_MS).unref();
       })
       .finally(() => {
         this.listing = undefined;
+        this.listed = undefined;
         this.wakeUp?.();
       });
   }
@@ -311,6 +320,7 @@ export class SearchIndexer {
           progress = { ...progress, generations: progress.generations + 1 };
         }
         progress = { ...progress, sessions: progress.sessions + 1 };
+        this.listed = progress;
         if (progress.sessions % 1000 === 0) {
           await this.queue.setRebuildState(progress);
           this.logger.info(
