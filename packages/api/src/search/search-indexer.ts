@@ -35,8 +35,10 @@ const RETRY_MS = 30_000;
  * request after 230 s).
  */
 export const ROW_GRACE_MS = 5 * 60_000;
-/** Waiting generations counted at most, for a search answer and the status. */
+/** Waiting generations counted at most, for the status... */
 const PENDING_CAP = 10_000;
+/** ...and for a search answer. */
+const ANSWER_PENDING_CAP = 1_000;
 
 export type { RebuildProgress } from './search-index.ts';
 
@@ -205,9 +207,12 @@ export class SearchIndexer {
     return this.index.removeSession(session);
   }
 
-  /** Generations waiting to be indexed (every search answer says how many), up to 10,000. */
+  /**
+   * Generations waiting to be indexed, up to 1,000: every search answer says how many (one page
+   * of the queue's table on Azure).
+   */
   async pendingCount(): Promise<number> {
-    return this.queue.count(PENDING_CAP);
+    return this.queue.count(ANSWER_PENDING_CAP);
   }
 
   /** What `GET /v1/search/status` shows. */
