@@ -20,6 +20,26 @@ export interface QueuedGeneration extends PendingGeneration {
   readonly queuedAtMs: number;
 }
 
+/**
+ * A queued generation from its stored fields (SQLite's `pending` columns and the queue table's
+ * properties have the same names).
+ */
+export function queuedGenerationOf(
+  id: string,
+  fields: Readonly<Record<string, unknown>>,
+): QueuedGeneration {
+  return {
+    id,
+    hostId: String(fields['hostId']),
+    agentId: String(fields['agentId']),
+    sessionId: String(fields['sessionId']),
+    sha256: String(fields['sha256']),
+    fromByte: Number(fields['fromByte']),
+    fromLine: Number(fields['fromLine']),
+    queuedAtMs: Number(fields['queuedAtMs']),
+  };
+}
+
 export interface SearchFilters {
   /** Only these hosts (what the key may read, or the one asked for); absent: all. */
   readonly hosts?: readonly string[];

@@ -2,17 +2,18 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { SearchDoc, SearchRole } from './search-docs.ts';
-import type {
-  IndexedGeneration,
-  PendingGeneration,
-  QueuedGeneration,
-  RebuildProgress,
-  SearchAnswer,
-  SearchFilters,
-  SearchHit,
-  SearchIndex,
-  SearchQueue,
-  SessionRef,
+import {
+  queuedGenerationOf,
+  type IndexedGeneration,
+  type PendingGeneration,
+  type QueuedGeneration,
+  type RebuildProgress,
+  type SearchAnswer,
+  type SearchFilters,
+  type SearchHit,
+  type SearchIndex,
+  type SearchQueue,
+  type SessionRef,
 } from './search-index.ts';
 import { indexText, type ParsedQuery } from './search-text.ts';
 
@@ -88,7 +89,7 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
       ),
       fts: this.db.prepare('INSERT INTO fts (rowid, body, tags) VALUES (?, ?, ?)'),
       enqueue: this.db.prepare(
-        'INSERT INTO pending (host, agent, session, sha, from_byte, from_line, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO pending (hostId, agentId, sessionId, sha256, fromByte, fromLine, queuedAtMs) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       oldest: this.db.prepare('SELECT * FROM pending ORDER BY id LIMIT ?'),
       count: this.db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM pending LIMIT ?)'),
@@ -136,9 +137,9 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
         entry TEXT NOT NULL, role INTEGER NOT NULL, ts INTEGER NOT NULL, text TEXT NOT NULL) STRICT;
       CREATE VIRTUAL TABLE fts USING fts5(body, tags,
         tokenize = 'unicode61 remove_diacritics 2', content = '', contentless_delete = 1);
-      CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY, host TEXT NOT NULL, agent TEXT NOT NULL,
-        session TEXT NOT NULL, sha TEXT NOT NULL, from_byte INTEGER NOT NULL,
-        from_line INTEGER NOT NULL, queued_at INTEGER NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY, hostId TEXT NOT NULL,
+        agentId TEXT NOT NULL, sessionId TEXT NOT NULL, sha256 TEXT NOT NULL,
+        fromByte INTEGER NOT NULL, fromLine INTEGER NOT NULL, queuedAtMs INTEGER NOT NULL) STRICT;
     `);
     this.db
       .prepare(
@@ -174,16 +175,7 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
   oldest(limit: number): QueuedGeneration[] {
     return this.statement('oldest')
       .all(limit)
-      .map((row) => ({
-        id: String(row['id']),
-        hostId: String(row['host']),
-        agentId: String(row['agent']),
-        sessionId: String(row['session']),
-        sha256: String(row['sha']),
-        fromByte: Number(row['from_byte']),
-        fromLine: Number(row['from_line']),
-        queuedAtMs: Number(row['queued_at']),
-      }));
+      .map((row) => queuedGenerationOf(String(row['id']), row));
   }
 
   remove(id: string): void {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { TableStore } from '@nexus/core';
-import type {
-  PendingGeneration,
-  QueuedGeneration,
-  RebuildProgress,
-  SearchQueue,
+import {
+  queuedGenerationOf,
+  type PendingGeneration,
+  type QueuedGeneration,
+  type RebuildProgress,
+  type SearchQueue,
 } from './search-index.ts';
 
 export const SEARCH_QUEUE_TABLE = 'searchQueue';
@@ -44,16 +45,9 @@ export class TableSearchQueue implements SearchQueue {
 
   async oldest(limit: number): Promise<QueuedGeneration[]> {
     const page = await this.tables.query(SEARCH_QUEUE_TABLE, PARTITION, { limit });
-    return page.items.slice(0, limit).map(({ rowKey, properties: p }) => ({
-      id: rowKey,
-      hostId: String(p['hostId']),
-      agentId: String(p['agentId']),
-      sessionId: String(p['sessionId']),
-      sha256: String(p['sha256']),
-      fromByte: Number(p['fromByte']),
-      fromLine: Number(p['fromLine']),
-      queuedAtMs: Number(p['queuedAtMs']),
-    }));
+    return page.items
+      .slice(0, limit)
+      .map(({ rowKey, properties }) => queuedGenerationOf(rowKey, properties));
   }
 
   async remove(id: string): Promise<void> {
