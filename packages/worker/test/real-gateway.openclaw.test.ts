@@ -1,21 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, type ServerProcess } from '@nexus/api/testing';
+import { startRealGateway, type RealGateway } from '../src/testing/openclaw-gateway.ts';
 import { runWorkerJob } from '../src/testing/worker-harness.ts';
 
 /**
  * Webhook delivery against a REAL OpenClaw gateway (`npm run test:openclaw` installs OpenClaw
- * and sets NEXUS_TEST_OPENCLAW). The gateway runs with its state in a temp folder, hooks enabled,
- * and its agent's model pointed at a local stand-in of an OpenAI-compatible chat API (a model is
- * the one part that cannot run here). The worker reads the gateway's port, hooks token and body
- * limit from openclaw.json, as on a user's machine. Each of OpenClaw's answers that a request of
+ * and sets NEXUS_TEST_OPENCLAW; `startRealGateway`: its state in a temp folder, hooks enabled, its
+ * agent's model a local stand-in of an OpenAI-compatible chat API). The worker reads the
+ * gateway's port, hooks token and body limit from openclaw.json, as on a user's machine. Each of OpenClaw's answers that a request of
  * Nexus can provoke is verified once: 200 (a run started, and the model asked), 400 (an agent
  * OpenClaw does not have: dead at once), 401 (a wrong hooks token: kept, attempts unspent, said
  * so), 404 (a mapping OpenClaw does not have: dead at once) and 413 (over hooks.maxBodyBytes: a
@@ -38,23 +35,6 @@ interface Item {
   lastError?: string;
 }
 
-/** The environment without Vitest's own variables, which OpenClaw takes as running its tests. */
-function plainEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([name]) => !name.startsWith('VITEST') && name !== 'NODE_ENV',
-    ),
-  );
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function waitFor(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check().catch(() => false))) {
@@ -63,59 +43,10 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms: number):
   }
 }
 
-/** An OpenAI-compatible chat API that answers every request "Noted.", and keeps the prompts. */
-async function startModel(): Promise<{ server: Server; url: string; prompts: string[] }> {
-  const prompts: string[] = [];
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      if (request.url?.endsWith('/models')) {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(
-          JSON.stringify({ object: 'list', data: [{ id: 'stand-in', object: 'model' }] }),
-        );
-        return;
-      }
-      prompts.push(body);
-      const base = { id: 'c1', created: 1, model: 'stand-in' };
-      if (body.includes('"stream":true')) {
-        response.writeHead(200, { 'content-type': 'text/event-stream' });
-        const chunk = (choices: unknown[], extra = {}) =>
-          `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...extra })}\n\n`;
-        response.write(chunk([{ index: 0, delta: { role: 'assistant', content: 'Noted.' } }]));
-        response.write(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
-        response.write(
-          chunk([], { usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 } }),
-        );
-        response.end('data: [DONE]\n\n');
-        return;
-      }
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(
-        JSON.stringify({
-          ...base,
-          object: 'chat.completion',
-          choices: [
-            { index: 0, message: { role: 'assistant', content: 'Noted.' }, finish_reason: 'stop' },
-          ],
-          usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 },
-        }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/v1`, prompts };
-}
-
 describe.skipIf(OPENCLAW === undefined)('webhooks into a real OpenClaw gateway', () => {
   let api: ServerProcess;
-  let gateway: ChildProcess;
-  let gatewayLog = '';
-  let model: Awaited<ReturnType<typeof startModel>>;
+  let gateway: RealGateway;
   let dir: string;
-  let hooksUrl: string;
   const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 
   const endpoint = async (body: Record<string, unknown>): Promise<string> => {
@@ -162,7 +93,7 @@ describe.skipIf(OPENCLAW === undefined)('webhooks into a real OpenClaw gateway',
       JSON.stringify({
         host: { id: 'oc-host' },
         nexus: { url: api.url, apiKey: KEY },
-        openclaw: { stateDir: join(dir, 'openclaw') },
+        openclaw: { stateDir: gateway.stateDir },
         stateDir: join(dir, 'worker-state'),
         jobs: [
           {
@@ -185,65 +116,15 @@ describe.skipIf(OPENCLAW === undefined)('webhooks into a real OpenClaw gateway',
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nexus-gateway-'));
-    model = await startModel();
-    const port = await freePort();
-    const state = join(dir, 'openclaw');
-    await mkdir(join(state, 'agents', 'main', 'sessions'), { recursive: true });
-    await writeFile(
-      join(state, 'openclaw.json'),
-      JSON.stringify({
-        gateway: { mode: 'local', port, bind: 'loopback', auth: { mode: 'none' } },
-        hooks: { enabled: true, token: HOOKS_TOKEN, path: '/hooks' },
-        models: {
-          providers: {
-            local: {
-              baseUrl: model.url,
-              api: 'openai-completions',
-              apiKey: 'local',
-              models: [
-                {
-                  id: 'stand-in',
-                  name: 'Stand-in',
-                  input: ['text'],
-                  contextWindow: 32_000,
-                  maxTokens: 1024,
-                },
-              ],
-            },
-          },
-        },
-        agents: { defaults: { model: { primary: 'local/stand-in' } } },
-      }),
-    );
-    gateway = spawn(OPENCLAW ?? '', ['gateway', '--port', String(port)], {
-      env: { ...plainEnv(), HOME: dir, OPENCLAW_STATE_DIR: state },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    gateway.stdout?.on('data', (chunk: Buffer) => (gatewayLog += chunk.toString()));
-    gateway.stderr?.on('data', (chunk: Buffer) => (gatewayLog += chunk.toString()));
-    hooksUrl = `http://127.0.0.1:${port}/hooks`;
-    // Ready when its hooks answer (a wrong token: 401).
-    await waitFor(
-      `the gateway to answer on port ${port}`,
-      async () => (await fetch(`${hooksUrl}/agent`, { method: 'POST', body: '{}' })).status === 401,
-      120_000,
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${gatewayLog.slice(-3000)}`);
-    });
+    gateway = await startRealGateway(OPENCLAW ?? '', dir, { token: HOOKS_TOKEN });
     api = await spawnServer(await mkdtemp(join(tmpdir(), 'nexus-gateway-api-')), {
       NEXUS_API_KEYS: KEY,
     });
   }, 180_000);
 
   afterAll(async () => {
-    const exited = new Promise((resolve) => gateway.once('exit', resolve));
-    gateway.kill('SIGTERM');
-    const timer = setTimeout(() => gateway.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    await gateway.stop();
     await api.stop();
-    model.server.closeAllConnections();
-    await new Promise((resolve) => model.server.close(resolve));
   }, 30_000);
 
   it('200: delivers a webhook as an agent run, and the agent asks its model about it', async () => {
@@ -254,7 +135,8 @@ describe.skipIf(OPENCLAW === undefined)('webhooks into a real OpenClaw gateway',
     expect(await item('main', id)).toMatchObject({ state: 'delivered', lastStatus: 200 });
     await waitFor(
       'the model to be asked about the webhook',
-      () => Promise.resolve(model.prompts.some((prompt) => prompt.includes('Quokka sighting'))),
+      () =>
+        Promise.resolve(gateway.model.prompts.some((prompt) => prompt.includes('Quokka sighting'))),
       60_000,
     );
   }, 120_000);
@@ -311,7 +193,7 @@ describe.skipIf(OPENCLAW === undefined)('webhooks into a real OpenClaw gateway',
       'the model to be told of the large webhook',
       () =>
         Promise.resolve(
-          model.prompts.some((prompt) => prompt.includes(`nexus webhooks show main ${id}`)),
+          gateway.model.prompts.some((prompt) => prompt.includes(`nexus webhooks show main ${id}`)),
         ),
       60_000,
     );

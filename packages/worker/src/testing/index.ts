@@ -3,3 +3,4 @@ export * from './gateway-stand-in.ts';
 export * from './openclaw-database.ts';
 export * from './openclaw-fixture.ts';
 export * from './worker-harness.ts';
+export * from './openclaw-gateway.ts';
