@@ -232,6 +232,10 @@ describe.each(engines)('the search contract on $name', (engine) => {
     expect(await find('nightly', { fromMs: START + DAY, toMs: START + 6 * DAY })).toEqual([]);
   });
 
+  it('finds nothing for a word longer than any indexed token', async () => {
+    expect(await find('n'.repeat(300))).toEqual([]);
+  });
+
   it('answers hostile queries without an error of the engine', async () => {
     for (const q of [
       'NEAR(a b)',

@@ -206,6 +206,9 @@ export class AzureSearchIndex implements SearchIndex {
 
   async search(query: ParsedQuery, filters: SearchFilters, limit: number): Promise<SearchAnswer> {
     const searchText = simpleQuery(query.terms);
+    // No token to look for (only characters the tokens leave out): nothing matches, as on SQLite
+    // (an empty text would be every document to the service).
+    if (searchText === '') return { hits: [], capped: false };
     const filter = odataFilter(filters);
     await this.open();
     const results = await call('search', async () => {
