@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { spawnServer, type ServerProcess } from '@nexus/api/testing';
-import { GatewayStandIn } from '@nexus/worker/testing';
+import { GatewayStandIn, startRealGateway } from '@nexus/worker/testing';
+import { GatewayRecorder } from './gateway-recorder.ts';
 import { WORKER_CLI, startNode, stop } from './processes.ts';
 import type { BenchRow } from './row.ts';
 
@@ -192,7 +193,11 @@ function percentile(sorted: readonly number[], p: number): number {
  * run, with `concurrency: 1` (one webhook at a time, as delivery worked before issue 19), each
  * timed from its first delivery to its last (the worker's start is not in it); then the
  * accepted → delivered latency of 5,000 more sent at a steady 200/s while the default worker runs.
- * `B5_WORKER` (JSON) adds settings to the default worker, to try some.
+ * `B5_WORKER` (JSON) adds settings to the default worker, to try some. `B5_OPENCLAW=<openclaw
+ * CLI>` runs it against a real OpenClaw gateway instead (its model a local stand-in; the times are
+ * when the gateway answered 200, noted by a relay in front of it); `B5_TOTAL` sets the count and
+ * `B5_RATE` the rate offered while the worker runs (a real gateway starts about one agent run a
+ * second on two cores: 200/s would only measure its backlog).
  */
 export async function benchWebhookDelivery(
   dir: string,
@@ -200,11 +205,60 @@ export async function benchWebhookDelivery(
   rows: BenchRow[],
   raw: Record<string, unknown>,
 ): Promise<void> {
-  const total = quick ? 500 : 5000;
-  const rate = 200; // webhooks a second offered while the worker runs
+  const total = Number(process.env['B5_TOTAL'] ?? (quick ? 500 : 5000));
+  // Webhooks a second offered while the worker runs.
+  const rate = Number(process.env['B5_RATE'] ?? 200);
   const server = await spawnServer(join(dir, 'b5-api'), { NEXUS_API_KEYS: KEY });
-  const gateway = new GatewayStandIn({ token: 'bench-hooks-token' });
-  await gateway.start();
+  const openclaw = process.env['B5_OPENCLAW'];
+  const real =
+    openclaw === undefined
+      ? undefined
+      : await startRealGateway(openclaw, join(dir, 'b5-real'), {
+          agents: ['base', 'drain', 'live'],
+        });
+  const gateway: {
+    url: string;
+    token: string;
+    runs: ReadonlyMap<string, { at: number }>;
+    hits: () => number;
+    refused: () => Record<number, number>;
+    /** The gateway's own time to answer each run, sorted (a real gateway only). */
+    answerMs: () => number[];
+    stop: () => Promise<void>;
+    label: string;
+  } = real
+    ? await (async () => {
+        const recorder = new GatewayRecorder(real.hooksUrl.replace(/\/hooks$/, ''));
+        await recorder.start();
+        return {
+          url: recorder.url,
+          token: real.token,
+          runs: recorder.runs,
+          // A repeated key is answered 200 without a run (OpenClaw's idempotency): counted apart.
+          hits: () => recorder.runs.size + recorder.repeats,
+          refused: () => Object.fromEntries(recorder.refused),
+          answerMs: () => [...recorder.answerMs].sort((a, b) => a - b),
+          stop: async () => {
+            await recorder.stop();
+            await real.stop();
+          },
+          label: 'a real OpenClaw gateway (its model a local stand-in)',
+        };
+      })()
+    : await (async () => {
+        const standIn = new GatewayStandIn({ token: 'bench-hooks-token' });
+        await standIn.start();
+        return {
+          url: standIn.url,
+          token: 'bench-hooks-token',
+          runs: standIn.runs,
+          hits: () => standIn.hits.length,
+          refused: () => ({}),
+          answerMs: () => [],
+          stop: () => standIn.stop(),
+          label: 'a local stand-in gateway',
+        };
+      })();
   const workers: Awaited<ReturnType<typeof startNode>>[] = [];
   try {
     const post = async (endpoint: string, delivery: Delivery) => {
@@ -239,7 +293,7 @@ export async function benchWebhookDelivery(
               intervalMinutes: 1,
               config: {
                 agents,
-                gateway: { url: gateway.url, token: 'bench-hooks-token' },
+                gateway: { url: gateway.url, token: gateway.token },
                 ...extra,
               },
             },
@@ -300,15 +354,15 @@ export async function benchWebhookDelivery(
       .sort((a, b) => a - b);
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
-    const duplicates = gateway.hits.length - gateway.runs.size;
+    const duplicates = gateway.hits() - gateway.runs.size;
     const ratio = drainRate / baseRate;
     rows.push(
       {
         id: 'B5',
-        workload: `delivery: ${total} queued webhooks to a local stand-in gateway (worker defaults${Object.keys(tried).length > 0 ? ` + ${JSON.stringify(tried)}` : ''}; baseline: concurrency 1)`,
+        workload: `delivery: ${total} queued webhooks to ${gateway.label} (worker defaults${Object.keys(tried).length > 0 ? ` + ${JSON.stringify(tried)}` : ''}; baseline: concurrency 1)`,
         figure: 'items/s (drain, first to last delivery)',
-        nexus: drainRate.toFixed(0),
-        baseline: baseRate.toFixed(0),
+        nexus: drainRate.toFixed(drainRate < 10 ? 2 : 0),
+        baseline: baseRate.toFixed(baseRate < 10 ? 2 : 0),
         ratio: `${ratio.toFixed(2)}×`,
         goal: '≥ 4×',
         met: ratio >= 4 ? 'yes' : 'no',
@@ -334,7 +388,31 @@ export async function benchWebhookDelivery(
         met: duplicates === 0 ? 'yes' : 'no',
       },
     );
-    raw['B5'] = { total, rate, baseRate, drainRate, ratio, p50, p99, duplicates, tried };
+    const answers = gateway.answerMs();
+    if (answers.length > 0)
+      rows.push({
+        id: 'B5',
+        workload: '',
+        figure: "the gateway's own time to answer a run (all phases) p50 / p99",
+        nexus: `${(percentile(answers, 50) / 1000).toFixed(3)} / ${(percentile(answers, 99) / 1000).toFixed(3)} s`,
+        baseline: '—',
+        ratio: '',
+        goal: '',
+        met: '',
+      });
+    raw['B5'] = {
+      total,
+      rate,
+      baseRate,
+      drainRate,
+      ratio,
+      p50,
+      p99,
+      duplicates,
+      tried,
+      gateway: gateway.label,
+      refused: gateway.refused(),
+    };
   } finally {
     for (const worker of workers) await stop(worker.child);
     await gateway.stop();

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServer, type ServerProcess } from '@nexus/api/testing';
 import { buildTranscript } from '@nexus/core/testing';
+import { openClawEnv } from '../src/testing/openclaw-gateway.ts';
 import { runWorkerJob } from '../src/testing/worker-harness.ts';
 
 /** The real OpenClaw CLI (`npm run test:openclaw` installs it and sets this). */
@@ -16,21 +17,12 @@ const KEY = 'real-openclaw-key-0123456789';
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** The environment without Vitest's own variables, which OpenClaw takes as running its tests. */
-function plainEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([name]) => !name.startsWith('VITEST') && name !== 'NODE_ENV',
-    ),
-  );
-}
-
 function run(command: string, args: string[], env: Record<string, string>) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       command,
       args,
-      { env: { ...plainEnv(), ...env }, timeout: 170_000 },
+      { env: { ...openClawEnv(), ...env }, timeout: 170_000 },
       (error, stdout, stderr) => {
         resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
       },

@@ -114,13 +114,16 @@ async function freePort(): Promise<number> {
 export async function startRealGateway(
   openclaw: string,
   dir: string,
-  options: { token?: string; readyMs?: number } = {},
+  options: { token?: string; readyMs?: number; agents?: readonly string[] } = {},
 ): Promise<RealGateway> {
   const token = options.token ?? 'real-hooks-token-0123456789abcdef';
+  // `main` always; more agents (their own workspace and folder) when asked.
+  const agents = ['main', ...(options.agents ?? []).filter((id) => id !== 'main')];
   const model = await startModelStandIn();
   const port = await freePort();
   const stateDir = join(dir, 'openclaw');
-  await mkdir(join(stateDir, 'agents', 'main', 'sessions'), { recursive: true });
+  for (const id of agents)
+    await mkdir(join(stateDir, 'agents', id, 'sessions'), { recursive: true });
   await writeFile(
     join(stateDir, 'openclaw.json'),
     JSON.stringify({
@@ -144,7 +147,19 @@ export async function startRealGateway(
           },
         },
       },
-      agents: { defaults: { model: { primary: 'local/stand-in' } } },
+      agents: {
+        defaults: { model: { primary: 'local/stand-in' } },
+        ...(agents.length > 1
+          ? {
+              list: agents.map((id) => ({
+                id,
+                ...(id === 'main' ? { default: true } : {}),
+                workspace: join(dir, `workspace-${id}`),
+                agentDir: join(stateDir, 'agents', id, 'agent'),
+              })),
+            }
+          : {}),
+      },
     }),
   );
   const child: ChildProcess = spawn(openclaw, ['gateway', '--port', String(port)], {
