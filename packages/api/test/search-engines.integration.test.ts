@@ -327,6 +327,24 @@ describe('Azure AI Search through the stand-in', () => {
     expect(message).not.toContain('wrong-key');
   });
 
+  it('empties an index that was deleted under it (by hand, or another instance)', async () => {
+    const index = open('nexus-gone');
+    await index.add(generation('s1'), [doc('m1', 'vanishing act')]);
+    const client = new SearchIndexClient(standIn.endpoint, new AzureKeyCredential(standIn.key), {
+      allowInsecureConnection: true,
+    });
+    await client.deleteIndex('nexus-gone');
+    await index.recreate();
+    expect((await index.stats()).messages).toBe(0);
+    await index.add(generation('s1'), [doc('m1', 'vanishing act')]);
+    expect((await index.stats()).messages).toBe(1);
+  });
+
+  it('opens a missing index from two instances at once: one creates it, neither fails', async () => {
+    const opened = await Promise.all([open('nexus-race').open(), open('nexus-race').open()]);
+    expect(opened.sort()).toEqual([false, true]);
+  });
+
   it('tries to open the index again after a failure', async () => {
     const index = open('nexus-retry');
     standIn.failNext(400);

@@ -118,8 +118,14 @@ export class AzureSearchIndex implements SearchIndex {
       });
       if (existing !== undefined && sameFields(existing)) return false;
       if (existing !== undefined) await this.indexes.deleteIndex(this.indexName);
-      await this.indexes.createIndex(definition(this.indexName));
-      return true;
+      // Another instance creating it at the same moment: theirs asks for the build.
+      return this.indexes.createIndex(definition(this.indexName)).then(
+        () => true,
+        (error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode === 409) return false;
+          throw error;
+        },
+      );
     }).catch((error: unknown) => {
       this.opened = undefined;
       throw error;
@@ -130,8 +136,12 @@ export class AzureSearchIndex implements SearchIndex {
   async recreate(): Promise<void> {
     await this.open();
     await call('empty the index', async () => {
+      // (The client takes a missing index as deleted.) Another instance's rebuild creating it
+      // at the same moment: it is empty all the same.
       await this.indexes.deleteIndex(this.indexName);
-      await this.indexes.createIndex(definition(this.indexName));
+      await this.indexes.createIndex(definition(this.indexName)).catch((error: unknown) => {
+        if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+      });
     });
   }
 
