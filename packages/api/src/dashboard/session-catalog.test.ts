@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTranscript } from '@nexus/core/testing';
 import { openEmbeddedStorage } from '../storage/embedded/open-embedded-storage.ts';
-import { putTranscript, testApp } from '../testing/api-harness.ts';
+import { API_KEY, putTranscript, testApp } from '../testing/api-harness.ts';
 import { sessionEntity, sessionFromEntity } from '../transcripts/rows.ts';
 import { TitleBackfill } from './title-backfill.ts';
 import { pino } from 'pino';
@@ -154,6 +154,20 @@ describe('the session catalog', () => {
         after.usage.filter((b) => b.hostId === 'laptop').reduce((n, b) => n + b.messages, 0),
       ).toBe(4);
       expect([...after.choices.keys()].sort()).toEqual(['laptop', 'server']);
+
+      // A session deleted in this process: the next page reads its agent again, and no other.
+      const deleted = await app.request('/v1/hosts/laptop/agents/main/sessions/a1', {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
+      expect(deleted.status).toBe(200);
+      partitionsRead.length = 0;
+      catalog.forgetAgent({ hostId: 'laptop', agentId: 'main' });
+      expect((await catalog.sessions()).sessions.map((s) => s.sessionId).sort()).toEqual([
+        'a2',
+        'b1',
+      ]);
+      expect(partitionsRead).toEqual(['laptop~main']);
     } finally {
       await storage.close();
     }

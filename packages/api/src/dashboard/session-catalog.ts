@@ -154,11 +154,13 @@ export class SessionCatalog {
   }
 
   /**
-   * Makes the next page read the agent's sessions again (a session of it was deleted here; other
-   * processes see it at their next full reload, `CATALOG_RELOAD_MS`).
+   * Makes the next page read the agent's sessions again, and wait for them (a session of it was
+   * deleted here; other processes see it at their next full reload, `CATALOG_RELOAD_MS`).
    */
   forgetAgent(scope: AgentScope): void {
     this.scopes.delete(scopeKey(scope));
+    // Not served again while the refresh runs: the next page waits for it.
+    this.current = undefined;
     this.invalidate();
   }
 
