@@ -8,9 +8,15 @@ import {
   searchTimerHandler,
   type FunctionsRuntime,
 } from '../src/azure-functions/functions-app.ts';
+import { AzureKeyCredential } from '@azure/search-documents';
+import pino from 'pino';
+import { AzureSearchIndex } from '../src/search/azure-search-index.ts';
+import { SearchIndexer } from '../src/search/search-indexer.ts';
+import { TableSearchQueue } from '../src/search/table-search-queue.ts';
+import { openEmbeddedStorage } from '../src/storage/embedded/open-embedded-storage.ts';
 import { openAzureStorage } from '../src/storage/azure/open-azure-storage.ts';
 import { SEARCH_QUEUE_TABLE } from '../src/search/table-search-queue.ts';
-import { API_KEY, get, putTranscript } from '../src/testing/api-harness.ts';
+import { API_KEY, get, putTranscript, testApp } from '../src/testing/api-harness.ts';
 import { spawnServer } from '../src/testing/spawn-server.ts';
 import {
   startSearchServiceStandIn,
@@ -196,6 +202,45 @@ describe('search on the Node server with Azure storage (Azurite) and Azure AI Se
       expect(service.calls.get('index')).toBeGreaterThan(0);
     } finally {
       await server.stop();
+      await service.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the dashboard when Azure AI Search refuses the key', () => {
+  it('shows what to check on the Search page instead of a server error', async () => {
+    const service = await startSearchServiceStandIn();
+    const dataDir = await mkdtemp(join(tmpdir(), 'nexus-dash-search-'));
+    const storage = await openEmbeddedStorage(dataDir);
+    const indexer = new SearchIndexer({
+      storage,
+      index: new AzureSearchIndex({
+        endpoint: service.endpoint,
+        indexName: 'nexus-refused',
+        credential: new AzureKeyCredential('not-the-admin-key'),
+      }),
+      queue: new TableSearchQueue(storage.tables),
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const app = testApp(storage, { search: indexer });
+      const login = await app.request('/login', {
+        method: 'POST',
+        body: new URLSearchParams({ key: API_KEY, next: '/search' }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const page = await app.request('/search?q=kayak', {
+        headers: { cookie, accept: 'text/html' },
+      });
+      expect(page.status).toBe(200);
+      const text = await page.text();
+      expect(text).toContain('Azure AI Search could not');
+      expect(text).toContain('NEXUS_SEARCH_KEY');
+      expect(text).not.toContain('not-the-admin-key');
+    } finally {
+      await storage.close();
       await service.close();
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -68,7 +68,12 @@ export async function searchPage({ c, viewer, api, catalog }: PageContext): Prom
     try {
       answer = await api.get<SearchAnswer>(viewer.principal, hrefWith('/v1/search', params));
     } catch (error) {
-      if (!(error instanceof ApiAnswerError) || (error.status >= 500 && error.status !== 501))
+      // No index here (501), or Azure AI Search unreachable or refusing the key (503): the page
+      // says so, with what to check.
+      if (
+        !(error instanceof ApiAnswerError) ||
+        (error.status >= 500 && error.status !== 501 && error.status !== 503)
+      )
         throw error;
       problem = error.message;
     }
