@@ -1,12 +1,11 @@
 /**
  * B3 (webhook ingest under load) and B5 (delivery to a stand-in gateway), called by run.ts.
  */
-import { createHmac, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { spawnServer, type ServerProcess } from '@nexus/api/testing';
+import { githubDelivery, spawnServer, type ServerProcess } from '@nexus/api/testing';
 import { GatewayStandIn, startRealGateway } from '@nexus/worker/testing';
 import { GatewayRecorder } from './gateway-recorder.ts';
 import { WORKER_CLI, startNode, stop } from './processes.ts';
@@ -25,23 +24,14 @@ interface Delivery {
 /** GitHub-style `issues` deliveries of about `bytes` each, signed as GitHub signs them. */
 function githubDeliveries(count: number, bytes: number): Delivery[] {
   const pad = 'x'.repeat(Math.max(0, bytes - 220));
-  return Array.from({ length: count }, (_, n) => {
-    const body = JSON.stringify({
+  return Array.from({ length: count }, (_, n) =>
+    githubDelivery(SECRET, 'issues', {
       action: 'opened',
       repository: { full_name: 'acme/app' },
       sender: { login: 'ana' },
       issue: { number: n, title: `Issue ${String(n)}`, body: pad },
-    });
-    return {
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issues',
-        'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
-      },
-    };
-  });
+    }),
+  );
 }
 
 async function createEndpoint(

@@ -9,14 +9,13 @@
  * says how to open it again). Everything lives in a temp folder, kept at the end unless --clean.
  */
 import { execFile } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createOpenClawFixture } from '@nexus/worker/testing';
-import { seedDashboard, spawnServer } from '@nexus/api/testing';
+import { githubDelivery, seedDashboard, spawnServer } from '@nexus/api/testing';
 import { GatewayStandIn } from '@nexus/worker/testing';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -144,7 +143,7 @@ try {
     })
   ).json()) as { url: string; secrets: string[] };
   process.stdout.write(`   endpoint ${server.url}${created.url}\n`);
-  const payload = JSON.stringify({
+  const { body: payload, headers } = githubDelivery(created.secrets[0] ?? '', 'issues', {
     action: 'opened',
     repository: { full_name: 'acme/app' },
     sender: { login: 'ana' },
@@ -154,14 +153,6 @@ try {
       html_url: 'https://github.com/acme/app/issues/42',
     },
   });
-  const headers = {
-    'content-type': 'application/json',
-    'x-github-event': 'issues',
-    'x-github-delivery': randomUUID(),
-    'x-hub-signature-256': `sha256=${createHmac('sha256', created.secrets[0] ?? '')
-      .update(payload)
-      .digest('hex')}`,
-  };
   for (const attempt of ['first', 'again']) {
     const answer = await fetch(`${server.url}${created.url}`, {
       method: 'POST',

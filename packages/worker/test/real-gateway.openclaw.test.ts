@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sign } from '@octokit/webhooks-methods';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnServer, type ServerProcess } from '@nexus/api/testing';
+import { githubDelivery, spawnServer, type ServerProcess } from '@nexus/api/testing';
 import { startRealGateway, type RealGateway } from '../src/testing/openclaw-gateway.ts';
 import { runWorkerJob } from '../src/testing/worker-harness.ts';
 
@@ -59,20 +58,15 @@ describe.skipIf(OPENCLAW === undefined)('webhooks into a real OpenClaw gateway',
     return ((await response.json()) as { secrets: string[] }).secrets[0] ?? '';
   };
   const send = async (endpointId: string, secret: string, title: string, pad = 0) => {
-    const payload = JSON.stringify({
+    const { body, headers: signed } = githubDelivery(secret, 'issues', {
       action: 'opened',
       repository: { full_name: 'acme/app' },
       issue: { number: 1, title, body: 'x'.repeat(pad) },
     });
     const response = await fetch(`${api.url}/hooks/${endpointId}`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issues',
-        'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': await sign(secret, payload),
-      },
-      body: payload,
+      headers: signed,
+      body,
     });
     expect(response.status).toBe(202);
     return ((await response.json()) as { id: string }).id;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs, type ParseArgsOptionDescriptor } from 'node:util';
 import {
   ApiAnswerError as CoreApiAnswerError,
   ApiUnreachableError,
@@ -19,6 +20,22 @@ export const CONNECTION_OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/**
+ * An admin command's arguments: its own options beside the connection's, words after the
+ * command allowed, an unknown option refused.
+ */
+export function parseAdminArgs<const T extends Record<string, ParseArgsOptionDescriptor>>(
+  argv: readonly string[],
+  options: T,
+) {
+  return parseArgs({
+    args: [...argv],
+    options: { ...CONNECTION_OPTIONS, ...options },
+    allowPositionals: true,
+    strict: true,
+  });
+}
 
 export const CONNECTION_HELP = `Connection:
   --url <url>             the Nexus API (env NEXUS_URL, default http://127.0.0.1:${DEFAULT_PORT})

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
 import {
   AdminClient,
   CONNECTION_HELP,
-  CONNECTION_OPTIONS,
+  parseAdminArgs,
   printAnswer,
   resolveHost,
 } from './admin-client.ts';
@@ -34,16 +33,10 @@ export async function deleteCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      ...CONNECTION_OPTIONS,
-      host: { type: 'string' },
-      agent: { type: 'string' },
-      yes: { type: 'boolean' },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { values, positionals } = parseAdminArgs(argv, {
+    host: { type: 'string' },
+    agent: { type: 'string' },
+    yes: { type: 'boolean' },
   });
   if (values.help || positionals.length === 0) {
     process.stdout.write(DELETE_HELP);

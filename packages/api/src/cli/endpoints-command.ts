@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
 import {
   AdminClient,
   CONNECTION_HELP,
-  CONNECTION_OPTIONS,
+  parseAdminArgs,
   helpExit,
   printAnswer,
   requireArg,
@@ -72,30 +71,24 @@ export async function endpointsCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      ...CONNECTION_OPTIONS,
-      'public-url': { type: 'string' },
-      id: { type: 'string' },
-      agent: { type: 'string' },
-      host: { type: 'string' },
-      provider: { type: 'string' },
-      action: { type: 'string' },
-      mapping: { type: 'string' },
-      header: { type: 'string' },
-      template: { type: 'string' },
-      'dedupe-header': { type: 'string' },
-      'secret-file': { type: 'string' },
-      disabled: { type: 'boolean' },
-      events: { type: 'string' },
-      paused: { type: 'boolean' },
-      'notify-dead': { type: 'boolean' },
-      retire: { type: 'string' },
-      clear: { type: 'boolean' },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { values, positionals } = parseAdminArgs(argv, {
+    'public-url': { type: 'string' },
+    id: { type: 'string' },
+    agent: { type: 'string' },
+    host: { type: 'string' },
+    provider: { type: 'string' },
+    action: { type: 'string' },
+    mapping: { type: 'string' },
+    header: { type: 'string' },
+    template: { type: 'string' },
+    'dedupe-header': { type: 'string' },
+    'secret-file': { type: 'string' },
+    disabled: { type: 'boolean' },
+    events: { type: 'string' },
+    paused: { type: 'boolean' },
+    'notify-dead': { type: 'boolean' },
+    retire: { type: 'string' },
+    clear: { type: 'boolean' },
   });
   const [sub, target, third] = positionals;
   const help = helpExit(values.help, sub, ENDPOINTS_HELP);

@@ -1,9 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
-import { AdminClient, CONNECTION_HELP, CONNECTION_OPTIONS, resolveHost } from './admin-client.ts';
+import { AdminClient, CONNECTION_HELP, parseAdminArgs, resolveHost } from './admin-client.ts';
 
 export const EXPORT_HELP = `Usage: nexus export <session-id> [options]
        nexus export --all [--agent <id>] [--from <day>] [--to <day>] [options]
@@ -34,23 +33,17 @@ export async function exportCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      ...CONNECTION_OPTIONS,
-      host: { type: 'string' },
-      agent: { type: 'string' },
-      format: { type: 'string' },
-      generation: { type: 'string' },
-      thinking: { type: 'boolean' },
-      'no-details': { type: 'boolean' },
-      all: { type: 'boolean' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { values, positionals } = parseAdminArgs(argv, {
+    host: { type: 'string' },
+    agent: { type: 'string' },
+    format: { type: 'string' },
+    generation: { type: 'string' },
+    thinking: { type: 'boolean' },
+    'no-details': { type: 'boolean' },
+    all: { type: 'boolean' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    output: { type: 'string', short: 'o' },
   });
   if (values.help || (positionals.length === 0 && !values.all)) {
     process.stdout.write(EXPORT_HELP);

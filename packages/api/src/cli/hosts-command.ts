@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
-import { AdminClient, CONNECTION_HELP, CONNECTION_OPTIONS } from './admin-client.ts';
+import { AdminClient, CONNECTION_HELP, parseAdminArgs } from './admin-client.ts';
 import { table } from './endpoints-command.ts';
 
 export const HOSTS_HELP = `Usage: nexus hosts [list]
@@ -28,12 +27,7 @@ export async function hostsCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { ...CONNECTION_OPTIONS },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseAdminArgs(argv, {});
   if (values.help) {
     process.stdout.write(HOSTS_HELP);
     return 0;

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
 import {
   AdminClient,
   CONNECTION_HELP,
-  CONNECTION_OPTIONS,
+  parseAdminArgs,
   helpExit,
   printAnswer,
   requireArg,
@@ -47,18 +46,12 @@ export async function keysCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      ...CONNECTION_OPTIONS,
-      role: { type: 'string' },
-      host: { type: 'string' },
-      hosts: { type: 'string' },
-      label: { type: 'string' },
-      hours: { type: 'string' },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { values, positionals } = parseAdminArgs(argv, {
+    role: { type: 'string' },
+    host: { type: 'string' },
+    hosts: { type: 'string' },
+    label: { type: 'string' },
+    hours: { type: 'string' },
   });
   const [sub, target] = positionals;
   const help = helpExit(values.help, sub, KEYS_HELP);

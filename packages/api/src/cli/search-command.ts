@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
-import { AdminClient, CONNECTION_HELP, CONNECTION_OPTIONS } from './admin-client.ts';
+import { AdminClient, CONNECTION_HELP, parseAdminArgs, printAnswer } from './admin-client.ts';
 
 export const SEARCH_HELP = `Usage: nexus search <words...> [options]
        nexus search --status
@@ -57,23 +56,17 @@ export async function searchCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      ...CONNECTION_OPTIONS,
-      host: { type: 'string' },
-      agent: { type: 'string' },
-      session: { type: 'string' },
-      role: { type: 'string' },
-      tools: { type: 'boolean' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      limit: { type: 'string' },
-      status: { type: 'boolean' },
-      rebuild: { type: 'boolean' },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { values, positionals } = parseAdminArgs(argv, {
+    host: { type: 'string' },
+    agent: { type: 'string' },
+    session: { type: 'string' },
+    role: { type: 'string' },
+    tools: { type: 'boolean' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    limit: { type: 'string' },
+    status: { type: 'boolean' },
+    rebuild: { type: 'boolean' },
   });
   if (values.help || (positionals.length === 0 && !values.status && !values.rebuild)) {
     process.stdout.write(SEARCH_HELP);
@@ -83,10 +76,7 @@ export async function searchCommand(
   if (values.rebuild) return rebuild(client);
   if (values.status) {
     const status = await client.request<IndexStatus>('GET', '/v1/search/status');
-    process.stdout.write(
-      `${values.json ? JSON.stringify(status, null, 2) : describeStatus(status)}\n`,
-    );
-    return 0;
+    return printAnswer(values.json, status, () => describeStatus(status));
   }
   const query = new URLSearchParams({ q: positionals.join(' ') });
   const params: Record<string, string | boolean | undefined> = {
@@ -102,11 +92,10 @@ export async function searchCommand(
     if (typeof value === 'string') query.set(key, value);
   if (values.tools) query.set('tools', '1');
   const answer = await client.request<SearchAnswer>('GET', `/v1/search?${query.toString()}`);
-  if (values.json) process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
-  else {
-    const bold = process.stdout.isTTY
-      ? (t: string) => `\u001b[1m${t}\u001b[22m`
-      : (t: string) => `[${t}]`;
+  const bold = process.stdout.isTTY
+    ? (t: string) => `\u001b[1m${t}\u001b[22m`
+    : (t: string) => `[${t}]`;
+  printAnswer(values.json, answer, () => {
     const lines = answer.results.map((r) =>
       [
         `${r.hostId}/${r.agentId}  ${r.sessionId}  ${r.time ?? 'no time'}  ${r.role}`,
@@ -118,10 +107,8 @@ export async function searchCommand(
       answer.indexing.pending > 0
         ? `\n(${answer.indexing.pending} stored generation${answer.indexing.pending === 1 ? '' : 's'} not indexed yet)`
         : '';
-    process.stdout.write(
-      `${lines.length === 0 ? 'No message matches.' : lines.join('\n\n')}${pending}\n`,
-    );
-  }
+    return `${lines.length === 0 ? 'No message matches.' : lines.join('\n\n')}${pending}`;
+  });
   return answer.results.length === 0 ? 1 : 0;
 }
 

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from '@nexus/core';
 import {
   AdminClient,
   CONNECTION_HELP,
-  CONNECTION_OPTIONS,
+  parseAdminArgs,
   helpExit,
   requireArg,
   resolveHost,
@@ -44,18 +43,12 @@ export async function webhooksCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      ...CONNECTION_OPTIONS,
-      agent: { type: 'string' },
-      host: { type: 'string' },
-      state: { type: 'string' },
-      limit: { type: 'string' },
-      body: { type: 'boolean' },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { values, positionals } = parseAdminArgs(argv, {
+    agent: { type: 'string' },
+    host: { type: 'string' },
+    state: { type: 'string' },
+    limit: { type: 'string' },
+    body: { type: 'boolean' },
   });
   const [sub, agentArg, idArg] = positionals;
   const help = helpExit(values.help, sub, WEBHOOKS_HELP);

@@ -7,6 +7,7 @@ import {
   str,
   type Json,
 } from '../content/transcript-json.ts';
+import { entryAnchor, linkableId } from './links.ts';
 import { renderMarkdown } from './markdown.ts';
 import { compact, usd, when, type Html } from './page.ts';
 import type { PageEntry } from './transcript-page.ts';
@@ -19,8 +20,7 @@ const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp
 
 /** The id an entry's element carries, for its permalink (`#e-<id>`, else `#l-<line>`). */
 export function anchorOf(entry: PageEntry): string {
-  const id = str(entry.value?.['id']);
-  return id !== undefined && /^[A-Za-z0-9_-]{1,100}$/.test(id) ? `e-${id}` : `l-${entry.index}`;
+  return entryAnchor(entry.value?.['id'], entry.index);
 }
 
 /**
@@ -302,9 +302,9 @@ function shell(
   permalinkBase: string | undefined,
 ): Html {
   const anchor = anchorOf(entry);
-  const entryId = str(entry.value?.['id']);
+  const entryId = entry.value?.['id'];
   const permalink =
-    permalinkBase !== undefined && entryId !== undefined && anchor.startsWith('e-')
+    permalinkBase !== undefined && linkableId(entryId)
       ? `${permalinkBase}${permalinkBase.includes('?') ? '&' : '?'}entry=${encodeURIComponent(entryId)}#${anchor}`
       : `#${anchor}`;
   return html`<article class="entry ${kind}" id="${anchor}" tabindex="-1">

@@ -1,4 +1,5 @@
 import { contentBlocks, messageOf, str } from '../content/transcript-json.ts';
+import { linkableId } from '../dashboard/links.ts';
 import type { PageEntry } from '../dashboard/transcript-page.ts';
 
 /** Who wrote a searchable message: the user, the assistant, or a tool (its call or its result). */
@@ -54,7 +55,7 @@ export function searchDocOf(entry: PageEntry): SearchDoc | undefined {
   const timestamp = entry.value?.['timestamp'];
   const timeMs = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
   return {
-    entry: typeof id === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(id) ? id : `~${entry.index}`,
+    entry: linkableId(id) ? id : `~${entry.index}`,
     line: entry.index,
     role: searchRole,
     timeMs: Number.isFinite(timeMs) ? timeMs : 0,

@@ -34,13 +34,11 @@ const RETRY_MS = 30_000;
  * long ago (an upload records its row seconds after queueing it; Azure's front end ends any
  * request after 230 s).
  */
-export const ROW_GRACE_MS = 5 * 60_000;
+const ROW_GRACE_MS = 5 * 60_000;
 /** Waiting generations counted at most, for the status... */
 const PENDING_CAP = 10_000;
 /** ...and for a search answer. */
 const ANSWER_PENDING_CAP = 1_000;
-
-export type { RebuildProgress } from './search-index.ts';
 
 /** What one pass over the queue did. */
 type Pass = 'empty' | 'progress' | 'blocked' | 'failed';
@@ -68,6 +66,11 @@ export class SearchIndexer {
   private listed: RebuildProgress | undefined;
   /** When a rebuild's listing last failed: the next waits `RETRY_MS`. */
   private listingFailedMs = Number.NEGATIVE_INFINITY;
+  /**
+   * Whether the rebuild's state must be read before the next pass: at start, when one is asked
+   * for here, and after a listing failed. Not on every pass (on Azure each read is a request).
+   */
+  private rebuildDue = true;
   /** Counts rebuilds: a generation being indexed when the index was emptied is not marked done. */
   private epoch = 0;
   /** Generations queued whose rows are being written now, by key, with how many uploads. */
@@ -97,11 +100,6 @@ export class SearchIndexer {
     this.index = deps.index;
     this.queue = deps.queue;
     this.logger = deps.logger;
-  }
-
-  /** `sqlite` or `azure-ai-search`. */
-  get engine(): string {
-    return this.index.engine;
   }
 
   /**
@@ -145,6 +143,8 @@ export class SearchIndexer {
    */
   async drain(untilMs: number): Promise<{ pending: number; rebuilding: boolean }> {
     this.deadlineMs = untilMs;
+    // Another instance may have asked for a rebuild since the last drain.
+    this.rebuildDue = true;
     try {
       await this.checkRebuild();
       for (;;) {
@@ -248,6 +248,7 @@ export class SearchIndexer {
       sessions: 0,
       generations: 0,
     });
+    this.rebuildDue = true;
     this.wakeUp?.();
   }
 
@@ -269,12 +270,15 @@ export class SearchIndexer {
   /** Starts the rebuild asked for, unless one is listing storage already in this process. */
   private async checkRebuild(): Promise<void> {
     await this.init();
-    if (this.listing !== undefined || this.nowMs() - this.listingFailedMs < RETRY_MS) return;
+    if (!this.rebuildDue || this.listing !== undefined) return;
+    if (this.nowMs() - this.listingFailedMs < RETRY_MS) return;
     const state = await this.queue.rebuildState();
+    this.rebuildDue = false;
     if (state === undefined || state.finishedAt !== null) return;
     this.listing = this.rebuildFromStorage(state.startedAt)
       .catch((error: unknown) => {
         this.listingFailedMs = this.nowMs();
+        this.rebuildDue = true;
         this.logger.error(
           { err: coerceError(error) },
           `search index: the rebuild could not list storage; it starts again in ${RETRY_MS / 1000} s`,
@@ -485,8 +489,7 @@ export class SearchIndexer {
 const sessionKey = (session: SessionRef): string =>
   `${session.hostId}/${session.agentId}/${session.sessionId}`;
 
-const recordingKey = (item: PendingGeneration): string =>
-  `${item.hostId}/${item.agentId}/${item.sessionId}/${item.sha256}`;
+const recordingKey = (item: PendingGeneration): string => `${sessionKey(item)}/${item.sha256}`;
 
 /** The generations no other generation of the session extends. */
 function leaves(rows: ReadonlyMap<string, GenerationRow>): GenerationRow[] {

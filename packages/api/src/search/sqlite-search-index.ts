@@ -98,6 +98,10 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value',
       ),
       dequeue: this.db.prepare('DELETE FROM pending WHERE id = ?'),
+      // The count of messages, kept beside them (adds `n`; negative: removes).
+      addMessages: this.db.prepare(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'messages'",
+      ),
       sessionId: this.db.prepare(
         'SELECT sid FROM sessions WHERE host = ? AND agent = ? AND session = ?',
       ),
@@ -151,14 +155,6 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
     );
   }
 
-  /** Adds `n` (negative: removes) to the count of messages, inside the caller's transaction. */
-  private countMessages(n: number): void {
-    if (n === 0) return;
-    this.db
-      .prepare("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'messages'")
-      .run(n);
-  }
-
   /** Remembers a generation to index (durably: it survives a restart). */
   enqueue(item: PendingGeneration): void {
     this.statement('enqueue').run(
@@ -210,9 +206,8 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
    * the generation indexed. One transaction per call. Returns how many were new.
    */
   add(item: IndexedGeneration, docs: readonly SearchDoc[], finished: boolean): number {
-    let added = 0;
-    this.db.exec('BEGIN');
-    try {
+    return this.transaction(() => {
+      let added = 0;
       const sid = this.statement('session').get(item.hostId, item.agentId, item.sessionId)?.['sid'];
       const gid = this.statement('generation').get(sid ?? null, item.sha256)?.['gid'];
       const tags = `${tag('h', item.hostId)} ${tag('a', item.agentId)} ${tag('s', item.sessionId)}`;
@@ -234,13 +229,9 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
         added += 1;
       }
       if (finished) this.statement('done').run(gid ?? null);
-      this.countMessages(added);
-      this.db.exec('COMMIT');
-    } catch (error) {
-      this.db.exec('ROLLBACK');
-      throw error;
-    }
-    return added;
+      this.statement('addMessages').run(added);
+      return added;
+    });
   }
 
   /** The best `limit` matches of `query` within `filters`, best first. */
@@ -286,9 +277,8 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
   }
 
   removeSession(session: SessionRef): number {
-    let removed = 0;
-    this.db.exec('BEGIN');
-    try {
+    return this.transaction(() => {
+      let removed = 0;
       const sid = this.statement('sessionId').get(
         session.hostId,
         session.agentId,
@@ -303,14 +293,23 @@ export class SqliteSearchIndex implements SearchIndex, SearchQueue {
         }
         this.statement('forgetGenerations').run(sid);
         this.statement('forgetSession').run(sid);
-        this.countMessages(-removed);
+        this.statement('addMessages').run(-removed);
       }
+      return removed;
+    });
+  }
+
+  /** `run` in one transaction: all of its writes, or none. */
+  private transaction<T>(run: () => T): T {
+    this.db.exec('BEGIN');
+    try {
+      const result = run();
       this.db.exec('COMMIT');
+      return result;
     } catch (error) {
       this.db.exec('ROLLBACK');
       throw error;
     }
-    return removed;
   }
 
   /** Messages indexed, and the files' size. */

@@ -1,4 +1,5 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { githubDelivery } from './github-delivery.ts';
 
 /**
  * Data to look at: two hosts, three agents, sessions of several models, channels and states
@@ -174,23 +175,18 @@ async function seedWebhooks(api: SeedClient): Promise<Pick<SeedResult, 'endpoint
   });
   const events = ['push', 'pull_request', 'issues', 'push', 'workflow_run', 'issue_comment'];
   for (const [i, event] of events.entries()) {
-    const body = JSON.stringify({
-      action: 'opened',
-      repository: { full_name: 'ana/dotfiles' },
-      sender: { login: 'octocat' },
-      note: i === 2 ? '<img src=x onerror=alert(1)>' : `delivery ${i}`,
-    });
-    const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-    const response = await fetch(`${api.url}/hooks/github-main`, {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': event,
-        'x-github-delivery': uuidOf(`delivery-${i}`),
-        'x-hub-signature-256': signature,
+    const { body, headers } = githubDelivery(
+      secret,
+      event,
+      {
+        action: 'opened',
+        repository: { full_name: 'ana/dotfiles' },
+        sender: { login: 'octocat' },
+        note: i === 2 ? '<img src=x onerror=alert(1)>' : `delivery ${i}`,
       },
-    });
+      uuidOf(`delivery-${i}`),
+    );
+    const response = await fetch(`${api.url}/hooks/github-main`, { method: 'POST', body, headers });
     if (!response.ok) throw new Error(`webhook ${i}: ${response.status} ${await response.text()}`);
   }
   // Two delivered, one dead (the gateway refused it), the rest waiting.

@@ -6,3 +6,4 @@ export * from './storage-conformance.ts';
 export * from './dashboard-seed.ts';
 export * from './browser.ts';
 export * from './session-rows.ts';
+export * from './github-delivery.ts';

@@ -7,7 +7,7 @@ import type { PageContext } from '../dashboard-routes.ts';
 import { renderConversation } from '../conversation.ts';
 import { bytes, compact, count, hrefWith, layout, usd, when, type Html } from '../page.ts';
 import { ENTRIES_PER_PAGE, readTranscriptPage } from '../transcript-page.ts';
-import { sessionHref } from './sessions-page.ts';
+import { sessionHref } from '../links.ts';
 import { exportQueryOf, exportSession } from '../../export/session-export.ts';
 import { maskedEntry } from '../../content/transcript-json.ts';
 

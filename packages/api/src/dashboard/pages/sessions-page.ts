@@ -3,6 +3,7 @@ import { SESSION_STATES, ValidationError, type SessionStateName } from '@nexus/c
 import { canRead } from '../../auth/access.ts';
 import { checkRange, parseLimit, parseTime } from '../../http/query-params.ts';
 import type { PageContext } from '../dashboard-routes.ts';
+import { sessionHref } from '../links.ts';
 import {
   bytes,
   compact,
@@ -134,10 +135,6 @@ export async function sessionsPage({ c, viewer, catalog }: PageContext): Promise
       ${pager(query, pageNumber, pages)}
     </div>`;
   return layout({ title: 'Sessions', viewer, current: '/sessions', body });
-}
-
-export function sessionHref(s: { hostId: string; agentId: string; sessionId: string }): string {
-  return `/hosts/${encodeURIComponent(s.hostId)}/agents/${encodeURIComponent(s.agentId)}/sessions/${encodeURIComponent(s.sessionId)}`;
 }
 
 function sessionRow(s: CatalogSession): Html {

@@ -2,8 +2,7 @@ import { NotImplementedError, ValidationError, validateHostId, validateId } from
 import { authorize } from '../../auth/access.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { SecretMasker } from '../../content/secret-mask.ts';
-import { sessionHref } from '../../dashboard/pages/sessions-page.ts';
-import { ENTRIES_PER_PAGE } from '../../dashboard/transcript-page.ts';
+import { entryHref } from '../../dashboard/links.ts';
 import { SEARCH_ROLES, type SearchRole } from '../../search/search-docs.ts';
 import type { SearchIndexer } from '../../search/search-indexer.ts';
 import { QUERY_SYNTAX, parseQuery } from '../../search/search-text.ts';
@@ -63,7 +62,10 @@ export function searchRoutes(app: NexusApp, deps: SearchRouteDeps): void {
           role: hit.role,
           time: hit.timeMs > 0 ? new Date(hit.timeMs).toISOString() : null,
           snippet: snippetOf(deps.masker.mask(hit.text), query.terms),
-          permalink: permalinkOf(hit),
+          permalink: entryHref(hit, hit.sha256, {
+            id: hit.entry.startsWith('~') ? undefined : hit.entry,
+            line: hit.line,
+          }),
         })),
         order: answer.capped ? 'newest' : 'relevance',
         indexing: { pending },
@@ -131,20 +133,4 @@ function rolesOf(role: string | undefined, tools: string | undefined): SearchRol
     'invalid_query',
     `tools must be 1 or 0; got ${JSON.stringify(tools.slice(0, 40))}.`,
   );
-}
-
-/** The dashboard page of the session, at the page holding the entry. */
-function permalinkOf(hit: {
-  hostId: string;
-  agentId: string;
-  sessionId: string;
-  sha256: string;
-  entry: string;
-  line: number;
-}): string {
-  const base = sessionHref(hit);
-  const g = `g=${hit.sha256}`;
-  return hit.entry.startsWith('~')
-    ? `${base}?${g}&start=${hit.line - (hit.line % ENTRIES_PER_PAGE) + 1}#l-${hit.line}`
-    : `${base}?${g}&entry=${encodeURIComponent(hit.entry)}#e-${hit.entry}`;
 }
