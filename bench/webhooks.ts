@@ -195,9 +195,9 @@ export async function benchWebhookDelivery(
   rows: BenchRow[],
   raw: Record<string, unknown>,
 ): Promise<void> {
-  const total = Number(process.env['B5_TOTAL'] ?? (quick ? 500 : 5000));
+  const total = positive('B5_TOTAL', quick ? 500 : 5000);
   // Webhooks a second offered while the worker runs.
-  const rate = Number(process.env['B5_RATE'] ?? 200);
+  const rate = positive('B5_RATE', 200);
   const server = await spawnServer(join(dir, 'b5-api'), { NEXUS_API_KEYS: KEY });
   const openclaw = process.env['B5_OPENCLAW'];
   const real =
@@ -408,6 +408,16 @@ export async function benchWebhookDelivery(
     await gateway.stop();
     await server.stop();
   }
+}
+
+/** A positive number from the environment, or `fallback`; anything else stops the bench, saying so. */
+function positive(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!(Number.isFinite(value) && value > 0))
+    throw new Error(`${name} must be a positive number; got ${JSON.stringify(text)}`);
+  return value;
 }
 
 async function waitUntil(check: () => boolean, ms: number): Promise<void> {

@@ -94,6 +94,11 @@ describe('search on Azure Functions (Azurite, Azure AI Search stand-in)', () => 
     expect(after.results.map((r) => r.sessionId)).toEqual(['s1']);
     expect(after.indexing.pending).toBe(0);
     expect(await status()).toMatchObject({ engine: 'azure-ai-search', messages: 1, pending: 0 });
+    // The same content again (a worker that lost its state): stored already, not queued again.
+    expect(
+      (await putTranscript(http.app, text, text, { hostId: 'laptop', sessionId: 's1' })).status,
+    ).toBe(200);
+    expect((await search('quarterly')).indexing.pending).toBe(0);
   });
 
   it('runs a rebuild asked for over HTTP at the next timer run, to the same answers', async () => {

@@ -189,14 +189,25 @@ export async function ingestTranscript(
   };
   const added: NewGeneration = { generation, inlineLedger, usage, storage: kept };
   // Queued durably first (a crash between the two leaves it queued); told when the row is
-  // written, or its writing failed (the index then drops it).
-  const recorded = await deps.onRecording?.({
-    ...scope,
-    sessionId,
-    sha256,
-    fromByte: increment?.row.bytes ?? 0,
-    fromLine: increment?.row.generation.summary.lines ?? 0,
-  });
+  // written, or its writing failed (the index then drops it). Content stored and recorded
+  // before (a repeated upload) was queued by the upload that recorded it: not again.
+  const recordedBefore =
+    deps.onRecording !== undefined &&
+    !blobCreated &&
+    (await storage.tables.get(
+      'generations',
+      scopeKey(scope),
+      generationRowKey(sessionId, sha256),
+    )) !== undefined;
+  const recorded = recordedBefore
+    ? undefined
+    : await deps.onRecording?.({
+        ...scope,
+        sessionId,
+        sha256,
+        fromByte: increment?.row.bytes ?? 0,
+        fromLine: increment?.row.generation.summary.lines ?? 0,
+      });
   // Most uploads are a session's first: its three rows in one transaction, without asking first.
   // A generation row is only ever written in one transaction with its session row, so a session
   // without a session row has no generations. If the session (or this content) exists, the
