@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { NexusApp } from '@nexus/api';
-import type { Storage } from '@nexus/core';
+import { DEFAULT_HOST_ID, scopeKey, type Storage } from '@nexus/core';
 import { ApiKeys } from '../src/http/api-keys.ts';
 import { createApp } from '../src/http/create-app.ts';
 import { API_KEY, NOW, backends, type Backend } from '../src/testing/api-harness.ts';
@@ -427,6 +427,37 @@ describe.each(backends(inject('azuriteConnectionString')))(
       const claimed = batches.flat().map((item) => item.id);
       expect(new Set(claimed).size).toBe(claimed.length);
       expect(new Set(claimed)).toEqual(ids);
+    });
+
+    it('moves an item and its index rows together, also when the row it was at is gone', async () => {
+      await addEndpoint(on.h.app, 'q-rows', 'agent-rows');
+      const id = await deliver(on.h.app, 'q-rows', '{"rows":1}');
+      const partition = scopeKey({ hostId: DEFAULT_HOST_ID, agentId: 'agent-rows' });
+      const rows = async (table: string) =>
+        (await on.storage.tables.query(table, partition)).items.map((row) => row.rowKey);
+      const [waiting] = await rows('webhookQueue');
+      const [item] = await claim(on.h.app, ['agent-rows']);
+      // Leased: one queue row, at the lease's end, the one it waited at gone.
+      const [leased] = await rows('webhookQueue');
+      expect(await rows('webhookQueue')).toHaveLength(1);
+      expect(leased).not.toBe(waiting);
+      // That row removed under it (a stale-row sweep, or an older version's crash between its
+      // writes): the result is still recorded, not refused as a conflict.
+      await on.storage.tables.delete('webhookQueue', partition, leased ?? '');
+      const [result] = await settle(on.h.app, [
+        { agentId: 'agent-rows', id, leaseId: item?.leaseId, outcome: 'delivered', status: 200 },
+      ]);
+      expect(result).toMatchObject({ ok: true, state: 'delivered' });
+      expect(await rows('webhookQueue')).toEqual([]);
+      expect(await rows('webhookExpiry')).toHaveLength(1);
+      // A replay puts it back in the queue and takes its expiry row away, together.
+      const replayed = await on.h.app.request(`/v1/webhooks/agent-rows/${id}/replay`, {
+        method: 'POST',
+        headers: auth,
+      });
+      expect(replayed.status).toBe(200);
+      expect(await rows('webhookQueue')).toHaveLength(1);
+      expect(await rows('webhookExpiry')).toEqual([]);
     });
 
     it('removes delivered items after their retention, and with them their dedupe record', async () => {

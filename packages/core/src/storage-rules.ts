@@ -1,5 +1,5 @@
 import { ValidationError } from './errors.ts';
-import { MAX_TRANSACTION_WRITES, type Entity, type TableWrite } from './storage.ts';
+import { keyOfWrite, MAX_TRANSACTION_WRITES, type Entity, type TableWrite } from './storage.ts';
 
 /**
  * Azure Table Storage limits (learn.microsoft.com, "Understanding the Table service data model"):
@@ -105,15 +105,20 @@ export function checkTransaction(writes: readonly TableWrite[]): void {
     );
   }
   const rows = new Set<string>();
-  for (const { table, entity } of writes) {
-    if (entity.partitionKey !== first.entity.partitionKey) {
+  const partitionKey = keyOfWrite(first).partitionKey;
+  for (const write of writes) {
+    const key = keyOfWrite(write);
+    if (key.partitionKey !== partitionKey) {
       throw new Error(
-        `A transaction writes one partition key; ${JSON.stringify(entity.partitionKey)} is not ${JSON.stringify(first.entity.partitionKey)}.`,
+        `A transaction writes one partition key; ${JSON.stringify(key.partitionKey)} is not ${JSON.stringify(partitionKey)}.`,
       );
     }
-    const row = `${table}|${entity.rowKey}`;
+    const row = `${write.table}|${key.rowKey}`;
     if (rows.has(row)) throw new Error(`A transaction writes row ${row} twice.`);
     rows.add(row);
-    checkEntity(entity);
+    if (write.op === 'delete') {
+      checkTableKey('partition key', key.partitionKey);
+      checkTableKey('row key', key.rowKey);
+    } else checkEntity(write.entity);
   }
 }

@@ -114,7 +114,28 @@ export type TableWrite =
       readonly table: string;
       readonly entity: Entity;
       readonly etag: string;
+    }
+  /**
+   * Removes a row that exists (with an ETag, only as it was then). Unlike `TableStore.delete`, a
+   * row that is gone fails the transaction: that is what Azure does inside one.
+   */
+  | {
+      readonly op: 'delete';
+      readonly table: string;
+      readonly key: RowKey;
+      readonly etag?: string;
     };
+
+/** Where a row is: its partition and row key. */
+export interface RowKey {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+}
+
+/** The row a transaction's write names. */
+export function keyOfWrite(write: TableWrite): RowKey {
+  return write.op === 'delete' ? write.key : write.entity;
+}
 
 /** Azure's entity-group transactions take at most 100 operations. */
 export const MAX_TRANSACTION_WRITES = 100;
@@ -124,11 +145,12 @@ export interface TableStore {
   insert(table: string, entity: Entity): Promise<string>;
   /**
    * Writes rows of one partition key (in any tables) all together or not at all, resolved once
-   * durable: Azure's entity-group transaction. `false`, with nothing written, when a row an
-   * `insert` names exists already, or the row an `update` names changed or is gone. At most
+   * durable: Azure's entity-group transaction. Resolves with each write's new ETag, in order
+   * (`''` for a delete); `false`, with nothing written, when a row an `insert` names exists
+   * already, or the row an `update` or `delete` names changed or is gone. At most
    * `MAX_TRANSACTION_WRITES` writes, each row once (`checkTransaction`).
    */
-  transact(writes: readonly TableWrite[]): Promise<boolean>;
+  transact(writes: readonly TableWrite[]): Promise<readonly string[] | false>;
   /** Create or replace, unconditionally. Returns the new ETag. */
   upsert(table: string, entity: Entity): Promise<string>;
   get(table: string, partitionKey: string, rowKey: string): Promise<StoredEntity | undefined>;

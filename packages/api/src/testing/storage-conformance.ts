@@ -232,7 +232,7 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
             { op: 'insert', table: 'agents', entity: entity('tx-2', { n: 2 }) },
             { op: 'upsert', table: 'agents', entity: entity('tx-kept', { n: 1 }) },
           ]),
-        ).toBe(true);
+        ).toHaveLength(3);
         expect((await storage.tables.get('webhookQueue', 'p1', 'tx-1'))?.rowKey).toBe('tx-1');
         expect((await storage.tables.get('agents', 'p1', 'tx-2'))?.properties).toEqual({ n: 2 });
         expect((await storage.tables.get('agents', 'p1', 'tx-kept'))?.properties).toEqual({ n: 1 });
@@ -276,7 +276,7 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
         expect((await storage.tables.get('sessions', 'p1', 'tx-versioned'))?.properties).toEqual({
           n: 2,
         });
-        expect(await attempt(newer)).toBe(true);
+        expect(await attempt(newer)).toHaveLength(2);
         expect((await storage.tables.get('sessions', 'p1', 'tx-versioned'))?.properties).toEqual({
           n: 3,
         });
@@ -284,6 +284,69 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
         await storage.tables.delete('generations', 'p1', 'tx-with-update');
         expect(await attempt(newer)).toBe(false);
         expect(await storage.tables.get('generations', 'p1', 'tx-with-update')).toBeUndefined();
+      });
+
+      it("returns each write's new ETag, which the next conditional write takes", async () => {
+        const first = await storage.tables.insert('sessions', entity('tx-etags', { n: 1 }));
+        const written = await storage.tables.transact([
+          { op: 'insert', table: 'generations', entity: entity('tx-etag-new') },
+          { op: 'update', table: 'sessions', entity: entity('tx-etags', { n: 2 }), etag: first },
+          { op: 'upsert', table: 'agents', entity: entity('tx-etag-up') },
+        ]);
+        if (written === false) throw new Error('the transaction was refused');
+        const [inserted, updated, upserted] = written;
+        expect(inserted).toBe((await storage.tables.get('generations', 'p1', 'tx-etag-new'))?.etag);
+        expect(updated).toBe((await storage.tables.get('sessions', 'p1', 'tx-etags'))?.etag);
+        expect(upserted).toBe((await storage.tables.get('agents', 'p1', 'tx-etag-up'))?.etag);
+        expect(updated).not.toBe(first);
+        const again = await storage.tables.transact([
+          {
+            op: 'update',
+            table: 'sessions',
+            entity: entity('tx-etags', { n: 3 }),
+            etag: updated ?? '',
+          },
+        ]);
+        expect(again).toHaveLength(1);
+        expect((await storage.tables.get('sessions', 'p1', 'tx-etags'))?.properties).toEqual({
+          n: 3,
+        });
+      });
+
+      it('deletes rows in a transaction, and writes nothing when one is gone or changed', async () => {
+        const etag = await storage.tables.insert('webhookQueue', entity('tx-del-old'));
+        await storage.tables.insert('webhookQueue', entity('tx-del-any'));
+        const move = (tag?: string) =>
+          storage.tables.transact([
+            { op: 'insert', table: 'webhookQueue', entity: entity('tx-del-new') },
+            {
+              op: 'delete',
+              table: 'webhookQueue',
+              key: { partitionKey: 'p1', rowKey: 'tx-del-old' },
+              ...(tag === undefined ? {} : { etag: tag }),
+            },
+          ]);
+        // A stale ETag: nothing written, nothing removed.
+        expect(await move('W/"datetime\'2000-01-01T00%3A00%3A00Z\'"')).toBe(false);
+        expect(await storage.tables.get('webhookQueue', 'p1', 'tx-del-new')).toBeUndefined();
+        expect(await storage.tables.get('webhookQueue', 'p1', 'tx-del-old')).toBeDefined();
+        expect(await move(etag)).toEqual([expect.any(String), '']);
+        expect(await storage.tables.get('webhookQueue', 'p1', 'tx-del-old')).toBeUndefined();
+        expect(await storage.tables.get('webhookQueue', 'p1', 'tx-del-new')).toBeDefined();
+        // Without an ETag, whatever the row is now; a row that is gone fails the whole.
+        expect(
+          await storage.tables.transact([
+            {
+              op: 'delete',
+              table: 'webhookQueue',
+              key: { partitionKey: 'p1', rowKey: 'tx-del-any' },
+            },
+          ]),
+        ).toEqual(['']);
+        expect(await storage.tables.get('webhookQueue', 'p1', 'tx-del-any')).toBeUndefined();
+        await storage.tables.delete('webhookQueue', 'p1', 'tx-del-new');
+        expect(await move()).toBe(false);
+        expect(await storage.tables.get('webhookQueue', 'p1', 'tx-del-new')).toBeUndefined();
       });
 
       it('refuses a transaction Azure would refuse, before writing anything', async () => {
@@ -298,6 +361,12 @@ export function describeStorageConformance(name: string, open: () => Promise<Sto
           storage.tables.transact([
             { op: 'insert', table: 'agents', entity: entity('tx-twice') },
             { op: 'upsert', table: 'agents', entity: entity('tx-twice') },
+          ]),
+        ).rejects.toThrow(/twice/);
+        await expect(
+          storage.tables.transact([
+            { op: 'insert', table: 'agents', entity: entity('tx-twice') },
+            { op: 'delete', table: 'agents', key: { partitionKey: 'p1', rowKey: 'tx-twice' } },
           ]),
         ).rejects.toThrow(/twice/);
         const many = Array.from({ length: 101 }, (_, i) => ({

@@ -24,9 +24,10 @@ import { packJson, unpackJson } from '../transcripts/json-properties.ts';
  * The row in `webhooks` (PK `<host>~<agent>`, RK item id) is the truth and the dedupe record. Two index
  * tables point at it: `webhookQueue` (RK `<due ms>_<id>`) orders pending and leased items by when
  * they may be claimed, `webhookExpiry` (RK `<expiry ms>_<id>`) orders delivered and dead items by
- * when retention removes them. An index row is written before the item row that names it and
- * removed after, so a crash leaves at worst a stale index row, which the reader recognises (its key
- * differs from the item's `dueKey` / `expiryKey`) and deletes; never an item nothing points at.
+ * when retention removes them, `webhookPaused` holds the items of paused endpoints. An item and the
+ * index rows it points at change in one transaction (one partition). A stale index row (one its
+ * item no longer points at, left by an older version's crash between its writes) is recognised by
+ * the reader (its key differs from the item's `dueKey` / `expiryKey` / `pausedKey`) and deleted.
  */
 export type { DeliveryAction, WebhookState } from '@nexus/core';
 export const WEBHOOK_STATES: readonly WebhookState[] = [

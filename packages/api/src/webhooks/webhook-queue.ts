@@ -7,6 +7,7 @@ import {
   type AgentScope,
   type Storage,
   type StoredEntity,
+  type TableWrite,
   type WebhookSettlement,
 } from '@nexus/core';
 import { deliveryActionOf } from './endpoint.ts';
@@ -150,7 +151,7 @@ export class WebhookQueue {
       },
     ]);
     if (stored && placement === 'queue') this.arrivals.notify(item);
-    return stored;
+    return stored !== false;
   }
 
   async get(scope: AgentScope, id: string): Promise<(WebhookItem & { etag: string }) | undefined> {
@@ -311,7 +312,6 @@ export class WebhookQueue {
         item,
         transition(item, { type: 'resume', dueMs: ms }, this.context()),
       ).catch(ignoreConflict);
-      if (moved) await this.deleteIndex('webhookPaused', scope, rowKey);
       return moved !== undefined;
     }
     // A row its item does not point at: stale (the item is gone, out of the queue, or paused
@@ -355,7 +355,6 @@ export class WebhookQueue {
   async replay(scope: AgentScope, id: string): Promise<WebhookItem> {
     const item = await this.require(scope, id);
     const updated = await this.apply(item, transition(item, { type: 'replay' }, this.context()));
-    await this.deleteIndex('webhookExpiry', scope, item.expiryKey);
     if (item.state === 'dead') await this.tables.delete(DEAD_TABLE, item.hostId, deadRowKey(item));
     this.arrivals.notify(scope);
     return updated;
@@ -403,51 +402,29 @@ export class WebhookQueue {
     await this.releaseResumed(scope);
   }
 
-  /** Gives an item a new place in the queue: new index row, conditional item update, old row gone. */
-  private async moveInQueue(
+  /** Gives an item a new place in the queue. */
+  private moveInQueue(
     item: WebhookItem & { etag: string },
     dueMs: number,
     changes: Partial<WebhookItem>,
   ): Promise<WebhookItem & { etag: string }> {
-    const dueKey = timeKey(dueMs, item.id);
-    await this.insertIndex('webhookQueue', item, dueKey);
-    const updated = {
+    return this.change(item, {
       ...item,
       ...changes,
-      dueKey,
+      dueKey: timeKey(dueMs, item.id),
       availableAt: new Date(dueMs).toISOString(),
-    };
-    let etag: string;
-    try {
-      etag = await this.updateItem(updated, item.etag);
-    } catch (error) {
-      if (dueKey !== item.dueKey) await this.deleteIndex('webhookQueue', item, dueKey);
-      throw error;
-    }
-    if (item.dueKey !== '' && item.dueKey !== dueKey)
-      await this.deleteIndex('webhookQueue', item, item.dueKey);
-    return { ...updated, etag };
+    });
   }
 
   /** Out of the queue while its endpoint is paused, with a `webhookPaused` row to find it by. */
-  private async toPaused(
+  private toPaused(
     item: WebhookItem & { etag: string },
     changes: Partial<WebhookItem>,
   ): Promise<WebhookItem & { etag: string }> {
     // Keyed by when it was due, so a resume puts it back in the order it would have gone out.
     const dueMs = item.dueKey === '' ? this.nowMs() : timeOfKey(item.dueKey);
     const key = pausedRowKey(item.endpointId, dueMs, item.id);
-    await this.insertIndex('webhookPaused', item, key);
-    const updated = { ...item, ...changes, dueKey: '', pausedKey: key };
-    let etag: string;
-    try {
-      etag = await this.updateItem(updated, item.etag);
-    } catch (error) {
-      await this.deleteIndex('webhookPaused', item, key);
-      throw error;
-    }
-    await this.deleteIndex('webhookQueue', item, item.dueKey);
-    return { ...updated, etag };
+    return this.change(item, { ...item, ...changes, dueKey: '', pausedKey: key });
   }
 
   /** Out of the queue into `delivered` or `dead`, with an expiry row for retention. */
@@ -459,36 +436,72 @@ export class WebhookQueue {
     const now = this.nowMs();
     const keepMs =
       state === 'delivered' ? this.options.retention.deliveredMs : this.options.retention.deadMs;
-    const expiryKey = timeKey(keepMs === 0 ? FOREVER_MS : now + keepMs, item.id);
-    await this.insertIndex('webhookExpiry', item, expiryKey);
+    // The dead index is partitioned by host, not by agent: a write of its own, before the item
+    // says dead (a crash between them leaves a row the listing skips, never a dead item unlisted).
     if (state === 'dead')
       await insertIfAbsent(this.tables, DEAD_TABLE, {
         partitionKey: item.hostId,
         rowKey: deadRowKey(item),
         properties: { deadAt: new Date(now).toISOString() },
       });
-    const updated = {
+    const updated = await this.change(item, {
       ...item,
       ...changes,
       state,
       dueKey: '',
-      expiryKey,
+      expiryKey: timeKey(keepMs === 0 ? FOREVER_MS : now + keepMs, item.id),
       leaseId: '',
       leaseUntil: '',
       ...(state === 'dead' ? { deadAt: new Date(now).toISOString() } : {}),
-    };
-    let etag: string;
-    try {
-      etag = await this.updateItem(updated, item.etag);
-    } catch (error) {
-      await this.deleteIndex('webhookExpiry', item, expiryKey);
-      throw error;
-    }
-    await this.deleteIndex('webhookQueue', item, item.dueKey);
-    if (item.expiryKey !== '' && item.expiryKey !== expiryKey)
-      await this.deleteIndex('webhookExpiry', item, item.expiryKey);
+    });
     if (state === 'dead') await this.noticeDead(updated);
-    return { ...updated, etag };
+    return updated;
+  }
+
+  /**
+   * Writes an item's new version and its index rows in one transaction (one commit here, one
+   * round trip on Azure): the rows it points at now are written, the ones it pointed at before
+   * removed, and the item replaced only while its ETag is the one read. Resolves with the new
+   * version; `PreconditionFailedError` when the item changed meanwhile, `NotFoundError` when it is
+   * gone, and then nothing was written.
+   */
+  private async change(
+    item: WebhookItem & { etag: string },
+    updated: WebhookItem,
+  ): Promise<WebhookItem & { etag: string }> {
+    const before = indexRowsOf(item);
+    const after = indexRowsOf(updated);
+    const scope = scopeKey(item);
+    const added: TableWrite[] = after
+      .filter((row) => !before.some((old) => sameRow(old, row)))
+      .map(({ table, rowKey }) => ({
+        op: 'upsert',
+        table,
+        entity: { partitionKey: scope, rowKey, properties: {} },
+      }));
+    const removed: TableWrite[] = before
+      .filter((row) => !after.some((now) => sameRow(now, row)))
+      .map(({ table, rowKey }) => ({ op: 'delete', table, key: { partitionKey: scope, rowKey } }));
+    const replace: TableWrite = {
+      op: 'update',
+      table: 'webhooks',
+      entity: { partitionKey: scope, rowKey: item.id, properties: itemProperties(updated) },
+      etag: item.etag,
+    };
+    const written =
+      (await this.tables.transact([...added, replace, ...removed])) ||
+      // Refused. A row the item pointed at may be gone already (a stale-row sweep, an older
+      // version's crash between its writes): when the item itself is as it was read, the same
+      // change without those removals; a row left behind is stale, and readers drop stale rows.
+      (removed.length > 0 && (await this.get(item, item.id))?.etag === item.etag
+        ? await this.tables.transact([...added, replace])
+        : false);
+    if (written === false) {
+      if (await this.get(item, item.id))
+        throw new PreconditionFailedError(`Webhook ${item.id} changed since it was read.`);
+      throw new NotFoundError(`There is no webhook ${item.id}.`, 'webhook_not_found');
+    }
+    return { ...updated, etag: written[added.length] ?? '' };
   }
 
   /**
@@ -504,25 +517,23 @@ export class WebhookQueue {
     if (notice) await this.enqueue(notice);
   }
 
-  private updateItem(item: WebhookItem, etag: string): Promise<string> {
-    return this.tables.update(
-      'webhooks',
-      { partitionKey: scopeKey(item), rowKey: item.id, properties: itemProperties(item) },
-      etag,
-    );
-  }
-
-  private async insertIndex(table: string, scope: AgentScope, key: string): Promise<void> {
-    await insertIfAbsent(this.tables, table, {
-      partitionKey: scopeKey(scope),
-      rowKey: key,
-      properties: {},
-    });
-  }
-
   private async deleteIndex(table: string, scope: AgentScope, key: string): Promise<void> {
     if (key !== '') await this.tables.delete(table, scopeKey(scope), key);
   }
+}
+
+/** The index rows an item points at: its place in the queue, its expiry, its pause. */
+function indexRowsOf(item: WebhookItem): { table: string; rowKey: string }[] {
+  const rows = [
+    { table: 'webhookQueue', rowKey: item.dueKey },
+    { table: 'webhookExpiry', rowKey: item.expiryKey },
+    { table: 'webhookPaused', rowKey: item.pausedKey },
+  ];
+  return rows.filter((row) => row.rowKey !== '');
+}
+
+function sameRow(a: { table: string; rowKey: string }, b: { table: string; rowKey: string }) {
+  return a.table === b.table && a.rowKey === b.rowKey;
 }
 
 /** Another worker changed the item first: it is theirs, skip it. */

@@ -155,7 +155,7 @@ describe('azure storage: entity-group transactions', () => {
     }));
     expect(
       await tables.transact(rows.map((entity) => ({ op: 'insert', table: 'sessions', entity }))),
-    ).toBe(true);
+    ).toHaveLength(keys.length);
     const stored = await Promise.all(keys.map((key) => tables.get('sessions', partitionKey, key)));
     expect(stored.map((row) => row?.properties)).toEqual(rows.map((row) => row.properties));
     // Replace and conditional update address each row by its key in the URL.
@@ -165,9 +165,23 @@ describe('azure storage: entity-group transactions', () => {
         ? { op: 'upsert' as const, table: 'sessions', entity }
         : { op: 'update' as const, table: 'sessions', entity, etag: row?.etag ?? '' };
     });
-    expect(await tables.transact(writes)).toBe(true);
+    expect(await tables.transact(writes)).toHaveLength(keys.length);
     const after = await Promise.all(keys.map((key) => tables.get('sessions', partitionKey, key)));
     expect(after.map((row) => row?.properties['s'])).toEqual(keys.map((_, i) => `w${String(i)}`));
+    // So does a delete, and an update's answer carries the ETag the service now holds.
+    const [updated] = (await tables.transact([
+      { op: 'update', table: 'sessions', entity: rows[0]!, etag: after[0]?.etag ?? '' },
+      ...keys.slice(1).map((rowKey) => ({
+        op: 'delete' as const,
+        table: 'sessions',
+        key: { partitionKey, rowKey },
+      })),
+    ])) || [undefined];
+    expect(updated).toBe((await tables.get('sessions', partitionKey, keys[0] ?? ''))?.etag);
+    const gone = await Promise.all(
+      keys.slice(1).map((key) => tables.get('sessions', partitionKey, key)),
+    );
+    expect(gone.every((row) => row === undefined)).toBe(true);
   });
 
   it('sends transactions with a SAS in the connection string (it goes after $batch)', async () => {
@@ -189,7 +203,7 @@ describe('azure storage: entity-group transactions', () => {
     );
     const store = new AzureTableStore(client, { allowInsecureConnection: true });
     const entity = { partitionKey: 'p', rowKey: 'r', properties: { n: 1 } };
-    expect(await store.transact([{ op: 'insert', table: 'sessions', entity }])).toBe(true);
+    expect(await store.transact([{ op: 'insert', table: 'sessions', entity }])).toHaveLength(1);
     expect(await store.transact([{ op: 'insert', table: 'sessions', entity }])).toBe(false);
     expect((await store.get('sessions', 'p', 'r'))?.properties).toEqual({ n: 1 });
   });

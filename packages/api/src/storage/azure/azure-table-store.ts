@@ -7,6 +7,7 @@ import {
   checkEntity,
   checkTableKey,
   checkTransaction,
+  keyOfWrite,
   type Entity,
   type TableWrite,
   type EntityValue,
@@ -54,27 +55,32 @@ export class AzureTableStore implements TableStore {
   }
 
   /** One entity-group transaction (one request); Azure refuses it whole on the first conflict. */
-  async transact(writes: readonly TableWrite[]): Promise<boolean> {
+  async transact(writes: readonly TableWrite[]): Promise<readonly string[] | false> {
     checkTransaction(writes);
-    const partitionKey = writes[0]?.entity.partitionKey ?? '';
+    const [first] = writes;
+    const partitionKey = first ? keyOfWrite(first).partitionKey : '';
     try {
       const batch = writes.map((write): BatchWrite => {
+        if (write.op === 'delete') {
+          const rowKey = physicalKey(write.table, write.key.rowKey);
+          return write.etag === undefined
+            ? { op: 'delete', rowKey }
+            : { op: 'delete', rowKey, etag: write.etag };
+        }
         const rowKey = physicalKey(write.table, write.entity.rowKey);
         const json = toODataJson(write.table, write.entity);
         return write.op === 'update'
           ? { op: 'update', rowKey, json, etag: write.etag }
           : { op: write.op, rowKey, json };
       });
-      await this.table.run(() => this.batches.send(partitionKey, batch));
-      return true;
+      return await this.table.run(() => this.batches.send(partitionKey, batch));
     } catch (error) {
-      const translated = translateAzureError(
-        error,
-        `a transaction on rows of ${writes[0]?.entity.partitionKey ?? ''}`,
-      );
-      // A row an update names is gone: 404 (a missing table is not: it translates to a 503).
+      const translated = translateAzureError(error, `a transaction on rows of ${partitionKey}`);
+      // A row an update or delete names is gone: 404 (a missing table is not: it translates to
+      // a 503).
       const updatedRowGone =
-        translated instanceof NotFoundError && writes.some((write) => write.op === 'update');
+        translated instanceof NotFoundError &&
+        writes.some((write) => write.op === 'update' || write.op === 'delete');
       if (
         translated instanceof AlreadyExistsError ||
         translated instanceof PreconditionFailedError ||

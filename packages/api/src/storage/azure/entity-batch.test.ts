@@ -85,7 +85,43 @@ describe('EntityBatchSender', () => {
     expect(lines.filter((line) => line.startsWith('Prefer:'))).toEqual([
       'Prefer: return-no-content',
     ]);
-    for (const write of writes) expect(lines).toContain(write.json);
+    for (const write of writes) if (write.op !== 'delete') expect(lines).toContain(write.json);
+  });
+
+  it('deletes a row (any version, or the one named) and returns each write’s new ETag', async () => {
+    const tagged = (status: string, etag?: string) =>
+      etag === undefined ? status : `${status}\r\nETag: ${etag}`;
+    const { batches, sent } = sender({
+      status: 202,
+      body: answer(
+        tagged('204 No Content', `W/"datetime'2026-12-03T02%3A00%3A00.1Z'"`),
+        tagged('204 No Content'),
+        tagged('204 No Content'),
+        tagged('204 No Content', `W/"datetime'2026-12-03T02%3A00%3A00.2Z'"`),
+      ),
+    });
+    const etags = await batches.send("a'b", [
+      { op: 'insert', rowKey: 'queue|new', json: '{"PartitionKey":"a\'b","RowKey":"queue|new"}' },
+      { op: 'delete', rowKey: 'queue|old' },
+      { op: 'delete', rowKey: 'expiry|old', etag: `W/"datetime'2026-11-25T10%3A00%3A00Z'"` },
+      writes[2] ?? writes[0]!,
+    ]);
+    expect(etags).toEqual([
+      `W/"datetime'2026-12-03T02%3A00%3A00.1Z'"`,
+      '',
+      '',
+      `W/"datetime'2026-12-03T02%3A00%3A00.2Z'"`,
+    ]);
+    const lines = (typeof sent[0]?.body === 'string' ? sent[0].body : '').split('\r\n');
+    expect(lines.filter((line) => line.startsWith('DELETE '))).toEqual([
+      `DELETE http://127.0.0.1:1/devstoreaccount1/rows(PartitionKey='a''b',RowKey='queue%7Cold') HTTP/1.1`,
+      `DELETE http://127.0.0.1:1/devstoreaccount1/rows(PartitionKey='a''b',RowKey='expiry%7Cold') HTTP/1.1`,
+    ]);
+    expect(lines.filter((line) => line.startsWith('If-Match:'))).toEqual([
+      'If-Match: *',
+      `If-Match: W/"datetime'2026-11-25T10%3A00%3A00Z'"`,
+      `If-Match: W/"datetime'2026-11-25T10%3A00%3A00Z'"`,
+    ]);
   });
 
   it('throws the failing write’s status and the service’s code, as the SDK does', async () => {

@@ -12,7 +12,8 @@ import {
 /**
  * One write of an entity-group transaction, its entity already in the service's JSON form
  * (`PartitionKey`, `RowKey`, properties, `<name>@odata.type`). `insert` fails on an existing row,
- * `upsert` replaces whatever is there, `update` replaces the row only as it was at `etag`.
+ * `upsert` replaces whatever is there, `update` replaces the row only as it was at `etag`,
+ * `delete` removes a row that exists (only as it was at `etag`, when given).
  */
 export type BatchWrite =
   | { readonly op: 'insert' | 'upsert'; readonly rowKey: string; readonly json: string }
@@ -21,7 +22,8 @@ export type BatchWrite =
       readonly rowKey: string;
       readonly json: string;
       readonly etag: string;
-    };
+    }
+  | { readonly op: 'delete'; readonly rowKey: string; readonly etag?: string };
 
 const CRLF = '\r\n';
 
@@ -60,7 +62,7 @@ export class EntityBatchSender {
     this.batchUrl = `${base}/$batch${query === undefined ? '' : `?${query}`}`;
   }
 
-  async send(partitionKey: string, writes: readonly BatchWrite[]): Promise<void> {
+  async send(partitionKey: string, writes: readonly BatchWrite[]): Promise<string[]> {
     const batch = `batch_${randomUUID()}`;
     const changeset = `changeset_${randomUUID()}`;
     const parts = writes.map((write) => this.part(changeset, partitionKey, write));
@@ -82,12 +84,26 @@ export class EntityBatchSender {
       allowInsecureConnection: this.allowInsecureConnection,
     });
     const response = await this.client.pipeline.sendRequest(this.http, request);
-    checkBatchResponse(response, writes.length);
+    return checkBatchResponse(response, writes.length);
   }
 
   /** One write as an HTTP request inside the changeset. */
   private part(changeset: string, partitionKey: string, write: BatchWrite): string {
     const entityUrl = `${this.tableUrl}(PartitionKey='${keyInUrl(partitionKey)}',RowKey='${keyInUrl(write.rowKey)}')`;
+    if (write.op === 'delete') {
+      return [
+        `--${changeset}`,
+        'Content-Type: application/http',
+        'Content-Transfer-Encoding: binary',
+        '',
+        `DELETE ${entityUrl} HTTP/1.1`,
+        'Accept: application/json;odata=minimalmetadata',
+        'DataServiceVersion: 3.0',
+        `If-Match: ${write.etag ?? '*'}`,
+        '',
+        '',
+      ].join(CRLF);
+    }
     const [method, url] = write.op === 'insert' ? ['POST', this.tableUrl] : ['PUT', entityUrl];
     return [
       `--${changeset}`,
@@ -114,12 +130,15 @@ function keyInUrl(key: string): string {
 /**
  * A `$batch` answer: 202 with one response per write when all succeeded; when one failed, its
  * response alone (with the service's error), and nothing was written. A status other than 202
- * refused the batch as a whole.
+ * refused the batch as a whole. Returns each response's `ETag` header, in order (`''` when it
+ * has none: a delete).
  */
-function checkBatchResponse(response: PipelineResponse, writes: number): void {
+function checkBatchResponse(response: PipelineResponse, writes: number): string[] {
   const text = response.bodyAsText ?? '';
   if (response.status !== 202) throw batchError(response, response.status, text);
-  const statuses = [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((match) => Number(match[1]));
+  // Each response starts at its status line and runs to the next one.
+  const starts = [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)];
+  const statuses = starts.map((match) => Number(match[1]));
   const failed = statuses.find((status) => status < 200 || status >= 300);
   if (failed !== undefined) throw batchError(response, failed, text);
   if (statuses.length !== writes) {
@@ -128,6 +147,10 @@ function checkBatchResponse(response: PipelineResponse, writes: number): void {
       { statusCode: 500, response },
     );
   }
+  return starts.map((match, n) => {
+    const part = text.slice(match.index, starts[n + 1]?.index ?? text.length);
+    return /^ETag:[ \t]*(.+?)\r?$/im.exec(part)?.[1] ?? '';
+  });
 }
 
 function batchError(response: PipelineResponse, status: number, text: string): RestError {

@@ -120,19 +120,15 @@ export class EmbeddedTableStore implements TableStore {
    * A savepoint inside the shared transaction of this event-loop turn: all rows or, when an
    * insert meets an existing row, none (rolled back to the savepoint).
    */
-  async transact(writes: readonly TableWrite[]): Promise<boolean> {
+  async transact(writes: readonly TableWrite[]): Promise<readonly string[] | false> {
     checkTransaction(writes);
-    const done = await this.run(() =>
+    const etags = await this.run(() =>
       this.inTransaction(() => {
         this.db.exec('SAVEPOINT tx');
         try {
-          for (const write of writes) {
-            if (write.op === 'insert') this.insertNow(write.table, write.entity);
-            else if (write.op === 'upsert') this.upsertNow(write.table, write.entity);
-            else this.updateNow(write.table, write.entity, write.etag);
-          }
+          const written = writes.map((write) => this.writeNow(write));
           this.db.exec('RELEASE tx');
-          return true;
+          return written;
         } catch (error) {
           this.db.exec('ROLLBACK TO tx');
           this.db.exec('RELEASE tx');
@@ -147,10 +143,31 @@ export class EmbeddedTableStore implements TableStore {
         }
       }),
     );
-    if (!done) return false;
+    if (etags === false) return false;
     await this.committed();
     await this.durable();
-    return true;
+    return etags;
+  }
+
+  /** One write of a transaction; its new ETag (`''` for a delete). */
+  private writeNow(write: TableWrite): string {
+    switch (write.op) {
+      case 'insert':
+        return this.insertNow(write.table, write.entity);
+      case 'upsert':
+        return this.upsertNow(write.table, write.entity);
+      case 'update':
+        return this.updateNow(write.table, write.entity, write.etag);
+      case 'delete': {
+        const { partitionKey, rowKey } = write.key;
+        const result =
+          write.etag === undefined
+            ? this.statements.deleteAny.run(write.table, partitionKey, rowKey)
+            : this.statements.deleteIfMatch.run(write.table, partitionKey, rowKey, write.etag);
+        if (result.changes === 0) this.explainMiss(write.table, partitionKey, rowKey);
+        return '';
+      }
+    }
   }
 
   private insertNow(table: string, entity: Entity): string {
