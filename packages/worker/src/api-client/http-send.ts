@@ -16,7 +16,7 @@ export interface HttpSendOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** No byte in either direction for this long means the API is stuck: the request fails. */
+/** No byte in either direction for this long means the other end is stuck: the request fails. */
 const IDLE_TIMEOUT_MS = 300_000;
 
 /**

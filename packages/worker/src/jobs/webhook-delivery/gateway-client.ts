@@ -1,4 +1,5 @@
 import { coerceError } from '@nexus/core';
+import { httpSend, type HttpAnswer } from '../../api-client/http-send.ts';
 import { classifyGatewayResponse, unreachable, type GatewayOutcome } from './gateway-outcome.ts';
 import type { GatewayRequest } from './gateway-request.ts';
 
@@ -10,34 +11,37 @@ export interface GatewayClient {
   answers(hooksUrl: string): Promise<boolean>;
 }
 
-/** The gateway over HTTP (Node's fetch). */
+/**
+ * The gateway over HTTP, with Node's own client on kept-alive connections (`httpSend`): `fetch`
+ * cost the worker about twice the CPU per webhook, a seventh of its time in bench B5.
+ */
 export const httpGatewayClient: GatewayClient = {
   async send(request, timeoutMs) {
-    let response: Response;
+    // Not the job's signal: a request cut in flight leaves it unknown whether the gateway has it.
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let answer: HttpAnswer;
     try {
-      // Not the job's signal: a request cut in flight leaves it unknown whether the gateway has it.
-      response = await fetch(request.url, {
+      answer = await httpSend(request.url, {
         method: 'POST',
         headers: request.headers,
         body: request.body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: timeout,
       });
     } catch (caught) {
-      const error = coerceError(caught);
-      if (error.name === 'TimeoutError') {
+      if (timeout.aborted) {
         return {
           kind: 'failed',
           status: 0,
           reason: `the gateway did not answer within ${String(timeoutMs / 1000)} s`,
         };
       }
-      return unreachable(error.cause instanceof Error ? error.cause.message : error.message);
+      return unreachable(coerceError(caught).message);
     }
-    const text = await response.text().catch(() => '');
+    const retryAfter = answer.headers['retry-after'];
     return classifyGatewayResponse(
-      response.status,
-      response.headers.get('retry-after'),
-      text,
+      answer.status,
+      retryAfter ?? null,
+      answer.body.toString('utf8'),
       Date.now(),
     );
   },

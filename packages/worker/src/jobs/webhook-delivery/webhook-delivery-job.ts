@@ -1,5 +1,4 @@
 import { dirname } from 'node:path';
-import { runBounded } from '../../bounded-pool.ts';
 import {
   webhookDeliveryConfigSchema,
   type WebhookDeliveryConfig,
@@ -21,6 +20,7 @@ import { buildNoticeRequest, buildGatewayRequest } from './gateway-request.ts';
 import { resolveGateway, type GatewayTarget } from './gateway-target.ts';
 import { SettleQueue } from './settle-queue.ts';
 import { handedBack, settlementOf } from './settlement.ts';
+import { KeyedPool } from './keyed-pool.ts';
 
 export const webhookDeliveryJobType: JobType<typeof webhookDeliveryConfigSchema> = {
   description:
@@ -37,10 +37,12 @@ type Counts = Record<'claimed' | 'delivered' | 'failed' | 'released' | 'leaseLos
  * backoff, then dead-letters); gateway down, busy (429) or refusing the token: released, not
  * counted, and sending pauses.
  *
- * Under the scheduler a run keeps polling every `pollSeconds` until the worker stops, so a webhook
- * reaches a running gateway within seconds while other jobs keep their 60 s ticks; if the run
- * ends (an error), the scheduler starts it again at its next interval. `--job` drains what is due
- * and returns.
+ * Under the scheduler a run lasts until the worker stops: while idle it waits on the API (a claim
+ * the API holds up to `waitSeconds`, answered as soon as a webhook is stored); while delivering it
+ * claims the next webhooks before the last ones are done, so `concurrency` deliveries stay under
+ * way (`KeyedPool`: one OpenClaw session's webhooks in order, `laneOf`). If the run ends (an
+ * error), the scheduler starts it again at its next interval. `--job` drains what is due and
+ * returns.
  */
 export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
   override readonly continuous = true;
@@ -96,7 +98,68 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
     const poll = this.config.pollSeconds * 1000;
     let apiFailures = 0;
     let gatewayDownSince: number | undefined;
+    // Set by the first answer that asks to stop sending; from then on no webhook goes out, and
+    // the ones claimed are handed back, until the loop has dealt with it.
+    let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
+    const paused = () => pause !== undefined;
+    const pool = new KeyedPool<ClaimedWebhook>(this.config.concurrency, laneOf, async (item) => {
+      if (pause !== undefined || signal.aborted) {
+        counts.released += 1;
+        settler.add(
+          handedBack(
+            item,
+            pause?.reason ?? 'the worker is stopping',
+            pause?.retryAfterSeconds ?? 0,
+          ),
+        );
+        return;
+      }
+      const outcome = await this.deliverOne(item, target, signal);
+      const label = `${item.id} (${item.provider} ${item.eventType}, ${item.delivery.action})`;
+      if (outcome.kind === 'delivered') {
+        counts.delivered += 1;
+        logger.info(`delivered ${label}: ${String(outcome.status)}${outcome.note ?? ''}`);
+      } else if (outcome.kind === 'failed') {
+        counts.failed += 1;
+        logger.warn(`could not deliver ${label}: ${outcome.reason}`);
+      } else if (outcome.kind === 'rejected' || outcome.kind === 'too_large') {
+        counts.failed += 1;
+        logger.error(`the gateway refused ${label}, for good: ${outcome.reason}`);
+      } else {
+        counts.released += 1;
+        pause ??= outcome;
+      }
+      settler.add(settlementOf(item, outcome));
+      await settler.room();
+    });
+    const end = async (message: string) => {
+      await pool.idle();
+      return finish(message);
+    };
+
     while (!signal.aborted) {
+      if (pause !== undefined) {
+        // Every webhook under way has its answer, the rest were handed back.
+        await pool.idle();
+        const asked = pause;
+        pause = undefined;
+        if (asked.pause === 'down') {
+          gatewayDownSince = this.services.clock.now();
+          logger.warn(`${asked.reason}; webhooks stay queued until it is back`);
+          if (once) report('gateway', asked.reason);
+        } else if (asked.pause === 'unauthorized') {
+          // The run ends failed: its report makes the host's status say why, and the scheduler
+          // starts the next run within a minute, reading the token afresh from openclaw.json.
+          report('gateway', asked.reason);
+          logger.error(asked.reason);
+          return end(`stopped delivering: ${asked.reason}`);
+        } else {
+          logger.info(`${asked.reason}; pausing ${asked.retryAfterSeconds} s`);
+          if (!once) await this.sleep(asked.retryAfterSeconds * 1000, signal);
+        }
+        if (once) break;
+        continue;
+      }
       if (gatewayDownSince !== undefined) {
         if (!(await this.gatewayClient.answers(target.hooksUrl))) {
           if (once) {
@@ -112,10 +175,16 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
         );
         gatewayDownSince = undefined;
       }
-      let items: ClaimedWebhook[];
-      // A --job run takes what is due and ends; the scheduled run waits on the API for more.
-      const waitSeconds = once ? 0 : this.config.waitSeconds;
+      // The next claim goes out while the last ones are still being delivered, once fewer than
+      // `concurrency` claimed webhooks wait to start: no slot waits for a claim's round trip.
+      await pool.below(this.config.concurrency);
+      if (paused()) continue;
+      // Waiting on the API only when nothing is under way: an answer that asks for a pause is
+      // dealt with at once, not after a held claim.
+      const busy = !pool.isIdle;
+      const waitSeconds = once || busy ? 0 : this.config.waitSeconds;
       const askedAt = this.services.clock.now();
+      let items: ClaimedWebhook[];
       try {
         items = await this.services.client.claimWebhooks(
           agents,
@@ -138,87 +207,25 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
       }
       if (apiFailures > 0) logger.info('the Nexus API answers again');
       apiFailures = 0;
-      if (items.length === 0) {
-        if (once) break;
-        // A claim the API held came back empty at the end of its wait: ask again at once. One
-        // answered at once (waiting off, or an API that does not wait) pauses first.
-        const held = waitSeconds > 0 && this.services.clock.now() - askedAt >= 1000;
-        if (!held) await this.sleep(poll, signal);
+      if (items.length > 0) {
+        counts.claimed += items.length;
+        pool.add(items);
         continue;
       }
-      counts.claimed += items.length;
-      const pause = await this.deliverBatch(items, target, context, counts, settler);
-      if (pause === undefined) continue;
-      if (pause.pause === 'down') {
-        gatewayDownSince = this.services.clock.now();
-        logger.warn(`${pause.reason}; webhooks stay queued until it is back`);
-        if (once) report('gateway', pause.reason);
-      } else if (pause.pause === 'unauthorized') {
-        // The run ends failed: its report makes the host's status say why, and the scheduler
-        // starts the next run within a minute, reading the token afresh from openclaw.json.
-        report('gateway', pause.reason);
-        logger.error(pause.reason);
-        return finish(`stopped delivering: ${pause.reason}`);
-      } else {
-        logger.info(`${pause.reason}; pausing ${pause.retryAfterSeconds} s`);
-        if (!once) await this.sleep(pause.retryAfterSeconds * 1000, signal);
+      if (busy) {
+        // Nothing more is due yet: let what is under way finish, then wait on the API.
+        await pool.idle();
+        continue;
       }
       if (once) break;
+      // A claim the API held came back empty at the end of its wait: ask again at once. One
+      // answered at once (waiting off, or an API that does not wait) pauses first.
+      const held = waitSeconds > 0 && this.services.clock.now() - askedAt >= 1000;
+      if (!held) await this.sleep(poll, signal);
     }
-    return finish(
+    return end(
       `${counts.delivered} delivered, ${counts.failed} failed (will be retried or dead-lettered by the API), ${counts.released} handed back`,
     );
-  }
-
-  /**
-   * Delivers one claimed batch: up to `concurrency` webhooks at once, those for one OpenClaw
-   * session in the order received (`lanesOf`), settling each as soon as the gateway answered it, so a crash
-   * re-sends at most the ones in flight. Once the gateway asks for a pause, no lane starts another
-   * webhook, and the ones not tried are handed back together. Returns the reason to pause, if any.
-   */
-  private async deliverBatch(
-    items: readonly ClaimedWebhook[],
-    target: GatewayTarget,
-    context: JobContext,
-    counts: Counts,
-    settler: SettleQueue,
-  ): Promise<Extract<GatewayOutcome, { kind: 'released' }> | undefined> {
-    const { logger, signal } = context;
-    let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
-    const deliverLane = async (lane: readonly ClaimedWebhook[]) => {
-      for (const item of lane) {
-        if (pause !== undefined || signal.aborted) {
-          counts.released += 1;
-          settler.add(
-            handedBack(
-              item,
-              pause?.reason ?? 'the worker is stopping',
-              pause?.retryAfterSeconds ?? 0,
-            ),
-          );
-          continue;
-        }
-        const outcome = await this.deliverOne(item, target, signal);
-        const label = `${item.id} (${item.provider} ${item.eventType}, ${item.delivery.action})`;
-        if (outcome.kind === 'delivered') {
-          counts.delivered += 1;
-          logger.info(`delivered ${label}: ${String(outcome.status)}${outcome.note ?? ''}`);
-        } else if (outcome.kind === 'failed') {
-          counts.failed += 1;
-          logger.warn(`could not deliver ${label}: ${outcome.reason}`);
-        } else if (outcome.kind === 'rejected' || outcome.kind === 'too_large') {
-          counts.failed += 1;
-          logger.error(`the gateway refused ${label}, for good: ${outcome.reason}`);
-        } else {
-          counts.released += 1;
-          pause ??= outcome;
-        }
-        settler.add(settlementOf(item, outcome));
-        await settler.room();
-      }
-    };
-    await runBounded(lanesOf(items), this.config.concurrency, deliverLane);
-    return pause;
   }
 
   private async deliverOne(
@@ -325,23 +332,17 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
 }
 
 /**
- * The batch in lanes, each in the order the API handed it out: webhooks that reach one OpenClaw
- * session go one after another, others side by side. Every `agent` run gets a session of its own
- * (Nexus sets no `sessionKey`; OpenClaw gives a hook run a one-off key), so each is a lane; `wake`
- * events all go to the agent's main session, one lane per agent; a mapping's target is the
- * mapping's to say, so one lane per endpoint.
+ * Which webhooks must go one after another, in the order the API handed them out: those that
+ * reach one OpenClaw session; others go side by side. Every `agent` run gets a session of its own
+ * (Nexus sets no `sessionKey`; OpenClaw gives a hook run a one-off key), so each is a lane of its
+ * own; `wake` events all go to the agent's main session, one lane per agent; a mapping's target
+ * is the mapping's to say, so one lane per endpoint.
  */
-export function lanesOf(items: readonly ClaimedWebhook[]): ClaimedWebhook[][] {
-  const lanes = new Map<string, ClaimedWebhook[]>();
-  for (const item of items) {
-    const { action } = item.delivery;
-    const key =
-      action === 'agent'
-        ? `run|${item.id}`
-        : action === 'wake'
-          ? `wake|${item.agentId}`
-          : `mapping|${item.endpointId}`;
-    lanes.set(key, [...(lanes.get(key) ?? []), item]);
-  }
-  return [...lanes.values()];
+export function laneOf(item: ClaimedWebhook): string {
+  const { action } = item.delivery;
+  return action === 'agent'
+    ? `run|${item.id}`
+    : action === 'wake'
+      ? `wake|${item.agentId}`
+      : `mapping|${item.endpointId}`;
 }
