@@ -256,4 +256,35 @@ describe('the webhook delivery loop, on a fake clock', () => {
     // Each settled on its own, as soon as it was answered.
     expect(settled.map((batch) => batch.length)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
   });
+
+  it('claims the next webhooks while one is still under way, keeping one session in order across claims', async () => {
+    const as = (id: string, action: 'agent' | 'wake') => ({ ...claimed(id), delivery: { action } });
+    const events: string[] = [];
+    const { run, settled } = harness(
+      [
+        [as('slow', 'agent'), as('w1', 'wake')],
+        [as('w2', 'wake'), as('g2', 'agent')],
+      ],
+      [],
+      async (request) => {
+        const id = request.headers['x-nexus-webhook-id'] ?? '';
+        events.push(`start ${id}`);
+        await new Promise((resolve) => setTimeout(resolve, id === 'slow' ? 200 : 20));
+        events.push(`end ${id}`);
+        return { kind: 'delivered', status: 200 };
+      },
+      4,
+    );
+    await run();
+    // The second claim's webhooks did not wait for the first claim's slowest one...
+    expect(events.indexOf('end g2')).toBeLessThan(events.indexOf('end slow'));
+    // ...but a wake event of the second claim waited for the one before it to end.
+    expect(events.indexOf('start w2')).toBeGreaterThan(events.indexOf('end w1'));
+    expect(
+      settled
+        .flat()
+        .map((result) => result.id)
+        .sort(),
+    ).toEqual(['g2', 'slow', 'w1', 'w2']);
+  });
 });
