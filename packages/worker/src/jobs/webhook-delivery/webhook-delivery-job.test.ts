@@ -39,6 +39,8 @@ function harness(
   send?: (request: GatewayRequest) => Promise<GatewayOutcome>,
   /** One at a time unless said: most tests here follow one webhook's way through the loop. */
   concurrency = 1,
+  /** Reports to the API are answered once this resolves (a slow API). */
+  settleGate: Promise<void> = Promise.resolve(),
 ) {
   const settled: WebhookSettlement[][] = [];
   const sleeps: number[] = [];
@@ -57,8 +59,9 @@ function harness(
   };
   const client = {
     claimWebhooks: () => Promise.resolve(batches.shift() ?? []),
-    settleWebhooks: (results: readonly WebhookSettlement[]) => {
+    settleWebhooks: async (results: readonly WebhookSettlement[]) => {
       settled.push([...results]);
+      await settleGate;
       return Promise.resolve(
         results.map((r) => ({
           id: r.id,
@@ -286,5 +289,24 @@ describe('the webhook delivery loop, on a fake clock', () => {
         .map((result) => result.id)
         .sort(),
     ).toEqual(['g2', 'slow', 'w1', 'w2']);
+  });
+
+  it('stops delivering while twice `concurrency` results wait for a slow API, and goes on when it answers', async () => {
+    let answer: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const items = Array.from({ length: 30 }, (_, n) => claimed(`i${String(n)}`));
+    const { run, requests, settled } = harness([items], [], undefined, 2, gate);
+    const running = run();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Four results unreported (2 × 2), and at most one more that was in flight when the limit
+    // was reached: what a crash now would send again.
+    expect(requests.length).toBeGreaterThanOrEqual(4);
+    expect(requests.length).toBeLessThanOrEqual(5);
+    answer();
+    await running;
+    expect(requests).toHaveLength(30);
+    expect(settled.flat()).toHaveLength(30);
   });
 });

@@ -68,10 +68,13 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
       if (errors.length < 50) errors.push({ item, message });
     };
     // Results go to the API as they come in, without holding up the next delivery; at most
-    // `concurrency` of them wait for a report (with `concurrency` more in flight at the gateway).
+    // twice `concurrency` of them wait for a report (with `concurrency` more in flight at the
+    // gateway), what a crash would send again once their leases end (OpenClaw drops a repeat
+    // within about 5 minutes). Twice: while one report is under way, the lanes fill the next
+    // instead of waiting for it (delivery ran at `concurrency` per report's round trip).
     const settler = new SettleQueue(
       (batch) => this.settle(batch, context, counts),
-      this.config.concurrency,
+      2 * this.config.concurrency,
     );
     const finish = async (message: string): Promise<JobResult> => {
       await settler.drain();
