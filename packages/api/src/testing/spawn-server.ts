@@ -13,15 +13,19 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `nexus serve` as a separate process (on a free port unless given one), as a user would run it. */
+/**
+ * Starts `nexus serve` as a separate process (on a free port unless given one), as a user would
+ * run it; `cli`: another checkout's, to compare with.
+ */
 export function spawnServer(
   dataDir: string,
   env: Record<string, string> = {},
   port = 0,
+  cli = CLI,
 ): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--port', String(port), '--data-dir', dataDir],
+    [cli, 'serve', '--port', String(port), '--data-dir', dataDir],
     {
       env: { ...process.env, NEXUS_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
