@@ -1,20 +1,12 @@
-import { readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnServer, type ServerProcess } from '@nexus/api/testing';
 import { NexusClient, UPLOAD_RETRY, prepareUpload, type UploadBase } from '@nexus/worker';
 import { KEY, MB, mb, type BenchContext } from './context.ts';
 import { largeTranscriptChunks } from './data.ts';
+import { cpuMs } from './rss.ts';
 
 const SESSION = 'b8-grow-0000-4000-8000-000000000000';
-
-/** CPU time (user + system) a process has used, from /proc, in milliseconds. */
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-}
 
 async function folderBytes(dir: string): Promise<number> {
   let total = 0;

@@ -26,3 +26,39 @@ export function sampleRss(pid: number, everyMs = 20): { stop(): Promise<number> 
     },
   };
 }
+
+/** CPU time (user + system) a process has used, from /proc, in milliseconds. */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * Samples a process until stopped: its peak RSS, and its CPU time as last seen (a process that
+ * exits is read up to `everyMs` before its end).
+ */
+export function sampleProcess(
+  pid: number,
+  everyMs = 20,
+): { stop(): Promise<{ peakRss: number; cpuMs: number }> } {
+  let peakRss = 0;
+  let cpu = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      peakRss = Math.max(peakRss, await rssOf(pid).catch(() => 0));
+      cpu = await cpuMs(pid).catch(() => cpu);
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { peakRss, cpuMs: cpu };
+    },
+  };
+}

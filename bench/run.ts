@@ -16,6 +16,7 @@ import { benchDashboard } from './dashboard.ts';
 import { benchIdleScan } from './idle-scan.ts';
 import { benchIncrements } from './increments.ts';
 import { benchLargeUpload } from './large-upload.ts';
+import { benchLink } from './link.ts';
 import type { BenchRow } from './row.ts';
 import { settleDisk } from './upload-runs.ts';
 import { benchUploads } from './uploads.ts';
@@ -26,7 +27,7 @@ import { benchWebhookDelivery, benchWebhookIngest } from './webhooks.ts';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(
-    'Usage: npm run bench [-- B1 B1a B2 B3 B4 B5 B6 B7 B8 B9 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n',
+    'Usage: npm run bench [-- B1 B1a B1w B2 B3 B4 B5 B6 B7 B8 B9 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n',
   );
   process.exit(0);
 }
@@ -51,6 +52,7 @@ const BENCHMARKS: { ids: readonly string[]; run: (ctx: BenchContext) => Promise<
     ids: ['B1', 'B1a'],
     run: (ctx) => benchUploads(ctx, { b1: wanted('B1'), b1a: wanted('B1a') }),
   },
+  { ids: ['B1w'], run: benchLink },
   { ids: ['B2'], run: benchLargeUpload },
   { ids: ['B4'], run: benchIdleScan },
   { ids: ['B3'], run: (ctx) => benchWebhookIngest(ctx.root, ctx.quick, ctx.rows, ctx.raw) },

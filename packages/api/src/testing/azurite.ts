@@ -13,6 +13,8 @@ const KEY =
 
 export interface RunningAzurite {
   readonly connectionString: string;
+  /** Its process, to read its CPU time (benchmarks). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startAzurite(options: { inMemory?: boolean } = {}): Promis
   ].join(';');
   return {
     connectionString,
+    pid: child.pid ?? 0,
     async stop() {
       // Azurite closes its services on SIGTERM but its process may linger; and an 'exit' event
       // can be missed. So the process itself is asked whether it is gone, with SIGKILL after 5 s.
