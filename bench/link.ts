@@ -166,10 +166,14 @@ async function nexusOverLink(
             id: 'upload',
             type: 'session_upload',
             intervalMinutes: 15,
+            // The worker's defaults for a remote API (zstd, 8 in flight), unless there is no
+            // address here but loopback, or BENCH_CONCURRENCY says otherwise.
             config: {
               mode: 'keep',
-              concurrency: ctx.concurrency,
-              ...(host ? {} : { compression: 'zstd' }),
+              ...(process.env['BENCH_CONCURRENCY'] === undefined
+                ? {}
+                : { concurrency: ctx.concurrency }),
+              ...(host ? {} : { compression: 'zstd', concurrency: 8 }),
             },
           },
         ],

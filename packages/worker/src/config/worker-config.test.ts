@@ -38,7 +38,6 @@ describe('worker config', () => {
       config: {
         mode: 'move',
         quietMinutes: 5,
-        concurrency: 4,
         snapshots: true,
         compression: 'auto',
       },

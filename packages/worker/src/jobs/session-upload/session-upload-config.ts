@@ -17,7 +17,8 @@ export const sessionUploadConfigSchema = z
       .min(0)
       .max(24 * 60)
       .default(5),
-    concurrency: z.number().int().min(1).max(32).default(4),
+    /** Uploads in flight; default 4 to an API on this machine, 8 to a remote one (`uploadConcurrency`). */
+    concurrency: z.number().int().min(1).max(32).optional(),
     /**
      * Back up live sessions too (continuous backup), not only those OpenClaw completed: today's
      * OpenClaw rarely completes one (`/new` and `/reset` keep the session id, the default reset

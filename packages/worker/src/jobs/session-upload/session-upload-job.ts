@@ -29,6 +29,7 @@ import {
   type UploadBase,
 } from './transcript-body.ts';
 import { UploadLedger, type LedgerEntry } from './upload-ledger.ts';
+import { uploadConcurrency } from './api-location.ts';
 
 export const sessionUploadJobType: JobType<typeof sessionUploadConfigSchema> = {
   description: 'finds completed OpenClaw session transcripts, uploads them to Nexus, archives them',
@@ -79,10 +80,12 @@ interface RunState {
  */
 export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
   private readonly compression: Compression;
+  private readonly concurrency: number;
 
   constructor(id: string, config: SessionUploadConfig, services: WorkerServices) {
     super(id, config, services);
     this.compression = resolveCompression(config.compression, services.config.nexus.url);
+    this.concurrency = uploadConcurrency(config.concurrency, services.config.nexus.url);
   }
 
   async run(context: JobContext): Promise<JobResult> {
@@ -185,7 +188,7 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
       const progress = new Progress(queue.length, context.interactive && queue.length >= 20);
       const tried = await runBounded(
         queue,
-        this.config.concurrency,
+        this.concurrency,
         async (candidate) => {
           await this.uploadOne(candidate, state);
           progress.advance(candidate.marker.kind === 'file' ? candidate.marker.size : 0);

@@ -9,6 +9,7 @@ import {
   gzipSync,
   zstdCompressSync,
 } from 'node:zlib';
+import { isLoopbackApi } from './api-location.ts';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 
@@ -18,18 +19,7 @@ export type Compression = 'zstd' | 'gzip' | 'none';
  */
 export function resolveCompression(setting: Compression | 'auto', nexusUrl: string): Compression {
   if (setting !== 'auto') return setting;
-  let host: string;
-  try {
-    host = new URL(nexusUrl).hostname;
-  } catch {
-    return 'zstd';
-  }
-  const loopback =
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-  return loopback ? 'none' : 'zstd';
+  return isLoopbackApi(nexusUrl) ? 'none' : 'zstd';
 }
 
 /** A stored generation that the transcript may extend: its hash and length. */
