@@ -29,6 +29,106 @@ export function transcriptSizes(count: number, random = seeded(42)): number[] {
   });
 }
 
+/** Who wrote a message, for the length of its prose. */
+export type ProseRole = 'user' | 'assistant' | 'tool';
+
+/** A vocabulary of pronounceable words, most common first (rank 0 is the commonest). */
+function vocabulary(size: number, random: () => number): string[] {
+  const syllables = [
+    'ka',
+    'lo',
+    'mi',
+    'ne',
+    'ru',
+    'sa',
+    'ti',
+    'vo',
+    'be',
+    'da',
+    'fi',
+    'go',
+    'ha',
+    'ju',
+    'pe',
+    'qi',
+    'ze',
+    'wa',
+    'xo',
+    'yu',
+  ];
+  const common = [
+    'the',
+    'backup',
+    'disk',
+    'meeting',
+    'calendar',
+    'server',
+    'error',
+    'please',
+    'file',
+    'today',
+  ];
+  const words = new Set(common);
+  while (words.size < size) {
+    const parts = 2 + Math.floor(random() * 3);
+    words.add(
+      Array.from({ length: parts }, () => syllables[Math.floor(random() * syllables.length)]).join(
+        '',
+      ),
+    );
+  }
+  return [...words];
+}
+
+/** Zipf-like ranks: log-uniform, so rank r is about twice as common as rank 2r. */
+const zipf = (random: () => number, size: number) =>
+  Math.min(size - 1, Math.floor(Math.exp(random() * Math.log(size))) - 1);
+
+/** A log-normal length around `median` characters, capped. */
+function length(random: () => number, median: number, cap: number): number {
+  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  return Math.max(8, Math.min(cap, Math.round(median * Math.exp(1.1 * normal))));
+}
+
+interface Corpus {
+  readonly words: readonly string[];
+  readonly cjkWords: readonly string[];
+  readonly text: (role: ProseRole, random: () => number) => string;
+}
+
+/**
+ * Chat-like prose: a 40,000-word Zipf vocabulary, 10% of messages Chinese, log-normal lengths
+ * around 120 (user), 600 (assistant) and 1,500 (tool) characters. Compresses as text does, not
+ * as a repeated filler does (B1w's bytes on the wire depend on it).
+ */
+export function corpus(): Corpus {
+  const random = seeded(606);
+  const words = vocabulary(40_000, random);
+  // Two-character CJK words from the first 2,500 Han characters.
+  const cjkWords = Array.from({ length: 8_000 }, () =>
+    String.fromCodePoint(
+      0x4e00 + Math.floor(random() * 2500),
+      0x4e00 + Math.floor(random() * 2500),
+    ),
+  );
+  cjkWords.unshift('会议', '记录', '备份', '服务');
+  const text = (role: ProseRole, r: () => number): string => {
+    const chars = length(r, role === 'user' ? 120 : role === 'assistant' ? 600 : 1500, 16 * 1024);
+    const cjk = r() < 0.1;
+    let out = '';
+    while (out.length < chars) {
+      if (cjk) {
+        out += cjkWords[zipf(r, cjkWords.length)] ?? '';
+        if (r() < 0.08) out += '，';
+      } else {
+        out += `${words[zipf(r, words.length)] ?? ''}${r() < 0.07 ? '. ' : ' '}`;
+      }
+    }
+    return out;
+  };
+  return { words, cjkWords, text };
+}
+
 /** About this many bytes per exchange with `toolResultChars` 2000 (measured on the builder). */
 const BYTES_PER_TURN = 3300;
 
@@ -40,21 +140,26 @@ export async function writeSessionsFolder(
   stateDir: string,
   sizes: readonly number[],
   agentId = 'main',
+  /** Chat-like prose in every message (`corpus`) instead of the builder's short texts and filler. */
+  prose = false,
 ): Promise<{ paths: string[]; bytes: number }> {
   const dir = join(stateDir, 'agents', agentId, 'sessions');
   await mkdir(dir, { recursive: true });
   const paths: string[] = [];
   let bytes = 0;
   const old = (Date.now() - 3_600_000) / 1000;
+  const words = prose ? corpus() : undefined;
+  const random = seeded(7);
   for (const [i, size] of sizes.entries()) {
     const sessionId = `bench-${String(i).padStart(6, '0')}-0000-4000-8000-000000000000`;
-    const text = buildTranscript({
+    const built = buildTranscript({
       sessionId,
-      turns: Math.max(1, Math.round(size / BYTES_PER_TURN)),
+      turns: Math.max(1, Math.round(size / (prose ? PROSE_BYTES_PER_TURN : BYTES_PER_TURN))),
       toolEvery: 1,
       toolResultChars: 2000,
       idPrefix: `b${i}`,
     }).text;
+    const text = words ? withProse(built, (role) => words.text(role, random)) : built;
     const path = join(dir, `${sessionId}.jsonl.reset.2026-04-01T00-00-00.000Z`);
     await writeFile(path, text);
     await utimes(path, old, old);
@@ -62,6 +167,25 @@ export async function writeSessionsFolder(
     bytes += Buffer.byteLength(text);
   }
   return { paths, bytes };
+}
+
+/** About this many bytes per exchange with prose (a user, a tool and an assistant message). */
+const PROSE_BYTES_PER_TURN = 5800;
+
+/** A transcript's lines with the text of every message replaced by prose of its role. */
+function withProse(jsonl: string, prose: (role: ProseRole) => string): string {
+  const lines = jsonl.split('\n').map((line) => {
+    if (line === '') return line;
+    const entry = JSON.parse(line) as { message?: { role?: string; content?: unknown } };
+    const { message } = entry;
+    if (!message || !Array.isArray(message.content)) return line;
+    const role: ProseRole =
+      message.role === 'user' ? 'user' : message.role === 'assistant' ? 'assistant' : 'tool';
+    for (const part of message.content as { type?: string; text?: string }[])
+      if (part.type === 'text' && typeof part.text === 'string') part.text = prose(role);
+    return JSON.stringify(entry);
+  });
+  return lines.join('\n');
 }
 
 /**

@@ -68,8 +68,9 @@ export async function benchLink(ctx: BenchContext): Promise<void> {
   const count = quick ? 100 : 1000;
   const dir = join(root, 'b1w');
   const stateDir = join(dir, 'openclaw');
-  log(`B1w: generating ${count} transcripts...`);
-  const { bytes } = await writeSessionsFolder(stateDir, transcriptSizes(count));
+  log(`B1w: generating ${count} transcripts of chat-like prose...`);
+  // Chat-like prose, not the builder's filler: what compression saves depends on it.
+  const { bytes } = await writeSessionsFolder(stateDir, transcriptSizes(count), 'main', true);
   const host = outsideAddress();
   const rcloneFound = await new Promise<boolean>((resolve) => {
     execFile('rclone', ['version'], (error) => {
@@ -94,7 +95,7 @@ export async function benchLink(ctx: BenchContext): Promise<void> {
       rows.push(
         {
           id: 'B1w',
-          workload: `${count} transcripts (${mb(bytes)}) over ${link.name}; worker defaults${host ? '' : ' with zstd forced (no address here but loopback)'}`,
+          workload: `${count} transcripts of prose (${mb(bytes)}) over ${link.name}; worker defaults${host ? '' : ' with zstd forced (no address here but loopback)'}`,
           figure: 'wall',
           nexus: `${(nexus.wallMs / 1000).toFixed(1)} s`,
           baseline: rclone

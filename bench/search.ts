@@ -12,7 +12,7 @@ import {
 } from '@nexus/api';
 import { API_KEY, testApp } from '@nexus/api/testing';
 import { MB, mb, type BenchContext } from './context.ts';
-import { seeded, transcriptSizes, writeSessionsFolder } from './data.ts';
+import { corpus, seeded, transcriptSizes, writeSessionsFolder } from './data.ts';
 import { runNexus } from './upload-runs.ts';
 import { rssOf } from './rss.ts';
 
@@ -22,98 +22,6 @@ const PER_SESSION = 100;
 const BATCH = 500;
 const DAY = 86_400_000;
 const START_MS = Date.parse('2026-01-01T00:00:00Z');
-
-/** A vocabulary of pronounceable words, most common first (rank 0 is the commonest). */
-function vocabulary(size: number, random: () => number): string[] {
-  const syllables = [
-    'ka',
-    'lo',
-    'mi',
-    'ne',
-    'ru',
-    'sa',
-    'ti',
-    'vo',
-    'be',
-    'da',
-    'fi',
-    'go',
-    'ha',
-    'ju',
-    'pe',
-    'qi',
-    'ze',
-    'wa',
-    'xo',
-    'yu',
-  ];
-  const common = [
-    'the',
-    'backup',
-    'disk',
-    'meeting',
-    'calendar',
-    'server',
-    'error',
-    'please',
-    'file',
-    'today',
-  ];
-  const words = new Set(common);
-  while (words.size < size) {
-    const parts = 2 + Math.floor(random() * 3);
-    words.add(
-      Array.from({ length: parts }, () => syllables[Math.floor(random() * syllables.length)]).join(
-        '',
-      ),
-    );
-  }
-  return [...words];
-}
-
-/** Zipf-like ranks: log-uniform, so rank r is about twice as common as rank 2r. */
-const zipf = (random: () => number, size: number) =>
-  Math.min(size - 1, Math.floor(Math.exp(random() * Math.log(size))) - 1);
-
-/** A log-normal length around `median` characters, capped. */
-function length(random: () => number, median: number, cap: number): number {
-  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  return Math.max(8, Math.min(cap, Math.round(median * Math.exp(1.1 * normal))));
-}
-
-interface Corpus {
-  readonly words: readonly string[];
-  readonly cjkWords: readonly string[];
-  readonly text: (role: SearchDoc['role'], random: () => number) => string;
-}
-
-export function corpus(): Corpus {
-  const random = seeded(606);
-  const words = vocabulary(40_000, random);
-  // Two-character CJK words from the first 2,500 Han characters.
-  const cjkWords = Array.from({ length: 8_000 }, () =>
-    String.fromCodePoint(
-      0x4e00 + Math.floor(random() * 2500),
-      0x4e00 + Math.floor(random() * 2500),
-    ),
-  );
-  cjkWords.unshift('会议', '记录', '备份', '服务');
-  const text = (role: SearchDoc['role'], r: () => number): string => {
-    const chars = length(r, role === 'user' ? 120 : role === 'assistant' ? 600 : 1500, 16 * 1024);
-    const cjk = r() < 0.1;
-    let out = '';
-    while (out.length < chars) {
-      if (cjk) {
-        out += cjkWords[zipf(r, cjkWords.length)] ?? '';
-        if (r() < 0.08) out += '，';
-      } else {
-        out += `${words[zipf(r, words.length)] ?? ''}${r() < 0.07 ? '. ' : ' '}`;
-      }
-    }
-    return out;
-  };
-  return { words, cjkWords, text };
-}
 
 const pct = (sorted: readonly number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
