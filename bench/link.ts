@@ -4,7 +4,6 @@
  * storage, Azurite), and the same relay, same settings, between `rclone copy` and Azurite.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite, spawnServer } from '@nexus/api/testing';
@@ -13,6 +12,7 @@ import { transcriptSizes, writeSessionsFolder } from './data.ts';
 import { WORKER_CLI } from './processes.ts';
 import { cpuMs, sampleProcess } from './rss.ts';
 import { startThrottle, type LinkProfile } from './throttle-proxy.ts';
+import { uploadedOf, writeUploadConfig } from './upload-runs.ts';
 
 export const LINKS: readonly LinkProfile[] = [
   { name: '50 Mbit/s, 40 ms', mbitPerSecond: 50, rttMs: 40 },
@@ -154,32 +154,12 @@ async function nexusOverLink(
   });
   const proxy = await startThrottle(new URL(server.url).host, link, host);
   try {
-    const run = String(Date.now());
-    const config = join(dir, `worker-${run}.json`);
-    await writeFile(
-      config,
-      JSON.stringify({
-        nexus: { url: `http://${proxy.address}`, apiKey: KEY },
-        openclaw: { stateDir },
-        stateDir: join(dir, `worker-state-${run}`),
-        jobs: [
-          {
-            id: 'upload',
-            type: 'session_upload',
-            intervalMinutes: 15,
-            // The worker's defaults for a remote API (zstd, 8 in flight), unless there is no
-            // address here but loopback, or BENCH_CONCURRENCY says otherwise.
-            config: {
-              mode: 'keep',
-              ...(process.env['BENCH_CONCURRENCY'] === undefined
-                ? {}
-                : { concurrency: ctx.concurrency }),
-              ...(host ? {} : { compression: 'zstd', concurrency: 8 }),
-            },
-          },
-        ],
-      }),
-    );
+    // The worker's defaults for a remote API (zstd, 8 in flight), unless there is no address
+    // here but loopback, or BENCH_CONCURRENCY says otherwise.
+    const config = await writeUploadConfig(dir, `http://${proxy.address}`, stateDir, {
+      ...(process.env['BENCH_CONCURRENCY'] === undefined ? {} : { concurrency: ctx.concurrency }),
+      ...(host ? {} : { compression: 'zstd', concurrency: 8 }),
+    });
     const apiPid = server.child.pid ?? 0;
     const serverBefore = (await cpuMs(apiPid)) + (await cpuMs(azurite.pid));
     const worker = await runSampled(
@@ -188,14 +168,10 @@ async function nexusOverLink(
       { NEXUS_LOG_FORMAT: 'json' },
     );
     const serverAfter = (await cpuMs(apiPid)) + (await cpuMs(azurite.pid));
-    const summary = worker.stdout
-      .split('\n')
-      .filter((line) => line.includes('"counts"'))
-      .map((line) => JSON.parse(line) as { counts: { uploaded: number } })
-      .pop();
-    if ((summary?.counts.uploaded ?? 0) !== count)
+    const uploaded = uploadedOf(worker.stdout);
+    if (uploaded !== count)
       throw new Error(
-        `B1w: the worker uploaded ${String(summary?.counts.uploaded ?? 0)} of ${String(count)}; not a valid measurement`,
+        `B1w: the worker uploaded ${String(uploaded)} of ${String(count)}; not a valid measurement`,
       );
     return {
       wallMs: worker.wallMs,

@@ -37,29 +37,10 @@ export async function runNexus(
   const apiPid = server.child.pid ?? 0;
   const apiRssBefore = await rssOf(apiPid);
   const apiSampler = sampleRss(apiPid);
-  // A fresh worker state each time: a ledger from an earlier run would skip every file.
-  const run = `${compression}-${String(Date.now())}`;
-  const config = join(dir, `worker-${run}.json`);
-  await writeFile(
-    config,
-    JSON.stringify({
-      nexus: { url: server.url, apiKey: KEY },
-      openclaw: { stateDir },
-      stateDir: join(dir, `worker-state-${run}`),
-      jobs: [
-        {
-          id: 'upload',
-          type: 'session_upload',
-          intervalMinutes: 15,
-          config: {
-            mode: 'keep',
-            concurrency: ctx.concurrency,
-            ...(compression === 'auto' ? {} : { compression }),
-          },
-        },
-      ],
-    }),
-  );
+  const config = await writeUploadConfig(dir, server.url, stateDir, {
+    concurrency: ctx.concurrency,
+    ...(compression === 'auto' ? {} : { compression }),
+  });
   const worker = await runMeasured([WORKER_CLI, '--config', config, '--job', 'upload'], {
     NEXUS_LOG_FORMAT: 'json',
   });
@@ -76,15 +57,10 @@ export async function runNexus(
   const indexCatchUpMs = performance.now() - caughtUp;
   const apiPeakRss = await apiSampler.stop();
   await server.stop();
-  const summary = worker.stdout
-    .split('\n')
-    .filter((l) => l.includes('"counts"'))
-    .map((l) => JSON.parse(l) as { counts: { uploaded: number; failed: number } })
-    .pop();
-  const uploaded = summary?.counts.uploaded ?? 0;
+  const uploaded = uploadedOf(worker.stdout);
   if (worker.code !== 0 || uploaded !== expected)
     throw new Error(
-      `the worker uploaded ${uploaded} of ${expected} (exit ${String(worker.code)}); not a valid measurement`,
+      `the worker uploaded ${String(uploaded)} of ${String(expected)} (exit ${String(worker.code)}); not a valid measurement`,
     );
   return {
     wallMs: worker.wallMs,
@@ -94,6 +70,47 @@ export async function runNexus(
     workerPeakRss: worker.peakRss,
     uploaded,
   };
+}
+
+/**
+ * A worker config with one `session_upload` job (keep mode) over `stateDir`, to `apiUrl`, and a
+ * fresh worker state (a ledger from an earlier run would skip every file). Returns its path.
+ */
+export async function writeUploadConfig(
+  dir: string,
+  apiUrl: string,
+  stateDir: string,
+  job: Record<string, unknown>,
+): Promise<string> {
+  const run = `${String(Date.now())}-${String(Math.random()).slice(2, 8)}`;
+  const config = join(dir, `worker-${run}.json`);
+  await writeFile(
+    config,
+    JSON.stringify({
+      nexus: { url: apiUrl, apiKey: KEY },
+      openclaw: { stateDir },
+      stateDir: join(dir, `worker-state-${run}`),
+      jobs: [
+        {
+          id: 'upload',
+          type: 'session_upload',
+          intervalMinutes: 15,
+          config: { mode: 'keep', ...job },
+        },
+      ],
+    }),
+  );
+  return config;
+}
+
+/** How many transcripts a `--job upload` run's JSON log says it uploaded. */
+export function uploadedOf(stdout: string): number {
+  const summary = stdout
+    .split('\n')
+    .filter((line) => line.includes('"counts"'))
+    .map((line) => JSON.parse(line) as { counts: { uploaded: number } })
+    .pop();
+  return summary?.counts.uploaded ?? 0;
 }
 
 /** The same files through the minimal client/server pair, same concurrency. */
