@@ -101,7 +101,15 @@ function harness(
       dryRun: false,
       interactive: false,
     });
-  return { run, settled, sleeps, requests };
+  return {
+    run,
+    settled,
+    sleeps,
+    requests,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('the webhook delivery loop, on a fake clock', () => {
@@ -308,5 +316,24 @@ describe('the webhook delivery loop, on a fake clock', () => {
     await running;
     expect(requests).toHaveLength(30);
     expect(settled.flat()).toHaveLength(30);
+  });
+
+  it('does not send a webhook whose lease ran out while it waited for a slot', async () => {
+    let advance = (_ms: number) => undefined as unknown;
+    const t = harness(
+      [[claimed('slow'), claimed('waited')]],
+      [],
+      () => {
+        // The first delivery outlasts the 60 s lease of the one waiting behind it.
+        advance(61_000);
+        return Promise.resolve({ kind: 'delivered', status: 200 });
+      },
+      1,
+    );
+    advance = t.advance;
+    const result = await t.run();
+    expect(t.requests.map((request) => request.headers['x-nexus-webhook-id'])).toEqual(['slow']);
+    expect(t.settled.flat().map((settlement) => settlement.id)).toEqual(['slow']);
+    expect(result.counts).toMatchObject({ delivered: 1, leaseLost: 1 });
   });
 });

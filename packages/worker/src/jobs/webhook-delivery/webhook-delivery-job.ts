@@ -105,7 +105,25 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
     // the ones claimed are handed back, until the loop has dealt with it.
     let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
     const paused = () => pause !== undefined;
+    // When each claimed webhook's lease ends, on this machine's clock (from before the claim was
+    // sent: never later than the API's). A webhook whose lease ran out while it waited for a
+    // slot may be another claim's by now: it is not sent, and comes back from the queue.
+    const leases = new Map<string, number>();
     const pool = new KeyedPool<ClaimedWebhook>(this.config.concurrency, laneOf, async (item) => {
+      try {
+        await deliverClaimed(item);
+      } finally {
+        leases.delete(item.id);
+      }
+    });
+    const deliverClaimed = async (item: ClaimedWebhook) => {
+      if ((leases.get(item.id) ?? 0) <= this.services.clock.now()) {
+        counts.leaseLost += 1;
+        logger.warn(
+          `${item.id}: its ${this.config.leaseSeconds} s lease ran out before its turn; not sent, it comes back from the queue`,
+        );
+        return;
+      }
       if (pause !== undefined || signal.aborted) {
         counts.released += 1;
         settler.add(
@@ -134,7 +152,7 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
       }
       settler.add(settlementOf(item, outcome));
       await settler.room();
-    });
+    };
     const end = async (message: string) => {
       await pool.idle();
       return finish(message);
@@ -212,7 +230,13 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
       apiFailures = 0;
       if (items.length > 0) {
         counts.claimed += items.length;
-        pool.add(items);
+        const until = askedAt + this.config.leaseSeconds * 1000;
+        // One already here (its lease ran out while it waited, and this claim leased it again)
+        // goes once, under the new lease's time (the API takes a delivery under any lease it
+        // issued for the item).
+        const fresh = items.filter((item) => !leases.has(item.id));
+        for (const item of items) leases.set(item.id, until);
+        pool.add(fresh);
         continue;
       }
       if (busy) {
