@@ -105,9 +105,10 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
     // the ones claimed are handed back, until the loop has dealt with it.
     let pause: Extract<GatewayOutcome, { kind: 'released' }> | undefined;
     const paused = () => pause !== undefined;
-    // When each claimed webhook's lease ends, on this machine's clock (from before the claim was
-    // sent: never later than the API's). A webhook whose lease ran out while it waited for a
-    // slot may be another claim's by now: it is not sent, and comes back from the queue.
+    // When each claimed webhook's lease ends, on this machine's clock: the API leases a claim's
+    // webhooks as it answers (a held claim, when one is due), so from the answer's arrival, less
+    // a second for its way here. A webhook whose lease ran out while it waited for a slot may be
+    // another claim's by now: it is not sent, and comes back from the queue.
     const leases = new Map<string, number>();
     const pool = new KeyedPool<ClaimedWebhook>(this.config.concurrency, laneOf, async (item) => {
       try {
@@ -230,7 +231,7 @@ export class WebhookDeliveryJob extends ConfiguredJob<WebhookDeliveryConfig> {
       apiFailures = 0;
       if (items.length > 0) {
         counts.claimed += items.length;
-        const until = askedAt + this.config.leaseSeconds * 1000;
+        const until = this.services.clock.now() + this.config.leaseSeconds * 1000 - 1000;
         // One already here (its lease ran out while it waited, and this claim leased it again)
         // goes once, under the new lease's time (the API takes a delivery under any lease it
         // issued for the item).
