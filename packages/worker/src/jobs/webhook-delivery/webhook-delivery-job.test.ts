@@ -319,7 +319,7 @@ describe('the webhook delivery loop, on a fake clock', () => {
   });
 
   it('does not send a webhook whose lease ran out while it waited for a slot', async () => {
-    let advance = (_ms: number) => undefined as unknown;
+    let advance: (ms: number) => void = () => undefined;
     const t = harness(
       [[claimed('slow'), claimed('waited')]],
       [],
