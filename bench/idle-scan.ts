@@ -3,22 +3,48 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { spawnServer } from '@nexus/api/testing';
 import { JOB_TYPES, buildJob, buildServices, parseWorkerConfig } from '@nexus/worker';
+import { OpenClawDatabase } from '@nexus/worker/testing';
+import { buildTranscript } from '@nexus/core/testing';
 import { KEY, type BenchContext } from './context.ts';
 import { writeSessionsFolder } from './data.ts';
 import { WORKER_CLI, runMeasured } from './processes.ts';
 
-/** B4: an idle run over 20,000 files uploaded before (keep mode): what every 15 minutes costs. */
+/**
+ * B4: an idle run over 100,000 files and an OpenClaw agent database of 10,000 sessions, all
+ * uploaded before (keep mode): what every 15 minutes costs. `B4_FILES` and `B4_SESSIONS` set the
+ * sizes.
+ */
 export async function benchIdleScan(ctx: BenchContext): Promise<void> {
   const { quick, rows, raw, log, root } = ctx;
 
-  const count = quick ? 2000 : 20_000;
+  const files = size('B4_FILES', quick ? 2000 : 100_000);
+  const sessions = size('B4_SESSIONS', quick ? 200 : 10_000);
+  const count = files + sessions;
   const dir = join(root, 'b4');
   const stateDir = join(dir, 'openclaw');
-  log(`B4: ${count} small transcripts, uploaded once (setup)...`);
+  log(`B4: ${files} small transcripts and ${sessions} database sessions, uploaded once (setup)...`);
   await writeSessionsFolder(
     stateDir,
-    Array.from({ length: count }, () => 2048),
+    Array.from({ length: files }, () => 2048),
   );
+  const db = new OpenClawDatabase(
+    join(stateDir, 'agents', 'main', 'agent', 'openclaw-agent.sqlite'),
+  );
+  const old = Date.now() - 3_600_000;
+  db.db.exec('BEGIN');
+  for (let n = 0; n < sessions; n += 1) {
+    const sessionId = `b4db-${String(n).padStart(6, '0')}-0000-4000-8000-000000000000`;
+    const lines = buildTranscript({ sessionId, turns: 2 }).text.split('\n').filter(Boolean);
+    db.append(sessionId, lines, { createdAt: old });
+    db.window({
+      sessionId,
+      sessionKey: `agent:main:b4-${String(n)}`,
+      status: 'done',
+      endedAt: old,
+    });
+  }
+  db.db.exec('COMMIT');
+  db.close();
   const server = await spawnServer(join(dir, 'api'), {
     NEXUS_API_KEYS: KEY,
     NEXUS_LOG_LEVEL: 'info',
@@ -69,13 +95,13 @@ export async function benchIdleScan(ctx: BenchContext): Promise<void> {
     rows.push(
       {
         id: 'B4',
-        workload: `idle scan: ${count} files already uploaded (keep mode)`,
+        workload: `idle scan: ${files} files and ${sessions} database sessions already uploaded (keep mode)`,
         figure: 'wall',
         nexus: `${(wallMs / 1000).toFixed(3)} s`,
         baseline: '—',
         ratio: '',
-        goal: '< 0.5 s',
-        met: wallMs < 500 ? 'yes' : 'no',
+        goal: '< 1 s',
+        met: wallMs < 1000 ? 'yes' : 'no',
       },
       {
         id: 'B4',
@@ -84,12 +110,22 @@ export async function benchIdleScan(ctx: BenchContext): Promise<void> {
         nexus: `${(cpuMs / 1000).toFixed(3)} s`,
         baseline: '—',
         ratio: '',
-        goal: '< 0.5 s',
-        met: cpuMs < 500 ? 'yes' : 'no',
+        goal: '',
+        met: '',
       },
     );
-    raw['B4'] = { count, wallMs, cpuMs, setupMs: setup.wallMs };
+    raw['B4'] = { files, sessions, wallMs, cpuMs, setupMs: setup.wallMs };
   } finally {
     await server.stop();
   }
+}
+
+/** A whole number of items from the environment, or `fallback`. */
+function size(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`${name} must be a whole number; got ${JSON.stringify(text)}`);
+  return value;
 }
