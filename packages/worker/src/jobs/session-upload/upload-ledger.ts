@@ -130,19 +130,31 @@ export class UploadLedger {
     this.db.exec('PRAGMA user_version = 1; COMMIT');
   }
 
-  /** Every entry, read once per run: one query instead of one per file. */
+  /**
+   * Every entry, read once per run: one query instead of one per file. Rows come back as arrays
+   * and each entry is built once: with 100,000 files the row objects and their copies were half
+   * of an idle run (bench B4).
+   */
   loadAll(): Map<string, LedgerEntry> {
-    const rows = this.db
-      .prepare(
-        'SELECT key, size, mtime_ms AS mtimeMs, sha256, status, detail, extendable_bytes AS extendableBytes FROM files',
-      )
-      .all() as unknown as (Omit<LedgerEntry, 'marker'> & { size: number; mtimeMs: number })[];
-    return new Map(
-      rows.map(({ size, mtimeMs, ...row }) => [
-        row.key,
-        { ...row, marker: markerOf(row.key, size, mtimeMs) },
-      ]),
+    const query = this.db.prepare(
+      'SELECT key, size, mtime_ms, sha256, status, detail, extendable_bytes FROM files',
     );
+    query.setReturnArrays(true);
+    const entries = new Map<string, LedgerEntry>();
+    for (const row of query.iterate() as Iterable<
+      [string, number, number, string, LedgerEntry['status'], string, number]
+    >) {
+      const [key, size, mtimeMs, sha256, status, detail, extendableBytes] = row;
+      entries.set(key, {
+        key,
+        marker: markerOf(key, size, mtimeMs),
+        sha256,
+        status,
+        detail,
+        extendableBytes,
+      });
+    }
+    return entries;
   }
 
   record(entry: LedgerEntry): void {
