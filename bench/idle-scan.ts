@@ -5,7 +5,7 @@ import { spawnServer } from '@nexus/api/testing';
 import { JOB_TYPES, buildJob, buildServices, parseWorkerConfig } from '@nexus/worker';
 import { OpenClawDatabase } from '@nexus/worker/testing';
 import { buildTranscript } from '@nexus/core/testing';
-import { KEY, type BenchContext } from './context.ts';
+import { KEY, envNumber, type BenchContext } from './context.ts';
 import { writeSessionsFolder } from './data.ts';
 import { WORKER_CLI, runMeasured } from './processes.ts';
 
@@ -17,8 +17,8 @@ import { WORKER_CLI, runMeasured } from './processes.ts';
 export async function benchIdleScan(ctx: BenchContext): Promise<void> {
   const { quick, rows, raw, log, root } = ctx;
 
-  const files = size('B4_FILES', quick ? 2000 : 100_000);
-  const sessions = size('B4_SESSIONS', quick ? 200 : 10_000);
+  const files = envNumber('B4_FILES', quick ? 2000 : 100_000, 'count');
+  const sessions = envNumber('B4_SESSIONS', quick ? 200 : 10_000, 'count');
   const count = files + sessions;
   const dir = join(root, 'b4');
   const stateDir = join(dir, 'openclaw');
@@ -118,14 +118,4 @@ export async function benchIdleScan(ctx: BenchContext): Promise<void> {
   } finally {
     await server.stop();
   }
-}
-
-/** A whole number of items from the environment, or `fallback`. */
-function size(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0)
-    throw new Error(`${name} must be a whole number; got ${JSON.stringify(text)}`);
-  return value;
 }

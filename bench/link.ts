@@ -7,10 +7,10 @@ import { execFile } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite, spawnServer } from '@nexus/api/testing';
-import { KEY, MB, mb, type BenchContext } from './context.ts';
+import { KEY, mb, type BenchContext } from './context.ts';
 import { transcriptSizes, writeSessionsFolder } from './data.ts';
-import { WORKER_CLI } from './processes.ts';
-import { cpuMs, sampleProcess } from './rss.ts';
+import { WORKER_CLI, runMeasured } from './processes.ts';
+import { cpuMs } from './rss.ts';
 import { startThrottle, type LinkProfile } from './throttle-proxy.ts';
 import { uploadedOf, writeUploadConfig } from './upload-runs.ts';
 
@@ -39,28 +39,12 @@ function outsideAddress(): string | undefined {
   return undefined;
 }
 
-/** Runs a command to its end, sampling its CPU; rejects on a non-zero exit. */
-function runSampled(
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ wallMs: number; cpuMs: number; stdout: string }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      command,
-      args,
-      { env: { ...process.env, ...env }, maxBuffer: 64 * MB },
-      (error, stdout) => {
-        const wallMs = performance.now() - started;
-        void sampler.stop().then(({ cpuMs: cpu }) => {
-          if (error) reject(new Error(`${command} failed: ${error.message}`, { cause: error }));
-          else resolve({ wallMs, cpuMs: cpu, stdout });
-        });
-      },
-    );
-    const sampler = sampleProcess(child.pid ?? 0);
-  });
+/** `runMeasured`, refusing a run that did not exit 0. */
+async function runChecked(args: string[], env: NodeJS.ProcessEnv, command?: string) {
+  const run = await runMeasured(args, env, command);
+  if (run.code !== 0)
+    throw new Error(`${command ?? 'node'} ${args[0] ?? ''} exited with ${String(run.code)}`);
+  return run;
 }
 
 export async function benchLink(ctx: BenchContext): Promise<void> {
@@ -162,11 +146,9 @@ async function nexusOverLink(
     });
     const apiPid = server.child.pid ?? 0;
     const serverBefore = (await cpuMs(apiPid)) + (await cpuMs(azurite.pid));
-    const worker = await runSampled(
-      process.execPath,
-      [WORKER_CLI, '--config', config, '--job', 'upload'],
-      { NEXUS_LOG_FORMAT: 'json' },
-    );
+    const worker = await runChecked([WORKER_CLI, '--config', config, '--job', 'upload'], {
+      NEXUS_LOG_FORMAT: 'json',
+    });
     const serverAfter = (await cpuMs(apiPid)) + (await cpuMs(azurite.pid));
     const uploaded = uploadedOf(worker.stdout);
     if (uploaded !== count)
@@ -196,8 +178,7 @@ async function rcloneOverLink(
   const proxy = await startThrottle(blob.host, link);
   try {
     const serverBefore = await cpuMs(azurite.pid);
-    const run = await runSampled(
-      'rclone',
+    const run = await runChecked(
       [
         'copy',
         join(stateDir, 'agents', 'main', 'sessions'),
@@ -214,6 +195,7 @@ async function rcloneOverLink(
         '--azureblob-use-emulator',
       ],
       { RCLONE_CONFIG_AZ_TYPE: 'azureblob' },
+      'rclone',
     );
     const serverAfter = await cpuMs(azurite.pid);
     return {

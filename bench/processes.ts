@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { sampleRss } from './rss.ts';
+import { sampleProcess } from './rss.ts';
 
 export const WORKER_CLI = fileURLToPath(
   new URL('../packages/worker/src/cli/main.ts', import.meta.url),
@@ -28,24 +28,38 @@ export function startNode(
   });
 }
 
-/** Runs a Node script to its end, sampling its RSS; returns wall time, peak RSS and stdout. */
+/**
+ * Runs a Node script (or, with `command`, any program) to its end, sampling it; returns wall
+ * time, peak RSS, CPU time (as last sampled) and stdout.
+ */
 export function runMeasured(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-): Promise<{ wallMs: number; peakRss: number; stdout: string; code: number | null }> {
+  command: string = process.execPath,
+): Promise<{
+  wallMs: number;
+  peakRss: number;
+  cpuMs: number;
+  stdout: string;
+  code: number | null;
+}> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const sampler = sampleRss(child.pid ?? 0);
+  const sampler = sampleProcess(child.pid ?? 0);
   const parts: Buffer[] = [];
   child.stdout.on('data', (part: Buffer) => parts.push(part));
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    child.once('error', (error) => {
+      void sampler.stop();
+      reject(error);
+    });
     child.once('exit', (code) => {
       const wallMs = performance.now() - started;
-      void sampler.stop().then((peakRss) => {
-        resolve({ wallMs, peakRss, stdout: Buffer.concat(parts).toString('utf8'), code });
+      void sampler.stop().then(({ peakRss, cpuMs }) => {
+        resolve({ wallMs, peakRss, cpuMs, stdout: Buffer.concat(parts).toString('utf8'), code });
       });
     });
   });

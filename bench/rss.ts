@@ -10,21 +10,8 @@ export async function rssOf(pid: number): Promise<number> {
 
 /** Samples a process's RSS every `everyMs` until stopped; returns the peak. */
 export function sampleRss(pid: number, everyMs = 20): { stop(): Promise<number> } {
-  let peak = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      peak = Math.max(peak, await rssOf(pid).catch(() => 0));
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return peak;
-    },
-  };
+  const sampler = sampleProcess(pid, everyMs);
+  return { stop: async () => (await sampler.stop()).peakRss };
 }
 
 /** CPU time (user + system) a process has used, from /proc, in milliseconds. */

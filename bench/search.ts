@@ -11,7 +11,7 @@ import {
   type SearchFilters,
 } from '@nexus/api';
 import { API_KEY, testApp } from '@nexus/api/testing';
-import { MB, mb, type BenchContext } from './context.ts';
+import { MB, envNumber, mb, type BenchContext } from './context.ts';
 import { corpus, seeded, transcriptSizes, writeSessionsFolder } from './data.ts';
 import { runNexus } from './upload-runs.ts';
 import { rssOf } from './rss.ts';
@@ -36,7 +36,7 @@ const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
  */
 export async function benchSearch(ctx: BenchContext): Promise<void> {
   const { quick, rows, raw, log, root } = ctx;
-  const total = Number(process.env['B6_MESSAGES'] ?? (quick ? 50_000 : 1_000_000));
+  const total = envNumber('B6_MESSAGES', quick ? 50_000 : 1_000_000, 'positive');
   const { words, cjkWords, text } = corpus();
   const index = new SqliteSearchIndex(join(root, 'search.sqlite'));
   const plain = new DatabaseSync(join(root, 'plain.sqlite'));

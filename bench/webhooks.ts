@@ -10,6 +10,7 @@ import { GatewayStandIn, startRealGateway } from '@nexus/worker/testing';
 import { checkOutEarlier } from './earlier-checkout.ts';
 import { GatewayRecorder } from './gateway-recorder.ts';
 import { WORKER_CLI, startNode, stop } from './processes.ts';
+import { envNumber } from './context.ts';
 import type { BenchRow } from './row.ts';
 
 const KEY = 'bench-key-0123456789';
@@ -198,9 +199,9 @@ export async function benchWebhookDelivery(
   rows: BenchRow[],
   raw: Record<string, unknown>,
 ): Promise<void> {
-  const total = positive('B5_TOTAL', quick ? 500 : 5000);
+  const total = envNumber('B5_TOTAL', quick ? 500 : 5000, 'positive');
   // Webhooks a second offered while the worker runs.
-  const rate = positive('B5_RATE', 200);
+  const rate = envNumber('B5_RATE', 200, 'positive');
   const server = await spawnServer(join(dir, 'b5-api'), { NEXUS_API_KEYS: KEY });
   const beforeRevision = process.env['B5_BEFORE'];
   const earlier =
@@ -432,16 +433,6 @@ export async function benchWebhookDelivery(
     await server.stop();
     await earlier?.remove();
   }
-}
-
-/** A positive number from the environment, or `fallback`; anything else stops the bench, saying so. */
-function positive(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!(Number.isFinite(value) && value > 0))
-    throw new Error(`${name} must be a positive number; got ${JSON.stringify(text)}`);
-  return value;
 }
 
 async function waitUntil(check: () => boolean, ms: number): Promise<void> {
