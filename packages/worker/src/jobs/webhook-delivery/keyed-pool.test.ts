@@ -139,5 +139,7 @@ describe('KeyedPool', () => {
     pool.add([1, 2, 3]);
     await expect(pool.idle()).rejects.toThrow('broken');
     expect(ran).toEqual([1, 2]);
+    // Nor does it let a caller go on feeding it: waiting for room says what broke.
+    await expect(pool.below(5)).rejects.toThrow('broken');
   });
 });

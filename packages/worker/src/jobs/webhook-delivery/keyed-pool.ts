@@ -36,9 +36,10 @@ export class KeyedPool<T> {
     return this.waiting.length === 0 && this.running === 0;
   }
 
-  /** Resolves once fewer than `count` items wait to start (or the pool failed). */
+  /** Resolves once fewer than `count` items wait to start; rejects with what `work` threw, if it did. */
   async below(count: number): Promise<void> {
     while (this.waiting.length >= count && this.failure === undefined) await this.change();
+    if (this.failure) throw this.failure.error;
   }
 
   /** Resolves once every item added has run; rejects with what `work` threw, if it did. */
