@@ -148,18 +148,18 @@ export async function writeSessionsFolder(
   const paths: string[] = [];
   let bytes = 0;
   const old = (Date.now() - 3_600_000) / 1000;
-  const words = prose ? corpus() : undefined;
-  const random = seeded(7);
+  const write = prose ? proseTranscripts() : undefined;
   for (const [i, size] of sizes.entries()) {
     const sessionId = `bench-${String(i).padStart(6, '0')}-0000-4000-8000-000000000000`;
-    const built = buildTranscript({
-      sessionId,
-      turns: Math.max(1, Math.round(size / (prose ? PROSE_BYTES_PER_TURN : BYTES_PER_TURN))),
-      toolEvery: 1,
-      toolResultChars: 2000,
-      idPrefix: `b${i}`,
-    }).text;
-    const text = words ? withProse(built, (role) => words.text(role, random)) : built;
+    const text = write
+      ? write(sessionId, size, `b${String(i)}`)
+      : buildTranscript({
+          sessionId,
+          turns: Math.max(1, Math.round(size / BYTES_PER_TURN)),
+          toolEvery: 1,
+          toolResultChars: 2000,
+          idPrefix: `b${String(i)}`,
+        }).text;
     const path = join(dir, `${sessionId}.jsonl.reset.2026-04-01T00-00-00.000Z`);
     await writeFile(path, text);
     await utimes(path, old, old);
@@ -167,6 +167,26 @@ export async function writeSessionsFolder(
     bytes += Buffer.byteLength(text);
   }
   return { paths, bytes };
+}
+
+/**
+ * A writer of transcripts of about `size` bytes whose every message is chat-like prose of its
+ * role (`corpus`); deterministic across runs for the same calls in the same order.
+ */
+export function proseTranscripts(): (sessionId: string, size: number, idPrefix: string) => string {
+  const words = corpus();
+  const random = seeded(7);
+  return (sessionId, size, idPrefix) =>
+    withProse(
+      buildTranscript({
+        sessionId,
+        turns: Math.max(1, Math.round(size / PROSE_BYTES_PER_TURN)),
+        toolEvery: 1,
+        toolResultChars: 2000,
+        idPrefix,
+      }).text,
+      (role) => words.text(role, random),
+    );
 }
 
 /** About this many bytes per exchange with prose (a user, a tool and an assistant message). */

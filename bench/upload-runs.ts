@@ -103,14 +103,19 @@ export async function writeUploadConfig(
   return config;
 }
 
-/** How many transcripts a `--job upload` run's JSON log says it uploaded. */
-export function uploadedOf(stdout: string): number {
+/** What a `--job upload` run's JSON log says it did: its counts and how long the job ran. */
+export function runSummaryOf(stdout: string): { counts: Record<string, number>; ms: number } {
   const summary = stdout
     .split('\n')
     .filter((line) => line.includes('"counts"'))
-    .map((line) => JSON.parse(line) as { counts: { uploaded: number } })
+    .map((line) => JSON.parse(line) as { counts: Record<string, number>; ms: number })
     .pop();
-  return summary?.counts.uploaded ?? 0;
+  return summary ?? { counts: {}, ms: 0 };
+}
+
+/** How many transcripts a `--job upload` run's JSON log says it uploaded. */
+export function uploadedOf(stdout: string): number {
+  return runSummaryOf(stdout).counts['uploaded'] ?? 0;
 }
 
 /** The same files through the minimal client/server pair, same concurrency. */
