@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { spawnServer } from '@nexus/api/testing';
@@ -84,11 +85,13 @@ export async function benchIdleScan(ctx: BenchContext): Promise<void> {
       interactive: false,
     };
     await job.run(context); // warm: module loading and JIT are not the scan
+    const profile = await startProfile(process.env['B4_PROFILE']);
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const result = await job.run(context);
     const wallMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    await profile.stop();
     const cpuMs = (cpu.user + cpu.system) / 1000;
     if (result.counts['unchanged'] !== count || result.counts['uploaded'] !== 0)
       throw new Error(`B4: expected ${count} unchanged, got ${JSON.stringify(result.counts)}`);
@@ -118,4 +121,23 @@ export async function benchIdleScan(ctx: BenchContext): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * A CPU profile of the measured run alone, written to `path` (`B4_PROFILE=<file>.cpuprofile`,
+ * opened by Chrome's DevTools); nothing when `path` is unset.
+ */
+async function startProfile(path: string | undefined): Promise<{ stop(): Promise<void> }> {
+  if (path === undefined) return { stop: () => Promise.resolve() };
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(path, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }

@@ -353,7 +353,8 @@ async function rcloneOverLink(
           // Azurite's plain-HTTP, path-style addressing.
           '--azureblob-use-emulator',
         ],
-        { RCLONE_CONFIG_AZ_TYPE: 'azureblob' },
+        // No config file (rclone would say so on every run): the remote is all in the environment.
+        { RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_AZ_TYPE: 'azureblob' },
         'rclone',
       );
       serverCpuMs += (await cpuMs(azurite.pid)) - serverBefore;

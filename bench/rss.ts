@@ -8,10 +8,10 @@ export async function rssOf(pid: number): Promise<number> {
   return Number(match[1]) * 1024;
 }
 
-/** Samples a process's RSS every `everyMs` until stopped; returns the peak. */
-export function sampleRss(pid: number, everyMs = 20): { stop(): Promise<number> } {
+/** Samples a process's RSS every `everyMs` until stopped; returns the peak (`peak()`: so far). */
+export function sampleRss(pid: number, everyMs = 20): { peak(): number; stop(): Promise<number> } {
   const sampler = sampleProcess(pid, everyMs);
-  return { stop: async () => (await sampler.stop()).peakRss };
+  return { peak: () => sampler.peak().peakRss, stop: async () => (await sampler.stop()).peakRss };
 }
 
 /** CPU time (user + system) a process has used, from /proc, in milliseconds. */
@@ -30,7 +30,10 @@ export async function cpuMs(pid: number): Promise<number> {
 export function sampleProcess(
   pid: number,
   everyMs = 20,
-): { stop(): Promise<{ peakRss: number; cpuMs: number }> } {
+): {
+  peak(): { peakRss: number; cpuMs: number };
+  stop(): Promise<{ peakRss: number; cpuMs: number }>;
+} {
   let peakRss = 0;
   let cpu = 0;
   let running = true;
@@ -42,6 +45,7 @@ export function sampleProcess(
     }
   })();
   return {
+    peak: () => ({ peakRss, cpuMs: cpu }),
     async stop() {
       running = false;
       await loop;

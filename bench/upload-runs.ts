@@ -13,7 +13,9 @@ export interface NexusRun {
   wallMs: number;
   /** From the worker's end until the search index had every upload (0 when it had them). */
   indexCatchUpMs: number;
+  /** The API's peak RSS through the index's catch-up, and while the worker ran. */
   apiPeakRss: number;
+  apiPeakRssUploads: number;
   apiRssBefore: number;
   workerPeakRss: number;
   uploaded: number;
@@ -44,6 +46,7 @@ export async function runNexus(
   const worker = await runMeasured([WORKER_CLI, '--config', config, '--job', 'upload'], {
     NEXUS_LOG_FORMAT: 'json',
   });
+  const apiPeakRssUploads = apiSampler.peak();
   // The index is fed behind the uploads: how long it takes after them to catch up.
   const caughtUp = performance.now();
   if (apiEnv['NEXUS_SEARCH'] !== 'off' && apiEnv['AZURE_STORAGE_CONNECTION_STRING'] === undefined)
@@ -66,6 +69,7 @@ export async function runNexus(
     wallMs: worker.wallMs,
     indexCatchUpMs,
     apiPeakRss,
+    apiPeakRssUploads,
     apiRssBefore,
     workerPeakRss: worker.peakRss,
     uploaded,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scanSessionsFolder } from './scan-sessions-folder.ts';
+import type { LedgerEntry } from './upload-ledger.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00.000Z');
 const POLICY = { nowMs: NOW, quietMs: 15 * 60_000, snapshots: false };
@@ -57,5 +58,67 @@ describe('scanSessionsFolder through symlinks', () => {
     // The worker may reach the folder by either path.
     expect(await decisionOf(elsewhere)).toMatchObject({ upload: false });
     expect(await decisionOf(viaLink)).toMatchObject({ upload: false });
+  });
+});
+
+describe('scanSessionsFolder and the ledger', () => {
+  const header = (id: string) =>
+    `{"type":"session","version":3,"id":"${id}","timestamp":"2026-11-25T10:00:00.000Z"}\n`;
+
+  it('decides an archive the ledger knows by its name, and stats a .bak or a primary transcript', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'nexus-scan-')), 'sessions');
+    await mkdir(dir, { recursive: true });
+    const id = 'a0ffee00-0000-4000-8000-000000000001';
+    const names = [
+      `${id}.jsonl.reset.2026-11-25T10-00-00.000Z`,
+      `${id}.jsonl.deleted.2026-11-25T10-00-00.000Z`,
+      `${id}.jsonl.bak.2026-11-25T10-00-00.000Z`,
+      `${id}.jsonl`,
+    ];
+    const ledger = new Map<string, LedgerEntry>();
+    for (const name of names) {
+      const path = join(dir, name);
+      await writeFile(path, header(id));
+      await utimes(path, new Date(NOW - 3_600_000), new Date(NOW - 3_600_000));
+      const marker = { kind: 'file', size: header(id).length, mtimeMs: NOW - 3_600_000 } as const;
+      ledger.set(path, {
+        key: path,
+        marker,
+        sha256: 'a'.repeat(64),
+        status: 'uploaded',
+        detail: '',
+      });
+      // Changed on disk since the ledger's upload: only a stat would notice.
+      await writeFile(path, `${header(id)}{"type":"message"}\n`);
+      await utimes(path, new Date(NOW - 3_600_000), new Date(NOW - 3_600_000));
+    }
+    const scan = await scanSessionsFolder('main', dir, ledger, POLICY);
+    const decided = Object.fromEntries(
+      scan.candidates.map((c) => [c.fileName.replace(/^[^.]+\.jsonl/, ''), c]),
+    );
+    // Written once (OPENCLAW.md): the ledger's word stands, with its marker.
+    for (const suffix of ['.reset.2026-11-25T10-00-00.000Z', '.deleted.2026-11-25T10-00-00.000Z']) {
+      expect(decided[suffix]?.decision).toMatchObject({
+        upload: false,
+        reason: 'uploaded before, unchanged',
+      });
+      expect(decided[suffix]?.marker).toEqual(
+        ledger.get(join(dir, `${id}.jsonl${suffix}`))?.marker,
+      );
+    }
+    // May be rewritten: the change is seen (a completed primary uploads; a .bak too).
+    expect(decided['.bak.2026-11-25T10-00-00.000Z']?.decision).toMatchObject({ upload: true });
+    expect(decided['']?.decision).toMatchObject({ upload: true });
+  });
+
+  it('stats an archive the ledger does not know', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'nexus-scan-')), 'sessions');
+    await mkdir(dir, { recursive: true });
+    const id = 'a0ffee00-0000-4000-8000-000000000002';
+    await writeFile(join(dir, `${id}.jsonl.reset.2026-11-25T10-00-00.000Z`), header(id));
+    const scan = await scanSessionsFolder('main', dir, new Map(), POLICY);
+    expect(scan.candidates).toHaveLength(1);
+    expect(scan.candidates[0]?.decision).toMatchObject({ upload: true });
+    expect(scan.candidates[0]?.marker).toMatchObject({ kind: 'file', size: header(id).length });
   });
 });
