@@ -1,7 +1,11 @@
 import { decideDatabaseSession, type CompletionPolicy } from '../../openclaw/completion.ts';
 import { AgentDatabase } from '../../openclaw/agent-database.ts';
 import type { LedgerEntry } from './upload-ledger.ts';
-import { ledgerReason, unchangedSince, type TranscriptCandidate } from './transcript-candidate.ts';
+import {
+  unchangedDecision,
+  unchangedSince,
+  type TranscriptCandidate,
+} from './transcript-candidate.ts';
 
 /**
  * The sessions of one agent database as upload candidates. A session whose event count and last
@@ -32,8 +36,7 @@ export function scanAgentDatabase(
       context: session.context,
     };
     const known = unchangedSince(ledger.get(ledgerKey), base.marker);
-    if (known)
-      return { ...base, decision: { upload: false, reason: ledgerReason(known), ledger: known } };
+    if (known) return { ...base, decision: unchangedDecision(known) };
     return { ...base, decision: decideDatabaseSession(session, policy) };
   });
 }

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { decide, type CompletionPolicy } from '../../openclaw/completion.ts';
 import { isLockHeld } from '../../openclaw/lock-file.ts';
 import { readLiveSessions } from '../../openclaw/sessions-index.ts';
@@ -8,7 +8,11 @@ import { realPathOf } from '../../openclaw/real-path.ts';
 import { readHeaderId } from '../../openclaw/transcript-header.ts';
 import { classifyFileName } from '../../openclaw/transcript-file-name.ts';
 import type { LedgerEntry } from './upload-ledger.ts';
-import { ledgerReason, unchangedSince, type TranscriptCandidate } from './transcript-candidate.ts';
+import {
+  unchangedDecision,
+  unchangedSince,
+  type TranscriptCandidate,
+} from './transcript-candidate.ts';
 
 export interface ScanResult {
   readonly candidates: TranscriptCandidate[];
@@ -35,9 +39,12 @@ export async function scanSessionsFolder(
   } catch {
     return { candidates, ignored };
   }
+  // `join` once (it keeps the trailing separator): a name from `readdir` has nothing to
+  // normalise, and 100,000 joins were 6% of an idle run (bench B4).
+  const folder = join(sessionsDir, sep);
   const classified = names.map((name) => ({
     name,
-    path: join(sessionsDir, name),
+    path: `${folder}${name}`,
     file: classifyFileName(name),
   }));
   const locks = new Set(
@@ -54,35 +61,44 @@ export async function scanSessionsFolder(
       ignored.push({ path, reason: file.reason });
       continue;
     }
-    const shared = {
-      agentId,
-      kind: file.kind,
-      fileName: name,
-      ledgerKey: path,
-      source: { type: 'file', path, compressed: file.compressed } as const,
-      context: file.kind === 'deleted' ? archiveContext(archives, name) : {},
-    };
+    const source = { type: 'file', path, compressed: file.compressed } as const;
+    const context = file.kind === 'deleted' ? archiveContext(archives, name) : NO_CONTEXT;
     const entry = ledger.get(path);
     // A reset or delete archive is written once and never changed (OPENCLAW.md): one the ledger
     // knows is decided by its name, without a `stat` (8 µs a file, most of an idle run over
     // 100,000 archives: bench B4). A `.bak` or a primary transcript may be rewritten: stat'ed.
+    // Built as one literal: an idle run makes one per file.
     if (entry && (file.kind === 'reset' || file.kind === 'deleted')) {
-      candidates.push({ ...shared, marker: entry.marker, ...unchanged(file.stem, entry) });
+      candidates.push({
+        agentId,
+        kind: file.kind,
+        fileName: name,
+        ledgerKey: path,
+        source,
+        context,
+        marker: entry.marker,
+        sessionId: file.stem,
+        decision: unchangedDecision(entry),
+      });
       continue;
     }
     // Synchronous on purpose: an idle run stats thousands of unchanged files, and a thread-pool
     // round trip per file cost 70 µs each (bench B4); the worker has nothing else to do meanwhile.
     const stats = statSync(path, { throwIfNoEntry: false });
     if (!stats?.isFile()) continue;
-    const base = {
-      ...shared,
-      marker: { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs } as const,
-    };
-    const known = unchangedSince(entry, base.marker);
+    const marker = { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs } as const;
+    const known = unchangedSince(entry, marker);
+    const shared = { agentId, kind: file.kind, fileName: name, ledgerKey: path, source, context };
     if (known) {
-      candidates.push({ ...base, ...unchanged(file.stem, known) });
+      candidates.push({
+        ...shared,
+        marker,
+        sessionId: file.stem,
+        decision: unchangedDecision(known),
+      });
       continue;
     }
+    const base = { ...shared, marker };
     const headerId = await readHeaderId(path, file.compressed);
     const sessionId = headerId ?? file.stem;
     if (file.kind === 'live') {
@@ -120,13 +136,7 @@ export async function scanSessionsFolder(
   return { candidates, ignored };
 }
 
-/** The decision on a file the ledger already handled and that has not changed since. */
-function unchanged(
-  sessionId: string,
-  known: LedgerEntry,
-): Pick<TranscriptCandidate, 'sessionId' | 'decision'> {
-  return { sessionId, decision: { upload: false, reason: ledgerReason(known), ledger: known } };
-}
+const NO_CONTEXT: Readonly<Record<string, string>> = Object.freeze({});
 
 /** A delete archive's context, found by its name or by the generation in it (era C, 2026.9). */
 function archiveContext(

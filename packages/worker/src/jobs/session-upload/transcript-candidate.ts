@@ -52,3 +52,8 @@ export function ledgerReason(known: LedgerEntry): string {
     ? 'uploaded before, unchanged'
     : `rejected before, unchanged: ${known.detail}`;
 }
+
+/** The decision on a candidate the ledger already handled and that has not changed since. */
+export function unchangedDecision(known: LedgerEntry): TranscriptCandidate['decision'] {
+  return { upload: false, reason: ledgerReason(known), ledger: known };
+}

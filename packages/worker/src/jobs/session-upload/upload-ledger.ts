@@ -141,9 +141,16 @@ export class UploadLedger {
     );
     query.setReturnArrays(true);
     const entries = new Map<string, LedgerEntry>();
-    for (const row of query.iterate() as Iterable<
-      [string, number, number, string, LedgerEntry['status'], string, number]
-    >) {
+    // `all` rather than `iterate`: one call into SQLite instead of one per row.
+    for (const row of query.all() as unknown as [
+      string,
+      number,
+      number,
+      string,
+      LedgerEntry['status'],
+      string,
+      number,
+    ][]) {
       const [key, size, mtimeMs, sha256, status, detail, extendableBytes] = row;
       entries.set(key, {
         key,
