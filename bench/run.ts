@@ -27,7 +27,15 @@ import { benchWebhookDelivery, benchWebhookIngest } from './webhooks.ts';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(
-    'Usage: npm run bench [-- B1 B1a B1w B2 B3 B4 B5 B6 B7 B8 B9 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n',
+    'Usage: npm run bench [-- B1 B1a B1w B2 B3 B4 B5 B6 B7 B8 B9 ...] [-- --quick]\n\nRuns the benchmarks (all by default) and prints a markdown table; results also go to bench/out/results.json.\nBENCH_CONCURRENCY=<n> sets the uploads in flight for B1, B1a and their baseline (default 4).\n' +
+      '\nSettings from the environment:\n' +
+      '  (B1a and B1w compare with rclone: apt-get install rclone)\n' +
+      '  B4_FILES, B4_SESSIONS   files and agent-database sessions of the idle run (100000, 10000)\n' +
+      "  B4_PROFILE=<file>       a CPU profile of B4's measured run (open in Chrome DevTools)\n" +
+      '  B5_TOTAL, B5_RATE       webhooks queued (5000) and offered per second while the worker runs (200)\n' +
+      "  B5_BEFORE=<commit>      run that commit's API and worker as B5's baseline (e.g. 3e3f049)\n" +
+      '  B5_WORKER=<json>        extra webhook_delivery settings; B5_OPENCLAW=<cli> a real gateway\n' +
+      '  B6_MESSAGES, B6_KEEP=<file>   messages indexed (1000000); keep the index file\n',
   );
   process.exit(0);
 }
