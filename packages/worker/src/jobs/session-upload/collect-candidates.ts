@@ -6,14 +6,16 @@ import type { AgentSessions } from '../../openclaw/state-dir.ts';
 import { scanAgentDatabase } from './scan-agent-database.ts';
 import { scanSessionsFolder } from './scan-sessions-folder.ts';
 import type { TranscriptCandidate } from './transcript-candidate.ts';
-import type { LedgerEntry } from './upload-ledger.ts';
+import type { LedgerLookup } from './upload-ledger.ts';
 
 export interface CollectOptions {
   readonly sources: readonly ('files' | 'database')[];
   readonly allowUnknownSchema: boolean;
-  readonly known: ReadonlyMap<string, LedgerEntry>;
+  readonly known: LedgerLookup;
   readonly policy: CompletionPolicy;
   readonly logger: Logger;
+  /** Count the archives the ledger knows instead of listing them (`scanSessionsFolder`). */
+  readonly countKnownArchives: boolean;
 }
 
 /**
@@ -26,6 +28,8 @@ export async function collectCandidates(
   options: CollectOptions,
 ): Promise<{
   candidates: TranscriptCandidate[];
+  /** Archives the ledger knows, counted and not listed. */
+  knownArchives: number;
   databases: AgentDatabase[];
   skippedDatabases: number;
 }> {
@@ -33,6 +37,7 @@ export async function collectCandidates(
   const candidates: TranscriptCandidate[] = [];
   const databases: AgentDatabase[] = [];
   let skippedDatabases = 0;
+  let knownArchives = 0;
   for (const agent of agents) {
     let database: AgentDatabase | undefined;
     if (sources.includes('database') && agent.databasePath !== undefined) {
@@ -62,11 +67,13 @@ export async function collectCandidates(
         known,
         policy,
         database?.archiveContexts(),
+        options.countKnownArchives,
       );
+      knownArchives += scan.knownArchives;
       for (const ignored of scan.ignored)
         logger.debug({ file: ignored.path }, `skipped: ${ignored.reason}`);
       candidates.push(...scan.candidates);
     }
   }
-  return { candidates, databases, skippedDatabases };
+  return { candidates, knownArchives, databases, skippedDatabases };
 }

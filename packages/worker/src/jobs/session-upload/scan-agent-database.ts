@@ -1,6 +1,6 @@
 import { decideDatabaseSession, type CompletionPolicy } from '../../openclaw/completion.ts';
 import { AgentDatabase } from '../../openclaw/agent-database.ts';
-import type { LedgerEntry } from './upload-ledger.ts';
+import type { LedgerLookup } from './upload-ledger.ts';
 import {
   unchangedDecision,
   unchangedSince,
@@ -16,7 +16,7 @@ export function scanAgentDatabase(
   agentId: string,
   database: AgentDatabase,
   databasePath: string,
-  ledger: ReadonlyMap<string, LedgerEntry>,
+  ledger: LedgerLookup,
   policy: CompletionPolicy,
 ): TranscriptCandidate[] {
   return database.listSessions().map((session) => {

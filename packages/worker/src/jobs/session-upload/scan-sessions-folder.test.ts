@@ -111,6 +111,33 @@ describe('scanSessionsFolder and the ledger', () => {
     expect(decided['']?.decision).toMatchObject({ upload: true });
   });
 
+  it('counts known archives instead of listing them when asked (keep mode, not a dry run)', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'nexus-scan-')), 'sessions');
+    await mkdir(dir, { recursive: true });
+    const id = 'a0ffee00-0000-4000-8000-000000000003';
+    const ledger = new Map<string, LedgerEntry>();
+    const names = [
+      `${id}.jsonl.reset.2026-11-25T10-00-00.000Z`,
+      `${id}.jsonl.deleted.2026-11-25T10-00-00.000Z.zst`,
+      `${id}.jsonl.bak.2026-11-25T10-00-00.000Z`,
+      `${id}.jsonl.reset.2026-11-26T10-00-00.000Z`,
+    ];
+    for (const name of names) await writeFile(join(dir, name), header(id));
+    for (const name of names.slice(0, 3)) {
+      const path = join(dir, name);
+      const marker = { kind: 'file', size: 1, mtimeMs: 1 } as const;
+      const status = name.includes('.zst') ? 'rejected' : 'uploaded';
+      ledger.set(path, { key: path, marker, sha256: 'a'.repeat(64), status, detail: '' });
+    }
+    const counted = await scanSessionsFolder('main', dir, ledger, POLICY, new Map(), true);
+    // Two known archives (uploaded or rejected alike) counted; the .bak and the new archive listed.
+    expect(counted.knownArchives).toBe(2);
+    expect(counted.candidates.map((c) => c.fileName).sort()).toEqual([names[2], names[3]].sort());
+    const listed = await scanSessionsFolder('main', dir, ledger, POLICY);
+    expect(listed.knownArchives).toBe(0);
+    expect(listed.candidates).toHaveLength(4);
+  });
+
   it('stats an archive the ledger does not know', async () => {
     const dir = join(await mkdtemp(join(tmpdir(), 'nexus-scan-')), 'sessions');
     await mkdir(dir, { recursive: true });

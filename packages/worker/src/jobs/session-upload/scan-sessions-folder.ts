@@ -7,7 +7,7 @@ import { readLiveSessions } from '../../openclaw/sessions-index.ts';
 import { realPathOf } from '../../openclaw/real-path.ts';
 import { readHeaderId } from '../../openclaw/transcript-header.ts';
 import { classifyFileName } from '../../openclaw/transcript-file-name.ts';
-import type { LedgerEntry } from './upload-ledger.ts';
+import type { LedgerLookup } from './upload-ledger.ts';
 import {
   unchangedDecision,
   unchangedSince,
@@ -17,6 +17,8 @@ import {
 export interface ScanResult {
   readonly candidates: TranscriptCandidate[];
   readonly ignored: { readonly path: string; readonly reason: string }[];
+  /** Archives the ledger knows, counted instead of listed (`countKnownArchives`). */
+  readonly knownArchives: number;
 }
 
 /**
@@ -26,18 +28,24 @@ export interface ScanResult {
 export async function scanSessionsFolder(
   agentId: string,
   sessionsDir: string,
-  ledger: ReadonlyMap<string, LedgerEntry>,
+  ledger: LedgerLookup,
   policy: CompletionPolicy,
   /** The agent database's word on its delete archives (session key, reason), if it has one. */
   archives: ReadonlyMap<string, Readonly<Record<string, string>>> = new Map(),
+  /**
+   * Count the archives the ledger knows rather than list them: a run that neither moves files
+   * nor explains its decisions (keep mode, not a dry run) has nothing to do with them.
+   */
+  countKnownArchives = false,
 ): Promise<ScanResult> {
   const candidates: TranscriptCandidate[] = [];
   const ignored: { path: string; reason: string }[] = [];
+  let knownArchives = 0;
   let names: string[];
   try {
     names = await readdir(sessionsDir);
   } catch {
-    return { candidates, ignored };
+    return { candidates, ignored, knownArchives };
   }
   // `join` once (it keeps the trailing separator): a name from `readdir` has nothing to
   // normalise, and 100,000 joins were 6% of an idle run (bench B4).
@@ -61,14 +69,19 @@ export async function scanSessionsFolder(
       ignored.push({ path, reason: file.reason });
       continue;
     }
-    const source = { type: 'file', path, compressed: file.compressed } as const;
-    const context = file.kind === 'deleted' ? archiveContext(archives, name) : NO_CONTEXT;
-    const entry = ledger.get(path);
     // A reset or delete archive is written once and never changed (OPENCLAW.md): one the ledger
     // knows is decided by its name, without a `stat` (8 µs a file, most of an idle run over
     // 100,000 archives: bench B4). A `.bak` or a primary transcript may be rewritten: stat'ed.
-    // Built as one literal: an idle run makes one per file.
-    if (entry && (file.kind === 'reset' || file.kind === 'deleted')) {
+    const archive = file.kind === 'reset' || file.kind === 'deleted';
+    if (archive && countKnownArchives && ledger.has(path)) {
+      knownArchives += 1;
+      continue;
+    }
+    const source = { type: 'file', path, compressed: file.compressed } as const;
+    const context = file.kind === 'deleted' ? archiveContext(archives, name) : NO_CONTEXT;
+    const entry = ledger.get(path);
+    // Built as one literal: an idle run that lists them makes one per file.
+    if (entry && archive) {
       candidates.push({
         agentId,
         kind: file.kind,
@@ -133,7 +146,7 @@ export async function scanSessionsFolder(
     );
     candidates.push({ ...base, sessionId, decision });
   }
-  return { candidates, ignored };
+  return { candidates, ignored, knownArchives };
 }
 
 const NO_CONTEXT: Readonly<Record<string, string>> = Object.freeze({});

@@ -28,7 +28,7 @@ import {
   type PreparedUpload,
   type UploadBase,
 } from './transcript-body.ts';
-import { UploadLedger, type LedgerEntry } from './upload-ledger.ts';
+import { UploadLedger, type LedgerEntry, type LedgerLookup } from './upload-ledger.ts';
 import { uploadConcurrency } from './api-location.ts';
 
 export const sessionUploadJobType: JobType<typeof sessionUploadConfigSchema> = {
@@ -61,7 +61,7 @@ interface RunState {
   readonly errors: Errors;
   readonly ledger: UploadLedger;
   /** The ledger as it was at the start of the run: what each transcript's last upload was. */
-  readonly known: ReadonlyMap<string, LedgerEntry>;
+  readonly known: LedgerLookup;
   readonly context: JobContext;
   /**
    * Why this run stopped early: the API refused the key or the URL, or stayed unreachable through
@@ -145,9 +145,13 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
         known,
         policy,
         logger,
+        // Listed only when something is done with them: moved, or explained by a dry run.
+        countKnownArchives: this.config.mode === 'keep' && !context.dryRun,
       });
       databases.push(...collected.databases);
       counts.skippedDatabases = collected.skippedDatabases;
+      counts.found += collected.knownArchives;
+      counts.unchanged += collected.knownArchives;
 
       const queue: TranscriptCandidate[] = [];
       for (const candidate of collected.candidates) {
