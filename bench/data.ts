@@ -148,18 +148,10 @@ export async function writeSessionsFolder(
   const paths: string[] = [];
   let bytes = 0;
   const old = (Date.now() - 3_600_000) / 1000;
-  const write = prose ? proseTranscripts() : undefined;
+  const write = transcriptWriter(prose);
   for (const [i, size] of sizes.entries()) {
     const sessionId = `bench-${String(i).padStart(6, '0')}-0000-4000-8000-000000000000`;
-    const text = write
-      ? write(sessionId, size, `b${String(i)}`)
-      : buildTranscript({
-          sessionId,
-          turns: Math.max(1, Math.round(size / BYTES_PER_TURN)),
-          toolEvery: 1,
-          toolResultChars: 2000,
-          idPrefix: `b${String(i)}`,
-        }).text;
+    const text = write(sessionId, size, `b${String(i)}`);
     const path = join(dir, `${sessionId}.jsonl.reset.2026-04-01T00-00-00.000Z`);
     await writeFile(path, text);
     await utimes(path, old, old);
@@ -170,23 +162,25 @@ export async function writeSessionsFolder(
 }
 
 /**
- * A writer of transcripts of about `size` bytes whose every message is chat-like prose of its
- * role (`corpus`); deterministic across runs for the same calls in the same order.
+ * A writer of transcripts of about `size` bytes: the builder's short texts and filler, or with
+ * `prose` every message chat-like prose of its role (`corpus`). Deterministic across runs for the
+ * same calls in the same order.
  */
-export function proseTranscripts(): (sessionId: string, size: number, idPrefix: string) => string {
-  const words = corpus();
+export function transcriptWriter(
+  prose: boolean,
+): (sessionId: string, size: number, idPrefix: string) => string {
+  const words = prose ? corpus() : undefined;
   const random = seeded(7);
-  return (sessionId, size, idPrefix) =>
-    withProse(
-      buildTranscript({
-        sessionId,
-        turns: Math.max(1, Math.round(size / PROSE_BYTES_PER_TURN)),
-        toolEvery: 1,
-        toolResultChars: 2000,
-        idPrefix,
-      }).text,
-      (role) => words.text(role, random),
-    );
+  return (sessionId, size, idPrefix) => {
+    const built = buildTranscript({
+      sessionId,
+      turns: Math.max(1, Math.round(size / (words ? PROSE_BYTES_PER_TURN : BYTES_PER_TURN))),
+      toolEvery: 1,
+      toolResultChars: 2000,
+      idPrefix,
+    }).text;
+    return words ? withProse(built, (role) => words.text(role, random)) : built;
+  };
 }
 
 /** About this many bytes per exchange with prose (a user, a tool and an assistant message). */

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import pino from 'pino';
 import { spawnServer } from '@nexus/api/testing';
 import { JOB_TYPES, buildJob, buildServices, parseWorkerConfig } from '@nexus/worker';
@@ -18,6 +19,7 @@ import { WORKER_CLI, runMeasured } from './processes.ts';
 export async function benchIdleScan(ctx: BenchContext): Promise<void> {
   const { quick, rows, raw, log, root } = ctx;
 
+  const profilePath = profileTarget(process.env['B4_PROFILE']);
   const files = envNumber('B4_FILES', quick ? 2000 : 100_000, 'count');
   const sessions = envNumber('B4_SESSIONS', quick ? 200 : 10_000, 'count');
   const count = files + sessions;
@@ -85,7 +87,7 @@ export async function benchIdleScan(ctx: BenchContext): Promise<void> {
       interactive: false,
     };
     await job.run(context); // warm: module loading and JIT are not the scan
-    const profile = await startProfile(process.env['B4_PROFILE']);
+    const profile = await startProfile(profilePath);
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const result = await job.run(context);
@@ -121,6 +123,20 @@ export async function benchIdleScan(ctx: BenchContext): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * Where `B4_PROFILE` asks the profile to go, checked before the minutes of setup: its folder must
+ * exist.
+ */
+function profileTarget(setting: string | undefined): string | undefined {
+  if (setting === undefined) return undefined;
+  const path = resolve(setting);
+  if (setting.trim() === '' || !statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory())
+    throw new Error(
+      `B4_PROFILE must name a file in an existing folder (e.g. /tmp/b4.cpuprofile); got ${JSON.stringify(setting)}`,
+    );
+  return path;
 }
 
 /**

@@ -3,16 +3,16 @@
  * cloud region: a throttling relay (`throttle-proxy.ts`) between the worker and the API (on Azure
  * storage, Azurite), and the same relay, same settings, between `rclone copy` and Azurite.
  */
-import { execFile } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAzurite, spawnServer } from '@nexus/api/testing';
 import { KEY, MB, mb, type BenchContext } from './context.ts';
-import { proseTranscripts, transcriptSizes, writeSessionsFolder } from './data.ts';
+import { transcriptSizes, transcriptWriter, writeSessionsFolder } from './data.ts';
 import { WORKER_CLI, runMeasured } from './processes.ts';
 import { cpuMs } from './rss.ts';
 import { startThrottle, type LinkProfile } from './throttle-proxy.ts';
+import { connectionSetting, rcloneCopy, rcloneInstalled } from './rclone.ts';
 import type { BenchRow } from './row.ts';
 import { runSummaryOf, writeUploadConfig } from './upload-runs.ts';
 
@@ -59,7 +59,7 @@ async function growingSessions(
 ): Promise<Workload & { finalBytes: number; snapshotBytes: number }> {
   const dir = join(stateDir, 'agents', 'main', 'sessions');
   await mkdir(dir, { recursive: true });
-  const write = proseTranscripts();
+  const write = transcriptWriter(true);
   const sessions = Array.from({ length: shape.sessions }, (_, i) => {
     const sessionId = `grow-${String(i).padStart(6, '0')}-0000-4000-8000-000000000000`;
     const whole = Buffer.from(write(sessionId, shape.finalBytes, `g${String(i)}`));
@@ -140,11 +140,7 @@ export async function benchLink(ctx: BenchContext): Promise<void> {
   );
   const growing = await growingSessions(join(dir, 'growing'), shape);
   const host = outsideAddress();
-  const rcloneFound = await new Promise<boolean>((resolve) => {
-    execFile('rclone', ['version'], (error) => {
-      resolve(error === null);
-    });
-  });
+  const rcloneFound = rcloneInstalled();
   const results: Record<string, { nexus: SideRun; rclone?: SideRun }> = {};
   const defaults = `worker defaults${host ? '' : ' with zstd forced (no address here but loopback)'}`;
   const workloads = [
@@ -322,11 +318,14 @@ async function rcloneOverLink(
   azurite: { connectionString: string; pid: number },
   link: LinkProfile,
 ): Promise<SideRun> {
-  const setting = (name: string) =>
-    new RegExp(`${name}=([^;]+)`).exec(azurite.connectionString)?.[1] ?? '';
-  const blob = new URL(setting('BlobEndpoint'));
+  const blob = new URL(connectionSetting(azurite.connectionString, 'BlobEndpoint'));
   const proxy = await startThrottle(blob.host, link);
-  const container = `az:rclone-${String(Date.now())}`;
+  const copy = rcloneCopy(
+    workload.stateDir,
+    `rclone-${String(Date.now())}`,
+    azurite.connectionString,
+    `http://${proxy.address}${blob.pathname}`,
+  );
   try {
     let wallMs = 0;
     let clientCpuMs = 0;
@@ -334,29 +333,7 @@ async function rcloneOverLink(
     for (let step = 0; step < workload.snapshots; step += 1) {
       await workload.prepare(step);
       const serverBefore = await cpuMs(azurite.pid);
-      const run = await runChecked(
-        [
-          'copy',
-          join(workload.stateDir, 'agents', 'main', 'sessions'),
-          container,
-          // The transcripts, as the worker sends (not OpenClaw's sessions.json).
-          '--include',
-          '*.jsonl*',
-          '--transfers',
-          '4',
-          '--azureblob-account',
-          setting('AccountName'),
-          '--azureblob-key',
-          setting('AccountKey'),
-          '--azureblob-endpoint',
-          `http://${proxy.address}${blob.pathname}`,
-          // Azurite's plain-HTTP, path-style addressing.
-          '--azureblob-use-emulator',
-        ],
-        // No config file (rclone would say so on every run): the remote is all in the environment.
-        { RCLONE_CONFIG: '/dev/null', RCLONE_CONFIG_AZ_TYPE: 'azureblob' },
-        'rclone',
-      );
+      const run = await runChecked(copy.args, copy.env, 'rclone');
       serverCpuMs += (await cpuMs(azurite.pid)) - serverBefore;
       wallMs += run.wallMs;
       clientCpuMs += run.cpuMs;

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { errorCode } from '@nexus/core';
 import { startAzurite } from '@nexus/api/testing';
 import { MB, mb, type BenchContext } from './context.ts';
 import { transcriptSizes, writeSessionsFolder } from './data.ts';
+import { rcloneCopy, rcloneInstalled } from './rclone.ts';
 import { addThroughputRows, runBaseline, runNexus } from './upload-runs.ts';
 
 /**
@@ -76,41 +76,21 @@ export async function benchUploads(
       let rclone = 'not installed (apt-get install rclone)';
       let ratio = '';
       let met = 'n/a';
-      try {
-        execFileSync('rclone', ['version'], { stdio: 'ignore' });
-        const account = /AccountName=([^;]+)/.exec(azurite.connectionString)?.[1] ?? '';
-        const key = /AccountKey=([^;]+)/.exec(azurite.connectionString)?.[1] ?? '';
-        const endpoint = /BlobEndpoint=([^;]+)/.exec(azurite.connectionString)?.[1] ?? '';
+      if (rcloneInstalled()) {
+        const copy = rcloneCopy(stateDir, 'rclone-bench', azurite.connectionString);
         const started = performance.now();
-        execFileSync(
-          'rclone',
-          [
-            'copy',
-            join(stateDir, 'agents', 'main', 'sessions'),
-            'az:rclone-bench',
-            '--transfers',
-            '4',
-            '--azureblob-account',
-            account,
-            '--azureblob-key',
-            key,
-            '--azureblob-endpoint',
-            endpoint,
-            // Azurite's plain-HTTP, path-style addressing.
-            '--azureblob-use-emulator',
-          ],
-          {
-            env: { ...process.env, RCLONE_CONFIG_AZ_TYPE: 'azureblob' },
+        try {
+          execFileSync('rclone', copy.args, {
+            env: { ...process.env, ...copy.env },
             stdio: 'ignore',
-          },
-        );
-        const wall = performance.now() - started;
-        rclone = `${(wall / 1000).toFixed(2)} s`;
-        ratio = `${(wall / nexus.wallMs).toFixed(2)}×`;
-        met = nexus.wallMs <= wall ? 'yes' : 'no';
-      } catch (error) {
-        if (!(errorCode(error) === 'ENOENT'))
+          });
+          const wall = performance.now() - started;
+          rclone = `${(wall / 1000).toFixed(2)} s`;
+          ratio = `${(wall / nexus.wallMs).toFixed(2)}×`;
+          met = nexus.wallMs <= wall ? 'yes' : 'no';
+        } catch (error) {
           rclone = `failed: ${error instanceof Error ? error.message.slice(0, 80) : 'error'}`;
+        }
       }
       rows.push({
         id: 'B1a',

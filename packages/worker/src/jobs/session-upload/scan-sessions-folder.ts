@@ -7,7 +7,7 @@ import { readLiveSessions } from '../../openclaw/sessions-index.ts';
 import { realPathOf } from '../../openclaw/real-path.ts';
 import { readHeaderId } from '../../openclaw/transcript-header.ts';
 import { classifyFileName } from '../../openclaw/transcript-file-name.ts';
-import type { LedgerLookup } from './upload-ledger.ts';
+import type { ChangeMarker, LedgerLookup } from './upload-ledger.ts';
 import {
   unchangedDecision,
   unchangedSince,
@@ -77,31 +77,26 @@ export async function scanSessionsFolder(
       knownArchives += 1;
       continue;
     }
-    const source = { type: 'file', path, compressed: file.compressed } as const;
-    const context = file.kind === 'deleted' ? archiveContext(archives, name) : NO_CONTEXT;
     const entry = ledger.get(path);
-    // Built as one literal: an idle run that lists them makes one per file.
-    if (entry && archive) {
-      candidates.push({
-        agentId,
-        kind: file.kind,
-        fileName: name,
-        ledgerKey: path,
-        source,
-        context,
-        marker: entry.marker,
-        sessionId: file.stem,
-        decision: unchangedDecision(entry),
-      });
-      continue;
+    let marker: Extract<ChangeMarker, { kind: 'file' }>;
+    if (entry && archive && entry.marker.kind === 'file') {
+      marker = entry.marker; // decided by its name
+    } else {
+      // Synchronous on purpose: an idle run stats thousands of unchanged files, and a thread-pool
+      // round trip per file cost 70 µs each (bench B4); the worker has nothing else to do meanwhile.
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (!stats?.isFile()) continue;
+      marker = { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs };
     }
-    // Synchronous on purpose: an idle run stats thousands of unchanged files, and a thread-pool
-    // round trip per file cost 70 µs each (bench B4); the worker has nothing else to do meanwhile.
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (!stats?.isFile()) continue;
-    const marker = { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs } as const;
+    const shared = {
+      agentId,
+      kind: file.kind,
+      fileName: name,
+      ledgerKey: path,
+      source: { type: 'file', path, compressed: file.compressed } as const,
+      context: file.kind === 'deleted' ? archiveContext(archives, name) : {},
+    };
     const known = unchangedSince(entry, marker);
-    const shared = { agentId, kind: file.kind, fileName: name, ledgerKey: path, source, context };
     if (known) {
       candidates.push({
         ...shared,
@@ -136,7 +131,7 @@ export async function scanSessionsFolder(
         path: join(realDir, name),
         stemId: file.stem,
         headerId,
-        mtimeMs: stats.mtimeMs,
+        mtimeMs: marker.mtimeMs,
         locked,
       },
       live === undefined || live === 'unreadable'
@@ -148,8 +143,6 @@ export async function scanSessionsFolder(
   }
   return { candidates, ignored, knownArchives };
 }
-
-const NO_CONTEXT: Readonly<Record<string, string>> = Object.freeze({});
 
 /** A delete archive's context, found by its name or by the generation in it (era C, 2026.9). */
 function archiveContext(
