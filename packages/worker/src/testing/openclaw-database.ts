@@ -11,10 +11,19 @@ import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 export class OpenClawDatabase {
   readonly db: DatabaseSync;
 
-  constructor(path: string, options: { schemaVersion?: number | null; omitColumn?: string } = {}) {
+  /** A connection to a database built before, as OpenClaw opens it again after a restart. */
+  static reopen(path: string): OpenClawDatabase {
+    return new OpenClawDatabase(path, { existing: true });
+  }
+
+  constructor(
+    path: string,
+    options: { schemaVersion?: number | null; omitColumn?: string; existing?: boolean } = {},
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 0;');
+    if (options.existing) return;
     const column = (name: string, type: string) =>
       options.omitColumn === name ? '' : `${name} ${type},`;
     this.db.exec(`

@@ -6,7 +6,8 @@ import type { AgentSessions } from '../../openclaw/state-dir.ts';
 import { scanAgentDatabase } from './scan-agent-database.ts';
 import { scanSessionsFolder } from './scan-sessions-folder.ts';
 import type { TranscriptCandidate } from './transcript-candidate.ts';
-import type { LedgerLookup } from './upload-ledger.ts';
+import type { AgentSources } from './settled-source.ts';
+import type { LedgerLookup, SettledSource } from './upload-ledger.ts';
 
 export interface CollectOptions {
   readonly sources: readonly ('files' | 'database')[];
@@ -16,6 +17,11 @@ export interface CollectOptions {
   readonly logger: Logger;
   /** Count the archives the ledger knows instead of listing them (`scanSessionsFolder`). */
   readonly countKnownArchives: boolean;
+  /**
+   * Each agent's sources now and the ledger's settlements (`settled-source.ts`): a settled source
+   * is counted, not read. Without it (a dry run, move mode) every source is read.
+   */
+  readonly survey?: ReadonlyMap<string, AgentSources>;
 }
 
 /**
@@ -28,27 +34,49 @@ export async function collectCandidates(
   options: CollectOptions,
 ): Promise<{
   candidates: TranscriptCandidate[];
-  /** Archives the ledger knows, counted and not listed. */
-  knownArchives: number;
+  /** Transcripts the ledger knows, unchanged, counted and not listed: archives, settled sources. */
+  unlisted: number;
+  /** Sources read this run and found all known and unchanged: to settle at these fingerprints. */
+  settle: (SettledSource & { readonly prefix: string })[];
   databases: AgentDatabase[];
   skippedDatabases: number;
 }> {
   const { sources, known, policy, logger } = options;
   const candidates: TranscriptCandidate[] = [];
   const databases: AgentDatabase[] = [];
+  const settle: (SettledSource & { prefix: string })[] = [];
   let skippedDatabases = 0;
-  let knownArchives = 0;
+  let unlisted = 0;
   for (const agent of agents) {
+    const survey = options.survey?.get(agent.agentId);
+    const folderSettled = survey?.folder?.settled === true;
+    const databaseSettled = survey?.database?.settled;
     let database: AgentDatabase | undefined;
-    if (sources.includes('database') && agent.databasePath !== undefined) {
+    const scanFiles = sources.includes('files');
+    const scanDatabase = sources.includes('database') && agent.databasePath !== undefined;
+    if (scanDatabase && databaseSettled !== undefined) unlisted += databaseSettled;
+    // A settled database is opened only for what a folder's new archives need from it.
+    const openDatabase =
+      scanDatabase && (databaseSettled === undefined || (scanFiles && !folderSettled));
+    if (openDatabase) {
       try {
         database = AgentDatabase.open(agent.databasePath, {
           allowUnknownSchema: options.allowUnknownSchema,
         });
         databases.push(database);
-        candidates.push(
-          ...scanAgentDatabase(agent.agentId, database, agent.databasePath, known, policy),
-        );
+        if (databaseSettled === undefined) {
+          const found = scanAgentDatabase(
+            agent.agentId,
+            database,
+            agent.databasePath,
+            known,
+            policy,
+          );
+          candidates.push(...found);
+          const now = survey?.database?.now;
+          if (now && found.every(({ decision }) => 'ledger' in decision))
+            settle.push({ ...now, transcripts: found.length });
+        }
       } catch (caught) {
         skippedDatabases += 1;
         const reason =
@@ -66,14 +94,20 @@ export async function collectCandidates(
         agent.sessionsDir,
         known,
         policy,
-        database?.archiveContexts(),
-        options.countKnownArchives,
+        folderSettled ? undefined : database?.archiveContexts(),
+        options.countKnownArchives ? (folderSettled ? 'settled' : 'known') : 'none',
       );
-      knownArchives += scan.knownArchives;
+      unlisted += scan.knownArchives;
       for (const ignored of scan.ignored)
         logger.debug({ file: ignored.path }, `skipped: ${ignored.reason}`);
       candidates.push(...scan.candidates);
+      const now = survey?.folder?.now;
+      const archiveListed = scan.candidates.some(
+        ({ kind }) => kind === 'reset' || kind === 'deleted',
+      );
+      if (now && !folderSettled && options.countKnownArchives && !archiveListed)
+        settle.push({ ...now, transcripts: scan.knownArchives });
     }
   }
-  return { candidates, knownArchives, databases, skippedDatabases };
+  return { candidates, unlisted, settle, databases, skippedDatabases };
 }

@@ -129,13 +129,23 @@ describe('scanSessionsFolder and the ledger', () => {
       const status = name.includes('.zst') ? 'rejected' : 'uploaded';
       ledger.set(path, { key: path, marker, sha256: 'a'.repeat(64), status, detail: '' });
     }
-    const counted = await scanSessionsFolder('main', dir, ledger, POLICY, new Map(), true);
+    const counted = await scanSessionsFolder('main', dir, ledger, POLICY, new Map(), 'known');
     // Two known archives (uploaded or rejected alike) counted; the .bak and the new archive listed.
     expect(counted.knownArchives).toBe(2);
     expect(counted.candidates.map((c) => c.fileName).sort()).toEqual([names[2], names[3]].sort());
     const listed = await scanSessionsFolder('main', dir, ledger, POLICY);
     expect(listed.knownArchives).toBe(0);
     expect(listed.candidates).toHaveLength(4);
+    // A settled folder's archives are all counted without asking the ledger; the .bak is listed.
+    const asked: string[] = [];
+    const spy = {
+      has: (key: string) => (asked.push(key), ledger.has(key)),
+      get: (key: string) => (asked.push(key), ledger.get(key)),
+    };
+    const settled = await scanSessionsFolder('main', dir, spy, POLICY, new Map(), 'settled');
+    expect(settled.knownArchives).toBe(3);
+    expect(settled.candidates.map((c) => c.fileName)).toEqual([names[2]]);
+    expect(asked).toEqual([join(dir, names[2] ?? '')]);
   });
 
   it('stats an archive the ledger does not know', async () => {

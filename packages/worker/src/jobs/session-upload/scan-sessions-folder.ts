@@ -33,10 +33,12 @@ export async function scanSessionsFolder(
   /** The agent database's word on its delete archives (session key, reason), if it has one. */
   archives: ReadonlyMap<string, Readonly<Record<string, string>>> = new Map(),
   /**
-   * Count the archives the ledger knows rather than list them: a run that neither moves files
-   * nor explains its decisions (keep mode, not a dry run) has nothing to do with them.
+   * `known`: count the archives the ledger knows rather than list them, as a run that neither
+   * moves files nor explains its decisions (keep mode, not a dry run) has nothing to do with them;
+   * `settled`: count every archive, without asking the ledger, as the folder is settled
+   * (`settled-source.ts`); `none`: list them all.
    */
-  countKnownArchives = false,
+  countArchives: 'none' | 'known' | 'settled' = 'none',
 ): Promise<ScanResult> {
   const candidates: TranscriptCandidate[] = [];
   const ignored: { path: string; reason: string }[] = [];
@@ -73,7 +75,10 @@ export async function scanSessionsFolder(
     // knows is decided by its name, without a `stat` (8 µs a file, most of an idle run over
     // 100,000 archives: bench B4). A `.bak` or a primary transcript may be rewritten: stat'ed.
     const archive = file.kind === 'reset' || file.kind === 'deleted';
-    if (archive && countKnownArchives && ledger.has(path)) {
+    if (
+      archive &&
+      (countArchives === 'settled' || (countArchives === 'known' && ledger.has(path)))
+    ) {
       knownArchives += 1;
       continue;
     }

@@ -20,6 +20,7 @@ import { formatBytes } from '../../format-bytes.ts';
 import { archiveFile } from './archive-file.ts';
 import { Progress } from './progress.ts';
 import { collectCandidates } from './collect-candidates.ts';
+import { settledPrefixes, surveySources } from './settled-source.ts';
 import { uploadOrder, type TranscriptCandidate } from './transcript-candidate.ts';
 import {
   prepareUpload,
@@ -132,26 +133,33 @@ export class SessionUploadJob extends ConfiguredJob<SessionUploadConfig> {
     });
     const databases: AgentDatabase[] = [];
     try {
-      const known = ledger.loadAll();
-      const state: RunState = { counts, errors, ledger, known, context, fault: undefined };
       const policy = {
         nowMs: this.services.clock.now(),
         quietMs: this.config.quietMinutes * 60_000,
         snapshots: this.config.snapshots,
       };
+      // Known archives are listed only when something is done with them (moved, or explained by
+      // a dry run); then no source is taken as settled either.
+      const countKnownArchives = this.config.mode === 'keep' && !context.dryRun;
+      const survey = countKnownArchives
+        ? surveySources(agents, (prefix) => ledger.settled(prefix), policy.nowMs)
+        : undefined;
+      const known = ledger.loadAll(survey ? settledPrefixes(survey) : []);
+      const state: RunState = { counts, errors, ledger, known, context, fault: undefined };
       const collected = await collectCandidates(agents, {
         sources: this.config.sources,
         allowUnknownSchema: this.config.allowUnknownSchema,
         known,
         policy,
         logger,
-        // Listed only when something is done with them: moved, or explained by a dry run.
-        countKnownArchives: this.config.mode === 'keep' && !context.dryRun,
+        countKnownArchives,
+        ...(survey ? { survey } : {}),
       });
+      for (const { prefix, ...source } of collected.settle) ledger.settle(prefix, source);
       databases.push(...collected.databases);
       counts.skippedDatabases = collected.skippedDatabases;
-      counts.found += collected.knownArchives;
-      counts.unchanged += collected.knownArchives;
+      counts.found += collected.unlisted;
+      counts.unchanged += collected.unlisted;
 
       const queue: TranscriptCandidate[] = [];
       for (const candidate of collected.candidates) {

@@ -39,7 +39,13 @@ describe('UploadLedger', () => {
     old.close();
 
     const ledger = UploadLedger.open(path, () => undefined);
-    expect([...ledger.loadAll().keys()].sort()).toEqual(['/d', '/e', '/f', '/g']);
+    const known = ledger.loadAll();
+    expect(['/a', '/b', '/c', '/d', '/e', '/f', '/g'].filter((key) => known.has(key))).toEqual([
+      '/d',
+      '/e',
+      '/f',
+      '/g',
+    ]);
     ledger.record(entry('/a', 'rejected', 'Line 1: empty (HTTP 400 empty_transcript)'));
     ledger.close();
     // Healed once: a later open keeps what this version recorded.
@@ -55,7 +61,7 @@ describe('UploadLedger', () => {
     const warnings: string[] = [];
     const ledger = UploadLedger.open(path, (message) => warnings.push(message));
     ledger.record(entry('/x', 'uploaded', 'complete'));
-    expect(ledger.loadAll().size).toBe(1);
+    expect(ledger.loadAll().has('/x')).toBe(true);
     ledger.close();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(path);
@@ -91,5 +97,66 @@ describe('UploadLedger', () => {
       lastSeq: 40,
     });
     again.close();
+  });
+
+  it('reads the entries of settled sources one by one, when asked, and all others at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-ledger-'));
+    const ledger = UploadLedger.open(join(dir, 'ledger.sqlite'), () => undefined);
+    for (const key of ['/s/main/a', '/s/main/b', '/s/main2/c', 'sqlite:/db#x', '/t'])
+      ledger.record(entry(key, 'uploaded', 'complete'));
+    const known = ledger.loadAll(['/s/main/', 'sqlite:/db#']);
+    for (const key of ['/s/main/a', '/s/main2/c', 'sqlite:/db#x', '/t'])
+      expect(known.get(key)?.key).toBe(key);
+    expect(known.has('/s/main/z')).toBe(false);
+    // Entries written after the load: only those read one by one (under a lazy prefix) show.
+    ledger.record(entry('/s/main/z', 'uploaded', 'complete'));
+    ledger.record(entry('/s/main2/z', 'uploaded', 'complete'));
+    expect(known.has('/s/main/z')).toBe(true);
+    expect(known.has('/s/main2/z')).toBe(false);
+    ledger.close();
+  });
+
+  it('keeps settled sources across a reopen, and forgets one when an entry under it is forgotten', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-ledger-'));
+    const path = join(dir, 'ledger.sqlite');
+    const ledger = UploadLedger.open(path, () => undefined);
+    ledger.settle('/s/main/', { fingerprint: 'f1', transcripts: 3 });
+    ledger.settle('sqlite:/db#', { fingerprint: 'd1', transcripts: 2 });
+    ledger.settle('/s/main/', { fingerprint: 'f2', transcripts: 4 });
+    ledger.close();
+    const again = UploadLedger.open(path, () => undefined);
+    expect(again.settled('/s/main/')).toEqual({ fingerprint: 'f2', transcripts: 4 });
+    expect(again.settled('/s/other/')).toBeUndefined();
+    // A file moved away (move mode): its folder no longer vouches for its archives.
+    again.forget('/s/other/x.jsonl');
+    expect(again.settled('/s/main/')).toBeDefined();
+    again.forget('/s/main/x.jsonl.reset.2026-11-25T10-00-00.000Z');
+    expect(again.settled('/s/main/')).toBeUndefined();
+    expect(again.settled('sqlite:/db#')).toEqual({ fingerprint: 'd1', transcripts: 2 });
+    again.unsettle('sqlite:/db#');
+    expect(again.settled('sqlite:/db#')).toBeUndefined();
+    again.close();
+  });
+
+  it('upgrades a version 3 ledger, keeping its entries, to one that settles sources', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-ledger-'));
+    const path = join(dir, 'ledger.sqlite');
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE files (
+        key TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, sha256 TEXT NOT NULL,
+        status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
+        extendable_bytes INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      INSERT INTO files VALUES ('/a', 10, 1, '${'a'.repeat(64)}', 'uploaded', 'complete', '2026-11-01T00:00:00.000Z', 0);
+      PRAGMA user_version = 3;`);
+    old.close();
+    const ledger = UploadLedger.open(path, () => undefined);
+    expect(ledger.loadAll().has('/a')).toBe(true);
+    ledger.settle('/s/', { fingerprint: 'f', transcripts: 1 });
+    expect(ledger.settled('/s/')).toEqual({ fingerprint: 'f', transcripts: 1 });
+    ledger.close();
+    const check = new DatabaseSync(path);
+    expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 4 });
+    check.close();
   });
 });

@@ -32,36 +32,57 @@ type LedgerRow = [string, number, number, string, LedgerEntry['status'], string,
 /** What a run asks of the ledger as it was at the run's start. */
 export type LedgerLookup = Pick<ReadonlyMap<string, LedgerEntry>, 'get' | 'has'>;
 
-/** The ledger as read at the start of a run (`loadAll`); entries are built on `get`. */
+/**
+ * The ledger as read at the start of a run (`loadAll`); entries are built on `get`. Keys under
+ * the prefixes of settled sources were not read at once: they are looked up one by one.
+ */
 export class LedgerIndex implements LedgerLookup {
   private readonly rows: ReadonlyMap<string, LedgerRow>;
+  private readonly lazy: {
+    readonly prefixes: readonly string[];
+    readonly read: (key: string) => LedgerRow | undefined;
+  };
 
-  constructor(rows: ReadonlyMap<string, LedgerRow>) {
+  constructor(
+    rows: ReadonlyMap<string, LedgerRow>,
+    lazy: LedgerIndex['lazy'] = { prefixes: [], read: () => undefined },
+  ) {
     this.rows = rows;
-  }
-
-  get size(): number {
-    return this.rows.size;
-  }
-
-  keys(): IterableIterator<string> {
-    return this.rows.keys();
+    this.lazy = lazy;
   }
 
   has(key: string): boolean {
-    return this.rows.has(key);
+    return this.row(key) !== undefined;
   }
 
   get(key: string): LedgerEntry | undefined {
-    const row = this.rows.get(key);
+    const row = this.row(key);
     if (row === undefined) return undefined;
     const [, size, mtimeMs, sha256, status, detail, extendableBytes] = row;
     return { key, marker: markerOf(key, size, mtimeMs), sha256, status, detail, extendableBytes };
   }
+
+  private row(key: string): LedgerRow | undefined {
+    const { prefixes, read } = this.lazy;
+    return prefixes.some((prefix) => key.startsWith(prefix)) ? read(key) : this.rows.get(key);
+  }
+}
+
+/** A source whose every transcript the ledger knew, unchanged, when it had this fingerprint. */
+export interface SettledSource {
+  readonly fingerprint: string;
+  /** How many transcripts were in it then (a database's sessions; a folder's archives). */
+  readonly transcripts: number;
 }
 
 /** The ledger's schema version (`PRAGMA user_version`); older ledgers are upgraded on open. */
-const LEDGER_VERSION = 3;
+const LEDGER_VERSION = 4;
+
+/** Sources settled (`settle`), by the prefix of their transcripts' keys (`settled-source.ts`). */
+const SETTLED_SOURCES_TABLE = `
+  CREATE TABLE IF NOT EXISTS settled_sources (
+    prefix TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, transcripts INTEGER NOT NULL, at TEXT NOT NULL
+  ) WITHOUT ROWID;`;
 
 /**
  * What the worker has already done with each file, so `keep` mode (files stay where OpenClaw
@@ -113,6 +134,7 @@ export class UploadLedger {
             status TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
             extendable_bytes INTEGER NOT NULL DEFAULT 0
           ) WITHOUT ROWID;
+          ${SETTLED_SOURCES_TABLE}
           PRAGMA user_version = ${String(LEDGER_VERSION)};
         `);
       } else {
@@ -147,6 +169,8 @@ export class UploadLedger {
       this.db.exec(
         'ALTER TABLE files ADD COLUMN extendable_bytes INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 3',
       );
+    // Version 4: settled sources.
+    if (version < 4) this.db.exec(`${SETTLED_SOURCES_TABLE} PRAGMA user_version = 4;`);
   }
 
   private healRejections(): void {
@@ -167,17 +191,51 @@ export class UploadLedger {
   /**
    * Every entry, read once per run: one query instead of one per file. Rows are kept as SQLite
    * returns them (arrays) and an entry is built only when asked for: an idle run over 100,000
-   * archives only asks whether each is known (bench B4).
+   * archives only asks whether each is known (bench B4). Entries under `lazyPrefixes` (settled
+   * sources, whose entries are rarely asked for) are not read now, but one by one when asked.
    */
-  loadAll(): LedgerIndex {
+  loadAll(lazyPrefixes: readonly string[] = []): LedgerIndex {
+    const columns = 'key, size, mtime_ms, sha256, status, detail, extendable_bytes';
+    // A key range per prefix (the primary key's order): the rows under it are never visited.
+    const outside = lazyPrefixes.map(() => 'NOT (key >= ? AND key < ?)').join(' AND ');
     const query = this.db.prepare(
-      'SELECT key, size, mtime_ms, sha256, status, detail, extendable_bytes FROM files',
+      `SELECT ${columns} FROM files${outside === '' ? '' : ` WHERE ${outside}`}`,
     );
     query.setReturnArrays(true);
     const rows = new Map<string, LedgerRow>();
+    const bounds = lazyPrefixes.flatMap((prefix) => [prefix, `${prefix}\u{10ffff}`]);
     // `all` rather than `iterate`: one call into SQLite instead of one per row.
-    for (const row of query.all() as unknown as LedgerRow[]) rows.set(row[0], row);
-    return new LedgerIndex(rows);
+    for (const row of query.all(...bounds) as unknown as LedgerRow[]) rows.set(row[0], row);
+    const one = this.db.prepare(`SELECT ${columns} FROM files WHERE key = ?`);
+    one.setReturnArrays(true);
+    return new LedgerIndex(rows, {
+      prefixes: lazyPrefixes,
+      read: (key) => one.get(key) as unknown as LedgerRow | undefined,
+    });
+  }
+
+  /** The source under `prefix` as last settled, if it was. */
+  settled(prefix: string): SettledSource | undefined {
+    const row = this.db
+      .prepare('SELECT fingerprint, transcripts FROM settled_sources WHERE prefix = ?')
+      .get(prefix) as SettledSource | undefined;
+    return row === undefined ? undefined : { ...row };
+  }
+
+  /** Every transcript under `prefix` is known and unchanged, seen with `fingerprint`. */
+  settle(prefix: string, source: SettledSource): void {
+    this.db
+      .prepare(
+        `INSERT INTO settled_sources (prefix, fingerprint, transcripts, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (prefix) DO UPDATE SET fingerprint = excluded.fingerprint,
+           transcripts = excluded.transcripts, at = excluded.at`,
+      )
+      .run(prefix, source.fingerprint, source.transcripts, new Date().toISOString());
+  }
+
+  /** The source under `prefix` needs looking at again. */
+  unsettle(prefix: string): void {
+    this.db.prepare('DELETE FROM settled_sources WHERE prefix = ?').run(prefix);
   }
 
   record(entry: LedgerEntry): void {
@@ -194,8 +252,15 @@ export class UploadLedger {
     );
   }
 
+  /**
+   * An entry leaves the ledger (its file was moved away): a source settled while it was known no
+   * longer vouches for what is in it.
+   */
   forget(key: string): void {
     this.db.prepare('DELETE FROM files WHERE key = ?').run(key);
+    this.db
+      .prepare('DELETE FROM settled_sources WHERE substr(?, 1, length(prefix)) = prefix')
+      .run(key);
   }
 
   close(): void {
