@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { UploadLedger } from './upload-ledger.ts';
+import { UploadLedger, rangesBetween } from './upload-ledger.ts';
 
 const entry = (key: string, status: 'uploaded' | 'rejected', detail: string) => ({
   key,
@@ -114,6 +114,21 @@ describe('UploadLedger', () => {
     expect(known.has('/s/main/z')).toBe(true);
     expect(known.has('/s/main2/z')).toBe(false);
     ledger.close();
+  });
+
+  it('reads the key ranges between lazy prefixes, nested or not, and everything without one', () => {
+    const top = '\u{10ffff}';
+    expect(rangesBetween([])).toEqual([[undefined, undefined]]);
+    expect(rangesBetween(['/s/b/', 'sqlite:/db#', '/s/a/'])).toEqual([
+      [undefined, '/s/a/'],
+      [`/s/a/${top}`, '/s/b/'],
+      [`/s/b/${top}`, 'sqlite:/db#'],
+      [`sqlite:/db#${top}`, undefined],
+    ]);
+    expect(rangesBetween(['/s/', '/s/a/'])).toEqual([
+      [undefined, '/s/'],
+      [`/s/${top}`, undefined],
+    ]);
   });
 
   it('keeps settled sources across a reopen, and forgets one when an entry under it is forgotten', async () => {

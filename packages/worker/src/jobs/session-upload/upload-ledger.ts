@@ -196,16 +196,22 @@ export class UploadLedger {
    */
   loadAll(lazyPrefixes: readonly string[] = []): LedgerIndex {
     const columns = 'key, size, mtime_ms, sha256, status, detail, extendable_bytes';
-    // A key range per prefix (the primary key's order): the rows under it are never visited.
-    const outside = lazyPrefixes.map(() => 'NOT (key >= ? AND key < ?)').join(' AND ');
-    const query = this.db.prepare(
-      `SELECT ${columns} FROM files${outside === '' ? '' : ` WHERE ${outside}`}`,
-    );
-    query.setReturnArrays(true);
     const rows = new Map<string, LedgerRow>();
-    const bounds = lazyPrefixes.flatMap((prefix) => [prefix, `${prefix}\u{10ffff}`]);
-    // `all` rather than `iterate`: one call into SQLite instead of one per row.
-    for (const row of query.all(...bounds) as unknown as LedgerRow[]) rows.set(row[0], row);
+    // The key ranges between the lazy prefixes', each read in the primary key's order: the rows
+    // under a prefix are never visited.
+    for (const [from, to] of rangesBetween(lazyPrefixes)) {
+      const bounds = [
+        ...(from === undefined ? [] : ['key >= ?']),
+        ...(to === undefined ? [] : ['key < ?']),
+      ];
+      const query = this.db.prepare(
+        `SELECT ${columns} FROM files${bounds.length === 0 ? '' : ` WHERE ${bounds.join(' AND ')}`}`,
+      );
+      query.setReturnArrays(true);
+      const values = [from, to].filter((bound) => bound !== undefined);
+      // `all` rather than `iterate`: one call into SQLite instead of one per row.
+      for (const row of query.all(...values) as unknown as LedgerRow[]) rows.set(row[0], row);
+    }
     const one = this.db.prepare(`SELECT ${columns} FROM files WHERE key = ?`);
     one.setReturnArrays(true);
     return new LedgerIndex(rows, {
@@ -266,6 +272,27 @@ export class UploadLedger {
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+/**
+ * The key ranges outside every prefix, as [from, to) (`undefined`: unbounded), in order. A key
+ * under a prefix is at least the prefix and below it followed by U+10FFFF (TEXT compares as
+ * UTF-8 bytes; no character's encoding is above that one's).
+ */
+export function rangesBetween(
+  prefixes: readonly string[],
+): [from: string | undefined, to: string | undefined][] {
+  const under = [...prefixes]
+    .sort()
+    .map((prefix): [string, string] => [prefix, `${prefix}\u{10ffff}`]);
+  const ranges: [string | undefined, string | undefined][] = [];
+  let from: string | undefined;
+  for (const [start, end] of under) {
+    if (from === undefined || start > from) ranges.push([from, start]);
+    if (from === undefined || end > from) from = end;
+  }
+  ranges.push([from, undefined]);
+  return ranges;
 }
 
 /** The two marker columns read back: a database session's key says which kind they hold. */
