@@ -44,6 +44,28 @@ describe.each(backends(inject('azuriteConnectionString')))(
         expect(await storedCounts(storage)).toEqual(before);
       });
 
+      it('answers with the status alone when asked for a minimal answer (Prefer: return=minimal, RFC 7240)', async () => {
+        const text = buildTranscript({ sessionId: 'min-1', turns: 3 }).text;
+        const options = { sessionId: 'min-1', headers: { prefer: 'return=minimal' } };
+        const first = await putTranscript(app, text, text, options);
+        expect(first.status).toBe(201);
+        expect(first.headers.get('preference-applied')).toBe('return=minimal');
+        expect(await first.text()).toBe('{"status":"created"}');
+        const again = await putTranscript(app, text, text, {
+          ...options,
+          headers: { prefer: 'respond-async, return=minimal; x=1' },
+        });
+        expect([again.status, await again.text()]).toEqual([200, '{"status":"already_present"}']);
+        // Stored whole all the same; other preferences get the full answer.
+        const full = await putTranscript(app, text, text, {
+          ...options,
+          headers: { prefer: 'return=representation' },
+        });
+        expect(full.headers.get('preference-applied')).toBeNull();
+        const body = (await full.json()) as { generation: { summary: { lines: number } } };
+        expect(body.generation.summary.lines).toBe(text.split('\n').length - 1);
+      });
+
       it('streams the stored bytes back unchanged', async () => {
         // Stored here too, so the test stands alone (the upload above may or may not have run).
         expect([200, 201]).toContain((await putTranscript(app, T1.text, T1.text)).status);

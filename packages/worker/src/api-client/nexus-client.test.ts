@@ -16,6 +16,7 @@ async function serverWith(replies: Reply[]) {
     auth: string | undefined;
     length: string | undefined;
     transfer: string | undefined;
+    prefer: string | undefined;
   }[] = [];
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -29,6 +30,7 @@ async function serverWith(replies: Reply[]) {
         auth: req.headers.authorization,
         length: req.headers['content-length'],
         transfer: req.headers['transfer-encoding'],
+        prefer: req.headers['prefer'] === undefined ? undefined : String(req.headers['prefer']),
       });
       const reply = replies[Math.min(seen.length - 1, replies.length - 1)];
       reply?.(req, res, body);
@@ -98,6 +100,8 @@ describe('NexusClient.uploadTranscript over a real socket', () => {
         (s) => s.body === '{"type":"session","id":"s1"}\n' && s.auth === 'Bearer k',
       ),
     ).toBe(true);
+    // Only the status is read: the rest of the answer would cross the uplink for nothing.
+    expect(server.seen.map((s) => s.prefer)).toEqual(['return=minimal', 'return=minimal']);
     expect(server.seen[0]?.url).toBe(
       `/v1/hosts/laptop/agents/main/sessions/s1/transcripts/${'a'.repeat(64)}?kind=reset&fileName=s1.jsonl.reset.2026-02-02T20-29-47.344Z`,
     );

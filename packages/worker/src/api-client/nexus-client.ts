@@ -115,7 +115,12 @@ export class NexusClient {
       ...(request.origin === undefined ? {} : { origin: request.origin }),
     });
     const url = `${this.options.url}/v1/hosts/${encodeURIComponent(this.options.hostId)}/agents/${encodeURIComponent(request.agentId)}/sessions/${encodeURIComponent(request.sessionId)}/transcripts/${request.sha256}?${query.toString()}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}` };
+    // Only the answer's status is read (RFC 7240): the generation and session records the API
+    // sends otherwise are 1.7 KB a transcript over the uplink (bench B1w).
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.options.apiKey}`,
+      prefer: 'return=minimal',
+    };
     if (request.encoding !== 'identity') headers['content-encoding'] = request.encoding;
     if (typeof request.body === 'function' && request.length !== undefined)
       headers['content-length'] = String(request.length);

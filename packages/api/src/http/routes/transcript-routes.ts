@@ -5,6 +5,7 @@ import { ingestTranscript, type GenerationToIndex } from '../../transcripts/inge
 import { openTranscript } from '../../transcripts/session-queries.ts';
 import { parseContentEncoding } from '../../transcripts/verified-transcript.ts';
 import type { NexusApp, NexusContext } from '../app-env.ts';
+import { prefersMinimal } from '../prefer.ts';
 import { route } from '../route-table.ts';
 import { parseContentLength, streamOf } from './request-body.ts';
 import { authorizedScope } from '../scope-params.ts';
@@ -76,7 +77,14 @@ export function transcriptRoutes(app: NexusApp, deps: TranscriptRouteDeps): void
             : streamOf(c),
       });
       if (result.status === 'created') deps.onStored?.();
-      return c.json(result, result.status === 'created' ? 201 : 200);
+      const status = result.status === 'created' ? 201 : 200;
+      // The worker asks for the status alone: the generation and session records are 1.7 KB of
+      // each answer, 5% of what crosses a home uplink for prose archives (bench B1w).
+      if (prefersMinimal(c.req.header('prefer'))) {
+        c.header('Preference-Applied', 'return=minimal');
+        return c.json({ status: result.status }, status);
+      }
+      return c.json(result, status);
     },
     GET: async (c: NexusContext) => {
       const scope = authorizedScope(
