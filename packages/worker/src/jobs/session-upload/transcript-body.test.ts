@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import {
+  constants as zlibConstants,
+  createZstdCompress,
+  gunzipSync,
+  zstdCompressSync,
+  zstdDecompressSync,
+} from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
@@ -54,6 +61,38 @@ describe('prepareUpload', () => {
         expect(decode[prepared.encoding](await bodyOf(prepared.body)).equals(raw)).toBe(true);
     },
   );
+
+  it.each([
+    ['a small file', 200_000],
+    ['a file over the in-memory size', SMALL_TRANSCRIPT_BYTES + 200_000],
+  ])('compresses %s at zstd level 5, smaller than at the default level', async (_l, size) => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexus-body-'));
+    // Text with some entropy (a seeded word salad), where the level makes a difference.
+    let seed = 7;
+    const words = Array.from({ length: 4000 }, (_, n) => `w${(n * 7919).toString(36)}`);
+    const pick = () => words[(seed = (seed * 48271) % 2147483647) % words.length] ?? '';
+    const lines: string[] = [];
+    for (let bytes = 0; bytes < size;) {
+      const line = `{"text":"${Array.from({ length: 12 }, pick).join(' ')}"}\n`;
+      lines.push(line);
+      bytes += line.length;
+    }
+    const raw = Buffer.from(lines.join('').slice(0, size));
+    await writeFile(join(dir, 's.jsonl'), raw);
+    const path = join(dir, 's.jsonl');
+    const prepared = await prepareUpload(path, false, 'zstd', raw.length);
+    const sent = await bodyOf(prepared.body);
+    expect(zstdDecompressSync(sent).equals(raw)).toBe(true);
+    // Compressed as the worker does (whole, or streamed from the file), at a given level.
+    const level = async (n: number) => {
+      const params = { [zlibConstants.ZSTD_c_compressionLevel]: n };
+      if (size <= SMALL_TRANSCRIPT_BYTES) return zstdCompressSync(raw, { params }).length;
+      const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+      return (await bodyOf(() => stream.pipe(createZstdCompress({ params })))).length;
+    };
+    expect(await level(5)).toBeLessThan(await level(3));
+    expect(sent.length).toBe(await level(5));
+  });
 
   it.each<Compression>(['none', 'zstd', 'gzip'])(
     'sends a large file as it was hashed, even when lines were appended since (%s)',
