@@ -65,6 +65,20 @@ describe('collectCandidates and settled sources', () => {
     expect([third.unlisted, third.candidates.length, third.settle.length]).toEqual([3, 0, 0]);
   });
 
+  it('does not settle a folder it could not list', async () => {
+    const { root } = await agentWithArchives(['a1']);
+    // Listing fails (here: a file where the folder was; or EMFILE, EACCES) after the fingerprint
+    // was taken: nothing was seen, so nothing may be vouched for.
+    const agents = [
+      { agentId: 'main', sessionsDir: join(root, 'not-a-folder'), databasePath: undefined },
+    ];
+    await writeFile(join(root, 'not-a-folder'), '');
+    const now = { prefix: join(root, 'not-a-folder', sep), fingerprint: 'f1' };
+    const survey = new Map([['main', { folder: { now, settled: false } }]]);
+    const collected = await collectCandidates(agents, options(new Map(), survey));
+    expect(collected.settle).toEqual([]);
+  });
+
   it('settles a database only when every session in it is known and unchanged, and then does not open it', async () => {
     const root = await mkdtemp(join(tmpdir(), 'nexus-collect-'));
     const sessionsDir = join(root, 'sessions');

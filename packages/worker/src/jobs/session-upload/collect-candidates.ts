@@ -105,7 +105,7 @@ export async function collectCandidates(
       const archiveListed = scan.candidates.some(
         ({ kind }) => kind === 'reset' || kind === 'deleted',
       );
-      if (now && !folderSettled && options.countKnownArchives && !archiveListed)
+      if (now && !folderSettled && options.countKnownArchives && scan.listed && !archiveListed)
         settle.push({ ...now, transcripts: scan.knownArchives });
     }
   }

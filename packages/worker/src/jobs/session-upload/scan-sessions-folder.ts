@@ -19,6 +19,8 @@ export interface ScanResult {
   readonly ignored: { readonly path: string; readonly reason: string }[];
   /** Archives the ledger knows, counted instead of listed (`countKnownArchives`). */
   readonly knownArchives: number;
+  /** The folder was listed (false: it could not be read; nothing in it was seen). */
+  readonly listed: boolean;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function scanSessionsFolder(
   try {
     names = await readdir(sessionsDir);
   } catch {
-    return { candidates, ignored, knownArchives };
+    return { candidates, ignored, knownArchives, listed: false };
   }
   // `join` once (it keeps the trailing separator): a name from `readdir` has nothing to
   // normalise, and 100,000 joins were 6% of an idle run (bench B4).
@@ -146,7 +148,7 @@ export async function scanSessionsFolder(
     );
     candidates.push({ ...base, sessionId, decision });
   }
-  return { candidates, ignored, knownArchives };
+  return { candidates, ignored, knownArchives, listed: true };
 }
 
 /** A delete archive's context, found by its name or by the generation in it (era C, 2026.9). */
