@@ -6,7 +6,7 @@ import type { AgentSessions } from '../../openclaw/state-dir.ts';
 import { scanAgentDatabase } from './scan-agent-database.ts';
 import { scanSessionsFolder } from './scan-sessions-folder.ts';
 import type { TranscriptCandidate } from './transcript-candidate.ts';
-import type { AgentSources } from './settled-source.ts';
+import type { AgentSources, SourceFingerprint } from './settled-source.ts';
 import type { LedgerLookup, SettledSource } from './upload-ledger.ts';
 
 export interface CollectOptions {
@@ -37,14 +37,14 @@ export async function collectCandidates(
   /** Transcripts the ledger knows, unchanged, counted and not listed: archives, settled sources. */
   unlisted: number;
   /** Sources read this run and found all known and unchanged: to settle at these fingerprints. */
-  settle: (SettledSource & { readonly prefix: string })[];
+  settle: (SettledSource & SourceFingerprint)[];
   databases: AgentDatabase[];
   skippedDatabases: number;
 }> {
   const { sources, known, policy, logger } = options;
   const candidates: TranscriptCandidate[] = [];
   const databases: AgentDatabase[] = [];
-  const settle: (SettledSource & { prefix: string })[] = [];
+  const settle: (SettledSource & SourceFingerprint)[] = [];
   let skippedDatabases = 0;
   let unlisted = 0;
   for (const agent of agents) {

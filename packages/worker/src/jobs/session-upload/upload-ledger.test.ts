@@ -148,8 +148,6 @@ describe('UploadLedger', () => {
     again.forget('/s/main/x.jsonl.reset.2026-11-25T10-00-00.000Z');
     expect(again.settled('/s/main/')).toBeUndefined();
     expect(again.settled('sqlite:/db#')).toEqual({ fingerprint: 'd1', transcripts: 2 });
-    again.unsettle('sqlite:/db#');
-    expect(again.settled('sqlite:/db#')).toBeUndefined();
     again.close();
   });
 

@@ -43,10 +43,7 @@ export class LedgerIndex implements LedgerLookup {
     readonly read: (key: string) => LedgerRow | undefined;
   };
 
-  constructor(
-    rows: ReadonlyMap<string, LedgerRow>,
-    lazy: LedgerIndex['lazy'] = { prefixes: [], read: () => undefined },
-  ) {
+  constructor(rows: ReadonlyMap<string, LedgerRow>, lazy: LedgerIndex['lazy']) {
     this.rows = rows;
     this.lazy = lazy;
   }
@@ -237,11 +234,6 @@ export class UploadLedger {
            transcripts = excluded.transcripts, at = excluded.at`,
       )
       .run(prefix, source.fingerprint, source.transcripts, new Date().toISOString());
-  }
-
-  /** The source under `prefix` needs looking at again. */
-  unsettle(prefix: string): void {
-    this.db.prepare('DELETE FROM settled_sources WHERE prefix = ?').run(prefix);
   }
 
   record(entry: LedgerEntry): void {
