@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,4 +92,33 @@ describe('the nexus CLI', () => {
       expect(await server.stop()).toBe(0);
     }
   }, 60_000);
+
+  it.runIf(process.platform === 'linux')(
+    'serves from the same process with a capped young generation, unless a size was chosen',
+    async () => {
+      const cmdline = async (pid: number | undefined) =>
+        (await readFile(`/proc/${String(pid)}/cmdline`, 'utf8')).split('\0');
+      const env = { NEXUS_API_KEYS: 'cli-test-key-0123456789' };
+      const capped = await spawnServer(await mkdtemp(join(tmpdir(), 'nexus-heap-')), env);
+      try {
+        // The pid spawned is the pid serving: replaced in place, no parent left to orphan it.
+        const args = await cmdline(capped.child.pid);
+        expect(args).toContain('--max-semi-space-size=8');
+        expect(args).toContain('serve');
+        expect((await fetch(`${capped.url}/v1/health`)).status).toBe(200);
+      } finally {
+        expect(await capped.stop()).toBe(0);
+      }
+      const chosen = await spawnServer(await mkdtemp(join(tmpdir(), 'nexus-heap-')), {
+        ...env,
+        NODE_OPTIONS: '--max-semi-space-size=16',
+      });
+      try {
+        expect((await cmdline(chosen.child.pid)).join(' ')).not.toMatch(/--max-semi-space-size/);
+      } finally {
+        await chosen.stop();
+      }
+    },
+    30_000,
+  );
 });
