@@ -1,7 +1,7 @@
 /**
  * V8's young generation for the long-running `nexus serve`. Node 24 lets it grow to 64 MiB
  * (two 32 MiB semi-spaces) under a high allocation rate, and the pages stay with the process: one
- * 500 MB upload, which parses every line of the transcript, grew the API's RSS by 109-112 MB
+ * 500 MB upload, which parses every line of the transcript, grew the API's RSS by 105-112 MB
  * (bench B2), most of it young generation. Semi-spaces of 8 MiB keep that growth under 100 MB
  * at the same throughput (bench/RESULTS.md, sixteenth session).
  *
