@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildTranscript } from '@nexus/core/testing';
 import {
   CALENDAR_TOKEN,
   chromiumPath,
@@ -584,6 +585,53 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
     expect((await send(`csrf=${adminCsrf}`, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     expect((await send(`csrf=${adminCsrf}`, { origin: site.server.url })).status).toBe(303);
     await admin.context.close();
+  });
+
+  it('a session: an admin deletes it from its page, after ticking the box; a reader cannot', async () => {
+    const { text } = buildTranscript({ sessionId: 'to-delete', turns: 2 });
+    const sha = createHash('sha256').update(text).digest('hex');
+    const put = await fetch(
+      url(
+        `/v1/hosts/laptop/agents/main/sessions/to-delete/transcripts/${sha}?kind=live&fileName=to-delete.jsonl`,
+      ),
+      { method: 'PUT', body: text, headers: { authorization: `Bearer ${ADMIN_KEY}` } },
+    );
+    expect(put.status).toBe(201);
+    const path = sessionPath({ hostId: 'laptop', agentId: 'main', sessionId: 'to-delete' });
+
+    const reader = await loggedIn(site, site.readerKey);
+    await reader.page.goto(url(path));
+    await expect(reader.page.locator('button:has-text("Delete session")').count()).resolves.toBe(0);
+    await expect(reader.page.locator('aside').textContent()).resolves.toContain(
+      'An admin key can delete this session.',
+    );
+    await reader.context.close();
+
+    const { context, page } = await loggedIn(site);
+    await page.goto(url(path));
+    const button = page.locator('button:has-text("Delete session")');
+    await expect(button.isVisible()).resolves.toBe(false); // folded away
+    await page.click('summary:has-text("Delete this session")');
+    // The box is required: pressing the button without it sends nothing.
+    await button.click();
+    expect(new URL(page.url()).pathname).toBe(path);
+    await page.check('input[name=confirm]');
+    await Promise.all([page.waitForURL(url(`${path}/delete`)), button.click()]);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Session deleted');
+    await expect(page.locator('[role=status]').textContent()).resolves.toMatch(
+      /to-delete of laptop \/ main is deleted:\s+1 generations/,
+    );
+    await page.click('a:has-text("Back to the sessions")');
+    await expect(page.locator('main').textContent()).resolves.not.toContain('to-delete');
+    await page.goto(url(path));
+    await expect(page.locator('main').textContent()).resolves.toContain(
+      'no stored session to-delete',
+    );
+    const gone = await fetch(url(`/v1/hosts/laptop/agents/main/sessions/to-delete`), {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    expect(gone.status).toBe(404);
+    await context.close();
   });
 
   it('has no serious or critical accessibility problems on the main pages (axe-core)', async () => {

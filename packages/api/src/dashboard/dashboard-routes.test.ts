@@ -137,4 +137,53 @@ describe('the dashboard refuses bad input with a page that says why', () => {
     expect(bad.status).toBe(200);
     expect(bad.text).toContain('provider: must be one of github, gitlab, bitbucket');
   });
+
+  it('deletes a session from its page: admins only, with the box ticked and a form token', async () => {
+    const { text } = buildTranscript({ sessionId: 's-del', turns: 2 });
+    const put = await putTranscript(app, text, text, { hostId: 'laptop', sessionId: 's-del' });
+    expect(put.status).toBe(201);
+    const path = '/hosts/laptop/agents/main/sessions/s-del';
+    const shown = await page(path);
+    expect(shown.text).toContain(`action="${path}/delete"`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(shown.text)?.[1] ?? '';
+    expect(csrf).not.toBe('');
+    const stillThere = async () => (await page(path)).status;
+
+    const noToken = await page(`${path}/delete`, form({ confirm: 'yes' }));
+    expect(noToken.status).toBe(403);
+    const unticked = await page(`${path}/delete`, form({ csrf }));
+    expect(unticked.status).toBe(400);
+    expect(unticked.text).toContain('Nothing was deleted: tick the box');
+    expect(await stillThere()).toBe(200);
+
+    const created = await app.request('/v1/keys', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'reader', hosts: 'all' }),
+    });
+    const { key } = (await created.json()) as { key: string };
+    const login = await app.request('/login', form({ key, next: '/' }));
+    const readerCookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const asReader = (init: RequestInit = {}) =>
+      app.request(path + (init.method === 'POST' ? '/delete' : ''), {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), cookie: readerCookie },
+      });
+    const readerPage = await (await asReader()).text();
+    expect(readerPage).not.toContain(`action="${path}/delete"`);
+    expect(readerPage).toContain('An admin key can delete this session.');
+    const readerCsrf = /name="csrf" value="([^"]+)"/.exec(readerPage)?.[1] ?? '';
+    const byReader = await asReader(form({ csrf: readerCsrf, confirm: 'yes' }));
+    expect(byReader.status).toBe(403);
+    expect(await stillThere()).toBe(200);
+
+    const deleted = await page(`${path}/delete`, form({ csrf, confirm: 'yes' }));
+    expect(deleted.status).toBe(200);
+    expect(deleted.text).toContain('Session deleted');
+    expect(deleted.text).toMatch(/s-del<\/code> of laptop \/ main is deleted:\s+1 generations/);
+    expect(await stillThere()).toBe(404);
+    expect((await page('/sessions')).text).not.toContain('s-del');
+    const again = await page(`${path}/delete`, form({ csrf, confirm: 'yes' }));
+    expect(again.status).toBe(404);
+  });
 });

@@ -14,7 +14,12 @@ import { CheckpointCache } from './transcript-page.ts';
 import { overviewPage } from './pages/overview-page.ts';
 import { sessionsPage } from './pages/sessions-page.ts';
 import { searchPage } from './pages/search-page.ts';
-import { exportFromPage, rawTranscript, sessionPage } from './pages/session-page.ts';
+import {
+  deleteFromPage,
+  exportFromPage,
+  rawTranscript,
+  sessionPage,
+} from './pages/session-page.ts';
 import type { SecretMasker } from '../content/secret-mask.ts';
 import { usageCsv, usagePage } from './pages/usage-page.ts';
 import { webhookPage, webhooksPage, replayMany, replayOne } from './pages/webhooks-page.ts';
@@ -181,6 +186,10 @@ export function dashboardRoutes(app: NexusApp, deps: DashboardDeps): void {
   app.get('/hosts/:hostId/agents/:agentId/sessions/:sessionId', authed(sessionPage));
   app.get('/hosts/:hostId/agents/:agentId/sessions/:sessionId/raw', authed(rawTranscript));
   app.get('/hosts/:hostId/agents/:agentId/sessions/:sessionId/export', authed(exportFromPage));
+  app.post(
+    '/hosts/:hostId/agents/:agentId/sessions/:sessionId/delete',
+    authed(deleteFromPage, { action: true }),
+  );
   app.get('/search', authed(searchPage));
   app.get('/usage', authed(usagePage));
   app.get('/usage.csv', authed(usageCsv));

@@ -1,11 +1,24 @@
 import { html } from 'hono/html';
-import { scopeKey, validateScope, type Generation } from '@nexus/core';
+import { ValidationError, scopeKey, validateScope, type Generation } from '@nexus/core';
 import { authorize } from '../../auth/access.ts';
 import { parseGeneration, parseLimit } from '../../http/query-params.ts';
 import { openTranscript, readSession } from '../../transcripts/session-queries.ts';
 import type { PageContext } from '../dashboard-routes.ts';
 import { renderConversation } from '../conversation.ts';
-import { bytes, compact, count, hrefWith, layout, usd, when, type Html } from '../page.ts';
+import {
+  bytes,
+  compact,
+  count,
+  csrfField,
+  hrefWith,
+  isAdmin,
+  layout,
+  usd,
+  when,
+  type Html,
+  type Viewer,
+} from '../page.ts';
+import { ApiAnswerError } from '../internal-api.ts';
 import { ENTRIES_PER_PAGE, readTranscriptPage } from '../transcript-page.ts';
 import { sessionHref } from '../links.ts';
 import { exportQueryOf, exportSession } from '../../export/session-export.ts';
@@ -136,9 +149,64 @@ export async function sessionPage({
             ${generationList(generations, sha256, base)}
           </ol>
         </div>
+        ${deleteForm(viewer, base, session.sessionId)}
       </aside>
     </div>`;
   return layout({ title: title ?? session.sessionId, viewer, current: '/sessions', body });
+}
+
+/**
+ * Deleting the session, for admins: folded away, and sent only with the box ticked (the server
+ * checks the box too). Readers are told who can.
+ */
+function deleteForm(viewer: Viewer, base: string, sessionId: string): Html {
+  if (!isAdmin(viewer)) return html`<p class="muted">An admin key can delete this session.</p>`;
+  return html`<details class="card">
+    <summary>Delete this session…</summary>
+    <p>
+      Deletes everything Nexus stores of it, for good: every generation, its usage and its messages
+      in the search index. Nothing is deleted on the OpenClaw host; if the session grows there, the
+      worker backs it up again. Export it first if you want a copy.
+    </p>
+    <form method="post" action="${base}/delete">
+      ${csrfField(viewer)}
+      <p>
+        <label
+          ><input type="checkbox" name="confirm" value="yes" required /> Delete session
+          <code>${sessionId}</code> and all its generations</label
+        >
+      </p>
+      <button type="submit" class="danger">Delete session</button>
+    </form>
+  </details>`;
+}
+
+/**
+ * The form's POST: the API's own DELETE, as the logged-in admin. Answers with what went (a page,
+ * not a redirect: its figures are the API's answer, never read back from a link).
+ */
+export async function deleteFromPage({ c, viewer, api, form }: PageContext): Promise<Html> {
+  const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
+  const sessionId = c.req.param('sessionId') ?? '';
+  if (form.get('confirm') !== 'yes')
+    throw new ValidationError(
+      'confirmation_required',
+      'Nothing was deleted: tick the box that names the session, then press Delete session.',
+    );
+  const path = `/v1/hosts/${encodeURIComponent(scope.hostId)}/agents/${encodeURIComponent(scope.agentId)}/sessions/${encodeURIComponent(sessionId)}`;
+  const answer = await api.call<{
+    deleted: { generations: number; blobs: number; bytes: number; indexedMessages: number };
+  }>(viewer.principal, 'DELETE', path);
+  if (!answer.ok) throw new ApiAnswerError(answer.status, answer.error?.message ?? '');
+  const { deleted } = answer.body;
+  const body = html`<h1>Session deleted</h1>
+    <p class="notice" role="status">
+      Session <code>${sessionId}</code> of ${scope.hostId} / ${scope.agentId} is deleted:
+      ${count(deleted.generations)} generations, ${bytes(deleted.bytes)} in ${count(deleted.blobs)}
+      blobs, ${count(deleted.indexedMessages)} messages out of the search index.
+    </p>
+    <p><a href="/sessions">Back to the sessions</a></p>`;
+  return layout({ title: 'Session deleted', viewer, current: '/sessions', body });
 }
 
 /** Each stored generation: when, what kind, what it added to the one before; the shown one marked. */
