@@ -619,7 +619,7 @@ browserTests('the dashboard in Chromium, embedded storage', () => {
     await Promise.all([page.waitForURL(url(`${path}/delete`)), button.click()]);
     await expect(page.locator('h1').textContent()).resolves.toBe('Session deleted');
     await expect(page.locator('[role=status]').textContent()).resolves.toMatch(
-      /to-delete of laptop \/ main is deleted:\s+1 generations/,
+      /to-delete of laptop \/ main is deleted\.\s+Generations: 1 ·/,
     );
     await page.click('a:has-text("Back to the sessions")');
     await expect(page.locator('main').textContent()).resolves.not.toContain('to-delete');

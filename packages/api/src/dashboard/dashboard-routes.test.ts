@@ -180,7 +180,7 @@ describe('the dashboard refuses bad input with a page that says why', () => {
     const deleted = await page(`${path}/delete`, form({ csrf, confirm: 'yes' }));
     expect(deleted.status).toBe(200);
     expect(deleted.text).toContain('Session deleted');
-    expect(deleted.text).toMatch(/s-del<\/code> of laptop \/ main is deleted:\s+1 generations/);
+    expect(deleted.text).toMatch(/s-del<\/code> of laptop \/ main is deleted\.\s+Generations: 1 ·/);
     expect(await stillThere()).toBe(404);
     expect((await page('/sessions')).text).not.toContain('s-del');
     const again = await page(`${path}/delete`, form({ csrf, confirm: 'yes' }));

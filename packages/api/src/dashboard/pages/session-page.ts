@@ -201,9 +201,10 @@ export async function deleteFromPage({ c, viewer, api, form }: PageContext): Pro
   const { deleted } = answer.body;
   const body = html`<h1>Session deleted</h1>
     <p class="notice" role="status">
-      Session <code>${sessionId}</code> of ${scope.hostId} / ${scope.agentId} is deleted:
-      ${count(deleted.generations)} generations, ${bytes(deleted.bytes)} in ${count(deleted.blobs)}
-      blobs, ${count(deleted.indexedMessages)} messages out of the search index.
+      Session <code>${sessionId}</code> of ${scope.hostId} / ${scope.agentId} is deleted.
+      Generations: ${count(deleted.generations)} · stored: ${bytes(deleted.bytes)} · blobs:
+      ${count(deleted.blobs)} · messages taken out of the search index:
+      ${count(deleted.indexedMessages)}.
     </p>
     <p><a href="/sessions">Back to the sessions</a></p>`;
   return layout({ title: 'Session deleted', viewer, current: '/sessions', body });
