@@ -149,6 +149,14 @@ describe('the dashboard refuses bad input with a page that says why', () => {
     expect(csrf).not.toBe('');
     const stillThere = async () => (await page(path)).status;
 
+    // A session id that is not one is refused before it becomes part of the API's path.
+    const climbing = await page(
+      '/hosts/laptop/agents/main/sessions/x%2F..%2F..%2Fs1/delete',
+      form({ csrf, confirm: 'yes' }),
+    );
+    expect(climbing.status).toBe(400);
+    expect(climbing.text).toContain('has characters that are not allowed');
+    expect((await page('/hosts/laptop/agents/main/sessions/s1')).status).toBe(200);
     const noToken = await page(`${path}/delete`, form({ confirm: 'yes' }));
     expect(noToken.status).toBe(403);
     const unticked = await page(`${path}/delete`, form({ csrf }));

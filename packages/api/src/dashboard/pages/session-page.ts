@@ -1,5 +1,5 @@
 import { html } from 'hono/html';
-import { ValidationError, scopeKey, validateScope, type Generation } from '@nexus/core';
+import { ValidationError, scopeKey, validateId, validateScope, type Generation } from '@nexus/core';
 import { authorize } from '../../auth/access.ts';
 import { parseGeneration, parseLimit } from '../../http/query-params.ts';
 import { openTranscript, readSession } from '../../transcripts/session-queries.ts';
@@ -187,7 +187,8 @@ function deleteForm(viewer: Viewer, base: string, sessionId: string): Html {
  */
 export async function deleteFromPage({ c, viewer, api, form }: PageContext): Promise<Html> {
   const scope = validateScope(c.req.param('hostId') ?? '', c.req.param('agentId') ?? '');
-  const sessionId = c.req.param('sessionId') ?? '';
+  // Checked before it becomes part of the API's path: `..` would climb out of the session.
+  const sessionId = validateId('session id', c.req.param('sessionId') ?? '');
   if (form.get('confirm') !== 'yes')
     throw new ValidationError(
       'confirmation_required',
