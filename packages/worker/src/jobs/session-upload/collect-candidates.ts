@@ -87,7 +87,7 @@ export async function collectCandidates(
         );
       }
     }
-    if (sources.includes('files')) {
+    if (scanFiles) {
       // A delete archive takes its session key and reason from the database's archive table.
       const scan = await scanSessionsFolder(
         agent.agentId,
